@@ -1,5 +1,71 @@
 #include "sluice/cli/commands.h"
 
+#include <CLI/CLI.hpp>
+#include <iostream>
+
 namespace sluice::cli {
-int RunMain(int, char**) { return 0; }
+
+int RunMain(int argc, char** argv) {
+  CLI::App app{"sluice: database change streams into Delta Lake tables"};
+  app.require_subcommand(1);
+
+  WriteArgs write;
+  auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");
+  w->add_option("table", write.table, "table directory")->required();
+  w->add_option("--input", write.input, "Parquet file with the rows")->required();
+  w->add_option("--partition-by", write.partition_by, "partition columns (new tables)")
+      ->delimiter(',');
+  w->add_option("--mode", write.mode, "append | overwrite")
+      ->check(CLI::IsMember({"append", "overwrite"}));
+  w->add_option("--target-file-size", write.target_file_size, "bytes per data file");
+  w->add_option("--checkpoint-interval", write.checkpoint_interval, "commits between checkpoints");
+  w->add_flag("--no-deletion-vectors", write.no_deletion_vectors,
+              "create a protocol (1,2) table without deletion vectors");
+  w->add_option("--txn", write.txn, "APP_ID=VERSION progress to commit with the rows");
+
+  DeleteArgs del;
+  auto* d = app.add_subcommand("delete", "delete the rows whose key is in a Parquet file");
+  d->add_option("table", del.table, "table directory")->required();
+  d->add_option("--key", del.key, "key column")->required();
+  d->add_option("--keys-from", del.keys_from, "Parquet file with a column of that name")
+      ->required();
+  d->add_flag("--copy-on-write", del.copy_on_write, "rewrite files instead of deletion vectors");
+
+  CatArgs cat;
+  auto* c = app.add_subcommand("cat", "write a snapshot's rows to a Parquet file");
+  c->add_option("table", cat.table, "table directory")->required();
+  c->add_option("--version", cat.version, "time travel to a version");
+  c->add_option("--timestamp", cat.timestamp, "time travel to a time (ISO 8601, UTC)");
+  c->add_option("--out", cat.out, "output Parquet file")->required();
+
+  std::string ckpt_table;
+  auto* k = app.add_subcommand("checkpoint", "write a checkpoint at the latest version");
+  k->add_option("table", ckpt_table, "table directory")->required();
+
+  std::string inspect_table;
+  bool inspect_json = false;
+  auto* i = app.add_subcommand("inspect", "versions, protocol, schema, files, rows, txn progress");
+  i->add_option("table", inspect_table, "table directory")->required();
+  i->add_flag("--json", inspect_json, "print one JSON object");
+
+  DemoArgs demo;
+  auto* m = app.add_subcommand("demo", "write a sample change stream into Delta tables");
+  m->add_option("--dir", demo.dir, "output directory");
+  m->add_option("--rows", demo.rows, "rows in the initial load");
+  m->add_option("--batches", demo.batches, "change batches after the load");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*w) return RunWrite(write);
+  if (*d) return RunDelete(del);
+  if (*c) return RunCat(cat);
+  if (*k) return RunCheckpoint(ckpt_table);
+  if (*i) return RunInspect(inspect_table, inspect_json);
+  if (*m) return RunDemo(demo);
+  return 2;
+}
+
 }  // namespace sluice::cli

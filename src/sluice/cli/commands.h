@@ -1,9 +1,52 @@
-// The `sluice` subcommands.
+// The `sluice` subcommands. Each returns a process exit code and prints its
+// errors to stderr naming the table (and file) involved.
 #pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace sluice::cli {
 
 /// Parses argv and runs one subcommand; returns the process exit code.
 int RunMain(int argc, char** argv);
+
+struct WriteArgs {
+  std::string table;
+  std::string input;
+  std::vector<std::string> partition_by;
+  std::string mode = "append";
+  int64_t target_file_size = 128LL << 20;
+  int64_t checkpoint_interval = 10;
+  bool no_deletion_vectors = false;
+  std::string txn;  ///< APP_ID=VERSION
+};
+int RunWrite(const WriteArgs& args);
+
+struct DeleteArgs {
+  std::string table;
+  std::string key;
+  std::string keys_from;
+  bool copy_on_write = false;
+};
+int RunDelete(const DeleteArgs& args);
+
+struct CatArgs {
+  std::string table;
+  std::optional<int64_t> version;
+  std::string timestamp;
+  std::string out;
+};
+int RunCat(const CatArgs& args);
+
+int RunCheckpoint(const std::string& table);
+int RunInspect(const std::string& table, bool json);
+
+struct DemoArgs {
+  std::string dir = "demo-out";
+  int64_t rows = 200000;
+  int batches = 12;
+};
+int RunDemo(const DemoArgs& args);
 
 }  // namespace sluice::cli

@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "sluice/cli/commands.h"
+
+int main(int argc, char** argv) { return sluice::cli::RunMain(argc, argv); }

@@ -1,0 +1,67 @@
+#include "sluice/delta/checkpointer.h"
+
+#include <arrow/buffer.h>
+
+#include <chrono>
+
+#include "sluice/delta/checkpoint.h"
+#include "sluice/delta/log_path.h"
+
+namespace sluice::delta {
+
+int64_t TombstoneRetentionMs(const Metadata& metadata) {
+  constexpr int64_t kWeekMs = 7LL * 24 * 3600 * 1000;
+  auto it = metadata.configuration.find("delta.deletedFileRetentionDuration");
+  if (it == metadata.configuration.end()) return kWeekMs;
+  // "interval <n> <unit>" (Spark's calendar interval syntax).
+  std::string s = it->second;
+  long long n = 0;
+  char unit[32] = {0};
+  if (std::sscanf(s.c_str(), "interval %lld %31s", &n, unit) != 2) return kWeekMs;
+  std::string u = unit;
+  if (u.back() == 's') u.pop_back();
+  int64_t ms = 0;
+  if (u == "week") ms = n * kWeekMs;
+  else if (u == "day") ms = n * 24 * 3600 * 1000;
+  else if (u == "hour") ms = n * 3600 * 1000;
+  else if (u == "minute") ms = n * 60 * 1000;
+  else if (u == "second") ms = n * 1000;
+  else return kWeekMs;
+  return ms;
+}
+
+Status WriteCheckpoint(const Snapshot& snapshot) {
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  int64_t horizon = now_ms - TombstoneRetentionMs(snapshot.metadata());
+  std::vector<Action> actions;
+  actions.reserve(snapshot.files().size() + snapshot.tombstones().size() + 2);
+  actions.emplace_back(snapshot.protocol());
+  actions.emplace_back(snapshot.metadata());
+  for (const auto& [app, txn] : snapshot.txns()) actions.emplace_back(txn);
+  int64_t num_adds = 0;
+  for (const auto& add : snapshot.files()) {
+    Add a = add;
+    a.data_change = false;  // a checkpoint restates, it does not change data
+    actions.emplace_back(std::move(a));
+    ++num_adds;
+  }
+  for (const auto& rm : snapshot.tombstones()) {
+    if (rm.deletion_timestamp.value_or(0) < horizon) continue;
+    Remove r = rm;
+    r.data_change = false;
+    actions.emplace_back(std::move(r));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto parquet, WriteCheckpointParquet(actions));
+  auto& store = snapshot.store();
+  ARROW_RETURN_NOT_OK(store.Put(CheckpointPath(snapshot.version()), parquet->ToString()));
+  LastCheckpoint last;
+  last.version = snapshot.version();
+  last.size = static_cast<int64_t>(actions.size());
+  last.size_in_bytes = parquet->size();
+  last.num_of_add_files = num_adds;
+  return store.Put(LastCheckpointPath(), LastCheckpointToJson(last));
+}
+
+}  // namespace sluice::delta

@@ -1,0 +1,226 @@
+#include "sluice/delta/data_writer.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/filesystem/filesystem.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <random>
+
+#include "sluice/delta/partition_value.h"
+#include "sluice/io/table_location.h"
+
+namespace sluice::delta {
+
+namespace {
+
+std::string RandomUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+
+Result<arrow::Compression::type> CodecFor(const std::string& name) {
+  if (name == "zstd") return arrow::Compression::ZSTD;
+  if (name == "snappy") return arrow::Compression::SNAPPY;
+  if (name == "gzip") return arrow::Compression::GZIP;
+  if (name == "lz4") return arrow::Compression::LZ4;
+  if (name == "uncompressed" || name == "none") return arrow::Compression::UNCOMPRESSED;
+  return Status::Invalid("unknown Parquet compression '", name, "'");
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes the rows of one partition into as many files as the target size asks.
+class PartitionWriter {
+ public:
+  PartitionWriter(arrow::fs::FileSystem& fs, const std::string& root, std::string dir,
+                  PartitionValues values, const DataWriteOptions& options)
+      : fs_(fs), root_(root), dir_(std::move(dir)), values_(std::move(values)), options_(options) {}
+
+  Status Write(const std::shared_ptr<arrow::Table>& table, std::vector<Add>* out) {
+    int64_t offset = 0;
+    while (offset < table->num_rows()) {
+      int64_t n = std::min(options_.row_group_rows, table->num_rows() - offset);
+      auto slice = table->Slice(offset, n);
+      if (!writer_) ARROW_RETURN_NOT_OK(Open(table->schema()));
+      ARROW_RETURN_NOT_OK(writer_->WriteTable(*slice, n));
+      ARROW_ASSIGN_OR_RAISE(auto batch, slice->CombineChunksToBatch());
+      ARROW_RETURN_NOT_OK(stats_->Update(*batch));
+      ARROW_ASSIGN_OR_RAISE(int64_t pos, sink_->Tell());
+      if (pos >= options_.target_file_size) ARROW_RETURN_NOT_OK(Close(out));
+      offset += n;
+    }
+    return Status::OK();
+  }
+
+  Status Close(std::vector<Add>* out) {
+    if (!writer_) return Status::OK();
+    ARROW_RETURN_NOT_OK(writer_->Close());
+    ARROW_ASSIGN_OR_RAISE(int64_t size, sink_->Tell());
+    ARROW_RETURN_NOT_OK(sink_->Close());
+    Add add;
+    add.path = EncodeAddPath(relative_);
+    add.partition_values = values_;
+    add.size = size;
+    add.modification_time = NowMs();
+    add.data_change = true;
+    add.stats = stats_->ToJson();
+    out->push_back(std::move(add));
+    writer_.reset();
+    sink_.reset();
+    stats_.reset();
+    return Status::OK();
+  }
+
+ private:
+  Status Open(const std::shared_ptr<arrow::Schema>& schema) {
+    std::string ext = options_.compression == "uncompressed" ? "" : "." + options_.compression;
+    std::string name = "part-" + std::to_string(file_index_++) + "-" + RandomUuid() + "-c000" +
+                       ext + ".parquet";
+    relative_ = dir_.empty() ? name : dir_ + "/" + name;
+    std::string abs = io::JoinPath(root_, relative_);
+    auto parent = abs.substr(0, abs.rfind('/'));
+    ARROW_RETURN_NOT_OK(fs_.CreateDir(parent, /*recursive=*/true));
+    ARROW_ASSIGN_OR_RAISE(sink_, fs_.OpenOutputStream(abs));
+    ARROW_ASSIGN_OR_RAISE(auto codec, CodecFor(options_.compression));
+    parquet::WriterProperties::Builder props;
+    props.compression(codec);
+    if (codec == arrow::Compression::ZSTD) props.compression_level(options_.compression_level);
+    props.max_row_group_length(options_.row_group_rows);
+    // Delta readers expect microsecond timestamps (Spark reads INT64 micros).
+    parquet::ArrowWriterProperties::Builder arrow_props;
+    arrow_props.coerce_timestamps(arrow::TimeUnit::MICRO)->allow_truncated_timestamps();
+    ARROW_ASSIGN_OR_RAISE(writer_, parquet::arrow::FileWriter::Open(
+                                       *schema, arrow::default_memory_pool(), sink_, props.build(),
+                                       arrow_props.build()));
+    stats_ = std::make_unique<StatsCollector>(schema, options_.stats);
+    return Status::OK();
+  }
+
+  arrow::fs::FileSystem& fs_;
+  const std::string& root_;
+  std::string dir_;
+  PartitionValues values_;
+  const DataWriteOptions& options_;
+  int file_index_ = 0;
+  std::string relative_;
+  std::shared_ptr<arrow::io::OutputStream> sink_;
+  std::unique_ptr<parquet::arrow::FileWriter> writer_;
+  std::unique_ptr<StatsCollector> stats_;
+};
+
+}  // namespace
+
+std::string EncodeAddPath(const std::string& relative) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : relative) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '=' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string DecodeAddPath(const std::string& path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(path[i + 1]), lo = hex(path[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += path[i];
+  }
+  return out;
+}
+
+Result<std::vector<Add>> WriteDataFiles(arrow::fs::FileSystem& fs, const std::string& root,
+                                        const std::shared_ptr<arrow::Table>& data,
+                                        const std::vector<std::string>& partition_columns,
+                                        const DataWriteOptions& options) {
+  std::vector<Add> adds;
+  if (data->num_rows() == 0) return adds;
+  if (partition_columns.empty()) {
+    PartitionWriter writer(fs, root, "", {}, options);
+    ARROW_RETURN_NOT_OK(writer.Write(data, &adds));
+    ARROW_RETURN_NOT_OK(writer.Close(&adds));
+    return adds;
+  }
+  // Group row indexes by their partition values.
+  std::vector<std::shared_ptr<arrow::Array>> part_arrays;
+  std::vector<int> part_field_indexes;
+  for (const auto& name : partition_columns) {
+    int idx = data->schema()->GetFieldIndex(name);
+    if (idx < 0) return Status::Invalid("partition column '", name, "' is not in the data");
+    part_field_indexes.push_back(idx);
+    ARROW_ASSIGN_OR_RAISE(auto combined, arrow::Concatenate(data->column(idx)->chunks()));
+    part_arrays.push_back(combined);
+  }
+  std::map<std::vector<std::optional<std::string>>, std::vector<int64_t>> groups;
+  std::vector<std::optional<std::string>> key(partition_columns.size());
+  for (int64_t row = 0; row < data->num_rows(); ++row) {
+    for (size_t c = 0; c < part_arrays.size(); ++c) {
+      ARROW_ASSIGN_OR_RAISE(key[c], SerializePartitionValue(*part_arrays[c], row));
+    }
+    groups[key].push_back(row);
+  }
+  // The files hold only the non-partition columns.
+  std::vector<int> data_fields;
+  for (int i = 0; i < data->num_columns(); ++i) {
+    if (std::find(part_field_indexes.begin(), part_field_indexes.end(), i) ==
+        part_field_indexes.end()) {
+      data_fields.push_back(i);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto data_only, data->SelectColumns(data_fields));
+  for (const auto& [values, rows] : groups) {
+    arrow::Int64Builder idx_builder;
+    ARROW_RETURN_NOT_OK(idx_builder.AppendValues(rows));
+    ARROW_ASSIGN_OR_RAISE(auto indices, idx_builder.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(data_only, indices));
+    std::string dir;
+    PartitionValues pv;
+    for (size_t c = 0; c < partition_columns.size(); ++c) {
+      if (!dir.empty()) dir += "/";
+      dir += EscapePartitionPathSegment(partition_columns[c]) + "=" +
+             (values[c] ? EscapePartitionPathSegment(*values[c]) : "__HIVE_DEFAULT_PARTITION__");
+      pv[partition_columns[c]] = values[c];
+    }
+    PartitionWriter writer(fs, root, dir, pv, options);
+    ARROW_RETURN_NOT_OK(writer.Write(taken.table(), &adds));
+    ARROW_RETURN_NOT_OK(writer.Close(&adds));
+  }
+  return adds;
+}
+
+}  // namespace sluice::delta

@@ -1,0 +1,39 @@
+// Log replay: folds a LogSegment (checkpoint + commits) into the table state
+// of one version. Files are identified by (path, deletion-vector id), as the
+// protocol's reconciliation rules say: an add replaces the same identity, a
+// remove deletes it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sluice/delta/actions.h"
+#include "sluice/delta/log_segment.h"
+
+namespace sluice::delta {
+
+struct TableState {
+  int64_t version = -1;
+  Protocol protocol;
+  Metadata metadata;
+  bool has_protocol = false;
+  bool has_metadata = false;
+  /// Active files, in the order they were added (checkpoint order first).
+  std::vector<Add> files;
+  /// Removes not yet expired: needed in checkpoints so vacuum stays safe.
+  std::vector<Remove> tombstones;
+  std::map<std::string, Txn> txns;
+  /// Modification time of the newest commit (the snapshot's timestamp).
+  int64_t timestamp_ms = 0;
+};
+
+/// Replays `segment`. Errors name the file that could not be read.
+Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment);
+
+/// Applies one commit's actions to `state` (used by replay and to advance a
+/// snapshot after a commit without re-reading the log).
+void ApplyCommit(TableState& state, const std::vector<Action>& actions);
+
+}  // namespace sluice::delta

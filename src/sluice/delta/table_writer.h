@@ -1,0 +1,46 @@
+// High-level writes on a table: create-or-append (and overwrite) of Arrow
+// data as one commit, and row deletions by deletion vectors or by rewriting
+// files. Built on data_writer.h, transaction.h and deletion_vector.h.
+#pragma once
+
+#include <map>
+#include <optional>
+
+#include "sluice/delta/data_writer.h"
+#include "sluice/delta/deletion_bitmap.h"
+#include "sluice/delta/transaction.h"
+#include "sluice/io/table_location.h"
+
+namespace sluice::delta {
+
+struct TableWriteOptions {
+  std::vector<std::string> partition_columns;  ///< used when creating
+  bool deletion_vectors = true;                ///< create with protocol 3/7 + DVs
+  bool overwrite = false;                      ///< remove every existing file
+  std::map<std::string, std::string> configuration;  ///< used when creating
+  std::optional<Txn> txn;                      ///< progress to commit with the data
+  DataWriteOptions data;
+  CommitOptions commit;
+};
+
+/// Loads the latest snapshot, or nullptr if `location` holds no table yet.
+Result<std::shared_ptr<const Snapshot>> LoadIfExists(const io::TableLocation& location);
+
+/// Appends (or overwrites with) `data` in one commit, creating the table from
+/// the data's schema if it does not exist. The data's schema must equal the
+/// table's (schema evolution is the pipeline's job).
+Result<CommitResult> WriteTable(const io::TableLocation& location,
+                                const std::shared_ptr<arrow::Table>& data,
+                                const TableWriteOptions& options);
+
+enum class DeleteMode { kDeletionVectors, kCopyOnWrite };
+
+/// Deletes rows: for each file path (as in add.path) the row indexes (in the
+/// file, before any existing DV) to delete. Commits one transaction on top
+/// of `snapshot`. Returns the number of rows newly deleted.
+Result<CommitResult> DeleteRows(const io::TableLocation& location,
+                                std::shared_ptr<const Snapshot> snapshot,
+                                const std::map<std::string, DeletionBitmap>& rows_by_file,
+                                DeleteMode mode, const CommitOptions& commit = {});
+
+}  // namespace sluice::delta

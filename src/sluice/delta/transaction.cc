@@ -1,0 +1,168 @@
+#include "sluice/delta/transaction.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "sluice/delta/checkpointer.h"
+#include "sluice/delta/log_path.h"
+#include "sluice/delta/table_features.h"
+
+namespace sluice::delta {
+
+std::string CommitConflictDetail::ToString() const {
+  return "conflicting concurrent commit at version " + std::to_string(winning_version_);
+}
+
+bool IsCommitConflict(const Status& st) {
+  return st.detail() && std::string(st.detail()->type_id()) == "sluice::CommitConflict";
+}
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Conflict(int64_t version, const std::string& why) {
+  return Status(arrow::StatusCode::Invalid,
+                "commit conflict: version " + std::to_string(version) + " " + why,
+                std::make_shared<CommitConflictDetail>(version));
+}
+
+}  // namespace
+
+Transaction::Transaction(std::shared_ptr<const Snapshot> read_snapshot, std::string operation)
+    : store_(read_snapshot->store_ptr()),
+      read_snapshot_(std::move(read_snapshot)),
+      operation_(std::move(operation)) {}
+
+Transaction::Transaction(std::shared_ptr<io::LogStore> store, Protocol protocol, Metadata metadata,
+                         std::string operation)
+    : store_(std::move(store)),
+      operation_(std::move(operation)),
+      protocol_(std::move(protocol)),
+      metadata_(std::move(metadata)) {}
+
+void Transaction::SetTxn(const std::string& app_id, int64_t version) {
+  for (auto& t : txns_) {
+    if (t.app_id == app_id) {
+      t.version = version;
+      return;
+    }
+  }
+  txns_.push_back(Txn{app_id, version, std::nullopt});
+}
+
+std::vector<Action> Transaction::BuildActions(int64_t now_ms) const {
+  std::vector<Action> actions;
+  nlohmann::json info = {{"timestamp", now_ms},
+                         {"operation", operation_},
+                         {"engineInfo", "sluice/0.1"},
+                         {"isBlindAppend", removes_.empty()}};
+  auto params = nlohmann::json::parse(operation_parameters_, nullptr, false);
+  info["operationParameters"] = params.is_discarded() ? nlohmann::json::object() : params;
+  if (read_snapshot_) info["readVersion"] = read_snapshot_->version();
+  actions.emplace_back(CommitInfo{info.dump()});
+  if (protocol_) actions.emplace_back(*protocol_);
+  if (metadata_) actions.emplace_back(*metadata_);
+  for (const auto& t : txns_) {
+    Txn txn = t;
+    txn.last_updated = now_ms;
+    actions.emplace_back(std::move(txn));
+  }
+  for (const auto& r : removes_) {
+    Remove rm = r;
+    if (!rm.deletion_timestamp) rm.deletion_timestamp = now_ms;
+    actions.emplace_back(std::move(rm));
+  }
+  for (const auto& a : adds_) actions.emplace_back(a);
+  return actions;
+}
+
+Status Transaction::CheckConflict(int64_t version, const std::vector<Action>& winner) const {
+  if (!read_snapshot_) return Conflict(version, "created the table concurrently");
+  std::set<std::string> our_removed;
+  for (const auto& r : removes_) our_removed.insert(r.path);
+  std::set<std::string> our_apps;
+  for (const auto& t : txns_) our_apps.insert(t.app_id);
+  for (const auto& action : winner) {
+    if (std::holds_alternative<Metadata>(action)) {
+      return Conflict(version, "changed the table's metadata");
+    }
+    if (std::holds_alternative<Protocol>(action)) {
+      return Conflict(version, "changed the table's protocol");
+    }
+    if (auto* r = std::get_if<Remove>(&action)) {
+      if (our_removed.count(r->path)) {
+        return Conflict(version, "also removed or updated file " + r->path);
+      }
+    }
+    if (auto* t = std::get_if<Txn>(&action)) {
+      if (our_apps.count(t->app_id)) {
+        return Conflict(version, "advanced the progress of application '" + t->app_id + "' to " +
+                                     std::to_string(t->version));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
+  if (read_snapshot_) {
+    ARROW_RETURN_NOT_OK(CheckWriteSupported(protocol_.value_or(read_snapshot_->protocol()),
+                                            metadata_.value_or(read_snapshot_->metadata())));
+  } else {
+    ARROW_RETURN_NOT_OK(CheckWriteSupported(*protocol_, *metadata_));
+  }
+  int64_t version = read_snapshot_ ? read_snapshot_->version() + 1 : 0;
+  CommitResult result;
+  std::vector<std::vector<Action>> winners;  // commits that landed since we read
+  for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
+    int64_t now_ms = NowMs();
+    std::vector<Action> actions = BuildActions(now_ms);
+    Status st = store_->PutIfAbsent(CommitPath(version), CommitToJson(actions));
+    if (st.ok()) {
+      result.version = version;
+      result.attempts = attempt;
+      // The new snapshot: the read state plus the winners plus ours.
+      TableState state = read_snapshot_ ? read_snapshot_->state() : TableState{};
+      for (const auto& w : winners) ApplyCommit(state, w);
+      ApplyCommit(state, actions);
+      if (protocol_) state.has_protocol = true;
+      if (metadata_) state.has_metadata = true;
+      state.version = version;
+      state.timestamp_ms = now_ms;
+      std::optional<int64_t> ckpt = read_snapshot_ ? read_snapshot_->checkpoint_version()
+                                                   : std::nullopt;
+      ARROW_ASSIGN_OR_RAISE(result.snapshot, Snapshot::FromState(store_, std::move(state), ckpt));
+      int64_t interval = options.checkpoint_interval;
+      auto conf = result.snapshot->metadata().configuration.find("delta.checkpointInterval");
+      if (conf != result.snapshot->metadata().configuration.end()) {
+        interval = std::atoll(conf->second.c_str());
+      }
+      if (interval > 0 && version > 0 && version % interval == 0) {
+        // The commit has landed; a failed checkpoint only costs read speed.
+        result.checkpointed = WriteCheckpoint(*result.snapshot).ok();
+      }
+      return result;
+    }
+    if (!st.IsAlreadyExists()) {
+      return st.WithMessage("commit of version ", version, " to ", store_->Describe(kLogDir),
+                            " failed: ", st.message());
+    }
+    // Lost the race: read what won and decide.
+    ARROW_ASSIGN_OR_RAISE(std::string text, store_->Read(CommitPath(version)));
+    ARROW_ASSIGN_OR_RAISE(auto winner, CommitFromJson(text, store_->Describe(CommitPath(version))));
+    ARROW_RETURN_NOT_OK(CheckConflict(version, winner));
+    winners.push_back(std::move(winner));
+    ++version;
+  }
+  return Status::IOError("gave up committing to ", store_->Describe(kLogDir), " after ",
+                         options.max_attempts, " attempts lost to concurrent writers");
+}
+
+}  // namespace sluice::delta
