@@ -8,7 +8,7 @@ PYTEST ?= .venv/bin/python -m pytest
 DEMO_DIR ?= demo-out
 BENCH_SCALE ?= small
 
-.PHONY: all bootstrap build build-asan demo test unit-test asan-test interop-test bench fuzz format clean
+.PHONY: all bootstrap build build-asan demo test unit-test asan-test interop-test fuzz-smoke bench fuzz format clean
 
 all: build
 
@@ -42,7 +42,13 @@ asan-test: build-asan
 interop-test: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice $(PYTEST) tests/interop -q -p no:cacheprovider
 
-test: unit-test asan-test interop-test
+fuzz-smoke: bootstrap
+	scripts/fuzz-smoke
+
+fuzz: bootstrap
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz-smoke
+
+test: unit-test asan-test fuzz-smoke interop-test
 	@echo "make test: unit, sanitizer and interop suites passed"
 
 bench: build
@@ -52,4 +58,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'fuzz/*.cc')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO_DIR)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(DEMO_DIR)

@@ -28,7 +28,9 @@ Result<std::vector<std::pair<int64_t, io::FileEntry>>> ListCommits(io::LogStore&
   return out;
 }
 
-Result<LogSegment> BuildLogSegment(io::LogStore& store, std::optional<int64_t> version) {
+namespace {
+
+Result<LogSegment> BuildLogSegmentOnce(io::LogStore& store, std::optional<int64_t> version) {
   // _last_checkpoint is only a hint to list less: a missing or unreadable one
   // just means listing from the start.
   int64_t list_from = 0;
@@ -125,6 +127,19 @@ Result<LogSegment> BuildLogSegment(io::LogStore& store, std::optional<int64_t> v
     }
     return Status::Invalid("the Delta log ", store.Describe(kLogDir), " ends at version ", next - 1,
                            " but version ", seg.version, " was requested");
+  }
+  return seg;
+}
+
+}  // namespace
+
+Result<LogSegment> BuildLogSegment(io::LogStore& store, std::optional<int64_t> version) {
+  // A directory listing is not a snapshot: a commit linked while we list can
+  // be missed while a later one is seen. A gap is only real if it persists.
+  Result<LogSegment> seg;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    seg = BuildLogSegmentOnce(store, version);
+    if (seg.ok() || seg.status().message().find("has a gap") == std::string::npos) return seg;
   }
   return seg;
 }

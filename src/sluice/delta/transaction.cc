@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -154,15 +155,31 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
       return st.WithMessage("commit of version ", version, " to ", store_->Describe(kLogDir),
                             " failed: ", st.message());
     }
-    // Lost the race: read what won and decide.
-    ARROW_ASSIGN_OR_RAISE(std::string text, store_->Read(CommitPath(version)));
-    ARROW_ASSIGN_OR_RAISE(auto winner, CommitFromJson(text, store_->Describe(CommitPath(version))));
-    ARROW_RETURN_NOT_OK(CheckConflict(version, winner));
-    winners.push_back(std::move(winner));
-    ++version;
+    // Lost the race: read every commit that landed since, decide whether
+    // any conflicts, then try after the newest. A short random backoff keeps
+    // two writers from staying in lock-step (one always losing).
+    ARROW_ASSIGN_OR_RAISE(auto landed, ListCommits(*store_, version));
+    if (landed.empty() || landed.front().first != version) {
+      // The listing raced with the winner's link(); read the one we know of.
+      landed.insert(landed.begin(), {version, io::FileEntry{CommitPath(version), 0, 0}});
+    }
+    for (const auto& [v, entry] : landed) {
+      if (v < version) continue;
+      ARROW_ASSIGN_OR_RAISE(std::string text, store_->Read(CommitPath(v)));
+      ARROW_ASSIGN_OR_RAISE(auto winner, CommitFromJson(text, store_->Describe(CommitPath(v))));
+      ARROW_RETURN_NOT_OK(CheckConflict(v, winner));
+      winners.push_back(std::move(winner));
+      version = v + 1;
+    }
+    if (attempt > 2) {
+      thread_local std::mt19937 rng{std::random_device{}()};
+      int max_ms = std::min(50, 1 << std::min(attempt, 6));
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (max_ms + 1)));
+    }
   }
   return Status::IOError("gave up committing to ", store_->Describe(kLogDir), " after ",
-                         options.max_attempts, " attempts lost to concurrent writers");
+                         options.max_attempts, " attempts lost to concurrent writers (last tried version ",
+                         version, ")");
 }
 
 }  // namespace sluice::delta

@@ -182,13 +182,20 @@ TEST_F(TransactionTest, TwoProcessesRacingCommitEachChangeExactlyOnce) {
       auto store = std::make_shared<io::LocalLogStore>(dir_.string());
       for (int i = 0; i < kCommitsPerProcess; ++i) {
         auto snap = Snapshot::Load(store);
-        if (!snap.ok()) _exit(10);
+        if (!snap.ok()) {
+          fprintf(stderr, "child %d load %d: %s\n", p, i, snap.status().ToString().c_str());
+          _exit(10);
+        }
         Transaction t(*snap, "WRITE");
         t.AddFile(FakeAdd("p" + std::to_string(p) + "-" + std::to_string(i) + ".parquet"));
         t.SetTxn("writer-" + std::to_string(p), i);
         CommitOptions opts;
         opts.checkpoint_interval = 0;
-        if (!t.Commit(opts).ok()) _exit(11);
+        auto r = t.Commit(opts);
+        if (!r.ok()) {
+          fprintf(stderr, "child %d commit %d: %s\n", p, i, r.status().ToString().c_str());
+          _exit(11);
+        }
       }
       _exit(0);
     }
