@@ -9,6 +9,12 @@ int RunMain(int argc, char** argv) {
   CLI::App app{"sluice: database change streams into Delta Lake tables"};
   app.require_subcommand(1);
 
+  RunArgs run;
+  auto* r = app.add_subcommand("run", "ingest the configured change stream into Delta tables");
+  r->add_option("--config", run.config, "TOML configuration (may be empty; env overrides)");
+  r->add_flag("--once", run.once, "drain what is there, then exit");
+  r->add_option("--shard", run.shard, "i/n: run only the tables of shard i of n");
+
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");
   w->add_option("table", write.table, "table directory")->required();
@@ -59,6 +65,7 @@ int RunMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (*r) return RunRun(run);
   if (*w) return RunWrite(write);
   if (*d) return RunDelete(del);
   if (*c) return RunCat(cat);

@@ -39,6 +39,13 @@ struct CatArgs {
 };
 int RunCat(const CatArgs& args);
 
+struct RunArgs {
+  std::string config;
+  bool once = false;
+  std::string shard;  ///< "i/n"
+};
+int RunRun(const RunArgs& args);
+
 int RunCheckpoint(const std::string& table);
 int RunInspect(const std::string& table, bool json);
 

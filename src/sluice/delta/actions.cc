@@ -326,7 +326,9 @@ Result<Action> ActionFromJson(std::string_view line) {
   if (!doc.is_object() || doc.size() != 1) {
     return Status::Invalid("an action must be a JSON object with exactly one key");
   }
-  const auto& [key, value] = *doc.items().begin();
+  auto first = doc.begin();  // iterators, not items(): the proxy must outlive key()
+  const std::string key = first.key();
+  const json& value = first.value();
   if (!value.is_object()) return Status::Invalid("action '", key, "' is not an object");
   Reader r{value, key};
   if (key == "protocol") return ParseProtocol(r);

@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/filesystem/filesystem.h>
+#include <arrow/util/byte_size.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
@@ -54,9 +55,20 @@ class PartitionWriter {
       : fs_(fs), root_(root), dir_(std::move(dir)), values_(std::move(values)), options_(options) {}
 
   Status Write(const std::shared_ptr<arrow::Table>& table, std::vector<Add>* out) {
+    // The file size is only known after a row group is written, so when the
+    // target is small relative to the data, write smaller row groups: aim
+    // for about four per file, assuming Parquet shrinks the in-memory size
+    // about threefold.
+    int64_t slice_rows = options_.row_group_rows;
+    if (table->num_rows() > 0) {
+      int64_t mem = arrow::util::TotalBufferSize(*table);
+      double bytes_per_row = std::max(1.0, static_cast<double>(mem) / table->num_rows() / 3.0);
+      auto rows_per_file = static_cast<int64_t>(options_.target_file_size / bytes_per_row);
+      slice_rows = std::clamp<int64_t>(rows_per_file / 4, 256, options_.row_group_rows);
+    }
     int64_t offset = 0;
     while (offset < table->num_rows()) {
-      int64_t n = std::min(options_.row_group_rows, table->num_rows() - offset);
+      int64_t n = std::min(slice_rows, table->num_rows() - offset);
       auto slice = table->Slice(offset, n);
       if (!writer_) ARROW_RETURN_NOT_OK(Open(table->schema()));
       ARROW_RETURN_NOT_OK(writer_->WriteTable(*slice, n));

@@ -219,8 +219,8 @@ class Reader {
 
   Status Need(size_t n, const char* what) const {
     if (n > remaining()) {
-      return Status::Invalid("deletion bitmap truncated: need ", n, " bytes for ",
-                             what, " at offset ", pos_, ", have ", remaining());
+      return Status::Invalid("deletion bitmap truncated: need ", n, " bytes for ", what,
+                             " at offset ", pos_, ", have ", remaining());
     }
     return Status::OK();
   }
@@ -272,8 +272,7 @@ Plan MakePlan(uint16_t key, const Container& c) {
 
 void SerializeBucket(std::string& out, const std::vector<Plan>& plans) {
   const uint32_t size = static_cast<uint32_t>(plans.size());
-  const bool has_run =
-      std::any_of(plans.begin(), plans.end(), [](const Plan& p) { return p.run; });
+  const bool has_run = std::any_of(plans.begin(), plans.end(), [](const Plan& p) { return p.run; });
   uint32_t start;  // offset of the first container's data in this bucket
   if (has_run) {
     PutU32(out, kCookieRuns | ((size - 1) << 16));
@@ -282,8 +281,7 @@ void SerializeBucket(std::string& out, const std::vector<Plan>& plans) {
       if (plans[i].run) flags[i / 8] = static_cast<char>(flags[i / 8] | (1 << (i % 8)));
     }
     out += flags;
-    start = 4 + static_cast<uint32_t>(flags.size()) +
-            (size < kNoOffsetThreshold ? 4 : 8) * size;
+    start = 4 + static_cast<uint32_t>(flags.size()) + (size < kNoOffsetThreshold ? 4 : 8) * size;
   } else {
     PutU32(out, kCookieNoRuns);
     PutU32(out, size);
@@ -314,8 +312,7 @@ void SerializeBucket(std::string& out, const std::vector<Plan>& plans) {
 
 // Parses one 32-bit portable Roaring bitmap into containers with high bits
 // `bucket`.
-Status DeserializeBucket(Reader& in, uint64_t bucket,
-                         std::map<uint64_t, Container>& out) {
+Status DeserializeBucket(Reader& in, uint64_t bucket, std::map<uint64_t, Container>& out) {
   const size_t bucket_start = in.pos();
   ARROW_ASSIGN_OR_RAISE(uint32_t cookie, in.Read<uint32_t>("roaring cookie"));
   bool has_run;
@@ -333,8 +330,8 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
                              " containers (max 65536)");
     }
   } else {
-    return Status::Invalid("deletion bitmap: bad roaring cookie ", cookie,
-                           " at offset ", bucket_start);
+    return Status::Invalid("deletion bitmap: bad roaring cookie ", cookie, " at offset ",
+                           bucket_start);
   }
   // Check the whole header is present before allocating for it.
   ARROW_RETURN_NOT_OK(in.Need(size_t{4} * size, "container keys"));
@@ -343,8 +340,7 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
     ARROW_ASSIGN_OR_RAISE(uint16_t key, in.Read<uint16_t>("container key"));
     ARROW_ASSIGN_OR_RAISE(uint16_t card_m1, in.Read<uint16_t>("container cardinality"));
     if (i > 0 && key <= headers[i - 1].first) {
-      return Status::Invalid("deletion bitmap: container keys not ascending in bucket ",
-                             bucket);
+      return Status::Invalid("deletion bitmap: container keys not ascending in bucket ", bucket);
     }
     headers[i] = {key, uint32_t{card_m1} + 1};
   }
@@ -355,8 +351,7 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
   for (uint32_t i = 0; i < size; ++i) {
     const auto [key, card] = headers[i];
     Container c;
-    const bool is_run =
-        has_run && ((static_cast<uint8_t>(run_flags[i / 8]) >> (i % 8)) & 1);
+    const bool is_run = has_run && ((static_cast<uint8_t>(run_flags[i / 8]) >> (i % 8)) & 1);
     if (is_run) {
       ARROW_ASSIGN_OR_RAISE(uint16_t nruns, in.Read<uint16_t>("run count"));
       ARROW_RETURN_NOT_OK(in.Need(size_t{4} * nruns, "runs"));
@@ -369,8 +364,8 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
         ARROW_ASSIGN_OR_RAISE(uint16_t len_m1, in.Read<uint16_t>("run length"));
         const uint32_t end = uint32_t{s} + len_m1;
         if (end > 0xffff || int64_t{s} <= prev_end) {
-          return Status::Invalid("deletion bitmap: invalid run [", s, ", ", end,
-                                 "] in container ", key, " of bucket ", bucket);
+          return Status::Invalid("deletion bitmap: invalid run [", s, ", ", end, "] in container ",
+                                 key, " of bucket ", bucket);
         }
         if (!c.values.empty() && int64_t{s} == prev_end + 1) {
           c.values.back() = static_cast<uint16_t>(end - c.values[c.values.size() - 2]);
@@ -382,8 +377,8 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
         prev_end = end;
       }
       if (total != card) {
-        return Status::Invalid("deletion bitmap: run container ", key, " of bucket ",
-                               bucket, " holds ", total, " values, header says ", card);
+        return Status::Invalid("deletion bitmap: run container ", key, " of bucket ", bucket,
+                               " holds ", total, " values, header says ", card);
       }
     } else if (card > kArrayMax) {
       ARROW_RETURN_NOT_OK(in.Need(8 * kWords, "bitmap container"));
@@ -393,8 +388,8 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
         ARROW_ASSIGN_OR_RAISE(c.words[w], in.Read<uint64_t>("bitmap word"));
       }
       if (PopCount(c.words) != card) {
-        return Status::Invalid("deletion bitmap: bitmap container ", key, " of bucket ",
-                               bucket, " cardinality does not match its header");
+        return Status::Invalid("deletion bitmap: bitmap container ", key, " of bucket ", bucket,
+                               " cardinality does not match its header");
       }
     } else {
       ARROW_RETURN_NOT_OK(in.Need(size_t{2} * card, "array container"));
@@ -403,8 +398,8 @@ Status DeserializeBucket(Reader& in, uint64_t bucket,
       for (uint32_t j = 0; j < card; ++j) {
         ARROW_ASSIGN_OR_RAISE(c.values[j], in.Read<uint16_t>("array value"));
         if (j > 0 && c.values[j] <= c.values[j - 1]) {
-          return Status::Invalid("deletion bitmap: array container ", key,
-                                 " of bucket ", bucket, " is not strictly ascending");
+          return Status::Invalid("deletion bitmap: array container ", key, " of bucket ", bucket,
+                                 " is not strictly ascending");
         }
       }
     }
@@ -496,16 +491,16 @@ void DeletionBitmap::Union(const DeletionBitmap& other) {
 
 bool DeletionBitmap::operator==(const DeletionBitmap& other) const {
   if (containers_.size() != other.containers_.size()) return false;
-  for (auto a = containers_.begin(), b = other.containers_.begin();
-       a != containers_.end(); ++a, ++b) {
+  for (auto a = containers_.begin(), b = other.containers_.begin(); a != containers_.end();
+       ++a, ++b) {
     if (a->first != b->first || a->second.cardinality != b->second.cardinality) {
       return false;
     }
     const Container& x = a->second;
     const Container& y = b->second;
     // Each kind has one representation per set, so same-kind compares directly.
-    const bool same = x.kind == y.kind ? (x.values == y.values && x.words == y.words)
-                                       : ToWords(x) == ToWords(y);
+    const bool same =
+        x.kind == y.kind ? (x.values == y.values && x.words == y.words) : ToWords(x) == ToWords(y);
     if (!same) return false;
   }
   return true;
@@ -539,18 +534,18 @@ Result<DeletionBitmap> DeletionBitmap::Deserialize(std::string_view bytes) {
   ARROW_ASSIGN_OR_RAISE(uint32_t magic, in.Read<uint32_t>("magic number"));
   if (magic == kMagicNumber - 1) {
     return Status::NotImplemented(
-        "deletion bitmap uses the legacy 'native' RoaringBitmapArray format (magic ",
-        magic, "); only the portable format of the protocol is supported");
+        "deletion bitmap uses the legacy 'native' RoaringBitmapArray format (magic ", magic,
+        "); only the portable format of the protocol is supported");
   }
   if (magic != kMagicNumber) {
-    return Status::Invalid("deletion bitmap: unexpected magic number ", magic,
-                           " (expected ", kMagicNumber, ")");
+    return Status::Invalid("deletion bitmap: unexpected magic number ", magic, " (expected ",
+                           kMagicNumber, ")");
   }
   ARROW_ASSIGN_OR_RAISE(uint64_t buckets, in.Read<uint64_t>("bucket count"));
   // Every bucket takes at least 12 bytes (key + empty bitmap).
   if (buckets > in.remaining() / 12) {
-    return Status::Invalid("deletion bitmap: bucket count ", buckets,
-                           " does not fit in ", in.remaining(), " bytes");
+    return Status::Invalid("deletion bitmap: bucket count ", buckets, " does not fit in ",
+                           in.remaining(), " bytes");
   }
   DeletionBitmap result;
   int64_t prev_key = -1;
@@ -561,8 +556,8 @@ Result<DeletionBitmap> DeletionBitmap::Deserialize(std::string_view bytes) {
                              " has its most significant bit set");
     }
     if (int64_t{key} <= prev_key) {
-      return Status::Invalid("deletion bitmap: bucket keys not ascending (", key,
-                             " after ", prev_key, ")");
+      return Status::Invalid("deletion bitmap: bucket keys not ascending (", key, " after ",
+                             prev_key, ")");
     }
     prev_key = key;
     ARROW_RETURN_NOT_OK(DeserializeBucket(in, key, result.containers_));

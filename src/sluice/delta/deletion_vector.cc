@@ -1,13 +1,12 @@
 #include "sluice/delta/deletion_vector.h"
 
+#include <arrow/buffer.h>
+#include <arrow/io/interfaces.h>
 #include <zlib.h>
 
 #include <array>
 #include <limits>
 #include <random>
-
-#include <arrow/buffer.h>
-#include <arrow/io/interfaces.h>
 
 #include "sluice/delta/z85.h"
 
@@ -82,13 +81,11 @@ std::string JoinPath(const std::string& root, const std::string& rel) {
   return root + "/" + rel;
 }
 
-Result<DeletionBitmap> CheckCardinality(DeletionBitmap bitmap,
-                                        const DeletionVectorDescriptor& dv,
+Result<DeletionBitmap> CheckCardinality(DeletionBitmap bitmap, const DeletionVectorDescriptor& dv,
                                         const std::string& where) {
   if (static_cast<int64_t>(bitmap.Cardinality()) != dv.cardinality) {
     return Status::Invalid("deletion vector ", where, " holds ", bitmap.Cardinality(),
-                           " rows but its descriptor says cardinality ",
-                           dv.cardinality);
+                           " rows but its descriptor says cardinality ", dv.cardinality);
   }
   return bitmap;
 }
@@ -104,8 +101,7 @@ Result<DeletionBitmap> ReadInline(const DeletionVectorDescriptor& dv) {
   bytes.resize(static_cast<size_t>(dv.size_in_bytes));
   auto bitmap = DeletionBitmap::Deserialize(bytes);
   if (!bitmap.ok()) {
-    return bitmap.status().WithMessage("inline deletion vector: ",
-                                       bitmap.status().message());
+    return bitmap.status().WithMessage("inline deletion vector: ", bitmap.status().message());
   }
   return CheckCardinality(std::move(bitmap).ValueUnsafe(), dv, "(inline)");
 }
@@ -123,14 +119,12 @@ Result<DeletionBitmap> ReadFromFile(arrow::fs::FileSystem& fs, const std::string
   // Check against the file size before allocating anything sizeInBytes long.
   const int64_t end = offset + 4 + int64_t{dv.size_in_bytes} + 4;
   if (end > file_size) {
-    return Status::Invalid("deletion vector ", where, " with sizeInBytes ",
-                           dv.size_in_bytes, " extends past the end of the file (",
-                           file_size, " bytes)");
+    return Status::Invalid("deletion vector ", where, " with sizeInBytes ", dv.size_in_bytes,
+                           " extends past the end of the file (", file_size, " bytes)");
   }
   ARROW_ASSIGN_OR_RAISE(auto version, file->ReadAt(0, 1));
   if (version->size() != 1 || version->data()[0] != kFormatVersion) {
-    return Status::Invalid("deletion vector file ", path,
-                           ": unsupported format version");
+    return Status::Invalid("deletion vector file ", path, ": unsupported format version");
   }
   ARROW_ASSIGN_OR_RAISE(auto buf, file->ReadAt(offset, end - offset));
   if (buf->size() != end - offset) {
@@ -149,17 +143,15 @@ Result<DeletionBitmap> ReadFromFile(arrow::fs::FileSystem& fs, const std::string
   }
   auto bitmap = DeletionBitmap::Deserialize(data);
   if (!bitmap.ok()) {
-    return bitmap.status().WithMessage("deletion vector ", where, ": ",
-                                       bitmap.status().message());
+    return bitmap.status().WithMessage("deletion vector ", where, ": ", bitmap.status().message());
   }
   return CheckCardinality(std::move(bitmap).ValueUnsafe(), dv, where);
 }
 
 }  // namespace
 
-DeletionVectorFileWriter::DeletionVectorFileWriter(
-    std::shared_ptr<arrow::fs::FileSystem> fs, std::string table_root,
-    int random_prefix_length)
+DeletionVectorFileWriter::DeletionVectorFileWriter(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                   std::string table_root, int random_prefix_length)
     : fs_(std::move(fs)), table_root_(std::move(table_root)) {
   const std::string uuid = RandomUuidBytes();
   const std::string prefix = RandomPrefix(random_prefix_length);
@@ -172,21 +164,18 @@ DeletionVectorFileWriter::~DeletionVectorFileWriter() {
   if (out_ && !finished_) (void)out_->Abort();
 }
 
-Result<DeletionVectorDescriptor> DeletionVectorFileWriter::Add(
-    const DeletionBitmap& bitmap) {
+Result<DeletionVectorDescriptor> DeletionVectorFileWriter::Add(const DeletionBitmap& bitmap) {
   if (finished_) return Status::Invalid("DeletionVectorFileWriter already finished");
   const std::string data = bitmap.Serialize();
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   // Offsets and sizes are Ints in the descriptor.
   if (static_cast<int64_t>(data.size()) > kMax || position_ > kMax) {
-    return Status::CapacityError("deletion vector file ", relative_path_,
-                                 " would exceed 2 GiB");
+    return Status::CapacityError("deletion vector file ", relative_path_, " would exceed 2 GiB");
   }
   if (!out_) {
     const std::string path = JoinPath(table_root_, relative_path_);
     if (relative_path_.find('/') != std::string::npos) {
-      ARROW_RETURN_NOT_OK(
-          fs_->CreateDir(path.substr(0, path.rfind('/')), /*recursive=*/true));
+      ARROW_RETURN_NOT_OK(fs_->CreateDir(path.substr(0, path.rfind('/')), /*recursive=*/true));
     }
     ARROW_ASSIGN_OR_RAISE(out_, fs_->OpenOutputStream(path));
     const char version = static_cast<char>(kFormatVersion);
@@ -231,8 +220,8 @@ DeletionVectorDescriptor InlineDeletionVector(const DeletionBitmap& bitmap) {
 
 Result<std::string> DeletionVectorRelativePath(const DeletionVectorDescriptor& dv) {
   if (dv.storage_type != 'u') {
-    return Status::Invalid("deletion vector with storage type '",
-                           std::string(1, dv.storage_type), "' has no relative path");
+    return Status::Invalid("deletion vector with storage type '", std::string(1, dv.storage_type),
+                           "' has no relative path");
   }
   const std::string& s = dv.path_or_inline_dv;
   if (s.size() < kEncodedUuidLength) {
@@ -263,13 +252,12 @@ Result<std::string> DeletionVectorAbsolutePath(arrow::fs::FileSystem& fs,
       }
       return dv.path_or_inline_dv;
     default:
-      return Status::Invalid("deletion vector with storage type '",
-                             std::string(1, dv.storage_type), "' has no file");
+      return Status::Invalid("deletion vector with storage type '", std::string(1, dv.storage_type),
+                             "' has no file");
   }
 }
 
-Result<DeletionBitmap> ReadDeletionVector(arrow::fs::FileSystem& fs,
-                                          const std::string& table_root,
+Result<DeletionBitmap> ReadDeletionVector(arrow::fs::FileSystem& fs, const std::string& table_root,
                                           const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == 'i') return ReadInline(dv);
   ARROW_ASSIGN_OR_RAISE(std::string path, DeletionVectorAbsolutePath(fs, table_root, dv));

@@ -3,12 +3,12 @@
 // descriptor to its file, and reading a DV back with its integrity checks.
 #pragma once
 
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <arrow/filesystem/filesystem.h>
-#include <arrow/io/interfaces.h>
 
 #include "sluice/core/status.h"
 #include "sluice/delta/actions.h"
@@ -26,8 +26,8 @@ class DeletionVectorFileWriter {
   /// `random_prefix_length` > 0 puts the file under a random alphanumeric
   /// directory of that length (the protocol's optional "random prefix",
   /// spreading files over object-store key ranges); Spark's default is 0.
-  DeletionVectorFileWriter(std::shared_ptr<arrow::fs::FileSystem> fs,
-                           std::string table_root, int random_prefix_length = 0);
+  DeletionVectorFileWriter(std::shared_ptr<arrow::fs::FileSystem> fs, std::string table_root,
+                           int random_prefix_length = 0);
   ~DeletionVectorFileWriter();
 
   DeletionVectorFileWriter(const DeletionVectorFileWriter&) = delete;
@@ -75,8 +75,7 @@ Result<std::string> DeletionVectorAbsolutePath(arrow::fs::FileSystem& fs,
 /// Loads the DV of any storage type, verifying the file version, the stored
 /// size against sizeInBytes, the CRC-32 and the cardinality. Errors name the
 /// DV file and offset.
-Result<DeletionBitmap> ReadDeletionVector(arrow::fs::FileSystem& fs,
-                                          const std::string& table_root,
+Result<DeletionBitmap> ReadDeletionVector(arrow::fs::FileSystem& fs, const std::string& table_root,
                                           const DeletionVectorDescriptor& dv);
 
 }  // namespace sluice::delta

@@ -78,12 +78,24 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
                                         options.overwrite ? "CREATE OR REPLACE TABLE" : "WRITE");
   } else {
     partition_columns = snapshot->metadata().partition_columns;
-    if (!snapshot->schema()->Equals(*data->schema(), /*check_metadata=*/false)) {
+    bool same = snapshot->schema()->Equals(*data->schema(), /*check_metadata=*/false);
+    if (!same && !options.allow_schema_change) {
       return Status::Invalid("table ", location.uri, ": data schema differs from the table's:\n",
                              "table: ", snapshot->schema()->ToString(), "\ndata:  ",
                              data->schema()->ToString());
     }
     txn = std::make_unique<Transaction>(snapshot, "WRITE");
+    if (!same) {
+      Metadata metadata = snapshot->metadata();
+      ARROW_ASSIGN_OR_RAISE(metadata.schema_string, SchemaToDeltaJson(*data->schema()));
+      txn->UpdateMetadata(std::move(metadata));
+      if (SchemaUsesTimestampNtz(*data->schema()) &&
+          !snapshot->protocol().HasReaderFeature(kTimestampNtz)) {
+        Protocol upgraded = snapshot->protocol();
+        Protocol wanted = ProtocolForNewTable(upgraded.HasReaderFeature(kDeletionVectors), true);
+        txn->UpdateProtocol(wanted);
+      }
+    }
     if (options.overwrite) {
       int64_t now = NowMs();
       for (const auto& f : snapshot->files()) txn->RemoveFile(RemoveFor(f, now));

@@ -19,6 +19,9 @@ struct TableWriteOptions {
   bool overwrite = false;                      ///< remove every existing file
   std::map<std::string, std::string> configuration;  ///< used when creating
   std::optional<Txn> txn;                      ///< progress to commit with the data
+  /// Let the data's schema replace the table's in the same commit (schema
+  /// evolution; the caller decided the change is allowed).
+  bool allow_schema_change = false;
   DataWriteOptions data;
   CommitOptions commit;
 };

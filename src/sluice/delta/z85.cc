@@ -31,8 +31,7 @@ std::string Z85Encode(std::string_view bytes) {
     uint32_t value = 0;
     for (size_t i = 0; i < 4; ++i) {
       const size_t pos = b * 4 + i;
-      const uint8_t byte =
-          pos < bytes.size() ? static_cast<uint8_t>(bytes[pos]) : 0;  // pad
+      const uint8_t byte = pos < bytes.size() ? static_cast<uint8_t>(bytes[pos]) : 0;  // pad
       value = (value << 8) | byte;
     }
     for (int i = 4; i >= 0; --i) {
@@ -45,8 +44,7 @@ std::string Z85Encode(std::string_view bytes) {
 
 Result<std::string> Z85Decode(std::string_view text) {
   if (text.size() % 5 != 0) {
-    return Status::Invalid("Z85 text length ", text.size(),
-                           " is not a multiple of 5");
+    return Status::Invalid("Z85 text length ", text.size(), " is not a multiple of 5");
   }
   std::string out(text.size() / 5 * 4, '\0');
   for (size_t b = 0; b < text.size() / 5; ++b) {
@@ -62,8 +60,7 @@ Result<std::string> Z85Decode(std::string_view text) {
       value = value * 85 + static_cast<uint64_t>(digit);
     }
     if (value > UINT32_MAX) {
-      return Status::Invalid("Z85 group at position ", b * 5,
-                             " overflows 32 bits");
+      return Status::Invalid("Z85 group at position ", b * 5, " overflows 32 bits");
     }
     for (int i = 3; i >= 0; --i) {
       out[b * 4 + i] = static_cast<char>(value & 0xff);

@@ -25,8 +25,12 @@ std::string Le32(uint32_t v) {
   for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
   return s;
 }
-std::string Le16(uint16_t v) { return std::string{static_cast<char>(v), static_cast<char>(v >> 8)}; }
-std::string Le64(uint64_t v) { return Le32(static_cast<uint32_t>(v)) + Le32(static_cast<uint32_t>(v >> 32)); }
+std::string Le16(uint16_t v) {
+  return std::string{static_cast<char>(v), static_cast<char>(v >> 8)};
+}
+std::string Le64(uint64_t v) {
+  return Le32(static_cast<uint32_t>(v)) + Le32(static_cast<uint32_t>(v >> 32));
+}
 
 TEST(DeletionBitmapTest, EmptySerializesToMagicAndZeroBuckets) {
   DeletionBitmap b;
@@ -42,8 +46,8 @@ TEST(DeletionBitmapTest, SingleValueExactBytes) {
   b.Add(5);
   // magic, 1 bucket, key 0, cookie 12346, 1 container, key 0 card-1 0,
   // offset 16, value 5.
-  const std::string expected = Le32(1681511377) + Le64(1) + Le32(0) + Le32(12346) +
-                               Le32(1) + Le16(0) + Le16(0) + Le32(16) + Le16(5);
+  const std::string expected = Le32(1681511377) + Le64(1) + Le32(0) + Le32(12346) + Le32(1) +
+                               Le16(0) + Le16(0) + Le32(16) + Le16(5);
   EXPECT_EQ(b.Serialize(), expected);
   EXPECT_EQ(RoundTrip(b).ToSortedVector(), std::vector<uint64_t>{5});
 }
@@ -125,9 +129,9 @@ TEST(DeletionBitmapTest, ContainerTypeThresholds) {
   // Few runs: run container, no offset table below 4 containers.
   DeletionBitmap run;
   run.AddRange(100, 200);
-  EXPECT_EQ(run.Serialize(),
-            Le32(1681511377) + Le64(1) + Le32(0) + Le32(12347) + std::string(1, '\1') +
-                Le16(0) + Le16(99) + Le16(1) + Le16(100) + Le16(99));
+  EXPECT_EQ(run.Serialize(), Le32(1681511377) + Le64(1) + Le32(0) + Le32(12347) +
+                                 std::string(1, '\1') + Le16(0) + Le16(99) + Le16(1) + Le16(100) +
+                                 Le16(99));
   // Tie (array of 2 values = 4 bytes vs 1 run = 6 bytes) stays an array.
   DeletionBitmap pair = FromValues({4, 5});
   EXPECT_EQ(pair.Serialize().size(), 16u + 16 + 4);
@@ -219,8 +223,7 @@ TEST(DeletionBitmapTest, EqualityIgnoresRepresentation) {
 TEST(DeletionBitmapTest, RejectsBadMagicAndLegacyFormat) {
   EXPECT_TRUE(DeletionBitmap::Deserialize("").status().IsInvalid());
   EXPECT_TRUE(DeletionBitmap::Deserialize(Le32(1234) + Le64(0)).status().IsInvalid());
-  EXPECT_TRUE(
-      DeletionBitmap::Deserialize(Le32(1681511376) + Le64(0)).status().IsNotImplemented());
+  EXPECT_TRUE(DeletionBitmap::Deserialize(Le32(1681511376) + Le64(0)).status().IsNotImplemented());
 }
 
 TEST(DeletionBitmapTest, RejectsEveryTruncation) {
@@ -230,8 +233,7 @@ TEST(DeletionBitmapTest, RejectsEveryTruncation) {
   b.Add(uint64_t{1} << 33);
   const std::string bytes = b.Serialize();
   for (size_t n = 0; n < bytes.size(); ++n) {
-    EXPECT_FALSE(DeletionBitmap::Deserialize(std::string_view(bytes).substr(0, n)).ok())
-        << n;
+    EXPECT_FALSE(DeletionBitmap::Deserialize(std::string_view(bytes).substr(0, n)).ok()) << n;
   }
   EXPECT_TRUE(DeletionBitmap::Deserialize(bytes + "x").status().IsInvalid());
 }
@@ -247,19 +249,18 @@ TEST(DeletionBitmapTest, RejectsStructuralViolations) {
   // Bucket key with the most significant bit set.
   bad(Le32(1681511377) + Le64(1) + Le32(0x80000000u) + Le32(12346) + Le32(0));
   // Duplicate bucket keys.
-  bad(Le32(1681511377) + Le64(2) + Le32(1) + Le32(12346) + Le32(0) + Le32(1) +
-      Le32(12346) + Le32(0));
+  bad(Le32(1681511377) + Le64(2) + Le32(1) + Le32(12346) + Le32(0) + Le32(1) + Le32(12346) +
+      Le32(0));
   // Unknown cookie; absurd container count.
   bad(head + Le32(99) + Le32(0));
   bad(head + Le32(12346) + Le32(0x7fffffff));
   // Container keys not ascending.
-  bad(head + Le32(12346) + Le32(2) + Le16(1) + Le16(0) + Le16(1) + Le16(0) + Le32(24) +
-      Le32(26) + Le16(1) + Le16(2));
+  bad(head + Le32(12346) + Le32(2) + Le16(1) + Le16(0) + Le16(1) + Le16(0) + Le32(24) + Le32(26) +
+      Le16(1) + Le16(2));
   // Array not strictly ascending.
   bad(head + Le32(12346) + Le32(1) + Le16(0) + Le16(1) + Le32(16) + Le16(5) + Le16(5));
   // Bitmap popcount differs from header cardinality.
-  bad(head + Le32(12346) + Le32(1) + Le16(0) + Le16(5000) + Le32(16) +
-      std::string(8192, '\xff'));
+  bad(head + Le32(12346) + Le32(1) + Le16(0) + Le16(5000) + Le32(16) + std::string(8192, '\xff'));
   // Runs: overlapping, past 65535, cardinality mismatch, zero runs.
   const std::string run1 = head + Le32(12347) + std::string(1, '\1') + Le16(0);
   bad(run1 + Le16(19) + Le16(2) + Le16(0) + Le16(9) + Le16(5) + Le16(9));
@@ -267,8 +268,8 @@ TEST(DeletionBitmapTest, RejectsStructuralViolations) {
   bad(run1 + Le16(5) + Le16(1) + Le16(0) + Le16(9));
   bad(run1 + Le16(0) + Le16(0));
   // Adjacent runs are accepted and merged.
-  auto ok = DeletionBitmap::Deserialize(run1 + Le16(19) + Le16(2) + Le16(0) + Le16(9) +
-                                        Le16(10) + Le16(9));
+  auto ok = DeletionBitmap::Deserialize(run1 + Le16(19) + Le16(2) + Le16(0) + Le16(9) + Le16(10) +
+                                        Le16(9));
   ASSERT_TRUE(ok.ok()) << ok.status();
   DeletionBitmap want;
   want.AddRange(0, 20);

@@ -3,10 +3,11 @@
 #include <arrow/filesystem/localfs.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include "sluice/delta/z85.h"
@@ -32,19 +33,38 @@ class DeletionVectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("sluice_dv_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("sluice_dv_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     root_ = dir_.string();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::shared_ptr<arrow::fs::LocalFileSystem> fs_ =
-      std::make_shared<arrow::fs::LocalFileSystem>();
+  std::shared_ptr<arrow::fs::LocalFileSystem> fs_ = std::make_shared<arrow::fs::LocalFileSystem>();
   fs::path dir_;
   std::string root_;
 };
+
+// "deletion_vector_<v4 uuid>.bin" (std::regex trips GCC 12 warnings under
+// the sanitizers, hence by hand).
+bool IsDvFileName(const std::string& name) {
+  const std::string head = "deletion_vector_", tail = ".bin";
+  if (name.size() != head.size() + 36 + tail.size() || name.rfind(head, 0) != 0 ||
+      name.substr(name.size() - tail.size()) != tail) {
+    return false;
+  }
+  const std::string uuid = name.substr(head.size(), 36);
+  for (size_t i = 0; i < uuid.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? uuid[i] != '-'
+             : !std::isxdigit(static_cast<unsigned char>(uuid[i])) ||
+                   std::isupper(static_cast<unsigned char>(uuid[i]))) {
+      return false;
+    }
+  }
+  return uuid[14] == '4' && std::string("89ab").find(uuid[19]) != std::string::npos;
+}
 
 DeletionBitmap Sample(uint64_t seed) {
   DeletionBitmap b;
@@ -65,11 +85,7 @@ TEST_F(DeletionVectorTest, WriterRoundTripsSeveralDvsInOneFile) {
   ASSERT_TRUE(writer.Finish().ok());
   EXPECT_EQ(writer.num_deletion_vectors(), 3);
 
-  EXPECT_TRUE(std::regex_match(
-      writer.relative_path(),
-      std::regex("deletion_vector_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
-                 "[0-9a-f]{12}\\.bin")))
-      << writer.relative_path();
+  EXPECT_TRUE(IsDvFileName(writer.relative_path())) << writer.relative_path();
   const std::string file = ReadAll(dir_ / writer.relative_path());
   ASSERT_FALSE(file.empty());
   EXPECT_EQ(file[0], '\x01');
@@ -99,8 +115,11 @@ TEST_F(DeletionVectorTest, WriterWithRandomPrefix) {
   ASSERT_TRUE(dv.ok()) << dv.status();
   ASSERT_TRUE(writer.Finish().ok());
   EXPECT_EQ(dv->path_or_inline_dv.size(), 23u);
-  EXPECT_TRUE(std::regex_match(writer.relative_path(),
-                               std::regex("[0-9a-zA-Z]{3}/deletion_vector_.*\\.bin")));
+  const std::string& rel = writer.relative_path();
+  ASSERT_EQ(rel.find('/'), 3u) << rel;
+  EXPECT_TRUE(std::all_of(rel.begin(), rel.begin() + 3,
+                          [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }));
+  EXPECT_TRUE(IsDvFileName(rel.substr(4))) << rel;
   EXPECT_EQ(*DeletionVectorRelativePath(*dv), writer.relative_path());
   EXPECT_TRUE(fs::exists(dir_ / writer.relative_path()));
   auto back = ReadDeletionVector(*fs_, root_, *dv);
@@ -137,12 +156,11 @@ TEST_F(DeletionVectorTest, ProtocolRelativePathExample) {
 }
 
 TEST_F(DeletionVectorTest, InlineRoundTripWithPadding) {
-  for (const DeletionBitmap& b :
-       {DeletionBitmap(), Sample(1), [] {
-          DeletionBitmap s;
-          s.Add(5);  // 34 bytes: needs 2 bytes of padding
-          return s;
-        }()}) {
+  for (const DeletionBitmap& b : {DeletionBitmap(), Sample(1), [] {
+                                    DeletionBitmap s;
+                                    s.Add(5);  // 34 bytes: needs 2 bytes of padding
+                                    return s;
+                                  }()}) {
     const DeletionVectorDescriptor dv = InlineDeletionVector(b);
     EXPECT_EQ(dv.storage_type, 'i');
     EXPECT_FALSE(dv.offset.has_value());

@@ -71,13 +71,13 @@ TEST(Z85Test, RoundTripRandom) {
 }
 
 TEST(Z85Test, RejectsBadInput) {
-  EXPECT_TRUE(Z85Decode("abcd").status().IsInvalid());                 // length
-  EXPECT_TRUE(Z85Decode("abc\"d").status().IsInvalid());               // char
-  EXPECT_TRUE(Z85Decode("abc d").status().IsInvalid());                // space
+  EXPECT_TRUE(Z85Decode("abcd").status().IsInvalid());    // length
+  EXPECT_TRUE(Z85Decode("abc\"d").status().IsInvalid());  // char
+  EXPECT_TRUE(Z85Decode("abc d").status().IsInvalid());   // space
   EXPECT_TRUE(Z85Decode(std::string("ab\0cd", 5)).status().IsInvalid());
-  EXPECT_TRUE(Z85Decode("abc\xc3\xa9").status().IsInvalid());          // non-ASCII
-  EXPECT_TRUE(Z85Decode("#####").status().IsInvalid());                // > 2^32-1
-  EXPECT_TRUE(Z85Decode("%nSc1").status().IsInvalid());                // 2^32
+  EXPECT_TRUE(Z85Decode("abc\xc3\xa9").status().IsInvalid());  // non-ASCII
+  EXPECT_TRUE(Z85Decode("#####").status().IsInvalid());        // > 2^32-1
+  EXPECT_TRUE(Z85Decode("%nSc1").status().IsInvalid());        // 2^32
   auto st = Z85Decode("00000abc~d").status();
   EXPECT_NE(st.message().find("position 8"), std::string::npos) << st;
 }

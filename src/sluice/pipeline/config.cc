@@ -1,0 +1,320 @@
+#include "sluice/pipeline/config.h"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace sluice::pipeline {
+
+namespace {
+
+Result<bool> ParseBool(const std::string& key, const std::string& value) {
+  std::string v = value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return Status::Invalid("configuration ", key, ": expected true or false, got '", value, "'");
+}
+
+Result<int64_t> ParseInt(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(value, &used);
+    if (used != value.size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (...) {
+    return Status::Invalid("configuration ", key, ": expected an integer, got '", value, "'");
+  }
+}
+
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> out;
+  std::stringstream ss(value);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// Applies one setting given as text, from the file or the environment.
+// `key` is "section.key".
+Status Apply(Config& c, const std::string& key, const std::string& value) {
+  if (key == "pipeline.name") {
+    c.name = value;
+  } else if (key == "pipeline.merge_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.merge_interval_ms, ParseDurationMs(value));
+  } else if (key == "pipeline.schema_evolution") {
+    ARROW_ASSIGN_OR_RAISE(c.schema_evolution, ParseSchemaEvolution(value));
+  } else if (key == "source.kind") {
+    if (value != "datastream") {
+      return Status::NotImplemented("source.kind '", value,
+                                    "' is not implemented yet (only datastream)");
+    }
+    c.source_kind = value;
+  } else if (key == "source.format") {
+    if (value != "avro" && value != "json") {
+      return Status::Invalid("source.format: expected avro or json, got '", value, "'");
+    }
+    c.format = value;
+  } else if (key == "source.path") {
+    c.source_path = value;
+  } else if (key == "source.table_source_type") {
+    if (value != "local-directory" && value != "discovery-bucket") {
+      return Status::Invalid("DATASTREAM_TABLE_SOURCE_TYPE: expected local-directory or ",
+                             "discovery-bucket, got '", value, "'");
+    }
+    c.table_source_type = value;
+  } else if (key == "source.max_files_per_batch") {
+    ARROW_ASSIGN_OR_RAISE(c.max_files_per_batch, ParseInt(key, value));
+    if (c.max_files_per_batch < 1) return Status::Invalid(key, " must be at least 1");
+  } else if (key == "source.poll_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.poll_interval_ms, ParseDurationMs(value));
+  } else if (key == "source.datastream.number_type") {
+    if (value != "decimal" && value != "string") {
+      return Status::Invalid(key, ": expected decimal or string, got '", value, "'");
+    }
+    c.number_type = value;
+  } else if (key == "sink.path") {
+    c.sink_path = value;
+  } else if (key == "sink.table_prefix") {
+    c.table_prefix = value;
+  } else if (key == "sink.log_tables") {
+    ARROW_ASSIGN_OR_RAISE(c.log_tables, ParseBool(key, value));
+  } else if (key == "sink.history_tables") {
+    ARROW_ASSIGN_OR_RAISE(c.history_tables, ParseBool(key, value));
+  } else if (key == "sink.merge_mode") {
+    if (value != "deletion_vectors" && value != "copy_on_write") {
+      return Status::Invalid(key, ": expected deletion_vectors or copy_on_write, got '", value,
+                             "'");
+    }
+    c.merge_mode = value;
+  } else if (key == "sink.checkpoint_dir") {
+    c.checkpoint_dir = value;
+  } else if (key == "sink.checkpoint_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.checkpoint_interval, ParseInt(key, value));
+  } else {
+    return Status::Invalid("unknown configuration key '", key, "'");
+  }
+  return Status::OK();
+}
+
+std::string NodeToText(const toml::node& node) {
+  if (auto s = node.as_string()) return s->get();
+  if (auto i = node.as_integer()) return std::to_string(i->get());
+  if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
+  if (auto f = node.as_floating_point()) {
+    std::ostringstream os;
+    os << f->get();
+    return os.str();
+  }
+  if (auto a = node.as_array()) {
+    std::string out;
+    for (const auto& e : *a) out += (out.empty() ? "" : ",") + NodeToText(e);
+    return out;
+  }
+  return "";
+}
+
+Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
+  TableConfig& tc = c.tables[table];
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    std::string where = "tables.\"" + table + "\"." + key;
+    if (key == "primary_keys") {
+      tc.primary_keys = SplitList(NodeToText(v));
+    } else if (key == "history") {
+      ARROW_ASSIGN_OR_RAISE(bool h, ParseBool(where, NodeToText(v)));
+      tc.history = h;
+    } else if (key == "schema_evolution") {
+      ARROW_ASSIGN_OR_RAISE(auto s, ParseSchemaEvolution(NodeToText(v)));
+      tc.schema_evolution = s;
+    } else if (key == "column_types" && v.is_table()) {
+      for (const auto& [col, type] : *v.as_table()) tc.column_types[std::string(col.str())] = NodeToText(type);
+    } else {
+      return Status::Invalid("unknown configuration key '", where, "'");
+    }
+  }
+  return Status::OK();
+}
+
+Status ApplyFile(Config& c, const std::string& path) {
+  // Debian's toml++ is built with exceptions: parse errors are thrown.
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    return Status::Invalid("configuration file ", path, " line ", err.source().begin.line, ": ",
+                           std::string(err.description()));
+  }
+  for (const auto& [section, node] : root) {
+    std::string sec(section.str());
+    if (!node.is_table()) {
+      return Status::Invalid("configuration file ", path, ": '", sec, "' must be a [section]");
+    }
+    if (sec == "tables") {
+      for (const auto& [name, t] : *node.as_table()) {
+        if (!t.is_table()) return Status::Invalid("tables.", std::string(name.str()), " must be a table");
+        ARROW_RETURN_NOT_OK(ApplyTable(c, std::string(name.str()), *t.as_table()));
+      }
+      continue;
+    }
+    for (const auto& [k, v] : *node.as_table()) {
+      std::string key = sec + "." + std::string(k.str());
+      if (v.is_table()) {
+        // [source.datastream], [source.kafka], …
+        for (const auto& [k2, v2] : *v.as_table()) {
+          ARROW_RETURN_NOT_OK(Apply(c, key + "." + std::string(k2.str()), NodeToText(v2)));
+        }
+        continue;
+      }
+      Status st = Apply(c, key, NodeToText(v));
+      if (!st.ok()) return st.WithMessage("configuration file ", path, ": ", st.message());
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+TableConfig Config::ForTable(const std::string& qualified_name) const {
+  auto it = tables.find(qualified_name);
+  return it == tables.end() ? TableConfig{} : it->second;
+}
+
+Result<int64_t> ParseDurationMs(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  if (i == 0) return Status::Invalid("cannot parse duration '", text, "'");
+  double n = std::stod(text.substr(0, i));
+  std::string unit = text.substr(i);
+  double ms;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m" || unit == "min") ms = n * 60'000;
+  else if (unit == "h") ms = n * 3'600'000;
+  else return Status::Invalid("cannot parse duration '", text, "' (units: ms, s, m, h)");
+  return static_cast<int64_t>(ms);
+}
+
+Result<SchemaEvolution> ParseSchemaEvolution(const std::string& text) {
+  if (text == "merge" || text == "mergeSchema") return SchemaEvolution::kMerge;
+  if (text == "overwrite" || text == "overwriteSchema") return SchemaEvolution::kOverwrite;
+  if (text == "none") return SchemaEvolution::kNone;
+  return Status::Invalid("schema evolution strategy: expected merge (mergeSchema), overwrite ",
+                         "(overwriteSchema) or none, got '", text, "'");
+}
+
+const char* SchemaEvolutionName(SchemaEvolution s) {
+  switch (s) {
+    case SchemaEvolution::kMerge: return "merge";
+    case SchemaEvolution::kOverwrite: return "overwrite";
+    case SchemaEvolution::kNone: return "none";
+  }
+  return "?";
+}
+
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
+  Config c;
+  if (!path.empty()) ARROW_RETURN_NOT_OK(ApplyFile(c, path));
+
+  auto get = [&env](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  // The original connector's variables.
+  struct Legacy {
+    const char* var;
+    const char* key;
+  };
+  static const Legacy kLegacy[] = {
+      {"GENERATE_LOG_TABLE", "sink.log_tables"},
+      {"CHECKPOINT_DIR", "sink.checkpoint_dir"},
+      {"NAME", "pipeline.name"},
+      {"READ_FORMAT", "source.format"},
+      {"FILE_READ_CONCURRENCY", "source.max_files_per_batch"},
+      {"DATASTREAM_TABLE_SOURCE_TYPE", "source.table_source_type"},
+      {"DELTA_TABLE_NAME_PREFIX", "sink.table_prefix"},
+      {"DELTA_SCHEMA_EVOLUTION_STRATEGY", "pipeline.schema_evolution"},
+      {"DELTA_TABLE_PATH", "sink.path"},
+  };
+  for (const auto& l : kLegacy) {
+    if (auto v = get(l.var)) {
+      Status st = Apply(c, l.key, *v);
+      if (!st.ok()) return st.WithMessage(l.var, ": ", st.message());
+    }
+  }
+  if (auto v = get("DELTA_MERGE_FREQUENCY_MINUTES")) {
+    ARROW_ASSIGN_OR_RAISE(int64_t minutes, ParseInt("DELTA_MERGE_FREQUENCY_MINUTES", *v));
+    c.merge_interval_ms = minutes * 60'000;
+  }
+  // BUCKET + SOURCE_PATH: a bucket means gs://BUCKET/SOURCE_PATH; without a
+  // bucket SOURCE_PATH is a local directory.
+  auto bucket = get("BUCKET");
+  auto source_path = get("SOURCE_PATH");
+  if (bucket) {
+    c.source_path = "gs://" + *bucket + (source_path ? "/" + *source_path : "");
+    if (c.table_source_type.empty()) c.table_source_type = "discovery-bucket";
+  } else if (source_path) {
+    c.source_path = *source_path;
+  }
+
+  // SLUICE_<SECTION>_<KEY> overrides everything.
+  static const char* kKeys[] = {
+      "pipeline.name", "pipeline.merge_interval", "pipeline.schema_evolution", "source.kind",
+      "source.format", "source.path", "source.table_source_type", "source.max_files_per_batch",
+      "source.poll_interval", "source.datastream.number_type", "sink.path", "sink.table_prefix",
+      "sink.log_tables", "sink.history_tables", "sink.merge_mode", "sink.checkpoint_dir",
+      "sink.checkpoint_interval"};
+  for (const char* key : kKeys) {
+    std::string var = "SLUICE_";
+    for (const char* p = key; *p; ++p) {
+      var += (*p == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+    }
+    if (auto v = get(var.c_str())) {
+      Status st = Apply(c, key, *v);
+      if (!st.ok()) return st.WithMessage(var, ": ", st.message());
+    }
+  }
+  if (c.table_source_type.empty()) {
+    c.table_source_type =
+        c.source_path.rfind("gs://", 0) == 0 ? "discovery-bucket" : "local-directory";
+  }
+  return c;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+Status ValidateForRun(const Config& c) {
+  if (c.source_path.empty()) {
+    return Status::Invalid("no source: set source.path (or SOURCE_PATH / SLUICE_SOURCE_PATH)");
+  }
+  if (c.sink_path.empty()) {
+    return Status::Invalid("no sink: set sink.path (or DELTA_TABLE_PATH / SLUICE_SINK_PATH)");
+  }
+  if (c.table_source_type == "discovery-bucket") {
+    return Status::NotImplemented(
+        "DATASTREAM_TABLE_SOURCE_TYPE=discovery-bucket (GCS) is not implemented yet; "
+        "use local-directory");
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,76 @@
+// Sluice's configuration: a TOML file (DESIGN.md §7) where every key can be
+// overridden by an environment variable SLUICE_<SECTION>_<KEY>, plus the
+// variables of the original Spark connector with their meaning
+// (GENERATE_LOG_TABLE, CHECKPOINT_DIR, NAME, READ_FORMAT,
+// FILE_READ_CONCURRENCY, DATASTREAM_TABLE_SOURCE_TYPE, BUCKET, SOURCE_PATH,
+// DELTA_TABLE_NAME_PREFIX, DELTA_MERGE_FREQUENCY_MINUTES,
+// DELTA_SCHEMA_EVOLUTION_STRATEGY, DELTA_TABLE_PATH). Precedence, lowest
+// first: defaults, the file, connector variables, SLUICE_* variables.
+// docs/configuration.md lists every key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+
+namespace sluice::pipeline {
+
+enum class SchemaEvolution { kMerge, kOverwrite, kNone };
+
+struct TableConfig {
+  std::vector<std::string> primary_keys;  ///< overrides the source's keys
+  std::optional<bool> history;
+  std::optional<SchemaEvolution> schema_evolution;
+  /// Pinned payload column types for JSON input ("decimal(7,2)", "long", …).
+  std::map<std::string, std::string> column_types;
+};
+
+struct Config {
+  // [pipeline]
+  std::string name = "sluice";
+  int64_t merge_interval_ms = 60'000;
+  SchemaEvolution schema_evolution = SchemaEvolution::kMerge;
+  // [source]
+  std::string source_kind = "datastream";
+  std::string format = "avro";              ///< avro | json
+  std::string source_path;                  ///< directory or gs://bucket/prefix
+  std::string table_source_type;            ///< local-directory | discovery-bucket
+  int64_t max_files_per_batch = 2;
+  int64_t poll_interval_ms = 10'000;
+  // [source.datastream]
+  std::string number_type = "decimal";      ///< BIGINT UNSIGNED as decimal(38,0) | string
+  // [sink]
+  std::string sink_path;
+  std::string table_prefix;
+  bool log_tables = true;
+  bool history_tables = false;
+  std::string merge_mode = "deletion_vectors";
+  std::string checkpoint_dir;               ///< where cursors live; empty = in the tables
+  int64_t checkpoint_interval = 10;
+  // [tables."db.table"]
+  std::map<std::string, TableConfig> tables;
+
+  /// The per-table settings for `db.table` (empty defaults if none).
+  TableConfig ForTable(const std::string& qualified_name) const;
+};
+
+/// Parses "10s", "500ms", "1m", "2h", or a bare number of seconds.
+Result<int64_t> ParseDurationMs(const std::string& text);
+Result<SchemaEvolution> ParseSchemaEvolution(const std::string& text);
+const char* SchemaEvolutionName(SchemaEvolution s);
+
+/// Loads `path` (may be empty: defaults only) and applies `env` overrides.
+/// Errors name the key and the bad value.
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env);
+
+/// The process environment as a map.
+std::map<std::string, std::string> ProcessEnvironment();
+
+/// Checks that what `sluice run` needs is set (source path, sink path, …).
+Status ValidateForRun(const Config& config);
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,157 @@
+#include "sluice/pipeline/runner.h"
+
+#include <arrow/filesystem/localfs.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <thread>
+
+#include "sluice/pipeline/table_pipeline.h"
+#include "sluice/sources/datastream/discovery.h"
+
+namespace sluice::pipeline {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+
+std::string FormatLag(int64_t ms) {
+  if (ms < 0) ms = 0;
+  int64_t s = ms / 1000;
+  char buf[64];
+  if (s < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  else if (s < 7200) std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>((s / 60) % 60));
+  return buf;
+}
+
+struct TableState {
+  std::unique_ptr<TablePipeline> pipeline;
+  RunSummary totals;
+  bool stopped = false;
+  std::string error;
+  int io_failures = 0;
+  std::chrono::steady_clock::time_point retry_at{};
+};
+
+}  // namespace
+
+int ShardOf(const std::string& folder, int count) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : folder) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int>(h % static_cast<uint64_t>(count));
+}
+
+Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ostream& out) {
+  ARROW_RETURN_NOT_OK(ValidateForRun(config));
+  if (!config.log_tables) {
+    return Status::NotImplemented(
+        "GENERATE_LOG_TABLE=false: merged tables are not implemented yet, so log tables are "
+        "the only output and cannot be turned off");
+  }
+  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
+  std::string root = config.source_path;
+  if (root.rfind("file://", 0) == 0) root = root.substr(7);
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+
+  std::map<std::string, TableState> tables;
+  auto t0 = std::chrono::steady_clock::now();
+  out << "[sluice] " << config.name << ": " << config.source_kind << " " << config.format
+      << " files from " << config.source_path << " into " << config.sink_path
+      << (options.once ? " (--once)" : "") << std::endl;
+
+  while (!g_stop_requested) {
+    ARROW_ASSIGN_OR_RAISE(auto folders, sources::datastream::ListTableFolders(*fs, root));
+    for (const auto& folder : folders) {
+      if (options.shard_count > 1 && ShardOf(folder, options.shard_count) != options.shard_index) continue;
+      if (tables.count(folder)) continue;
+      tables[folder].pipeline = std::make_unique<TablePipeline>(config, fs, root, folder);
+      out << "[sluice] discovered table folder '" << folder << "'" << std::endl;
+    }
+    bool any_work = false;
+    bool any_pending_retry = false;
+    for (auto& [folder, state] : tables) {
+      if (state.stopped || g_stop_requested) continue;
+      if (std::chrono::steady_clock::now() < state.retry_at) {
+        any_pending_retry = true;
+        continue;
+      }
+      auto listing = sources::datastream::ListTableFiles(*fs, root, folder, config.format);
+      Result<StepResult> step = listing.ok() ? state.pipeline->Step(*listing) : listing.status();
+      if (!step.ok()) {
+        const auto& st = step.status();
+        std::string name = state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
+        if (st.IsIOError() && ++state.io_failures <= 5) {
+          int backoff = 1 << std::min(state.io_failures, 5);
+          state.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(backoff);
+          out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff
+              << "s)" << std::endl;
+          any_pending_retry = true;
+        } else {
+          state.stopped = true;
+          state.error = st.ToString();
+          out << "[sluice] " << name << ": STOPPED: " << st.ToString() << std::endl;
+        }
+        continue;
+      }
+      state.io_failures = 0;
+      if (step->files == 0) continue;
+      any_work = true;
+      state.totals.files += step->files;
+      state.totals.rows += step->rows;
+      state.totals.dead_letters += step->dead_letters;
+      if (step->version >= 0) ++state.totals.commits;
+      out << "[sluice] " << state.pipeline->qualified_name() << "_log";
+      if (step->version >= 0) out << " v" << step->version;
+      out << ": " << step->files << " file" << (step->files == 1 ? "" : "s") << ", "
+          << step->rows << " rows";
+      if (step->dead_letters) out << ", " << step->dead_letters << " dead letters";
+      if (step->schema_changed) out << ", schema evolved";
+      if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
+      out << std::endl;
+    }
+    if (options.once && !any_work && !any_pending_retry) break;
+    if (!options.once && !any_work) {
+      // Sleep in small steps so a stop request is seen quickly.
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.poll_interval_ms);
+      while (!g_stop_requested && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    } else if (options.once && !any_work && any_pending_retry) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  RunSummary summary;
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out << "\n== Sluice summary (" << secs << " s) ==\n";
+  for (const auto& [folder, state] : tables) {
+    ++summary.tables;
+    summary.files += state.totals.files;
+    summary.rows += state.totals.rows;
+    summary.dead_letters += state.totals.dead_letters;
+    summary.commits += state.totals.commits;
+    std::string name = state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
+    out << "  " << name << ": " << state.totals.files << " files, " << state.totals.rows
+        << " rows, " << state.totals.dead_letters << " dead letters, " << state.totals.commits
+        << " commits";
+    if (!state.pipeline->log_table_path().empty()) out << " -> " << state.pipeline->log_table_path();
+    if (state.stopped) {
+      ++summary.failed_tables;
+      out << "\n    STOPPED: " << state.error;
+    }
+    out << "\n";
+  }
+  out << "  total: " << summary.tables << " tables, " << summary.files << " files, "
+      << summary.rows << " rows, " << summary.dead_letters << " dead letters";
+  if (secs > 0) out << ", " << static_cast<int64_t>(summary.rows / secs) << " rows/s";
+  out << std::endl;
+  return summary;
+}
+
+}  // namespace sluice::pipeline

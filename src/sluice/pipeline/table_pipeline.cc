@@ -1,0 +1,220 @@
+#include "sluice/pipeline/table_pipeline.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/filesystem/filesystem.h>
+
+#include <chrono>
+
+#include "sluice/delta/table_writer.h"
+#include "sluice/io/local_log_store.h"
+#include "sluice/pipeline/dead_letters.h"
+#include "sluice/pipeline/schema_evolution.h"
+#include "sluice/sources/datastream/change_batch_builder.h"
+#include "sluice/sources/datastream/file_decoder.h"
+#include "sluice/sources/datastream/table_identity.h"
+
+namespace sluice::pipeline {
+
+namespace ds = sources::datastream;
+
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ds::DecodeOptions DecodeOptionsFor(const Config& config) {
+  ds::DecodeOptions o;
+  o.format = config.format == "json" ? ds::FileFormat::kJson : ds::FileFormat::kAvro;
+  o.number_as_string = config.number_type == "string";
+  return o;
+}
+
+// Newest `_cdc_ts` of a change batch, in microseconds (0 if none).
+int64_t NewestTimestampUs(const arrow::RecordBatch& batch) {
+  auto ts = batch.GetColumnByName("_cdc_ts");
+  if (!ts) return 0;
+  auto mm = arrow::compute::MinMax(ts);
+  if (!mm.ok()) return 0;
+  auto max = mm->scalar_as<arrow::StructScalar>().value[1];
+  if (!max->is_valid) return 0;
+  return std::static_pointer_cast<arrow::TimestampScalar>(max)->value;
+}
+
+}  // namespace
+
+TablePipeline::TablePipeline(const Config& config, std::shared_ptr<arrow::fs::FileSystem> source_fs,
+                             std::string source_root, std::string folder)
+    : config_(config),
+      source_fs_(std::move(source_fs)),
+      source_root_(std::move(source_root)),
+      folder_(std::move(folder)),
+      app_id_(config.name + "/" + folder_) {}
+
+Result<std::shared_ptr<arrow::Buffer>> TablePipeline::ReadSource(const std::string& relative) {
+  std::string path = source_root_ + "/" + folder_ + "/" + relative;
+  ARROW_ASSIGN_OR_RAISE(auto file, source_fs_->OpenInputFile(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  return file->ReadAt(0, size);
+}
+
+std::string TablePipeline::CursorPath(int64_t version) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020lld.json", static_cast<long long>(version));
+  return cursor_prefix_ + name;
+}
+
+Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
+  // The table's identity comes from its events; peek at the first file.
+  std::shared_ptr<arrow::RecordBatch> first;
+  for (const auto& f : listing) {
+    auto bytes = ReadSource(f.path);
+    if (!bytes.ok()) continue;
+    auto decoded = ds::DecodeFile(*bytes, folder_ + "/" + f.path, DecodeOptionsFor(config_));
+    if (decoded.ok() && !decoded->batches.empty()) {
+      first = decoded->batches.front();
+      break;
+    }
+  }
+  ds::TableIdentity id = ds::IdentifyTable(first.get(), folder_);
+  qualified_ = id.Qualified();
+  log_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
+                           config_.table_prefix + id.table + "_log");
+  ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(log_path_));
+  log_ = std::move(loc);
+  if (config_.checkpoint_dir.empty()) {
+    cursor_store_ = log_->log;
+    cursor_prefix_ = "_sluice/cursors/" + folder_ + "/";
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto ckpt, io::OpenTableLocation(config_.checkpoint_dir));
+    cursor_store_ = ckpt.log;
+    cursor_prefix_ = config_.name + "/" + folder_ + "/";
+  }
+  ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(*log_));
+  cursor_ = ds::FileCursor();
+  if (snapshot_) {
+    auto done = snapshot_->TxnVersion(app_id_);
+    if (done && *done > 0) {
+      ARROW_ASSIGN_OR_RAISE(std::string text, cursor_store_->Read(CursorPath(*done)));
+      ARROW_ASSIGN_OR_RAISE(cursor_, ds::FileCursor::FromJson(text, CursorPath(*done)));
+      if (static_cast<int64_t>(cursor_.count()) != *done) {
+        return Status::Invalid("table ", qualified_, ": cursor ", CursorPath(*done), " holds ",
+                               cursor_.count(), " files but the log table's txn says ", *done);
+      }
+    }
+  }
+  // A cursor file one version ahead of the commit is a batch that was about
+  // to commit when the process died: redo exactly that batch, so its dead
+  // letters (already committed under that version) stay consistent.
+  auto ahead = cursor_store_->Read(CursorPath(static_cast<int64_t>(cursor_.count()) + 1));
+  resume_.clear();
+  if (ahead.ok()) {
+    auto planned = ds::FileCursor::FromJson(*ahead, "planned batch");
+    if (planned.ok()) {
+      for (const auto& f : listing) {
+        if (planned->Contains(f.path) && !cursor_.Contains(f.path)) resume_.push_back(f);
+      }
+    }
+  }
+  opened_ = true;
+  return Status::OK();
+}
+
+Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listing) {
+  StepResult result;
+  if (!opened_) ARROW_RETURN_NOT_OK(Open(listing));
+  auto pending = cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch));
+  if (!resume_.empty()) pending = std::move(resume_);
+  resume_.clear();
+  if (pending.empty()) return result;
+
+  int64_t ingested_at = NowUs();
+  ds::FileCursor next = cursor_;
+  DeadLetterWriter dead(qualified_, config_.sink_path);
+  std::vector<std::shared_ptr<arrow::RecordBatch>> changes;
+  ds::NormalizeOptions norm;
+  norm.primary_keys_override = config_.ForTable(qualified_).primary_keys;
+  for (const auto& f : pending) {
+    std::string where = folder_ + "/" + f.path;
+    ARROW_ASSIGN_OR_RAISE(auto bytes, ReadSource(f.path));  // IO errors: retry later
+    uint64_t ordinal = next.Add(f.path);
+    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, where, DecodeOptionsFor(config_)));
+    for (auto& bad : decoded.bad) {
+      dead.Add({where, bad.offset, std::move(bad.reason), std::move(bad.raw)});
+    }
+    int64_t row_index = 0;
+    for (const auto& events : decoded.batches) {
+      ds::FileContext ctx{where, ordinal, ingested_at, row_index};
+      ARROW_ASSIGN_OR_RAISE(auto normalized, ds::Normalize(*events, ctx, norm));
+      for (const auto& rejected : normalized.rejected) {
+        auto row = events->Slice(rejected.row, 1);
+        dead.Add({where, row_index + rejected.row, rejected.reason, row->ToString()});
+      }
+      if (normalized.changes && normalized.changes->num_rows() > 0) {
+        changes.push_back(normalized.changes);
+      }
+      row_index += events->num_rows();
+    }
+  }
+  int64_t version = static_cast<int64_t>(next.count());
+
+  // One schema for the commit: the table's, evolved by each batch in turn.
+  std::shared_ptr<arrow::Schema> schema = snapshot_ ? snapshot_->schema() : nullptr;
+  for (const auto& batch : changes) {
+    if (!schema) {
+      schema = AllNullable(batch->schema());
+      continue;
+    }
+    auto table_strategy = config_.ForTable(qualified_).schema_evolution.value_or(config_.schema_evolution);
+    ARROW_ASSIGN_OR_RAISE(schema, EvolveSchema(qualified_ + "_log", schema, batch->schema(), table_strategy));
+  }
+  result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
+
+  // The cursor file first (it records which files this version holds, so a
+  // retry after a crash redoes the same batch), then the dead letters (same
+  // txn version: skipped if they already landed), then the commit that makes
+  // it all count.
+  ARROW_RETURN_NOT_OK(cursor_store_->Put(CursorPath(version), next.ToJson()));
+  result.dead_letters = static_cast<int64_t>(dead.size());
+  ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
+
+  std::shared_ptr<arrow::Table> table;
+  if (schema) {
+    std::vector<std::shared_ptr<arrow::RecordBatch>> conformed;
+    for (const auto& batch : changes) {
+      ARROW_ASSIGN_OR_RAISE(auto c, ConformBatch(qualified_ + "_log", batch, schema));
+      conformed.push_back(c);
+      result.rows += c->num_rows();
+      result.lag_ms = std::max<int64_t>(result.lag_ms, 0);
+      int64_t newest = NewestTimestampUs(*c);
+      if (newest > 0) result.lag_ms = (ingested_at - newest) / 1000;
+    }
+    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatches(schema, conformed));
+  }
+  if (!table) {
+    // Nothing decodable in these files: the commit still records the cursor
+    // (a table must exist for that, so one is created only once there are rows).
+    if (!snapshot_) {
+      cursor_ = next;  // dead letters hold everything; nothing to commit yet
+      result.files = static_cast<int64_t>(pending.size());
+      return result;
+    }
+    table = arrow::Table::MakeEmpty(snapshot_->schema()).ValueOrDie();
+  }
+  delta::TableWriteOptions options;
+  options.deletion_vectors = false;  // log tables are append-only
+  options.allow_schema_change = true;
+  options.txn = delta::Txn{app_id_, version, {}};
+  options.commit.checkpoint_interval = config_.checkpoint_interval;
+  ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
+  snapshot_ = committed.snapshot;
+  cursor_ = std::move(next);
+  result.files = static_cast<int64_t>(pending.size());
+  result.version = committed.version;
+  return result;
+}
+
+}  // namespace sluice::pipeline
