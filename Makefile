@@ -28,9 +28,15 @@ build-asan: bootstrap $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/sluice demo --dir $(DEMO_DIR)
+	@rm -rf $(DEMO_DIR)
+	@echo "== generating a Datastream stream (MySQL + PostgreSQL tables, backfill then CDC) into $(DEMO_DIR)/stream"
+	.venv/bin/python tools/datastream_gen/generate.py --out $(DEMO_DIR)/stream --format avro \
+	  --tables 4 --rows-per-table 5000 --changes-per-table 10000 --codec deflate --quiet
+	@echo "== ingesting it with sluice run --once (configuration from the environment only)"
+	SOURCE_PATH=$(DEMO_DIR)/stream DELTA_TABLE_PATH=$(DEMO_DIR)/lake NAME=demo \
+	  $(BUILD)/sluice run --once
 	@echo
-	$(BUILD)/sluice inspect $(DEMO_DIR)/shop/orders
+	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders_log
 
 unit-test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -40,7 +46,7 @@ asan-test: build-asan
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 interop-test: build
-	SLUICE_BIN=$(abspath $(BUILD))/sluice $(PYTEST) tests/interop -q -p no:cacheprovider
+	SLUICE_BIN=$(abspath $(BUILD))/sluice $(PYTEST) tests/tools tests/e2e tests/interop -q -p no:cacheprovider
 
 fuzz-smoke: bootstrap
 	scripts/fuzz-smoke

@@ -106,7 +106,8 @@ class Sluice:
             args += ["--no-deletion-vectors"]
         return self.run(*args)
 
-    def delete(self, table_dir, key: str, keys, *, copy_on_write: bool = False):
+    def delete(self, table_dir, key: str, keys, *, copy_on_write: bool = False,
+               inline_dv: bool = False):
         if isinstance(keys, (str, os.PathLike)):
             keys_path = Path(keys)
         else:
@@ -116,6 +117,8 @@ class Sluice:
         args = ["delete", table_dir, "--key", key, "--keys-from", keys_path]
         if copy_on_write:
             args.append("--copy-on-write")
+        if inline_dv:
+            args.append("--inline-dv")
         return self.run(*args)
 
     def _cat_args(self, table_dir, version, timestamp, out):

@@ -189,6 +189,20 @@ def test_deletes_with_deletion_vectors(spark, sluice, tmp_tables):
     assert info["version"] == latest_version(path)
 
 
+def test_inline_deletion_vectors(spark, sluice, tmp_tables):
+    """DVs stored inline in the log (z85, storage type 'i'), then a second
+    delete that unions into them."""
+    path = tmp_tables("deletes_inline_dv")
+    batches = _write_three_batches(sluice, path, dv=True)
+    first, second = list(range(0, 1200, 13)), list(range(5, 1200, 17))
+    sluice.delete(path, "id", first, inline_dv=True)
+    sluice.delete(path, "id", second, inline_dv=True)
+    adds = [a["add"] for a in log_actions(path, latest_version(path)) if "add" in a]
+    assert adds and all(a["deletionVector"]["storageType"] == "i" for a in adds), adds
+    expected = peers.concat_minus(batches, "id", first + second)
+    check_all_peers(spark, path, expected, "id", dv_protocol=True, sluice=sluice)
+
+
 def test_deletes_copy_on_write(spark, sluice, tmp_tables):
     """Copy-on-write on a table without the DV feature: readable by every
     peer, deltalake included."""

@@ -3,9 +3,15 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "sluice/core/arrow_init.h"
+
 namespace sluice::cli {
 
 int RunMain(int argc, char** argv) {
+  if (Status st = InitArrowCompute(); !st.ok()) {
+    std::cerr << "sluice: cannot initialise Arrow compute: " << st.ToString() << std::endl;
+    return 1;
+  }
   CLI::App app{"sluice: database change streams into Delta Lake tables"};
   app.require_subcommand(1);
 
@@ -36,6 +42,7 @@ int RunMain(int argc, char** argv) {
   d->add_option("--keys-from", del.keys_from, "Parquet file with a column of that name")
       ->required();
   d->add_flag("--copy-on-write", del.copy_on_write, "rewrite files instead of deletion vectors");
+  d->add_flag("--inline-dv", del.inline_dv, "store the deletion vectors inline in the log");
 
   CatArgs cat;
   auto* c = app.add_subcommand("cat", "write a snapshot's rows to a Parquet file");

@@ -28,6 +28,7 @@ struct DeleteArgs {
   std::string key;
   std::string keys_from;
   bool copy_on_write = false;
+  bool inline_dv = false;
 };
 int RunDelete(const DeleteArgs& args);
 

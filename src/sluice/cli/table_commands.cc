@@ -97,8 +97,9 @@ int RunDelete(const DeleteArgs& args) {
     std::cout << "no rows matched" << std::endl;
     return 0;
   }
-  auto mode =
-      args.copy_on_write ? delta::DeleteMode::kCopyOnWrite : delta::DeleteMode::kDeletionVectors;
+  auto mode = args.copy_on_write ? delta::DeleteMode::kCopyOnWrite
+              : args.inline_dv    ? delta::DeleteMode::kInlineDeletionVectors
+                                  : delta::DeleteMode::kDeletionVectors;
   auto result = delta::DeleteRows(*location, *snapshot, *matches, mode);
   if (!result.ok()) return Fail("delete from " + args.table, result.status());
   std::cout << "committed version " << result->version << std::endl;

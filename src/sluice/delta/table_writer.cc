@@ -116,7 +116,8 @@ Result<CommitResult> DeleteRows(const io::TableLocation& location,
                                 DeleteMode mode, const CommitOptions& commit) {
   bool dv_enabled = snapshot->protocol().HasReaderFeature(kDeletionVectors) &&
                     snapshot->protocol().HasWriterFeature(kDeletionVectors);
-  if (mode == DeleteMode::kDeletionVectors && !dv_enabled) {
+  bool use_dv = mode != DeleteMode::kCopyOnWrite;
+  if (use_dv && !dv_enabled) {
     return Status::Invalid("table ", location.uri,
                            " does not have the deletionVectors feature; use copy-on-write");
   }
@@ -137,7 +138,7 @@ Result<CommitResult> DeleteRows(const io::TableLocation& location,
     if (bitmap.Cardinality() == before) continue;  // nothing new
     deleted += static_cast<int64_t>(bitmap.Cardinality() - before);
     txn.RemoveFile(RemoveFor(file, now));
-    if (mode == DeleteMode::kDeletionVectors) {
+    if (use_dv) {
       dv_updates.emplace_back(file, std::move(bitmap));
       continue;
     }
@@ -156,7 +157,13 @@ Result<CommitResult> DeleteRows(const io::TableLocation& location,
                                                     snapshot->metadata().partition_columns));
     for (auto& a : adds) txn.AddFile(std::move(a));
   }
-  if (!dv_updates.empty()) {
+  if (!dv_updates.empty() && mode == DeleteMode::kInlineDeletionVectors) {
+    for (auto& [add, bm] : dv_updates) {
+      Add updated = add;
+      updated.deletion_vector = InlineDeletionVector(bm);
+      txn.AddFile(std::move(updated));
+    }
+  } else if (!dv_updates.empty()) {
     DeletionVectorFileWriter dv_writer(location.fs, location.root);
     std::vector<DeletionVectorDescriptor> descriptors;
     for (auto& [add, bm] : dv_updates) {

@@ -36,7 +36,11 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
                                 const std::shared_ptr<arrow::Table>& data,
                                 const TableWriteOptions& options);
 
-enum class DeleteMode { kDeletionVectors, kCopyOnWrite };
+enum class DeleteMode {
+  kDeletionVectors,        ///< DVs in a deletion_vector_<uuid>.bin file
+  kInlineDeletionVectors,  ///< DVs inline in the log (z85), for small deletes
+  kCopyOnWrite,            ///< rewrite the touched files
+};
 
 /// Deletes rows: for each file path (as in add.path) the row indexes (in the
 /// file, before any existing DV) to delete. Commits one transaction on top

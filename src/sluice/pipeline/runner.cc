@@ -23,7 +23,8 @@ std::string FormatLag(int64_t ms) {
   char buf[64];
   if (s < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
   else if (s < 7200) std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  else std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>((s / 60) % 60));
+  else if (s < 172800) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>((s / 60) % 60));
+  else std::snprintf(buf, sizeof(buf), "%lldd%02lldh", static_cast<long long>(s / 86400), static_cast<long long>((s / 3600) % 24));
   return buf;
 }
 

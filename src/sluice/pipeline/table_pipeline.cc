@@ -4,8 +4,10 @@
 #include <arrow/compute/api.h>
 #include <arrow/filesystem/filesystem.h>
 
+#include <algorithm>
 #include <chrono>
 
+#include "sluice/core/arrow_init.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/io/local_log_store.h"
 #include "sluice/pipeline/dead_letters.h"
@@ -33,15 +35,20 @@ ds::DecodeOptions DecodeOptionsFor(const Config& config) {
   return o;
 }
 
-// Newest `_cdc_ts` of a change batch, in microseconds (0 if none).
+// Newest `_cdc_ts` of a change batch, in microseconds (0 if none). A plain
+// loop rather than arrow::compute::MinMax: since Arrow 21 the aggregate
+// kernels live in libarrow_compute and are only registered after
+// arrow::compute::Initialize(), so MinMax failed here and every progress
+// line reported "lag 0s".
 int64_t NewestTimestampUs(const arrow::RecordBatch& batch) {
   auto ts = batch.GetColumnByName("_cdc_ts");
-  if (!ts) return 0;
-  auto mm = arrow::compute::MinMax(ts);
-  if (!mm.ok()) return 0;
-  auto max = mm->scalar_as<arrow::StructScalar>().value[1];
-  if (!max->is_valid) return 0;
-  return std::static_pointer_cast<arrow::TimestampScalar>(max)->value;
+  if (!ts || ts->type_id() != arrow::Type::TIMESTAMP) return 0;
+  const auto& array = static_cast<const arrow::TimestampArray&>(*ts);
+  int64_t newest = 0;
+  for (int64_t i = 0; i < array.length(); ++i) {
+    if (array.IsValid(i)) newest = std::max(newest, array.Value(i));
+  }
+  return newest;
 }
 
 }  // namespace
@@ -125,7 +132,15 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
 
 Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listing) {
   StepResult result;
-  if (!opened_) ARROW_RETURN_NOT_OK(Open(listing));
+  if (!opened_) {
+    // The table's identity (database, table, hence the log table's path)
+    // comes from its events; a folder seen before its first file lands (an
+    // empty directory tree on a local or mounted source) would otherwise be
+    // named by guessing from the folder name, and "sales_eu_orders" would
+    // then become table "eu_orders" of database "sales" for good. Wait.
+    if (listing.empty()) return result;
+    ARROW_RETURN_NOT_OK(Open(listing));
+  }
   auto pending = cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch));
   if (!resume_.empty()) pending = std::move(resume_);
   resume_.clear();
@@ -184,14 +199,15 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
   std::shared_ptr<arrow::Table> table;
   if (schema) {
     std::vector<std::shared_ptr<arrow::RecordBatch>> conformed;
+    int64_t newest_us = 0;
     for (const auto& batch : changes) {
       ARROW_ASSIGN_OR_RAISE(auto c, ConformBatch(qualified_ + "_log", batch, schema));
       conformed.push_back(c);
       result.rows += c->num_rows();
-      result.lag_ms = std::max<int64_t>(result.lag_ms, 0);
-      int64_t newest = NewestTimestampUs(*c);
-      if (newest > 0) result.lag_ms = (ingested_at - newest) / 1000;
+      newest_us = std::max(newest_us, NewestTimestampUs(*c));
     }
+    // Lag of the batch: how far behind the source its newest event is.
+    if (newest_us > 0) result.lag_ms = std::max<int64_t>(0, (ingested_at - newest_us) / 1000);
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatches(schema, conformed));
   }
   if (!table) {

@@ -358,7 +358,7 @@ TEST(JsonBadInput, SyntaxErrorOnOneLineKeepsTheOthers) {
   EXPECT_EQ(d.bad[1].line, 4);
   EXPECT_NE(d.bad[1].reason.find("not a JSON object"), std::string::npos);
   EXPECT_EQ(d.bad[2].line, 5);
-  EXPECT_NE(d.bad[3].reason.find("duplicate key"), std::string::npos);
+  EXPECT_NE(d.bad[3].reason.find("payload.v: duplicate key"), std::string::npos) << d.bad[3].reason;
 }
 
 TEST(JsonBadInput, BadEnvelopeValuesRejectTheEvent) {
@@ -384,7 +384,7 @@ TEST(JsonBadInput, ArraySyntaxErrorRejectsTheWholeFile) {
   EXPECT_EQ(d.bad[0].where, "f.json");
   EXPECT_EQ(d.bad[0].raw, text);
   EXPECT_GE(d.bad[0].offset, static_cast<int64_t>(at) - 8);
-  EXPECT_LE(d.bad[0].offset, static_cast<int64_t>(at) + 8);
+  EXPECT_LE(d.bad[0].offset, static_cast<int64_t>(at) + 32);
   // A non-object element is only that element.
   ASSERT_OK_AND_ASSIGN(Decoded d2, DecodeOne("[" + Event("{}") + ", 5, " + Event("{}") + "]"));
   EXPECT_EQ(d2.rows.size(), 2u);

@@ -43,9 +43,12 @@ std::shared_ptr<arrow::DataType> SortKeyType() {
                          arrow::field("long", arrow::int64(), true)});
 }
 
+// See InField in type_inference.cc for the '@' path convention.
 Status Prefixed(const Status& st, const char* name) {
   if (st.ok() || IsSyntaxError(st)) return st;
-  return st.WithMessage(name, ": ", st.message());
+  const std::string& m = st.message();
+  if (!m.empty() && m[0] == '@') return st.WithMessage(name, ".", m.substr(1));
+  return st.WithMessage(name, ": ", m);
 }
 
 class TimestampWriter : public ColumnWriter {

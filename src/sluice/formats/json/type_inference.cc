@@ -23,10 +23,14 @@ JsonKind KindOf(od::json_type t) {
   return JsonKind::kNull;
 }
 
-// Content errors name the column: "payload.amount: cannot convert ...".
+// Content errors name the column ("payload.d.amount: cannot convert ...").
+// Inside an event the message carries the path so far after a leading '@';
+// the event level (event_schema.cc) adds the top key and drops the '@'.
 Status InField(const Status& st, std::string_view name) {
   if (st.ok() || IsSyntaxError(st)) return st;
-  return st.WithMessage(std::string(name), ".", st.message());
+  const std::string& m = st.message();
+  if (!m.empty() && m[0] == '@') return st.WithMessage("@", name, ".", m.substr(1));
+  return st.WithMessage("@", name, ": ", m);
 }
 
 }  // namespace
@@ -128,7 +132,7 @@ Status InferredType::ObserveObject(od::object obj, int depth, const PinnedTypes*
       next_guess_ = fields_.size();
     }
     Field& f = fields_[static_cast<size_t>(i)];
-    if (f.seen == visit) return ContentError("duplicate key \"" + f.name + "\"");
+    if (f.seen == visit) return ContentError("@" + f.name + ": duplicate key");
     f.seen = visit;
     Status st = f.pinned ? ConvertPinned(field.value(), *f.pinned, nullptr)
                          : f.type->Observe(field.value(), depth + 1);
