@@ -143,7 +143,7 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        raise AssertionError(f"sluice did not stop within {timeout}s after SIGTERM\n{out[-4000:]}")
+        raise AssertionError(f"sluice did not stop within {timeout}s after SIGTERM\n{(out or '')[-4000:]}")
     return out or ""
 
 

@@ -64,6 +64,25 @@ def check_cursor_in_every_commit(log_path: Path, app_id: str):
     return last
 
 
+def ingestion_batches(log_path: Path, app_id: str, folder: str) -> list:
+    """The files of each commit, in commit order, from the cursor files of
+    the txn versions the log table went through."""
+    versions = []
+    for f in sorted((log_path / "_delta_log").glob("*.json")):
+        for line in f.read_text().splitlines():
+            if line.strip() and "txn" in json.loads(line):
+                t = json.loads(line)["txn"]
+                if t["appId"] == app_id:
+                    versions.append(t["version"])
+    batches, seen = [], set()
+    for v in versions:
+        now = cursor_paths(cursor_file(log_path, folder, v))
+        assert seen <= now, f"cursor {v} forgot files {seen - now}"
+        batches.append(sorted(now - seen))
+        seen = now
+    return batches
+
+
 # ==========================================================================
 # 1. A backlog with --once: exactly once, values, order, cursor, progress,
 #    schema evolution under merge, environment-only configuration.
@@ -108,6 +127,11 @@ def test_backlog_once(tmp_path, empty_config, fmt, codec, concurrency, name):
         cur = cursor_file(log_path, obj, len(files))
         assert cur["count"] == len(files)
         assert cursor_paths(cur) == {rel_in_folder(f["path"]) for f in files}
+        # in order: the files of successive commits follow path (= minute) order
+        batches = ingestion_batches(log_path, app_id, obj)
+        flat = [p for b in batches for p in b]
+        assert flat == sorted(rel_in_folder(f["path"]) for f in files)
+        assert all(1 <= len(b) <= per_batch for b in batches)
         # schema evolution (merge): the added column exists, NULL before the change
         col, _ = ADDED[obj]
         assert col in rows[0], f"{obj}: column {col} added by the schema change is missing"
@@ -174,20 +198,34 @@ def test_late_file_and_new_table_while_running(tmp_path, empty_config, fmt):
     late_objs = {f["object"] for f in late}
     new_obj = "sales_events"
     assert new_obj not in late_objs
+    # The new table's folder gets a name that does not split into
+    # "<database>_<table>" the way its events say (think of a schema named
+    # "sales_x"): its identity must come from the events, also when the
+    # folder is seen before its first file.
+    new_folder = "sales_x_events"
+    folder = {o: o for o in OBJECTS}
+    folder[new_obj] = new_folder
     hold.mkdir()
-    os.replace(src / new_obj, hold / new_obj)  # this table appears later
+    os.replace(src / new_obj, hold / new_folder)  # this table appears later
 
     env = sluice_env(src, sink, READ_FORMAT=fmt, SLUICE_SOURCE_POLL_INTERVAL="200ms")
-    proc = start(empty_config, env)
+    out_path = tmp_path / "run.out"
+    with open(out_path, "w") as out_fh:
+        proc = start(empty_config, env, stdout=out_fh)
     try:
+        def stopped():
+            text = out_path.read_text()
+            assert "STOPPED" not in text, f"a table stopped:\n{text[-3000:]}"
+            return proc.poll() is not None
+
         def ingested(obj, phase1_only):
             p = expected.log_path(sink, obj)
             n = len([f for f in data_files(expected, obj) if not (phase1_only and f["late"])])
-            return table_exists(p) and delta_txns(p).get(f"sluice/{obj}") == n
+            return table_exists(p) and delta_txns(p).get(f"sluice/{folder[obj]}") == n
         first = [o for o in OBJECTS if o != new_obj]
-        wait_until(lambda: proc.poll() is not None or all(ingested(o, True) for o in first),
+        wait_until(lambda: stopped() or all(ingested(o, True) for o in first),
                    90, "phase 1 ingestion")
-        assert proc.poll() is None, f"sluice exited early:\n{proc.stdout.read()[-3000:]}"
+        assert proc.poll() is None, f"sluice exited early:\n{out_path.read_text()[-3000:]}"
         time.sleep(0.5)  # a few idle polls
         assert not expected.log_path(sink, new_obj).exists()
         t_late = time.time()
@@ -196,20 +234,38 @@ def test_late_file_and_new_table_while_running(tmp_path, empty_config, fmt):
             dst = src / f["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(stage / f["path"], dst)
-        os.replace(hold / new_obj, src / new_obj)  # the new table folder
-        wait_until(lambda: proc.poll() is not None or all(ingested(o, False) for o in OBJECTS),
-                   90, "late files and the new table")
+        # the new folder: first an empty directory tree, then its files, in order
+        new_files = sorted(p.relative_to(hold / new_folder) for p in (hold / new_folder).rglob("*")
+                           if p.is_file())
+        (src / new_folder / new_files[0].parent).mkdir(parents=True)
+        wait_until(lambda: f"discovered table folder '{new_folder}'" in out_path.read_text(),
+                   10, "discovery of the new folder")
+        time.sleep(0.5)
+        for rel in new_files:
+            (src / new_folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(hold / new_folder / rel, src / new_folder / rel)
+        wait_until(lambda: stopped() or all(ingested(o, False) for o in OBJECTS),
+                   90, "late files and the new table " +
+                   str(sorted(str(p.relative_to(sink)) for p in sink.glob("*/*_log"))))
         assert proc.poll() is None, "sluice exited by itself"
     finally:
-        out = stop(proc)
+        stop(proc)
+    out = out_path.read_text()
     assert proc.returncode == 0, out[-3000:]
-    assert f"discovered table folder '{new_obj}'" in out
     assert out.count("discovered table folder") == 4
+    assert sorted(p.relative_to(sink).as_posix() for p in sink.glob("*/*_log")) == sorted(
+        expected.log_path(sink, o).relative_to(sink).as_posix() for o in OBJECTS)
     for obj in OBJECTS:
         rows = read_log(sink, expected, obj)
         compare_log_to_manifest(rows, expected, obj)
         log_path = expected.log_path(sink, obj)
-        check_cursor_in_every_commit(log_path, f"sluice/{obj}")
+        check_cursor_in_every_commit(log_path, f"sluice/{folder[obj]}")
+        # in order: path order, except that a late file comes when it lands
+        flat = [p for b in ingestion_batches(log_path, f"sluice/{folder[obj]}", folder[obj]) for p in b]
+        files = data_files(expected, obj)
+        on_time = sorted(rel_in_folder(f["path"]) for f in files if not f["late"])
+        late_here = sorted(rel_in_folder(f["path"]) for f in files if f["late"])
+        assert flat == on_time + late_here
     # the late files were ingested after the newer ones, in a later commit
     for obj in late_objs:
         rows = read_log(sink, expected, obj)
@@ -232,8 +288,8 @@ def test_late_file_and_new_table_while_running(tmp_path, empty_config, fmt):
 
 def test_exactly_once_under_sigkill(tmp_path, empty_config):
     src, sink = tmp_path / "src", tmp_path / "sink"
-    gen(src, tables=4, rows_per_table=30, changes_per_table=160, seed=23, late_files=0,
-        files_per_minute=6, cdc_minutes=8)
+    gen(src, tables=4, rows_per_table=30, changes_per_table=250, seed=23, late_files=0,
+        files_per_minute=8, cdc_minutes=8)
     expected = Expected(src)
     # one damaged file, so dead letters are written under crashes too
     victim = next(f for f in data_files(expected, "shop_orders") if "cdc" in f["read_method"])
@@ -333,7 +389,9 @@ def test_schema_change_refused_under_none(tmp_path, empty_config):
         q = expected.qualified(obj)
         err = [ln for ln in out.splitlines() if ln.startswith(f"[sluice] {q}: STOPPED")]
         assert err, f"no STOPPED line for {q}:\n{out[-3000:]}"
-        assert q in err[0] and f"'{col}'" in err[0] and new_type in err[0] and "none" in err[0], err[0]
+        # names the table, the column, the old type (none: a new column) and the new one
+        assert q in err[0] and f"'{col}'" in err[0] and "none" in err[0], err[0]
+        assert f"from (absent) to {new_type}" in err[0], err[0]
         assert "STOPPED" in summary_block(summary, q) and f"'{col}'" in summary_block(summary, q), summary
         # what was committed is exactly the files its cursor names: no v2 event
         log_path = expected.log_path(sink, obj)

@@ -145,8 +145,11 @@ Result<std::shared_ptr<arrow::Schema>> EvolveSchema(const std::string& table,
     for (const auto& f : wanted->fields()) {
       auto old = current->GetFieldByName(f->name());
       if (!old) {
-        return Status::Invalid("table ", table, ": new column '", f->name(), "' (",
-                               f->type()->ToString(), ") and schema evolution is 'none'");
+        // Name the old and the new type, as for a type change: the old one
+        // is "absent" here.
+        return Status::Invalid("table ", table, ": new column '", f->name(), "' changed from ",
+                               "(absent) to ", f->type()->ToString(),
+                               ": schema evolution is 'none'");
       }
       if (!old->type()->Equals(*f->type())) {
         return Refuse(table, f->name(), *old->type(), *f->type(), "schema evolution is 'none'");

@@ -1,0 +1,88 @@
+// MergePlan: what applying one deduped change batch does to the merged table,
+// decided by the planner (merge_planner.h) without any I/O, carried out by the
+// writer (merge_writer.h) in one Delta commit, and then folded into the key
+// index (key_index.h) together with the writer's MergeOutcome. A value, like
+// leveldb's VersionEdit: plan → commit → install.
+#pragma once
+
+#include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/delta/deletion_bitmap.h"
+#include "sluice/merge/batch_dedup.h"
+
+namespace sluice::merge {
+
+/// A deleted key remembered with the sequence of its delete, so that a late,
+/// older event for it is ignored (DESIGN.md §4). `key` is an encoded key
+/// (key_encoder.h grammar).
+struct Tombstone {
+  std::string key;
+  std::string seq;
+  int64_t deleted_at_ms = 0;  ///< wall clock when the merge saw the delete
+  /// The txn version of the batch that wrote it (tombstone_store.h).
+  int64_t batch_version = 0;
+  bool operator==(const Tombstone&) const = default;
+};
+
+struct MergeCounts {
+  int64_t events = 0;         ///< rows in the change batch
+  int64_t superseded = 0;     ///< lost to a later event of the same key in the batch
+  int64_t ignored_stale = 0;  ///< seq <= the table's seq for the key (live row or tombstone)
+  int64_t invalid = 0;        ///< dead letters
+  int64_t upserts = 0;        ///< rows appended
+  int64_t deletes = 0;        ///< delete events applied (tombstones written)
+  int64_t rows_deleted = 0;   ///< existing rows marked deleted (deletes + replaced rows)
+};
+
+struct MergePlan {
+  /// Per data file (add.path): row indexes in the file to mark deleted.
+  std::map<std::string, delta::DeletionBitmap> deletes;
+  /// New row images in the merged-table schema (payload + _cdc_seq + _cdc_ts).
+  std::shared_ptr<arrow::Table> appends;
+  /// Encoded key and seq of each row of `appends`, in row order.
+  std::vector<std::string> append_keys;
+  std::vector<std::string> append_seqs;
+  /// Tombstones to persist and to install in the index.
+  std::vector<Tombstone> tombstones;
+  MergeCounts counts;
+  /// Rows for the dead-letter table (row indexes into the change batch).
+  std::vector<InvalidRow> invalid;
+  /// The table version the plan was made against (-1: no table yet).
+  int64_t base_version = -1;
+
+  bool Empty() const {
+    return deletes.empty() && tombstones.empty() && (!appends || append_keys.empty());
+  }
+};
+
+/// A data file the writer produced: its add.path and number of rows.
+struct WrittenFile {
+  std::string path;
+  int64_t rows = 0;
+};
+
+/// A file rewritten without some rows (copy-on-write): its surviving rows,
+/// in order, are now the concatenation of `replacements`.
+struct FileRewrite {
+  std::string old_path;
+  std::vector<uint64_t> deleted;  ///< all rows gone from the old file, sorted
+  std::vector<WrittenFile> replacements;
+};
+
+/// What the writer committed, which the key index needs to follow the rows.
+struct MergeOutcome {
+  int64_t version = -1;  ///< the merged table's version after the commit
+  /// True if the table already held this txn version: nothing was written.
+  bool already_applied = false;
+  /// The files holding plan.appends, in row order.
+  std::vector<WrittenFile> appended;
+  std::vector<FileRewrite> rewrites;
+};
+
+}  // namespace sluice::merge
