@@ -203,7 +203,20 @@ def commits_with_data(path: Path) -> int:
 # value comparison
 
 
+def _parse_text_time(v: str):
+    """JSON input keeps timestamps and dates as text (Sluice never guesses
+    types from strings, docs/json-types.md); read them for comparison."""
+    text = v.strip().replace(" ", "T", 1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text)
+
+
 def _us(v) -> int:
+    if isinstance(v, str):
+        v = _parse_text_time(v)
     if isinstance(v, dt.datetime):
         if v.tzinfo is None:
             v = v.replace(tzinfo=dt.timezone.utc)
@@ -215,6 +228,8 @@ def _us(v) -> int:
 
 
 def _days(v) -> int:
+    if isinstance(v, str):
+        v = _parse_text_time(v)
     if isinstance(v, dt.datetime):
         return _us(v) // 86_400_000_000
     if isinstance(v, dt.date):

@@ -288,8 +288,8 @@ def test_late_file_and_new_table_while_running(tmp_path, empty_config, fmt):
 
 def test_exactly_once_under_sigkill(tmp_path, empty_config):
     src, sink = tmp_path / "src", tmp_path / "sink"
-    gen(src, tables=4, rows_per_table=30, changes_per_table=250, seed=23, late_files=0,
-        files_per_minute=8, cdc_minutes=8)
+    gen(src, tables=4, rows_per_table=30, changes_per_table=400, seed=23, late_files=0,
+        files_per_minute=10, cdc_minutes=10)
     expected = Expected(src)
     # one damaged file, so dead letters are written under crashes too
     victim = next(f for f in data_files(expected, "shop_orders") if "cdc" in f["read_method"])
@@ -314,7 +314,14 @@ def test_exactly_once_under_sigkill(tmp_path, empty_config):
                 n += delta_txns(p).get(f"sluice/{o}", 0)
         return n
 
-    while kills < 25:
+    total = sum(total_files.values())
+    # Kill until 20 kills have landed while files were still pending (the
+    # stream is long enough for that on a fast machine; the cap only guards
+    # against a run that never makes progress).
+    while kills < 20 and len(progress) < 60:
+        before = done_files()
+        if before == total:
+            break
         proc = start(empty_config, env, stdout=log)
         time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
@@ -324,11 +331,10 @@ def test_exactly_once_under_sigkill(tmp_path, empty_config):
         assert proc.returncode in (-signal.SIGKILL, 0), f"run exited {proc.returncode} (seed {seed})"
         progress.append(done_files())
     log.close()
-    total = sum(total_files.values())
     print(f"kill seed {seed}: {kills} kills, files ingested after each run {progress} of {total}")
-    assert kills >= 20
-    # the kills landed during the ingestion, not only before or after it
-    assert any(0 < p < total for p in progress), f"progress after each kill: {progress} (seed {seed})"
+    assert kills >= 20, (f"the ingestion finished after {kills} kills (progress {progress}): "
+                         f"make the stream longer")
+    assert progress[-1] > 0, f"no progress at all across the restarts: {progress}"
 
     proc = run_once_ok(empty_config, env)
     for obj in OBJECTS:

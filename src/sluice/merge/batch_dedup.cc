@@ -25,13 +25,14 @@ Result<DedupResult> DedupBatch(const arrow::RecordBatch& batch, const EncodedKey
   std::vector<bool> wins(static_cast<size_t>(n), false);
 
   for (int64_t row = 0; row < n; ++row) {
+    // Truncates are not keyed, so their key columns are not checked.
     std::string reason;
-    if (!keys.valid(row)) {
+    if (ops[row] == MergeOp::kInvalid) {
+      reason = "unknown _cdc_op";
+    } else if (ops[row] != MergeOp::kTruncate && !keys.valid(row)) {
       reason = keys.InvalidReason(row);
     } else if (seqs->IsNull(row) || seqs->GetView(row).empty()) {
       reason = "no usable sequence (_cdc_seq is null or empty)";
-    } else if (ops[row] == MergeOp::kInvalid) {
-      reason = "unknown _cdc_op";
     }
     if (!reason.empty()) {
       out.invalid.push_back({row, std::move(reason)});

@@ -8,6 +8,9 @@
 #include <chrono>
 
 #include "sluice/core/arrow_init.h"
+#include <nlohmann/json.hpp>
+
+#include "sluice/delta/schema.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/io/local_log_store.h"
 #include "sluice/pipeline/dead_letters.h"
@@ -33,6 +36,22 @@ ds::DecodeOptions DecodeOptionsFor(const Config& config) {
   o.format = config.format == "json" ? ds::FileFormat::kJson : ds::FileFormat::kAvro;
   o.number_as_string = config.number_type == "string";
   return o;
+}
+
+// Pinned JSON column types of a table, written as Delta type names
+// ("decimal(7,2)", "long", "timestamp", …).
+Result<std::map<std::string, std::shared_ptr<arrow::DataType>>> PinnedTypes(
+    const Config& config, const std::string& qualified) {
+  std::map<std::string, std::shared_ptr<arrow::DataType>> out;
+  for (const auto& [column, name] : config.ForTable(qualified).column_types) {
+    auto type = delta::ArrowTypeFromDeltaType(nlohmann::ordered_json(name), column);
+    if (!type.ok()) {
+      return Status::Invalid("tables.\"", qualified, "\".column_types.", column, ": ",
+                             type.status().message());
+    }
+    out[column] = *type;
+  }
+  return out;
 }
 
 // Newest `_cdc_ts` of a change batch, in microseconds (0 if none). A plain
@@ -88,6 +107,8 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   }
   ds::TableIdentity id = ds::IdentifyTable(first.get(), folder_);
   qualified_ = id.Qualified();
+  decode_options_ = DecodeOptionsFor(config_);
+  ARROW_ASSIGN_OR_RAISE(decode_options_.pinned_types, PinnedTypes(config_, qualified_));
   log_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
                            config_.table_prefix + id.table + "_log");
   ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(log_path_));
@@ -156,7 +177,7 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
     std::string where = folder_ + "/" + f.path;
     ARROW_ASSIGN_OR_RAISE(auto bytes, ReadSource(f.path));  // IO errors: retry later
     uint64_t ordinal = next.Add(f.path);
-    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, where, DecodeOptionsFor(config_)));
+    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, where, decode_options_));
     for (auto& bad : decoded.bad) {
       dead.Add({where, bad.offset, std::move(bad.reason), std::move(bad.raw)});
     }
@@ -180,11 +201,11 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
   std::shared_ptr<arrow::Schema> schema = snapshot_ ? snapshot_->schema() : nullptr;
   for (const auto& batch : changes) {
     if (!schema) {
-      schema = AllNullable(batch->schema());
+      schema = StorableSchema(batch->schema());
       continue;
     }
     auto table_strategy = config_.ForTable(qualified_).schema_evolution.value_or(config_.schema_evolution);
-    ARROW_ASSIGN_OR_RAISE(schema, EvolveSchema(qualified_ + "_log", schema, batch->schema(), table_strategy));
+    ARROW_ASSIGN_OR_RAISE(schema, EvolveSchema(qualified_ + "_log", schema, *batch, table_strategy));
   }
   result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
 

@@ -19,6 +19,7 @@
 #include "sluice/pipeline/config.h"
 #include "sluice/sources/datastream/discovery.h"
 #include "sluice/sources/datastream/file_cursor.h"
+#include "sluice/sources/datastream/file_decoder.h"
 
 namespace sluice::pipeline {
 
@@ -59,6 +60,7 @@ class TablePipeline {
   bool opened_ = false;
   std::string qualified_;
   std::string log_path_;
+  sources::datastream::DecodeOptions decode_options_;
   std::optional<io::TableLocation> log_;
   std::shared_ptr<io::LogStore> cursor_store_;
   std::string cursor_prefix_;

@@ -111,6 +111,8 @@ class Node:
             return self.struct()
         if self.kind == "array":
             return pa.list_(self.element.arrow())
+        if self.kind == "null":
+            return pa.null()
         return pa.string()
 
     def struct(self):

@@ -42,6 +42,12 @@ class BoolWriter : public Leaf<arrow::BooleanBuilder> {
   }
 };
 
+// A column no event gave a value: every entry is null.
+class NullWriter : public Leaf<arrow::NullBuilder> {
+  using Leaf::Leaf;
+  Status AppendValue(od::value, od::json_type t) override { return Mismatch(t, *b_->type()); }
+};
+
 class StringWriter : public Leaf<arrow::StringBuilder> {
   using Leaf::Leaf;
   Status AppendValue(od::value v, od::json_type t) override {
@@ -238,6 +244,8 @@ Result<std::unique_ptr<ColumnWriter>> MakeColumnWriter(const InferredType& type,
         default: return std::make_unique<DoubleWriter>(builder);
       }
     case JsonKind::kNull:
+      if (builder->type()->id() == arrow::Type::NA) return std::make_unique<NullWriter>(builder);
+      return std::make_unique<StringWriter>(builder);
     case JsonKind::kString:
       return std::make_unique<StringWriter>(builder);
     case JsonKind::kMixed:

@@ -169,6 +169,9 @@ std::shared_ptr<arrow::DataType> InferredType::ToArrow() const {
     case JsonKind::kArray:
       return arrow::list(arrow::field("item", element_->ToArrow(), true));
     case JsonKind::kNull:
+      // Nothing but nulls: the type is unknown, and saying so (rather than
+      // guessing utf8) lets the table take the type later files show.
+      return arrow::null();
     case JsonKind::kString:
     case JsonKind::kMixed:
       break;

@@ -4,7 +4,8 @@
 //
 //   JSON values seen in a column          Arrow type
 //   ----------------------------          ----------
-//   only null / never present             utf8 (all null)
+//   only null / never present             null (type unknown; the pipeline adds
+//                                         the column once a file gives it a type)
 //   true / false                          bool
 //   integers that all fit int64           int64
 //   integers, some beyond int64           decimal128(38,0)

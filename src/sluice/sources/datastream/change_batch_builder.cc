@@ -3,9 +3,12 @@
 #include <arrow/api.h>
 #include <arrow/compute/api_vector.h>
 
+#include <map>
+
 #include "sluice/sources/change_schema.h"
 #include "sluice/sources/datastream/event_columns.h"
 #include "sluice/sources/datastream/event_reader.h"
+#include "sluice/sources/datastream/unified_types.h"
 
 namespace sluice::sources::datastream {
 
@@ -150,6 +153,15 @@ Result<NormalizedBatch> Normalize(const arrow::RecordBatch& events, const FileCo
     }
   }
   const int64_t n = events.num_rows();
+  // Payload columns become Delta-storable types (unified_types.h) before
+  // keys are resolved, so key checks and the output see the stored values.
+  std::map<int64_t, std::string> unrepresentable;
+  for (size_t k = 0; k < c.payload.size(); ++k) {
+    ARROW_ASSIGN_OR_RAISE(auto col, ToDeltaStorable(c.payload_fields[k], c.payload[k]));
+    c.payload_fields[k] = std::move(col.field);
+    c.payload[k] = std::move(col.values);
+    for (auto& r : col.unrepresentable) unrepresentable.emplace(r.row, std::move(r.reason));
+  }
   EventReader reader(c);
   NormalizedBatch out;
 
@@ -193,6 +205,9 @@ Result<NormalizedBatch> Normalize(const arrow::RecordBatch& events, const FileCo
         reason = keys[k].name == kRowIdColumn ? std::string("source_metadata.row_id is null")
                                               : "primary key column '" + keys[k].name + "' is null";
       }
+    }
+    if (auto it = unrepresentable.find(i); !reason && it != unrepresentable.end()) {
+      reason = it->second;
     }
     if (reason) {
       out.rejected.push_back({i, std::move(*reason)});

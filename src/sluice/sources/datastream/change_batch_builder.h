@@ -1,7 +1,8 @@
 // Turns a batch of decoded Datastream events (from the Avro or the JSON
 // reader) into a change batch in the canonical schema (change_schema.h):
 //
-//   <payload columns, flattened from `payload`, same names and types>
+//   <payload columns, flattened from `payload`, same names; types made
+//    Delta-storable by unified_types.h>
 //   [_cdc_row_id]        only when keyed by Oracle ROWID (below)
 //   _cdc_op, _cdc_seq, _cdc_ts, _cdc_ingested_at, _cdc_origin, _cdc_source
 //
@@ -32,8 +33,8 @@
 //
 // A row goes to `rejected` (never to `changes`) when its operation or
 // ordering fields are missing or unparseable (event_reader.h), or when a key
-// column is null in the payload or absent from it. The reason names the
-// field. `rejected[i].row` indexes `events`.
+// column is null in the payload or absent from it, or when a payload value
+// has no Delta-storable form (unified_types.h). The reason names the field. `rejected[i].row` indexes `events`.
 #pragma once
 
 #include <arrow/type_fwd.h>
