@@ -7,6 +7,12 @@ ASAN_BUILD ?= build-asan
 PYTEST ?= .venv/bin/python -m pytest
 DEMO_DIR ?= demo-out
 BENCH_SCALE ?= small
+# Compiler cache under ~/.cache; paths relative to the checkout so that any
+# clone of the repository hits the same entries.
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+CMAKE_LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 .PHONY: all bootstrap build build-asan demo test unit-test asan-test interop-test fuzz-smoke bench fuzz format clean
 
@@ -16,13 +22,13 @@ bootstrap:
 	@scripts/bootstrap
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_LAUNCHER)
 
 build: bootstrap $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/build.ninja:
-	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON $(CMAKE_LAUNCHER)
 
 build-asan: bootstrap $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
@@ -45,8 +51,13 @@ asan-test: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# Each suite in its own pytest run: each has its own conftest.py/pytest.ini.
+PY_SUITES := tests/tools tests/merge_reference tests/e2e tests/interop
 interop-test: build
-	SLUICE_BIN=$(abspath $(BUILD))/sluice $(PYTEST) tests/tools tests/e2e tests/interop -q -p no:cacheprovider
+	@set -e; for suite in $(PY_SUITES); do \
+	  echo "== pytest $$suite"; \
+	  (cd $$suite && SLUICE_BIN=$(abspath $(BUILD))/sluice $(abspath .venv/bin/python) -m pytest -q -p no:cacheprovider); \
+	done
 
 fuzz-smoke: bootstrap
 	scripts/fuzz-smoke

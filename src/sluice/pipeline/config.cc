@@ -97,6 +97,8 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
                              "'");
     }
     c.merge_mode = value;
+  } else if (key == "sink.tombstone_retention") {
+    ARROW_ASSIGN_OR_RAISE(c.tombstone_retention_ms, ParseDurationMs(value));
   } else if (key == "sink.checkpoint_dir") {
     c.checkpoint_dir = value;
   } else if (key == "sink.checkpoint_interval") {
@@ -201,7 +203,8 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
   else if (unit == "ms") ms = n;
   else if (unit == "m" || unit == "min") ms = n * 60'000;
   else if (unit == "h") ms = n * 3'600'000;
-  else return Status::Invalid("cannot parse duration '", text, "' (units: ms, s, m, h)");
+  else if (unit == "d") ms = n * 86'400'000;
+  else return Status::Invalid("cannot parse duration '", text, "' (units: ms, s, m, h, d)");
   return static_cast<int64_t>(ms);
 }
 
@@ -274,7 +277,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
       "source.format", "source.path", "source.table_source_type", "source.max_files_per_batch",
       "source.poll_interval", "source.datastream.number_type", "sink.path", "sink.table_prefix",
       "sink.log_tables", "sink.history_tables", "sink.merge_mode", "sink.checkpoint_dir",
-      "sink.checkpoint_interval"};
+      "sink.checkpoint_interval", "sink.tombstone_retention"};
   for (const char* key : kKeys) {
     std::string var = "SLUICE_";
     for (const char* p = key; *p; ++p) {

@@ -49,6 +49,9 @@ struct Config {
   bool log_tables = true;
   bool history_tables = false;
   std::string merge_mode = "deletion_vectors";
+  /// How long a deleted key's tombstone is kept (late older events for it are
+  /// ignored for that long); "7d".
+  int64_t tombstone_retention_ms = 7LL * 24 * 3600 * 1000;
   std::string checkpoint_dir;               ///< where cursors live; empty = in the tables
   int64_t checkpoint_interval = 10;
   // [tables."db.table"]
@@ -58,7 +61,7 @@ struct Config {
   TableConfig ForTable(const std::string& qualified_name) const;
 };
 
-/// Parses "10s", "500ms", "1m", "2h", or a bare number of seconds.
+/// Parses "10s", "500ms", "1m", "2h", "7d", or a bare number of seconds.
 Result<int64_t> ParseDurationMs(const std::string& text);
 Result<SchemaEvolution> ParseSchemaEvolution(const std::string& text);
 const char* SchemaEvolutionName(SchemaEvolution s);
