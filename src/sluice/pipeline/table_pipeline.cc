@@ -109,28 +109,46 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   qualified_ = id.Qualified();
   decode_options_ = DecodeOptionsFor(config_);
   ARROW_ASSIGN_OR_RAISE(decode_options_.pinned_types, PinnedTypes(config_, qualified_));
-  log_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
-                           config_.table_prefix + id.table + "_log");
-  ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(log_path_));
-  log_ = std::move(loc);
+  merged_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
+                              config_.table_prefix + id.table);
+  ARROW_ASSIGN_OR_RAISE(auto merged_loc, io::OpenTableLocation(merged_path_));
+  merged_ = std::move(merged_loc);
+  ARROW_ASSIGN_OR_RAISE(merged_snapshot_, delta::LoadIfExists(*merged_));
+  index_.reset();
+  if (config_.log_tables) {
+    log_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
+                             config_.table_prefix + id.table + "_log");
+    ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(log_path_));
+    log_ = std::move(loc);
+    ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(*log_));
+  } else {
+    log_path_.clear();
+    log_.reset();
+    snapshot_.reset();
+  }
+  // The master cursor: the log table's txn, or the merged table's when log
+  // tables are off; the cursor files live next to it (or under CHECKPOINT_DIR).
+  const io::TableLocation& master_loc = config_.log_tables ? *log_ : *merged_;
+  auto master = config_.log_tables ? snapshot_ : merged_snapshot_;
   if (config_.checkpoint_dir.empty()) {
-    cursor_store_ = log_->log;
+    cursor_store_ = master_loc.log;
     cursor_prefix_ = "_sluice/cursors/" + folder_ + "/";
   } else {
     ARROW_ASSIGN_OR_RAISE(auto ckpt, io::OpenTableLocation(config_.checkpoint_dir));
     cursor_store_ = ckpt.log;
     cursor_prefix_ = config_.name + "/" + folder_ + "/";
   }
-  ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(*log_));
   cursor_ = ds::FileCursor();
-  if (snapshot_) {
-    auto done = snapshot_->TxnVersion(app_id_);
+  if (master) {
+    auto done = master->TxnVersion(app_id_);
     if (done && *done > 0) {
       ARROW_ASSIGN_OR_RAISE(std::string text, cursor_store_->Read(CursorPath(*done)));
       ARROW_ASSIGN_OR_RAISE(cursor_, ds::FileCursor::FromJson(text, CursorPath(*done)));
       if (static_cast<int64_t>(cursor_.count()) != *done) {
         return Status::Invalid("table ", qualified_, ": cursor ", CursorPath(*done), " holds ",
-                               cursor_.count(), " files but the log table's txn says ", *done);
+                               cursor_.count(), " files but the ",
+                               config_.log_tables ? "log" : "merged", " table's txn says ",
+                               *done);
       }
     }
   }

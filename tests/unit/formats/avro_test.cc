@@ -82,7 +82,7 @@ TEST(AvroFixtures, RecursivePostgresArraysBecomeNestedStructsThenJson) {
 
 TEST(AvroRandom, DifferentialAgainstFastavro) {
   TempDir tmp;
-  const int kFiles = 500;
+  const int kFiles = 2000;  // 2000 random schemas, ~25K records
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(RunCommand(Python() + " " + ScriptDir() + "/gen_random_avro.py '" + tmp.path.string() + "' " +
                 std::to_string(kFiles) + " 20240601"),

@@ -132,6 +132,7 @@ TEST(ConfigTest, Durations) {
   EXPECT_EQ(*ParseDurationMs("250ms"), 250);
   EXPECT_EQ(*ParseDurationMs("2m"), 120'000);
   EXPECT_EQ(*ParseDurationMs("1h"), 3'600'000);
+  EXPECT_EQ(*ParseDurationMs("7d"), 7LL * 86'400'000);
   EXPECT_EQ(*ParseDurationMs("5"), 5'000);
   EXPECT_FALSE(ParseDurationMs("soon").ok());
   EXPECT_FALSE(ParseDurationMs("5 parsecs").ok());
