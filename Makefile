@@ -43,6 +43,8 @@ demo: build
 	  $(BUILD)/sluice run --once
 	@echo
 	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders_log
+	@echo
+	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders
 
 unit-test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -13,6 +13,10 @@ independent reader.
 * ``read_log`` / ``read_dead_letters``: a table as a list of dicts.
 * ``compare_log_to_manifest``: the checks every ingestion test shares
   (exactly once, values, ``_cdc_op``, ``_cdc_seq`` order).
+* ``read_merged`` / ``compare_merged_to_reference``: the merged
+  (latest-state) table, read with ``sluice cat`` (it applies deletion
+  vectors, which the installed delta-rs cannot read), against
+  ``reference.replay()``.
 """
 from __future__ import annotations
 
@@ -167,6 +171,73 @@ def read_table(path: Path) -> List[dict]:
 
 def table_exists(path: Path) -> bool:
     return (Path(path) / "_delta_log").is_dir() and any((Path(path) / "_delta_log").glob("*.json"))
+
+
+def cat_table(path: Path) -> List[dict]:
+    """Every live row of a Delta table, via ``sluice cat`` (deletion vectors
+    applied) and pyarrow."""
+    import tempfile
+    import pyarrow.parquet as pq
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.parquet"
+        proc = subprocess.run([SLUICE, "cat", str(path), "--out", str(out)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"sluice cat {path} failed:\n{proc.stderr[-2000:]}"
+        return pq.read_table(out).to_pylist()
+
+
+def merged_path(sink: Path, expected: "Expected", obj: str) -> Path:
+    t = expected.tables[obj]
+    return Path(sink) / (t.get("database") or t.get("schema")) / t["table"]
+
+
+def read_merged(sink: Path, expected: "Expected", obj: str) -> List[dict]:
+    return cat_table(merged_path(sink, expected, obj))
+
+
+def compare_merged_to_reference(rows: List[dict], expected: "Expected", obj: str,
+                                events: Optional[List[dict]] = None) -> None:
+    """The merged table holds exactly reference.replay()'s latest state: one
+    row per live key, every payload column equal (columns added later read
+    NULL for rows last written before the change), deleted keys absent."""
+    events = expected.events[obj] if events is None else events
+    kinds = expected.kinds(obj)
+    state = reference.replay(events).get(obj, {})
+    keycols = events[0]["primary_keys"] if events else []
+
+    def norm(values):
+        return tuple(str(v) for v in values)
+
+    want = {norm(p[c] for c in keycols): p for p in state.values()}
+    got: Dict[tuple, dict] = {}
+    dupes = []
+    for r in rows:
+        k = norm(r[c] for c in keycols)
+        if k in got:
+            dupes.append(k)
+        got[k] = r
+    missing = [k for k in want if k not in got]
+    extra = [k for k in got if k not in want]
+    assert not dupes and not missing and not extra, (
+        f"{obj}: merged table keys differ from the reference: {len(dupes)} duplicated "
+        f"(e.g. {dupes[:3]}), {len(missing)} missing (e.g. {missing[:3]}), {len(extra)} "
+        f"unexpected (e.g. {extra[:3]}); merged rows {len(rows)}, reference {len(want)}")
+    bad = []
+    for k, p in want.items():
+        r = got[k]
+        for col, kind in kinds.items():
+            exp = p.get(col)
+            if col not in r:
+                if exp is not None:
+                    bad.append(f"{k}: column {col} missing from the merged table")
+                continue
+            if not value_matches(kind, exp, r[col]):
+                bad.append(f"{k}: {col} ({kind}) = {r[col]!r}, reference {exp!r}")
+        if len(bad) > 20:
+            break
+    assert not bad, f"{obj}: {len(bad)}+ merged value mismatches:\n  " + "\n  ".join(bad[:20])
+    for col in ("_cdc_op", "_cdc_origin", "_cdc_ingested_at", "_cdc_source"):
+        assert not rows or col not in rows[0], f"{obj}: merged table has {col}"
 
 
 def read_log(sink: Path, expected: Expected, obj: str) -> List[dict]:
@@ -348,7 +419,7 @@ def progress_lines(stdout: str) -> List[dict]:
         m = PROGRESS.match(line.strip())
         if m:
             d = m.groupdict()
-            lag = re.search(r"lag (\S+)", d["rest"])
+            lag = re.search(r"lag ([^\s;,]+)", d["rest"])
             d["lag_s"] = parse_lag(lag.group(1)) if lag else None
             out.append(d)
     return out

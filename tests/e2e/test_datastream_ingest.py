@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (Expected, commits_with_data, compare_log_to_manifest, delta_txns,
-                      gen, progress_lines, read_dead_letters, read_log, run_once,
+from conftest import (Expected, commits_with_data, compare_log_to_manifest,
+                      compare_merged_to_reference, delta_txns, gen, merged_path,
+                      progress_lines, read_dead_letters, read_log, read_merged, run_once,
                       run_once_ok, sluice_env, start, stop, table_exists, wait_until)
 
 OBJECTS = ["shop_orders", "public_accounts", "inventory_items", "sales_events"]
@@ -347,6 +348,14 @@ def test_exactly_once_under_sigkill(tmp_path, empty_config):
         log_path = expected.log_path(sink, obj)
         assert delta_txns(log_path) == {f"sluice/{obj}": total_files[obj]}
         check_cursor_in_every_commit(log_path, f"sluice/{obj}")
+        # the merged table too: exactly the reference's latest state, its txn
+        # in step with the log table's
+        try:
+            compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj,
+                                        events=events)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n(kill seed {seed}, progress {progress})") from None
+        assert delta_txns(merged_path(sink, expected, obj)) == {f"sluice/{obj}": total_files[obj]}
     # the damaged file's dead letters are there exactly once
     dead = read_dead_letters(sink, "shop.orders")
     keys = collections.Counter((d["file"], d["offset"]) for d in dead)

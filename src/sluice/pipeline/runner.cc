@@ -8,6 +8,7 @@
 #include <ostream>
 #include <thread>
 
+#include "sluice/delta/transaction.h"
 #include "sluice/pipeline/table_pipeline.h"
 #include "sluice/sources/datastream/discovery.h"
 
@@ -34,6 +35,8 @@ struct TableState {
   bool stopped = false;
   std::string error;
   int io_failures = 0;
+  bool told_no_keys = false;
+  RunSummary merged;  ///< rows = row images written to the merged table
   std::chrono::steady_clock::time_point retry_at{};
 };
 
@@ -50,11 +53,6 @@ int ShardOf(const std::string& folder, int count) {
 
 Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ostream& out) {
   ARROW_RETURN_NOT_OK(ValidateForRun(config));
-  if (!config.log_tables) {
-    return Status::NotImplemented(
-        "GENERATE_LOG_TABLE=false: merged tables are not implemented yet, so log tables are "
-        "the only output and cannot be turned off");
-  }
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
   std::string root = config.source_path;
   if (root.rfind("file://", 0) == 0) root = root.substr(7);
@@ -87,7 +85,9 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (!step.ok()) {
         const auto& st = step.status();
         std::string name = state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
-        if (st.IsIOError() && ++state.io_failures <= 5) {
+        // I/O errors and a concurrent writer's commit (the merged table's key
+        // index is then rebuilt) are retried with backoff.
+        if ((st.IsIOError() || delta::IsCommitConflict(st)) && ++state.io_failures <= 5) {
           int backoff = 1 << std::min(state.io_failures, 5);
           state.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(backoff);
           out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff
@@ -106,14 +106,47 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       state.totals.files += step->files;
       state.totals.rows += step->rows;
       state.totals.dead_letters += step->dead_letters;
-      if (step->version >= 0) ++state.totals.commits;
-      out << "[sluice] " << state.pipeline->qualified_name() << "_log";
-      if (step->version >= 0) out << " v" << step->version;
-      out << ": " << step->files << " file" << (step->files == 1 ? "" : "s") << ", "
-          << step->rows << " rows";
+      if (step->version >= 0 || (!config.log_tables && step->merged)) ++state.totals.commits;
+      const std::string& qname = state.pipeline->qualified_name();
+      if (state.pipeline->keys_known() && state.pipeline->primary_keys().empty() &&
+          !state.told_no_keys) {
+        state.told_no_keys = true;
+        out << "[sluice] " << qname
+            << ": no primary keys (none in the source metadata or tables.\"" << qname
+            << "\".primary_keys): log table only, no merged table" << std::endl;
+      }
+      out << "[sluice] ";
+      if (config.log_tables) {
+        out << qname << "_log";
+        if (step->version >= 0) out << " v" << step->version;
+        out << ": ";
+      } else {
+        // Merged tables only: the merged table's version leads the line.
+        out << qname;
+        if (step->merged) out << " v" << step->merged_version;
+        out << ": ";
+      }
+      out << step->files << " file" << (step->files == 1 ? "" : "s") << ", " << step->rows
+          << " rows";
       if (step->dead_letters) out << ", " << step->dead_letters << " dead letters";
       if (step->schema_changed) out << ", schema evolved";
       if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
+      if (step->merged) {
+        if (config.log_tables) out << "; " << qname << " v" << step->merged_version << ":";
+        else out << ";";
+        out << " ";
+        if (step->merge_already_applied) {
+          out << "already applied";
+        } else {
+          out << "+" << step->upserts << " -" << step->deletes;
+          if (step->ignored_stale) out << " (ignored " << step->ignored_stale << " stale)";
+          if (step->invalid) out << ", " << step->invalid << " invalid";
+        }
+        if (!step->merge_already_applied) {
+          ++state.merged.commits;
+          state.merged.rows += step->upserts;
+        }
+      }
       out << std::endl;
     }
     if (options.once && !any_work && !any_pending_retry) break;
@@ -142,6 +175,10 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         << " rows, " << state.totals.dead_letters << " dead letters, " << state.totals.commits
         << " commits";
     if (!state.pipeline->log_table_path().empty()) out << " -> " << state.pipeline->log_table_path();
+    if (state.merged.commits > 0) {
+      out << "; merged: " << state.merged.commits << " commits -> "
+          << state.pipeline->merged_table_path();
+    }
     if (state.stopped) {
       ++summary.failed_tables;
       out << "\n    STOPPED: " << state.error;

@@ -13,6 +13,9 @@
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/io/local_log_store.h"
+#include "sluice/merge/merge_planner.h"
+#include "sluice/merge/merge_writer.h"
+#include "sluice/merge/tombstone_store.h"
 #include "sluice/pipeline/dead_letters.h"
 #include "sluice/pipeline/schema_evolution.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
@@ -68,6 +71,25 @@ int64_t NewestTimestampUs(const arrow::RecordBatch& batch) {
     if (array.IsValid(i)) newest = std::max(newest, array.Value(i));
   }
   return newest;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// The log-shaped schema of a merged table (which keeps the payload, _cdc_seq
+// and _cdc_ts): its fields, then the batch's other _cdc_ columns.
+std::shared_ptr<arrow::Schema> LogShapedSchema(const std::shared_ptr<arrow::Schema>& merged,
+                                               const std::shared_ptr<arrow::Schema>& batch) {
+  arrow::FieldVector fields = merged->fields();
+  for (const auto& f : batch->fields()) {
+    if (f->name().rfind("_cdc_", 0) == 0 && merged->GetFieldIndex(f->name()) < 0) {
+      fields.push_back(f);
+    }
+  }
+  return arrow::schema(std::move(fields));
 }
 
 }  // namespace
@@ -170,6 +192,18 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
 }
 
 Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listing) {
+  auto result = StepOnce(listing);
+  if (!result.ok()) {
+    // A failed step may have written its cursor file, dead letters or merge:
+    // open again (re-reading the tables and the planned batch) so the retry
+    // redoes exactly that batch, as after a restart.
+    opened_ = false;
+    index_.reset();
+  }
+  return result;
+}
+
+Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& listing) {
   StepResult result;
   if (!opened_) {
     // The table's identity (database, table, hence the log table's path)
@@ -208,6 +242,16 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
         dead.Add({where, row_index + rejected.row, rejected.reason, row->ToString()});
       }
       if (normalized.changes && normalized.changes->num_rows() > 0) {
+        // The merged table is keyed by the keys of the table's first batch.
+        if (!keys_known_) {
+          keys_ = normalized.primary_keys;
+          keys_known_ = true;
+        } else if (normalized.primary_keys != keys_) {
+          return Status::Invalid("table ", qualified_, ": primary keys changed from [",
+                                 JoinNames(keys_), "] to [", JoinNames(normalized.primary_keys),
+                                 "] in ", where, "; the merged table ", merged_path_,
+                                 " is keyed by the first, so this table stops");
+        }
         changes.push_back(normalized.changes);
       }
       row_index += events->num_rows();
@@ -215,8 +259,24 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
   }
   int64_t version = static_cast<int64_t>(next.count());
 
-  // One schema for the commit: the table's, evolved by each batch in turn.
-  std::shared_ptr<arrow::Schema> schema = snapshot_ ? snapshot_->schema() : nullptr;
+  if (keys_known_ && keys_.empty() && !config_.log_tables) {
+    return Status::Invalid("table ", qualified_,
+                           " has no primary keys and log tables are off (GENERATE_LOG_TABLE="
+                           "false): there is nothing to write; set tables.\"", qualified_,
+                           "\".primary_keys or turn log tables on");
+  }
+  const bool merging = keys_known_ && !keys_.empty();
+
+  // One schema for the commit: the log table's, evolved by each batch in
+  // turn. Without log tables, the log-shaped schema is rebuilt from the
+  // merged table's (payload + _cdc_seq + _cdc_ts) plus the batch's other
+  // _cdc_ columns, so evolution works the same way.
+  std::shared_ptr<arrow::Schema> schema;
+  if (config_.log_tables) {
+    if (snapshot_) schema = snapshot_->schema();
+  } else if (merged_snapshot_ && !changes.empty()) {
+    schema = LogShapedSchema(merged_snapshot_->schema(), StorableSchema(changes.front()->schema()));
+  }
   for (const auto& batch : changes) {
     if (!schema) {
       schema = StorableSchema(batch->schema());
@@ -225,18 +285,15 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
     auto table_strategy = config_.ForTable(qualified_).schema_evolution.value_or(config_.schema_evolution);
     ARROW_ASSIGN_OR_RAISE(schema, EvolveSchema(qualified_ + "_log", schema, *batch, table_strategy));
   }
-  result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
-
-  // The cursor file first (it records which files this version holds, so a
-  // retry after a crash redoes the same batch), then the dead letters (same
-  // txn version: skipped if they already landed), then the commit that makes
-  // it all count.
-  ARROW_RETURN_NOT_OK(cursor_store_->Put(CursorPath(version), next.ToJson()));
-  result.dead_letters = static_cast<int64_t>(dead.size());
-  ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
+  if (config_.log_tables) {
+    result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
+  } else {
+    result.schema_changed = merged_snapshot_ && schema &&
+                            !merge::MergedTableSchema(*schema)->Equals(*merged_snapshot_->schema(), false);
+  }
 
   std::shared_ptr<arrow::Table> table;
-  if (schema) {
+  if (schema && !changes.empty()) {
     std::vector<std::shared_ptr<arrow::RecordBatch>> conformed;
     int64_t newest_us = 0;
     for (const auto& batch : changes) {
@@ -248,6 +305,109 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
     // Lag of the batch: how far behind the source its newest event is.
     if (newest_us > 0) result.lag_ms = std::max<int64_t>(0, (ingested_at - newest_us) / 1000);
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatches(schema, conformed));
+    // The log holds a commit's rows in source order (files can interleave:
+    // a late file, several files of one minute), so a reader replaying it
+    // sees changes as they happened.
+    if (auto seq = table->GetColumnByName("_cdc_seq")) {
+      ARROW_RETURN_NOT_OK(InitArrowCompute());
+      ARROW_ASSIGN_OR_RAISE(auto order, arrow::compute::SortIndices(*seq));
+      ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(table, order));
+      table = sorted.table();
+    }
+  }
+
+  // The merge plan (pure; its invalid rows join this version's dead letters).
+  std::optional<merge::MergePlan> plan;
+  const int64_t now_ms = ingested_at / 1000;
+  if (merging && (table || merged_snapshot_)) {
+    Status st = [&]() -> Status {
+      if (table) {
+        ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
+        auto merged_schema = merge::MergedTableSchema(*schema);
+        ARROW_RETURN_NOT_OK(EnsureIndex(*merged_schema));
+        merge::PlanOptions popts;
+        popts.now_ms = now_ms;
+        popts.batch_version = version;
+        ARROW_ASSIGN_OR_RAISE(plan, merge::PlanBatch(*index_, *batch, popts));
+        auto origin = batch->GetColumnByName("_cdc_origin");
+        for (const auto& bad : plan->invalid) {
+          std::string file = folder_;
+          if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
+            file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
+          }
+          dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
+        }
+      } else {
+        // No rows: an empty merge still records the cursor in the txn.
+        plan.emplace();
+        ARROW_ASSIGN_OR_RAISE(plan->appends,
+                              arrow::Table::MakeEmpty(merged_snapshot_->schema()));
+        plan->base_version = merged_snapshot_->version();
+      }
+      return Status::OK();
+    }();
+    if (!st.ok()) {
+      index_.reset();
+      return st.WithMessage("merged table ", merged_path_, ": ", st.message());
+    }
+  }
+
+  // The cursor file first (it records which files this version holds, so a
+  // retry after a crash redoes the same batch), then the dead letters (same
+  // txn version: skipped if they already landed), then the merge (tombstones,
+  // merged table), then the log commit that makes it all count.
+  ARROW_RETURN_NOT_OK(cursor_store_->Put(CursorPath(version), next.ToJson()));
+  result.dead_letters = static_cast<int64_t>(dead.size());
+  ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
+
+  if (plan) {
+    merge::MergeWriteOptions mopts;
+    mopts.mode = config_.merge_mode == "copy_on_write" ? merge::MergeMode::kCopyOnWrite
+                                                       : merge::MergeMode::kDeletionVectors;
+    mopts.app_id = app_id_;
+    mopts.version = version;
+    mopts.tombstone_retention_ms = config_.tombstone_retention_ms;
+    mopts.now_ms = now_ms;
+    mopts.allow_schema_change =
+        merged_snapshot_ && !merged_snapshot_->schema()->Equals(*plan->appends->schema(), false);
+    mopts.commit.checkpoint_interval = config_.checkpoint_interval;
+    auto commit = merge::WriteMerge(*merged_, merged_snapshot_, *plan, mopts);
+    if (!commit.ok()) {
+      // The index is a cache: rebuild it (and re-read the table) next time.
+      index_.reset();
+      auto reloaded = delta::LoadIfExists(*merged_);
+      if (reloaded.ok()) merged_snapshot_ = *reloaded;
+      return commit.status().WithMessage("merged table ", merged_path_, ": ",
+                                         commit.status().message());
+    }
+    merged_snapshot_ = commit->snapshot;
+    if (index_) {
+      if (!commit->outcome.already_applied && index_->version() != plan->base_version) {
+        index_.reset();
+      } else if (!index_->Apply(*plan, commit->outcome).ok()) {
+        index_.reset();
+      } else if (now_ms - last_purge_ms_ > 3'600'000) {
+        index_->PurgeTombstones(now_ms - config_.tombstone_retention_ms);
+        last_purge_ms_ = now_ms;
+      }
+    }
+    result.merged = true;
+    result.merged_version = commit->outcome.version;
+    result.merge_already_applied = commit->outcome.already_applied;
+    if (!commit->outcome.already_applied) {
+      result.upserts = plan->counts.upserts;
+      result.deletes = plan->counts.deletes;
+      result.rows_deleted = plan->counts.rows_deleted;
+      result.ignored_stale = plan->counts.ignored_stale;
+      result.superseded = plan->counts.superseded;
+    }
+    result.invalid = plan->counts.invalid;
+  }
+
+  if (!config_.log_tables) {
+    cursor_ = std::move(next);
+    result.files = static_cast<int64_t>(pending.size());
+    return result;
   }
   if (!table) {
     // Nothing decodable in these files: the commit still records the cursor
@@ -270,6 +430,32 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
   result.files = static_cast<int64_t>(pending.size());
   result.version = committed.version;
   return result;
+}
+
+Status TablePipeline::EnsureIndex(const arrow::Schema& merged_schema) {
+  ARROW_ASSIGN_OR_RAISE(auto encoder, merge::KeyEncoder::Make(merged_schema, keys_));
+  const int64_t table_version = merged_snapshot_ ? merged_snapshot_->version() : -1;
+  if (index_) {
+    const auto& have = index_->encoder().key_types();
+    const auto& want = encoder.key_types();
+    bool same = have.size() == want.size() && index_->version() == table_version;
+    for (size_t i = 0; same && i < have.size(); ++i) same = have[i]->Equals(*want[i]);
+    if (same) return Status::OK();
+    index_.reset();
+  }
+  if (!merged_snapshot_) {
+    index_ = std::make_unique<merge::KeyIndex>(std::move(encoder));
+    return Status::OK();
+  }
+  const int64_t now_ms = NowUs() / 1000;
+  auto done = merged_snapshot_->TxnVersion(app_id_);
+  ARROW_ASSIGN_OR_RAISE(auto tombstones,
+                        merge::LoadTombstones(*merged_, done ? *done : 0,
+                                              now_ms - config_.tombstone_retention_ms));
+  ARROW_ASSIGN_OR_RAISE(index_, merge::KeyIndex::Build(*merged_snapshot_, *merged_,
+                                                       std::move(encoder), tombstones));
+  last_purge_ms_ = now_ms;
+  return Status::OK();
 }
 
 }  // namespace sluice::pipeline

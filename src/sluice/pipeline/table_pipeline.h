@@ -74,14 +74,12 @@ class TablePipeline {
 
  private:
   Status Open(const std::vector<sources::datastream::SourceFile>& listing);
+  Result<StepResult> StepOnce(const std::vector<sources::datastream::SourceFile>& listing);
   Result<std::shared_ptr<arrow::Buffer>> ReadSource(const std::string& relative);
   std::string CursorPath(int64_t version) const;
-  /// The merge of one step's conformed change batch (schema `log_schema`).
-  /// Adds the plan's invalid rows to `dead` before anything is committed
-  /// through `commit_dead_letters`.
-  Status Merge(const std::shared_ptr<arrow::RecordBatch>& batch,
-               const std::shared_ptr<arrow::Schema>& log_schema, int64_t version,
-               StepResult* result);
+  /// Makes index_ match the merged table's current version and key types,
+  /// rebuilding it from the table and its tombstones when needed.
+  Status EnsureIndex(const arrow::Schema& merged_schema);
 
   const Config& config_;
   std::shared_ptr<arrow::fs::FileSystem> source_fs_;
@@ -103,6 +101,7 @@ class TablePipeline {
   std::unique_ptr<merge::KeyIndex> index_;                  // null: rebuild lazily
   bool keys_known_ = false;
   std::vector<std::string> keys_;
+  int64_t last_purge_ms_ = 0;
   sources::datastream::FileCursor cursor_;
   /// Files of a batch planned but not committed before a restart.
   std::vector<sources::datastream::SourceFile> resume_;

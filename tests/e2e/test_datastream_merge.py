@@ -1,0 +1,204 @@
+"""End-to-end tests of the merged (latest-state) tables `sluice run` keeps
+next to the log tables (docs/merge.md, docs/datastream.md).
+
+The merged table `<sink>/<database>/<table>` is read with `sluice cat`
+(deletion vectors applied; the installed delta-rs refuses DV tables) and, in
+copy-on-write mode, also with delta-rs directly; both are compared with
+tools/datastream_gen/reference.py's replay() of the generator's manifest.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import (Expected, cat_table, compare_merged_to_reference, delta_txns, gen,
+                      merged_path, progress_lines, read_dead_letters, read_merged, read_table,
+                      run_once, run_once_ok, sluice_env, table_exists)
+
+OBJECTS = ["shop_orders", "public_accounts", "inventory_items", "sales_events"]
+FIXTURES = Path("/work/shared/fixtures/datastream/json/events")
+
+
+def data_files(expected: Expected, obj: str):
+    return [f for f in expected.files_of(obj)]
+
+
+def move_tree(src: Path, dst: Path) -> None:
+    """Moves the table folders of `src` (a generated bucket) into `dst`."""
+    for folder in src.iterdir():
+        if folder.name.startswith("_"):
+            continue
+        shutil.copytree(folder, dst / folder.name, dirs_exist_ok=True)
+
+
+@pytest.mark.parametrize("mode", ["deletion_vectors", "copy_on_write"])
+def test_merged_table_matches_reference(tmp_path, empty_config, mode):
+    src, sink, stage = tmp_path / "src", tmp_path / "sink", tmp_path / "stage"
+    opts = dict(tables=4, rows_per_table=40, changes_per_table=300, seed=41, late_files=3,
+                files_per_minute=2)
+    gen(src, phase=1, **opts)
+    gen(stage, emit_late_only=True, **opts)  # late files: older events, after newer ones
+    expected = Expected(src)
+    late = {f["path"] for f in expected.files if f["late"]}
+    assert late
+    env = sluice_env(src, sink, SLUICE_SINK_MERGE_MODE=mode)
+
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout
+    for obj in OBJECTS:
+        events = [e for e in expected.events[obj] if e["file"] not in late]
+        compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj, events)
+    # the progress line names the merged table's commit
+    for obj in OBJECTS:
+        q = re.escape(expected.qualified(obj))
+        assert re.search(rf"^\[sluice\] {q}_log v\d+: .*; {q} v\d+: \+\d+ -\d+", proc.stdout,
+                         re.M), proc.stdout[-3000:]
+    lines = progress_lines(proc.stdout)
+    assert lines and all("; " in ln["rest"] for ln in lines)
+
+    # The late files land; a new process rebuilds each key index from the
+    # merged table and its tombstones, and older events lose to newer ones.
+    move_tree(stage, src)
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout
+    assert re.search(r"\(ignored \d+ stale\)", proc.stdout), proc.stdout[-3000:]
+    for obj in OBJECTS:
+        path = merged_path(sink, expected, obj)
+        rows = read_merged(sink, expected, obj)
+        compare_merged_to_reference(rows, expected, obj)
+        # the merged table's txn follows the log table's (the master cursor)
+        assert delta_txns(path) == delta_txns(expected.log_path(sink, obj)) == {
+            f"sluice/{obj}": len(data_files(expected, obj))}
+        assert table_exists(path / "_sluice" / "tombstones") or not any(
+            e["change_type"] == "DELETE" for e in expected.events[obj])
+        protocol = protocol_of(path)
+        if mode == "copy_on_write":
+            assert "deletionVectors" not in protocol.get("readerFeatures", [])
+            # an independent reader agrees
+            compare_merged_to_reference(read_table(path), expected, obj)
+        else:
+            assert "deletionVectors" in protocol.get("readerFeatures", [])
+
+    # nothing new: nothing changes
+    versions = {o: len(list((merged_path(sink, expected, o) / "_delta_log").glob("*.json")))
+                for o in OBJECTS}
+    again = run_once_ok(empty_config, env)
+    assert not progress_lines(again.stdout)
+    assert versions == {o: len(list((merged_path(sink, expected, o) / "_delta_log").glob("*.json")))
+                        for o in OBJECTS}
+
+
+def protocol_of(path: Path) -> dict:
+    with open(path / "_delta_log" / f"{0:020d}.json") as fh:
+        for line in fh:
+            action = json.loads(line)
+            if "protocol" in action:
+                return action["protocol"]
+    raise AssertionError(f"no protocol in {path} version 0")
+
+
+def test_merged_tables_only_without_log_tables(tmp_path, empty_config):
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    gen(src, tables=4, rows_per_table=30, changes_per_table=150, seed=43, late_files=0)
+    expected = Expected(src)
+    env = sluice_env(src, sink, GENERATE_LOG_TABLE="false")
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout
+    assert not list(sink.glob("*/*_log")), "log tables written with GENERATE_LOG_TABLE=false"
+    for obj in OBJECTS:
+        path = merged_path(sink, expected, obj)
+        compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj)
+        n = len(data_files(expected, obj))
+        # the merged table's txn is the cursor; the cursor files live under it
+        assert delta_txns(path) == {f"sluice/{obj}": n}
+        cursor = json.loads((path / "_sluice" / "cursors" / obj / f"{n:020d}.json").read_text())
+        assert cursor["count"] == n
+        q = re.escape(expected.qualified(obj))
+        assert re.search(rf"^\[sluice\] {q} v\d+: \d+ files?, \d+ rows.*; \+\d+ -\d+", proc.stdout,
+                         re.M), proc.stdout[-3000:]
+    # a restart resumes from the merged table's txn: nothing new, nothing done
+    again = run_once_ok(empty_config, env)
+    assert not re.search(r"^\[sluice\] \S+ v\d+:", again.stdout, re.M), again.stdout[-2000:]
+    for obj in OBJECTS:
+        assert delta_txns(merged_path(sink, expected, obj)) == {
+            f"sluice/{obj}": len(data_files(expected, obj))}
+
+
+def find_merged(sink: Path) -> Path:
+    tables = [p for p in sink.glob("*/*") if (p / "_delta_log").is_dir()
+              and not p.name.endswith("_log") and not p.parent.name.startswith("_")]
+    assert len(tables) == 1, tables
+    return tables[0]
+
+
+def test_fixture_records_delete_of_unknown_key(tmp_path, empty_config):
+    """The issue's fixture: records1.json (a JSON array: 5 inserts, 1 delete of
+    a key never inserted) gives 5 rows and the deleted key stays absent;
+    records2.json (4 more inserts) then gives 9."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    folder = src / "demo_inventory_voters"
+    first = folder / "2021/05/16/01/13"
+    first.mkdir(parents=True)
+    shutil.copy(FIXTURES / "records1.json", first / "records1.json")
+    env = sluice_env(src, sink, READ_FORMAT="json")
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout
+    merged = find_merged(sink)
+    rows = cat_table(merged)
+    ids = sorted(r["id"] for r in rows)
+    assert len(rows) == 5, rows
+    assert "486570281" not in ids  # deleted before it was ever inserted
+    assert ids == sorted(["915725144", "993488433", "161401245", "290819604", "862224591"])
+    assert set(rows[0]) == {"id", "name", "address", "gender", "_cdc_seq", "_cdc_ts"}
+    # the delete left a tombstone, so the key cannot come back from an older event
+    assert table_exists(merged / "_sluice" / "tombstones")
+
+    second = folder / "2021/05/16/01/14"
+    second.mkdir(parents=True)
+    shutil.copy(FIXTURES / "records2.json", second / "records2.json")
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout
+    rows = cat_table(merged)
+    assert len(rows) == 9, rows
+    assert len({r["id"] for r in rows}) == 9
+    assert "486570281" not in {r["id"] for r in rows}
+    assert not read_dead_letters(sink, "demo.inventory.voters")
+
+
+def test_table_without_keys_gets_log_table_only(tmp_path, empty_config):
+    """No primary keys in the events: log table only, said once; with log
+    tables off that table stops with a clear error; keys from the config
+    (tables."db.t".primary_keys) give it a merged table."""
+    src = tmp_path / "src"
+    day = src / "demo_t" / "2021/05/16/01/13"
+    day.mkdir(parents=True)
+    records = json.loads((FIXTURES / "records1.json").read_text())
+    for r in records:
+        r["source_metadata"].pop("primary_keys", None)
+        r["source_metadata"]["table"] = "t"
+    (day / "records.json").write_text(json.dumps(records))
+
+    sink = tmp_path / "sink"
+    proc = run_once_ok(empty_config, sluice_env(src, sink, READ_FORMAT="json"))
+    assert proc.stdout.count("demo.t: no primary keys") == 1, proc.stdout
+    assert table_exists(sink / "demo" / "t_log")
+    assert not (sink / "demo" / "t").exists()
+
+    off = tmp_path / "off"
+    proc = run_once(empty_config, sluice_env(src, off, READ_FORMAT="json",
+                                             GENERATE_LOG_TABLE="false"))
+    assert proc.returncode != 0  # a stopped table makes the run fail
+    assert "demo.t: STOPPED" in proc.stdout and "no primary keys" in proc.stdout, proc.stdout
+
+    keyed = tmp_path / "keyed"
+    config = tmp_path / "keys.toml"
+    config.write_text('[tables."demo.t"]\nprimary_keys = ["id"]\n')
+    proc = run_once_ok(config, sluice_env(src, keyed, READ_FORMAT="json"))
+    assert "no primary keys" not in proc.stdout
+    rows = cat_table(keyed / "demo" / "t")
+    assert sorted(r["id"] for r in rows) == sorted(
+        ["915725144", "993488433", "161401245", "290819604", "862224591"])
