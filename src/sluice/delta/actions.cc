@@ -24,6 +24,20 @@ std::string DeletionVectorDescriptor::UniqueId() const {
   return id;
 }
 
+Remove RemoveActionFor(const Add& add, int64_t now_ms) {
+  Remove r;
+  r.path = add.path;
+  r.deletion_timestamp = now_ms;
+  r.data_change = true;
+  r.extended_file_metadata = true;
+  r.partition_values = add.partition_values;
+  r.size = add.size;
+  r.stats = add.stats;
+  r.tags = add.tags;
+  r.deletion_vector = add.deletion_vector;
+  return r;
+}
+
 namespace {
 
 // ---- to JSON ---------------------------------------------------------------

@@ -120,6 +120,10 @@ struct OtherAction {
 
 using Action = std::variant<Protocol, Metadata, Add, Remove, Txn, CommitInfo, OtherAction>;
 
+/// The remove that retires `add` (same path, partition values, size, stats,
+/// tags and deletion vector, as readers expect), timestamped `now_ms`.
+Remove RemoveActionFor(const Add& add, int64_t now_ms);
+
 /// One action as a single-line JSON object, e.g. {"add":{...}}.
 std::string ActionToJson(const Action& action);
 /// Parses one line of a commit file. Errors name what is malformed.

@@ -10,8 +10,8 @@
 #include <cctype>
 #include <chrono>
 #include <map>
-#include <random>
 
+#include "sluice/core/uuid.h"
 #include "sluice/delta/partition_value.h"
 #include "sluice/io/table_location.h"
 
@@ -19,18 +19,6 @@ namespace sluice::delta {
 
 namespace {
 
-std::string RandomUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
 
 Result<arrow::Compression::type> CodecFor(const std::string& name) {
   if (name == "zstd") return arrow::Compression::ZSTD;
@@ -103,7 +91,7 @@ class PartitionWriter {
  private:
   Status Open(const std::shared_ptr<arrow::Schema>& schema) {
     std::string ext = options_.compression == "uncompressed" ? "" : "." + options_.compression;
-    std::string name = "part-" + std::to_string(file_index_++) + "-" + RandomUuid() + "-c000" +
+    std::string name = "part-" + std::to_string(file_index_++) + "-" + NewUuidV4() + "-c000" +
                        ext + ".parquet";
     relative_ = dir_.empty() ? name : dir_ + "/" + name;
     std::string abs = io::JoinPath(root_, relative_);

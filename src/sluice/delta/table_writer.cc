@@ -5,8 +5,8 @@
 #include <parquet/arrow/reader.h>
 
 #include <chrono>
-#include <random>
 
+#include "sluice/core/uuid.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_features.h"
@@ -16,17 +16,6 @@ namespace sluice::delta {
 
 namespace {
 
-std::string NewTableId() {
-  std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xfff),
-                static_cast<unsigned>(((lo >> 48) & 0x3fff) | 0x8000),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -34,19 +23,6 @@ int64_t NowMs() {
       .count();
 }
 
-Remove RemoveFor(const Add& add, int64_t now_ms) {
-  Remove r;
-  r.path = add.path;
-  r.deletion_timestamp = now_ms;
-  r.data_change = true;
-  r.extended_file_metadata = true;
-  r.partition_values = add.partition_values;
-  r.size = add.size;
-  r.stats = add.stats;
-  r.tags = add.tags;
-  r.deletion_vector = add.deletion_vector;
-  return r;
-}
 
 }  // namespace
 
@@ -66,7 +42,7 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
   if (!snapshot) {
     ARROW_ASSIGN_OR_RAISE(std::string schema_json, SchemaToDeltaJson(*data->schema()));
     Metadata metadata;
-    metadata.id = NewTableId();
+    metadata.id = NewUuidV4();
     metadata.schema_string = schema_json;
     metadata.partition_columns = partition_columns;
     metadata.configuration = options.configuration;
@@ -98,7 +74,7 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
     }
     if (options.overwrite) {
       int64_t now = NowMs();
-      for (const auto& f : snapshot->files()) txn->RemoveFile(RemoveFor(f, now));
+      for (const auto& f : snapshot->files()) txn->RemoveFile(RemoveActionFor(f, now));
     }
   }
   txn->SetOperationParameters(std::string("{\"mode\":\"") +
@@ -137,7 +113,7 @@ Result<CommitResult> DeleteRows(const io::TableLocation& location,
     bitmap.Union(it->second);
     if (bitmap.Cardinality() == before) continue;  // nothing new
     deleted += static_cast<int64_t>(bitmap.Cardinality() - before);
-    txn.RemoveFile(RemoveFor(file, now));
+    txn.RemoveFile(RemoveActionFor(file, now));
     if (use_dv) {
       dv_updates.emplace_back(file, std::move(bitmap));
       continue;

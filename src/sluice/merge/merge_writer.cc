@@ -16,19 +16,6 @@ namespace sluice::merge {
 
 namespace {
 
-delta::Remove RemoveFor(const delta::Add& add, int64_t now_ms) {
-  delta::Remove r;
-  r.path = add.path;
-  r.deletion_timestamp = now_ms;
-  r.data_change = true;
-  r.extended_file_metadata = true;
-  r.partition_values = add.partition_values;
-  r.size = add.size;
-  r.stats = add.stats;
-  r.tags = add.tags;
-  r.deletion_vector = add.deletion_vector;
-  return r;
-}
 
 // Writes `data` as new files, reporting each with its row count.
 Result<std::vector<WrittenFile>> WriteFiles(const io::TableLocation& location,
@@ -145,7 +132,7 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                                                                 *file.deletion_vector));
       }
       bitmap.Union(it->second);
-      txn->RemoveFile(RemoveFor(file, now));
+      txn->RemoveFile(delta::RemoveActionFor(file, now));
       if (use_dv) {
         dv_updates.emplace_back(file, std::move(bitmap));
         continue;

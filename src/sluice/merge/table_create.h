@@ -22,7 +22,5 @@ Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
     const io::TableLocation& location, const arrow::Schema& schema, bool deletion_vectors,
     const std::string& operation);
 
-/// A fresh random (version 4) UUID, for table ids.
-std::string RandomUuid();
 
 }  // namespace sluice::merge
