@@ -50,18 +50,15 @@ def test_comparison_reports_differences(rs_all_types):
         assert_same_rows([{"k": 1, "f": 1.0}], [{"k": 1, "f": 1.001}], "k")
 
 
-def test_deltalake_refuses_dv_feature(spark, tmp_path):
-    """The limitation test_sluice_written.py relies on: delta-rs refuses a
-    table that merely lists deletionVectors, even with no DV in it. If this
-    fails, deltalake gained DV support: make test_sluice_written.py read with
-    it instead of asserting the refusal."""
+def test_deltalake_reads_deletion_vectors(spark, tmp_path):
+    """The peer test_sluice_written.py relies on: delta-rs (query engine)
+    applies deletion vectors Spark wrote, like DuckDB and Spark do."""
     path = str(tmp_path / "spark_dv")
     spark.sql(f"CREATE TABLE delta.`{path}` (id BIGINT) USING delta "
               "TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
     spark.range(10).write.format("delta").mode("append").save(path)
-    with pytest.raises(Exception, match=r"(?i)deletion ?vectors"):
-        peers.read_with_deltalake(path)
     spark.sql(f"DELETE FROM delta.`{path}` WHERE id % 2 = 0")
     expected = pa.table({"id": pa.array([1, 3, 5, 7, 9], pa.int64())})
+    assert_same_rows(expected, peers.read_with_deltalake(path), "id", label="deltalake")
     assert_same_rows(expected, peers.read_with_duckdb(path), "id", label="duckdb")
     assert_same_rows(expected, peers.read_with_spark(spark, path), "id", label="spark")

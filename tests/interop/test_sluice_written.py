@@ -2,23 +2,16 @@
 ``deltalake``) and DuckDB (delta extension, i.e. delta-kernel-rs), compared
 value by value with the pyarrow data the test generated (minus deletions).
 
-Known peer limitation, asserted narrowly rather than skipped:
-
-* deltalake 1.2.1 refuses *any* table whose protocol lists the reader feature
-  ``deletionVectors``, even one with no deletion vector in it ("The table has
-  set these reader features: {'deletionVectors'} but these are not yet
-  supported by the deltalake reader"). Sluice's default protocol is 3/7 with
-  deletionVectors, so every test that writes with the default protocol asserts
-  exactly that refusal from deltalake, and the ``nodv`` variant of the same
-  test (``--no-deletion-vectors``) asserts that deltalake reads the rows.
-  Spark and DuckDB read every variant.
+Every peer reads every variant, deletion vectors included: deltalake through
+its query engine (QueryBuilder), since its plain pyarrow-dataset path still
+refuses the deletionVectors reader feature (1.2.1 refused it everywhere,
+which is why the pin is 1.6.6).
 """
 from __future__ import annotations
 
 import glob
 import json
 import os
-import re
 import shutil
 
 import pyarrow as pa
@@ -28,8 +21,6 @@ import pytest
 import datagen
 import peers
 from peers import assert_same_rows
-
-DELTALAKE_DV_REFUSAL = re.compile(r"deletion ?vectors", re.IGNORECASE)
 
 PROTOCOLS = [pytest.param(True, id="dv"), pytest.param(False, id="nodv")]
 
@@ -45,13 +36,11 @@ def latest_version(table_dir: str) -> int:
 
 
 def check_deltalake(path, expected, key, dv_protocol: bool, version=None, label="deltalake"):
-    if dv_protocol:
-        # Peer limitation (see module docstring): refusal, naming the feature.
-        with pytest.raises(Exception, match=DELTALAKE_DV_REFUSAL):
-            peers.read_with_deltalake(path, version=version)
-    else:
-        assert_same_rows(expected, peers.read_with_deltalake(path, version=version), key,
-                         label=label)
+    # dv_protocol is kept in the signature so every caller states what it
+    # wrote; deltalake reads both.
+    del dv_protocol
+    assert_same_rows(expected, peers.read_with_deltalake(path, version=version), key,
+                     label=label)
 
 
 def check_all_peers(spark, path, expected, key, dv_protocol: bool, sluice=None):
