@@ -214,8 +214,8 @@ Status RunDemoImpl(const DemoArgs& args) {
   ARROW_ASSIGN_OR_RAISE(auto final_snap, delta::Snapshot::Load(merged.log));
   ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadSnapshot(*final_snap, merged));
   if (rows->num_rows() != static_cast<int64_t>(live.size())) {
-    return Status::Invalid("demo check failed: orders has ", rows->num_rows(),
-                           " rows, expected ", live.size());
+    return Status::Invalid("demo check failed: orders has ", rows->num_rows(), " rows, expected ",
+                           live.size());
   }
   ARROW_ASSIGN_OR_RAISE(auto log_snap, delta::Snapshot::Load(log.log));
   std::cout << "\n== Sluice demo summary ==\n"
@@ -224,8 +224,8 @@ Status RunDemoImpl(const DemoArgs& args) {
             << "orders_log        " << log_path << ": version " << log_snap->version() << ", "
             << log_snap->files().size() << " files, " << log_snap->NumRecords().value_or(-1)
             << " change rows\n"
-            << "orders            " << merged_path << ": version " << final_snap->version()
-            << ", " << final_snap->files().size() << " files, " << rows->num_rows()
+            << "orders            " << merged_path << ": version " << final_snap->version() << ", "
+            << final_snap->files().size() << " files, " << rows->num_rows()
             << " live rows (checked against the generator's own state)\n"
             << "inspect with      build/sluice inspect " << merged_path << "\n";
   return Status::OK();

@@ -68,8 +68,8 @@ int RunWrite(const WriteArgs& args) {
   }
   auto result = delta::WriteTable(*location, *data, options);
   if (!result.ok()) return Fail("write to " + args.table, result.status());
-  std::cout << "committed version " << result->version << " (" << (*data)->num_rows()
-            << " rows)" << (result->checkpointed ? ", checkpoint written" : "") << std::endl;
+  std::cout << "committed version " << result->version << " (" << (*data)->num_rows() << " rows)"
+            << (result->checkpointed ? ", checkpoint written" : "") << std::endl;
   return 0;
 }
 
@@ -98,8 +98,8 @@ int RunDelete(const DeleteArgs& args) {
     return 0;
   }
   auto mode = args.copy_on_write ? delta::DeleteMode::kCopyOnWrite
-              : args.inline_dv    ? delta::DeleteMode::kInlineDeletionVectors
-                                  : delta::DeleteMode::kDeletionVectors;
+              : args.inline_dv   ? delta::DeleteMode::kInlineDeletionVectors
+                                 : delta::DeleteMode::kDeletionVectors;
   auto result = delta::DeleteRows(*location, *snapshot, *matches, mode);
   if (!result.ok()) return Fail("delete from " + args.table, result.status());
   std::cout << "committed version " << result->version << std::endl;

@@ -184,7 +184,8 @@ struct Reader {
   }
   Result<std::optional<std::map<std::string, std::string>>> OptStrMap(const char* key) const {
     auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return std::optional<std::map<std::string, std::string>>();
+    if (it == obj.end() || it->is_null())
+      return std::optional<std::map<std::string, std::string>>();
     if (!it->is_object()) return Wrong(key, "an object");
     std::map<std::string, std::string> out;
     for (const auto& [k, v] : it->items()) {
@@ -350,7 +351,8 @@ Result<Action> ActionFromJson(std::string_view line) {
   if (key == "add") return ParseAdd(r);
   if (key == "remove") return ParseRemove(r);
   if (key == "txn") return ParseTxn(r);
-  if (key == "commitInfo") return CommitInfo{value.dump(-1, ' ', false, json::error_handler_t::replace)};
+  if (key == "commitInfo")
+    return CommitInfo{value.dump(-1, ' ', false, json::error_handler_t::replace)};
   return OtherAction{key, value.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 

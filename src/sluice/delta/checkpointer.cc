@@ -21,12 +21,18 @@ int64_t TombstoneRetentionMs(const Metadata& metadata) {
   std::string u = unit;
   if (u.back() == 's') u.pop_back();
   int64_t ms = 0;
-  if (u == "week") ms = n * kWeekMs;
-  else if (u == "day") ms = n * 24 * 3600 * 1000;
-  else if (u == "hour") ms = n * 3600 * 1000;
-  else if (u == "minute") ms = n * 60 * 1000;
-  else if (u == "second") ms = n * 1000;
-  else return kWeekMs;
+  if (u == "week")
+    ms = n * kWeekMs;
+  else if (u == "day")
+    ms = n * 24 * 3600 * 1000;
+  else if (u == "hour")
+    ms = n * 3600 * 1000;
+  else if (u == "minute")
+    ms = n * 60 * 1000;
+  else if (u == "second")
+    ms = n * 1000;
+  else
+    return kWeekMs;
   return ms;
 }
 

@@ -19,7 +19,6 @@ namespace sluice::delta {
 
 namespace {
 
-
 Result<arrow::Compression::type> CodecFor(const std::string& name) {
   if (name == "zstd") return arrow::Compression::ZSTD;
   if (name == "snappy") return arrow::Compression::SNAPPY;
@@ -91,8 +90,8 @@ class PartitionWriter {
  private:
   Status Open(const std::shared_ptr<arrow::Schema>& schema) {
     std::string ext = options_.compression == "uncompressed" ? "" : "." + options_.compression;
-    std::string name = "part-" + std::to_string(file_index_++) + "-" + NewUuidV4() + "-c000" +
-                       ext + ".parquet";
+    std::string name =
+        "part-" + std::to_string(file_index_++) + "-" + NewUuidV4() + "-c000" + ext + ".parquet";
     relative_ = dir_.empty() ? name : dir_ + "/" + name;
     std::string abs = io::JoinPath(root_, relative_);
     auto parent = abs.substr(0, abs.rfind('/'));
@@ -106,9 +105,9 @@ class PartitionWriter {
     // Delta readers expect microsecond timestamps (Spark reads INT64 micros).
     parquet::ArrowWriterProperties::Builder arrow_props;
     arrow_props.coerce_timestamps(arrow::TimeUnit::MICRO)->allow_truncated_timestamps();
-    ARROW_ASSIGN_OR_RAISE(writer_, parquet::arrow::FileWriter::Open(
-                                       *schema, arrow::default_memory_pool(), sink_, props.build(),
-                                       arrow_props.build()));
+    ARROW_ASSIGN_OR_RAISE(
+        writer_, parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), sink_,
+                                                  props.build(), arrow_props.build()));
     stats_ = std::make_unique<StatsCollector>(schema, options_.stats);
     return Status::OK();
   }

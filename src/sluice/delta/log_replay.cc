@@ -98,10 +98,9 @@ Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
   Replayer replayer(state);
   for (const auto& part : segment.checkpoint_parts) {
     ARROW_ASSIGN_OR_RAISE(std::string bytes, store.Read(part.path));
-    auto buffer = std::make_shared<arrow::Buffer>(
-        reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int64_t>(bytes.size()));
-    ARROW_ASSIGN_OR_RAISE(auto actions,
-                          ReadCheckpointParquet(buffer, store.Describe(part.path)));
+    auto buffer = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                  static_cast<int64_t>(bytes.size()));
+    ARROW_ASSIGN_OR_RAISE(auto actions, ReadCheckpointParquet(buffer, store.Describe(part.path)));
     for (const auto& a : actions) replayer.Apply(a);
     state.timestamp_ms = std::max(state.timestamp_ms, part.modification_time_ms);
   }

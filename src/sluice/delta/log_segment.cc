@@ -97,7 +97,8 @@ Result<LogSegment> BuildLogSegmentOnce(io::LogStore& store, std::optional<int64_
   bool saw_v2_only = false;
   for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
     auto& c = it->second;
-    bool complete = c.expected_parts > 0 && static_cast<int32_t>(c.parts.size()) == c.expected_parts;
+    bool complete =
+        c.expected_parts > 0 && static_cast<int32_t>(c.parts.size()) == c.expected_parts;
     if (!complete) {
       if (c.v2) saw_v2_only = true;
       continue;
@@ -113,7 +114,9 @@ Result<LogSegment> BuildLogSegmentOnce(io::LogStore& store, std::optional<int64_
     if (v < next) continue;
     if (v != next) {
       if (!seg.checkpoint_version && saw_v2_only) {
-        return Status::NotImplemented("table needs reader feature 'v2Checkpoint' (its log starts at a v2 checkpoint), which Sluice does not support");
+        return Status::NotImplemented(
+            "table needs reader feature 'v2Checkpoint' (its log starts at a v2 checkpoint), which "
+            "Sluice does not support");
       }
       return Status::Invalid("the Delta log ", store.Describe(kLogDir), " has a gap: version ",
                              next, " is missing before ", v);
@@ -123,7 +126,8 @@ Result<LogSegment> BuildLogSegmentOnce(io::LogStore& store, std::optional<int64_
   }
   if (next - 1 != seg.version) {
     if (!seg.checkpoint_version && saw_v2_only) {
-      return Status::NotImplemented("table needs reader feature 'v2Checkpoint', which Sluice does not support");
+      return Status::NotImplemented(
+          "table needs reader feature 'v2Checkpoint', which Sluice does not support");
     }
     return Status::Invalid("the Delta log ", store.Describe(kLogDir), " ends at version ", next - 1,
                            " but version ", seg.version, " was requested");

@@ -56,15 +56,21 @@ Status CheckWriteSupported(const Protocol& p, const Metadata& m) {
   } else if (p.min_writer_version >= 3) {
     // Legacy versions 3..6 imply checkConstraints, changeDataFeed,
     // generatedColumns, columnMapping, identityColumns.
-    static const char* kLegacy[] = {"", "", "", "checkConstraints", "changeDataFeed/generatedColumns",
-                                     "columnMapping", "identityColumns"};
+    static const char* kLegacy[] = {"",
+                                    "",
+                                    "",
+                                    "checkConstraints",
+                                    "changeDataFeed/generatedColumns",
+                                    "columnMapping",
+                                    "identityColumns"};
     return Status::NotImplemented("table needs writer feature '", kLegacy[p.min_writer_version],
                                   "' (writer version ", p.min_writer_version,
                                   "), which Sluice does not support for writing");
   }
   auto cdf = m.configuration.find("delta.enableChangeDataFeed");
   if (cdf != m.configuration.end() && cdf->second == "true") {
-    return Status::NotImplemented("table has 'changeDataFeed' enabled, which Sluice does not write");
+    return Status::NotImplemented(
+        "table has 'changeDataFeed' enabled, which Sluice does not write");
   }
   return Status::OK();
 }

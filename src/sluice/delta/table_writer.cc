@@ -16,13 +16,11 @@ namespace sluice::delta {
 
 namespace {
 
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
 
 }  // namespace
 
@@ -57,8 +55,8 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
     bool same = snapshot->schema()->Equals(*data->schema(), /*check_metadata=*/false);
     if (!same && !options.allow_schema_change) {
       return Status::Invalid("table ", location.uri, ": data schema differs from the table's:\n",
-                             "table: ", snapshot->schema()->ToString(), "\ndata:  ",
-                             data->schema()->ToString());
+                             "table: ", snapshot->schema()->ToString(),
+                             "\ndata:  ", data->schema()->ToString());
     }
     txn = std::make_unique<Transaction>(snapshot, "WRITE");
     if (!same) {

@@ -14,11 +14,11 @@
 namespace sluice::delta {
 
 struct TableWriteOptions {
-  std::vector<std::string> partition_columns;  ///< used when creating
-  bool deletion_vectors = true;                ///< create with protocol 3/7 + DVs
-  bool overwrite = false;                      ///< remove every existing file
+  std::vector<std::string> partition_columns;        ///< used when creating
+  bool deletion_vectors = true;                      ///< create with protocol 3/7 + DVs
+  bool overwrite = false;                            ///< remove every existing file
   std::map<std::string, std::string> configuration;  ///< used when creating
-  std::optional<Txn> txn;                      ///< progress to commit with the data
+  std::optional<Txn> txn;                            ///< progress to commit with the data
   /// Let the data's schema replace the table's in the same commit (schema
   /// evolution; the caller decided the change is allowed).
   bool allow_schema_change = false;

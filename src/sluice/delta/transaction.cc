@@ -137,8 +137,8 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
       if (metadata_) state.has_metadata = true;
       state.version = version;
       state.timestamp_ms = now_ms;
-      std::optional<int64_t> ckpt = read_snapshot_ ? read_snapshot_->checkpoint_version()
-                                                   : std::nullopt;
+      std::optional<int64_t> ckpt =
+          read_snapshot_ ? read_snapshot_->checkpoint_version() : std::nullopt;
       ARROW_ASSIGN_OR_RAISE(result.snapshot, Snapshot::FromState(store_, std::move(state), ckpt));
       int64_t interval = options.checkpoint_interval;
       auto conf = result.snapshot->metadata().configuration.find("delta.checkpointInterval");
@@ -178,8 +178,8 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
     }
   }
   return Status::IOError("gave up committing to ", store_->Describe(kLogDir), " after ",
-                         options.max_attempts, " attempts lost to concurrent writers (last tried version ",
-                         version, ")");
+                         options.max_attempts,
+                         " attempts lost to concurrent writers (last tried version ", version, ")");
 }
 
 }  // namespace sluice::delta

@@ -60,8 +60,10 @@ Result<std::vector<FileEntry>> LocalLogStore::ListFrom(const std::string& dir,
     struct stat st;
     if (stat((abs_dir + "/" + name).c_str(), &st) != 0) continue;  // raced with a delete
     if (!S_ISREG(st.st_mode)) continue;
-    int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    out.push_back({dir.empty() ? name : dir + "/" + name, static_cast<int64_t>(st.st_size), mtime_ms});
+    int64_t mtime_ms =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    out.push_back(
+        {dir.empty() ? name : dir + "/" + name, static_cast<int64_t>(st.st_size), mtime_ms});
   }
   closedir(d);
   std::sort(out.begin(), out.end(),

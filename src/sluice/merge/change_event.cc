@@ -17,10 +17,14 @@ MergeOp OpFromName(std::string_view name) {
 
 std::string_view MergeOpName(MergeOp op) {
   switch (op) {
-    case MergeOp::kUpsert: return "upsert";
-    case MergeOp::kDelete: return "delete";
-    case MergeOp::kTruncate: return "truncate";
-    case MergeOp::kInvalid: return "invalid";
+    case MergeOp::kUpsert:
+      return "upsert";
+    case MergeOp::kDelete:
+      return "delete";
+    case MergeOp::kTruncate:
+      return "truncate";
+    case MergeOp::kInvalid:
+      return "invalid";
   }
   return "invalid";
 }

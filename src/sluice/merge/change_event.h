@@ -20,8 +20,8 @@ inline constexpr std::string_view kOpColumn = "_cdc_op";
 inline constexpr std::string_view kSeqColumn = "_cdc_seq";
 inline constexpr std::string_view kTsColumn = "_cdc_ts";
 /// Change-batch columns the merged table does not keep (DESIGN.md §3).
-inline constexpr std::string_view kDroppedColumns[] = {"_cdc_op", "_cdc_ingested_at",
-                                                       "_cdc_origin", "_cdc_source"};
+inline constexpr std::string_view kDroppedColumns[] = {"_cdc_op", "_cdc_ingested_at", "_cdc_origin",
+                                                       "_cdc_source"};
 
 /// What an event does to its key's row in the merged table.
 enum class MergeOp : uint8_t {

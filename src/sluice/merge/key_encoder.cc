@@ -127,13 +127,27 @@ void WriteColumn(const arrow::Array& array, std::vector<int64_t>& cursor, char* 
                  const int32_t* invalid) {
   int64_t n = array.length();
   switch (array.type_id()) {
-    case arrow::Type::INT8: WriteSigned<arrow::Int8Array>(array, cursor, base, invalid); break;
-    case arrow::Type::INT16: WriteSigned<arrow::Int16Array>(array, cursor, base, invalid); break;
-    case arrow::Type::INT32: WriteSigned<arrow::Int32Array>(array, cursor, base, invalid); break;
-    case arrow::Type::INT64: WriteSigned<arrow::Int64Array>(array, cursor, base, invalid); break;
-    case arrow::Type::UINT8: WriteSigned<arrow::UInt8Array>(array, cursor, base, invalid); break;
-    case arrow::Type::UINT16: WriteSigned<arrow::UInt16Array>(array, cursor, base, invalid); break;
-    case arrow::Type::UINT32: WriteSigned<arrow::UInt32Array>(array, cursor, base, invalid); break;
+    case arrow::Type::INT8:
+      WriteSigned<arrow::Int8Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::INT16:
+      WriteSigned<arrow::Int16Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::INT32:
+      WriteSigned<arrow::Int32Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::INT64:
+      WriteSigned<arrow::Int64Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::UINT8:
+      WriteSigned<arrow::UInt8Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::UINT16:
+      WriteSigned<arrow::UInt16Array>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::UINT32:
+      WriteSigned<arrow::UInt32Array>(array, cursor, base, invalid);
+      break;
     case arrow::Type::UINT64: {
       const auto& a = static_cast<const arrow::UInt64Array&>(array);
       for (int64_t i = 0; i < n; ++i) {
@@ -186,11 +200,15 @@ void WriteColumn(const arrow::Array& array, std::vector<int64_t>& cursor, char* 
       }
       break;
     }
-    case arrow::Type::STRING: WriteBytes<arrow::StringArray>(array, 's', cursor, base, invalid); break;
+    case arrow::Type::STRING:
+      WriteBytes<arrow::StringArray>(array, 's', cursor, base, invalid);
+      break;
     case arrow::Type::LARGE_STRING:
       WriteBytes<arrow::LargeStringArray>(array, 's', cursor, base, invalid);
       break;
-    case arrow::Type::BINARY: WriteBytes<arrow::BinaryArray>(array, 'y', cursor, base, invalid); break;
+    case arrow::Type::BINARY:
+      WriteBytes<arrow::BinaryArray>(array, 'y', cursor, base, invalid);
+      break;
     case arrow::Type::LARGE_BINARY:
       WriteBytes<arrow::LargeBinaryArray>(array, 'y', cursor, base, invalid);
       break;
@@ -260,8 +278,8 @@ Result<KeyEncoder> KeyEncoder::Make(const arrow::Schema& schema,
     auto field = schema.GetFieldByName(name);
     if (!field) return Status::Invalid("primary key column '", name, "' is not in the schema");
     if (!IsSupportedKeyType(*field->type())) {
-      return Status::Invalid("primary key column '", name, "' has type ",
-                             field->type()->ToString(), ", which cannot be a merge key");
+      return Status::Invalid("primary key column '", name, "' has type ", field->type()->ToString(),
+                             ", which cannot be a merge key");
     }
     encoder.types_.push_back(field->type());
   }

@@ -43,8 +43,8 @@ Status ScanKeys(const delta::Snapshot& snapshot, const io::TableLocation& locati
   ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
   std::vector<uint64_t> deleted;
   if (file.deletion_vector) {
-    ARROW_ASSIGN_OR_RAISE(auto bitmap, delta::ReadDeletionVector(*location.fs, location.root,
-                                                                 *file.deletion_vector));
+    ARROW_ASSIGN_OR_RAISE(
+        auto bitmap, delta::ReadDeletionVector(*location.fs, location.root, *file.deletion_vector));
     deleted = bitmap.ToSortedVector();
   }
   const auto& parts = snapshot.metadata().partition_columns;
@@ -130,8 +130,8 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Build(const delta::Snapshot& snapsho
         [&](const EncodedKeys& keys, const arrow::BinaryArray& seqs, int64_t first_row,
             const std::vector<uint64_t>& deleted) -> Status {
           // Rows ascend, so the deleted rows are walked alongside.
-          auto next_deleted = std::lower_bound(deleted.begin(), deleted.end(),
-                                               static_cast<uint64_t>(first_row));
+          auto next_deleted =
+              std::lower_bound(deleted.begin(), deleted.end(), static_cast<uint64_t>(first_row));
           for (int64_t i = 0; i < keys.size(); ++i) {
             ++s.rows_read;
             const int64_t row = first_row + i;
@@ -217,7 +217,11 @@ Status KeyIndex::Upsert(std::string_view key, uint64_t hash, std::string_view se
   if (at < 0) {
     if (entries_.size() >= UINT32_MAX - 1) return Status::CapacityError("key index is full");
     if ((entries_.size() + 1) * 4 > slots_.size() * 3) Grow();
-    Entry e{hash, arena_.size(), where, file, static_cast<uint16_t>(key.size()),
+    Entry e{hash,
+            arena_.size(),
+            where,
+            file,
+            static_cast<uint16_t>(key.size()),
             static_cast<uint16_t>(seq.size())};
     arena_.append(key);
     arena_.append(seq);

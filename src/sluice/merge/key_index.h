@@ -37,7 +37,7 @@ namespace sluice::merge {
 
 struct IndexBuildStats {
   int64_t files = 0;
-  int64_t rows_read = 0;        ///< rows in the files, deleted ones included
+  int64_t rows_read = 0;  ///< rows in the files, deleted ones included
   int64_t live_rows = 0;
   int64_t tombstones = 0;
   /// Live rows sharing a key with a newer live row (only a table written by
@@ -53,8 +53,8 @@ struct IndexEntry {
   std::string key;
   std::string seq;
   bool live = false;
-  std::string file;      ///< live: add.path
-  int64_t row = 0;       ///< live: row index in the file
+  std::string file;           ///< live: add.path
+  int64_t row = 0;            ///< live: row index in the file
   int64_t deleted_at_ms = 0;  ///< tombstone
   bool operator==(const IndexEntry&) const = default;
 };
@@ -64,9 +64,9 @@ class KeyIndex {
   /// What the index knows about one key.
   struct Found {
     enum class Kind { kAbsent, kLive, kTombstone } kind = Kind::kAbsent;
-    std::string_view seq;       ///< valid until the index changes
+    std::string_view seq;               ///< valid until the index changes
     const std::string* file = nullptr;  ///< live
-    int64_t row = 0;            ///< live
+    int64_t row = 0;                    ///< live
   };
 
   /// An empty index (a table that does not exist yet).
@@ -108,9 +108,9 @@ class KeyIndex {
   static constexpr uint32_t kTombstoneFile = UINT32_MAX;
   struct Entry {
     uint64_t hash;
-    uint64_t arena;   ///< offset of key bytes; seq bytes follow
-    int64_t where;    ///< live: row in file; tombstone: deleted_at_ms
-    uint32_t file;    ///< file id, or kTombstoneFile
+    uint64_t arena;  ///< offset of key bytes; seq bytes follow
+    int64_t where;   ///< live: row in file; tombstone: deleted_at_ms
+    uint32_t file;   ///< file id, or kTombstoneFile
     uint16_t key_len;
     uint16_t seq_len;
   };

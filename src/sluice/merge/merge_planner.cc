@@ -60,7 +60,8 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   // The appended images: the winners' rows, merged-table columns only.
   auto schema = MergedTableSchema(*batch.schema());
   std::vector<int> columns;
-  for (const auto& f : schema->fields()) columns.push_back(batch.schema()->GetFieldIndex(f->name()));
+  for (const auto& f : schema->fields())
+    columns.push_back(batch.schema()->GetFieldIndex(f->name()));
   ARROW_ASSIGN_OR_RAISE(auto projected, batch.SelectColumns(columns));
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
   ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(projected, indices));

@@ -6,16 +6,15 @@
 #include <chrono>
 
 #include "sluice/delta/deletion_vector.h"
+#include "sluice/delta/schema.h"
 #include "sluice/delta/stats.h"
 #include "sluice/delta/table_features.h"
 #include "sluice/delta/table_reader.h"
-#include "sluice/delta/schema.h"
 #include "sluice/merge/table_create.h"
 
 namespace sluice::merge {
 
 namespace {
-
 
 // Writes `data` as new files, reporting each with its row count.
 Result<std::vector<WrittenFile>> WriteFiles(const io::TableLocation& location,
@@ -23,8 +22,8 @@ Result<std::vector<WrittenFile>> WriteFiles(const io::TableLocation& location,
                                             const delta::DataWriteOptions& options,
                                             delta::Transaction& txn) {
   std::vector<WrittenFile> written;
-  ARROW_ASSIGN_OR_RAISE(auto adds, delta::WriteDataFiles(*location.fs, location.root, data, {},
-                                                         options));
+  ARROW_ASSIGN_OR_RAISE(auto adds,
+                        delta::WriteDataFiles(*location.fs, location.root, data, {}, options));
   for (auto& add : adds) {
     ARROW_ASSIGN_OR_RAISE(auto rows, delta::NumRecordsFromStats(add.stats.value_or("{}")));
     if (!rows) return Status::Invalid("data writer produced a file without numRecords");
@@ -77,11 +76,10 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                            " but the table is at version ", base, "; re-plan");
   }
   if (!plan.appends) return Status::Invalid("merge plan has no appends table");
-  const int64_t now = options.now_ms != 0
-                          ? options.now_ms
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+  const int64_t now = options.now_ms != 0 ? options.now_ms
+                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count();
   const bool use_dv = options.mode == MergeMode::kDeletionVectors;
 
   // The main commit's transaction, with its checks done before anything is
@@ -115,8 +113,8 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
 
   // 1. Tombstones, in their own table, before the main commit.
   ARROW_ASSIGN_OR_RAISE(result.tombstones,
-                        CommitTombstones(location, plan.tombstones, options.app_id,
-                                         options.version, now - options.tombstone_retention_ms));
+                        CommitTombstones(location, plan.tombstones, options.app_id, options.version,
+                                         now - options.tombstone_retention_ms));
 
   // 2. Deleted rows: DVs (merged with the file's existing DV) or rewrites.
   size_t touched = 0;
@@ -128,8 +126,8 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
       ++touched;
       delta::DeletionBitmap bitmap;
       if (file.deletion_vector) {
-        ARROW_ASSIGN_OR_RAISE(bitmap, delta::ReadDeletionVector(*location.fs, location.root,
-                                                                *file.deletion_vector));
+        ARROW_ASSIGN_OR_RAISE(
+            bitmap, delta::ReadDeletionVector(*location.fs, location.root, *file.deletion_vector));
       }
       bitmap.Union(it->second);
       txn->RemoveFile(delta::RemoveActionFor(file, now));
@@ -143,8 +141,8 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
     }
   }
   if (touched != plan.deletes.size()) {
-    return Status::Invalid("merge plan deletes rows of files that are not in table version ",
-                           base, "; re-plan");
+    return Status::Invalid("merge plan deletes rows of files that are not in table version ", base,
+                           "; re-plan");
   }
   if (!dv_updates.empty()) {
     delta::DeletionVectorFileWriter dv_writer(location.fs, location.root);
@@ -166,10 +164,10 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   ARROW_ASSIGN_OR_RAISE(result.outcome.appended,
                         WriteFiles(location, plan.appends, options.data, *txn));
   txn->SetTxn(options.app_id, options.version);
-  txn->SetOperationParameters(
-      std::string(R"({"mode":")") + (use_dv ? "deletionVectors" : "copyOnWrite") +
-      R"(","upserts":)" + std::to_string(plan.counts.upserts) +
-      R"(,"deletes":)" + std::to_string(plan.counts.deletes) + "}");
+  txn->SetOperationParameters(std::string(R"({"mode":")") +
+                              (use_dv ? "deletionVectors" : "copyOnWrite") + R"(","upserts":)" +
+                              std::to_string(plan.counts.upserts) + R"(,"deletes":)" +
+                              std::to_string(plan.counts.deletes) + "}");
   ARROW_ASSIGN_OR_RAISE(auto committed, txn->Commit(options.commit));
   result.outcome.version = committed.version;
   result.snapshot = committed.snapshot;

@@ -5,12 +5,11 @@
 #include <chrono>
 #include <cstdio>
 
-#include "sluice/delta/schema.h"
 #include "sluice/core/uuid.h"
+#include "sluice/delta/schema.h"
 #include "sluice/delta/table_features.h"
 
 namespace sluice::merge {
-
 
 Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
     const io::TableLocation& location, const arrow::Schema& schema, bool deletion_vectors,

@@ -22,5 +22,4 @@ Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
     const io::TableLocation& location, const arrow::Schema& schema, bool deletion_vectors,
     const std::string& operation);
 
-
 }  // namespace sluice::merge

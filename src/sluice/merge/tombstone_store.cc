@@ -51,7 +51,8 @@ Result<std::vector<Tombstone>> FromTable(const arrow::Table& table) {
   ARROW_ASSIGN_OR_RAISE(auto combined, table.CombineChunksToBatch());
   auto key = std::static_pointer_cast<arrow::BinaryArray>(combined->GetColumnByName("key"));
   auto seq = std::static_pointer_cast<arrow::BinaryArray>(combined->GetColumnByName("seq"));
-  auto at = std::static_pointer_cast<arrow::TimestampArray>(combined->GetColumnByName("deleted_at"));
+  auto at =
+      std::static_pointer_cast<arrow::TimestampArray>(combined->GetColumnByName("deleted_at"));
   auto version =
       std::static_pointer_cast<arrow::Int64Array>(combined->GetColumnByName("batch_version"));
   if (!key || !seq || !at || !version) {
@@ -80,7 +81,8 @@ Status AddFiles(const io::TableLocation& side, const std::vector<Tombstone>& ts,
   ARROW_ASSIGN_OR_RAISE(auto table, ToTable(ts));
   ARROW_ASSIGN_OR_RAISE(auto adds, delta::WriteDataFiles(*side.fs, side.root, table, {}));
   for (auto& a : adds) {
-    a.tags = std::map<std::string, std::string>{{kMinDeletedAtTag, std::to_string(MinDeletedAt(ts))}};
+    a.tags =
+        std::map<std::string, std::string>{{kMinDeletedAtTag, std::to_string(MinDeletedAt(ts))}};
     txn.AddFile(std::move(a));
   }
   return Status::OK();

@@ -41,9 +41,9 @@ Result<std::vector<Tombstone>> LoadTombstones(const io::TableLocation& table,
                                               int64_t max_batch_version, int64_t cutoff_ms);
 
 struct TombstoneCommit {
-  bool skipped = false;       ///< the side table already had this version
+  bool skipped = false;  ///< the side table already had this version
   int64_t written = 0;
-  int64_t purged = 0;         ///< expired tombstones dropped
+  int64_t purged = 0;  ///< expired tombstones dropped
   int64_t files_rewritten = 0;
 };
 

@@ -140,7 +140,8 @@ Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
       ARROW_ASSIGN_OR_RAISE(auto s, ParseSchemaEvolution(NodeToText(v)));
       tc.schema_evolution = s;
     } else if (key == "column_types" && v.is_table()) {
-      for (const auto& [col, type] : *v.as_table()) tc.column_types[std::string(col.str())] = NodeToText(type);
+      for (const auto& [col, type] : *v.as_table())
+        tc.column_types[std::string(col.str())] = NodeToText(type);
     } else {
       return Status::Invalid("unknown configuration key '", where, "'");
     }
@@ -164,7 +165,8 @@ Status ApplyFile(Config& c, const std::string& path) {
     }
     if (sec == "tables") {
       for (const auto& [name, t] : *node.as_table()) {
-        if (!t.is_table()) return Status::Invalid("tables.", std::string(name.str()), " must be a table");
+        if (!t.is_table())
+          return Status::Invalid("tables.", std::string(name.str()), " must be a table");
         ARROW_RETURN_NOT_OK(ApplyTable(c, std::string(name.str()), *t.as_table()));
       }
       continue;
@@ -194,17 +196,24 @@ TableConfig Config::ForTable(const std::string& qualified_name) const {
 
 Result<int64_t> ParseDurationMs(const std::string& text) {
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
   if (i == 0) return Status::Invalid("cannot parse duration '", text, "'");
   double n = std::stod(text.substr(0, i));
   std::string unit = text.substr(i);
   double ms;
-  if (unit.empty() || unit == "s") ms = n * 1000;
-  else if (unit == "ms") ms = n;
-  else if (unit == "m" || unit == "min") ms = n * 60'000;
-  else if (unit == "h") ms = n * 3'600'000;
-  else if (unit == "d") ms = n * 86'400'000;
-  else return Status::Invalid("cannot parse duration '", text, "' (units: ms, s, m, h, d)");
+  if (unit.empty() || unit == "s")
+    ms = n * 1000;
+  else if (unit == "ms")
+    ms = n;
+  else if (unit == "m" || unit == "min")
+    ms = n * 60'000;
+  else if (unit == "h")
+    ms = n * 3'600'000;
+  else if (unit == "d")
+    ms = n * 86'400'000;
+  else
+    return Status::Invalid("cannot parse duration '", text, "' (units: ms, s, m, h, d)");
   return static_cast<int64_t>(ms);
 }
 
@@ -218,9 +227,12 @@ Result<SchemaEvolution> ParseSchemaEvolution(const std::string& text) {
 
 const char* SchemaEvolutionName(SchemaEvolution s) {
   switch (s) {
-    case SchemaEvolution::kMerge: return "merge";
-    case SchemaEvolution::kOverwrite: return "overwrite";
-    case SchemaEvolution::kNone: return "none";
+    case SchemaEvolution::kMerge:
+      return "merge";
+    case SchemaEvolution::kOverwrite:
+      return "overwrite";
+    case SchemaEvolution::kNone:
+      return "none";
   }
   return "?";
 }
@@ -272,12 +284,24 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
   }
 
   // SLUICE_<SECTION>_<KEY> overrides everything.
-  static const char* kKeys[] = {
-      "pipeline.name", "pipeline.merge_interval", "pipeline.schema_evolution", "source.kind",
-      "source.format", "source.path", "source.table_source_type", "source.max_files_per_batch",
-      "source.poll_interval", "source.datastream.number_type", "sink.path", "sink.table_prefix",
-      "sink.log_tables", "sink.history_tables", "sink.merge_mode", "sink.checkpoint_dir",
-      "sink.checkpoint_interval", "sink.tombstone_retention"};
+  static const char* kKeys[] = {"pipeline.name",
+                                "pipeline.merge_interval",
+                                "pipeline.schema_evolution",
+                                "source.kind",
+                                "source.format",
+                                "source.path",
+                                "source.table_source_type",
+                                "source.max_files_per_batch",
+                                "source.poll_interval",
+                                "source.datastream.number_type",
+                                "sink.path",
+                                "sink.table_prefix",
+                                "sink.log_tables",
+                                "sink.history_tables",
+                                "sink.merge_mode",
+                                "sink.checkpoint_dir",
+                                "sink.checkpoint_interval",
+                                "sink.tombstone_retention"};
   for (const char* key : kKeys) {
     std::string var = "SLUICE_";
     for (const char* p = key; *p; ++p) {

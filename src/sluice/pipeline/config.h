@@ -36,13 +36,13 @@ struct Config {
   SchemaEvolution schema_evolution = SchemaEvolution::kMerge;
   // [source]
   std::string source_kind = "datastream";
-  std::string format = "avro";              ///< avro | json
-  std::string source_path;                  ///< directory or gs://bucket/prefix
-  std::string table_source_type;            ///< local-directory | discovery-bucket
+  std::string format = "avro";    ///< avro | json
+  std::string source_path;        ///< directory or gs://bucket/prefix
+  std::string table_source_type;  ///< local-directory | discovery-bucket
   int64_t max_files_per_batch = 2;
   int64_t poll_interval_ms = 10'000;
   // [source.datastream]
-  std::string number_type = "decimal";      ///< BIGINT UNSIGNED as decimal(38,0) | string
+  std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
   // [sink]
   std::string sink_path;
   std::string table_prefix;
@@ -52,7 +52,7 @@ struct Config {
   /// How long a deleted key's tombstone is kept (late older events for it are
   /// ignored for that long); "7d".
   int64_t tombstone_retention_ms = 7LL * 24 * 3600 * 1000;
-  std::string checkpoint_dir;               ///< where cursors live; empty = in the tables
+  std::string checkpoint_dir;  ///< where cursors live; empty = in the tables
   int64_t checkpoint_interval = 10;
   // [tables."db.table"]
   std::map<std::string, TableConfig> tables;

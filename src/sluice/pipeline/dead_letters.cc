@@ -18,8 +18,7 @@ void DeadLetterWriter::Add(DeadLetter letter) {
   letters_.push_back(std::move(letter));
 }
 
-Status DeadLetterWriter::Flush(const std::string& app_id, int64_t version,
-                               int64_t ingested_at_us) {
+Status DeadLetterWriter::Flush(const std::string& app_id, int64_t version, int64_t ingested_at_us) {
   if (letters_.empty()) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto location, io::OpenTableLocation(table_path_));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(location));
@@ -43,12 +42,11 @@ Status DeadLetterWriter::Flush(const std::string& app_id, int64_t version,
     ARROW_RETURN_NOT_OK(raw.Append(l.raw));
     ARROW_RETURN_NOT_OK(at.Append(ingested_at_us));
   }
-  auto schema = arrow::schema({arrow::field("source_table", arrow::utf8()),
-                               arrow::field("file", arrow::utf8()),
-                               arrow::field("offset", arrow::int64()),
-                               arrow::field("reason", arrow::utf8()),
-                               arrow::field("raw", arrow::binary()),
-                               arrow::field("ingested_at", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
+  auto schema =
+      arrow::schema({arrow::field("source_table", arrow::utf8()),
+                     arrow::field("file", arrow::utf8()), arrow::field("offset", arrow::int64()),
+                     arrow::field("reason", arrow::utf8()), arrow::field("raw", arrow::binary()),
+                     arrow::field("ingested_at", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
   std::vector<std::shared_ptr<arrow::Array>> cols(6);
   ARROW_RETURN_NOT_OK(table.Finish(&cols[0]));
   ARROW_RETURN_NOT_OK(file.Finish(&cols[1]));

@@ -18,7 +18,7 @@ struct DeadLetter {
   std::string file;    ///< source file (or topic/partition@offset)
   int64_t offset = 0;  ///< byte offset in the file, or row index when no offset applies
   std::string reason;
-  std::string raw;     ///< the undecodable bytes (capped, see kMaxRawBytes)
+  std::string raw;  ///< the undecodable bytes (capped, see kMaxRawBytes)
 };
 
 class DeadLetterWriter {

@@ -22,10 +22,17 @@ std::string FormatLag(int64_t ms) {
   if (ms < 0) ms = 0;
   int64_t s = ms / 1000;
   char buf[64];
-  if (s < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
-  else if (s < 7200) std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  else if (s < 172800) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>((s / 60) % 60));
-  else std::snprintf(buf, sizeof(buf), "%lldd%02lldh", static_cast<long long>(s / 86400), static_cast<long long>((s / 3600) % 24));
+  if (s < 120)
+    std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  else if (s < 7200)
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  else if (s < 172800)
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>((s / 60) % 60));
+  else
+    std::snprintf(buf, sizeof(buf), "%lldd%02lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>((s / 3600) % 24));
   return buf;
 }
 
@@ -67,7 +74,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
   while (!g_stop_requested) {
     ARROW_ASSIGN_OR_RAISE(auto folders, sources::datastream::ListTableFolders(*fs, root));
     for (const auto& folder : folders) {
-      if (options.shard_count > 1 && ShardOf(folder, options.shard_count) != options.shard_index) continue;
+      if (options.shard_count > 1 && ShardOf(folder, options.shard_count) != options.shard_index)
+        continue;
       if (tables.count(folder)) continue;
       tables[folder].pipeline = std::make_unique<TablePipeline>(config, fs, root, folder);
       out << "[sluice] discovered table folder '" << folder << "'" << std::endl;
@@ -84,14 +92,15 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       Result<StepResult> step = listing.ok() ? state.pipeline->Step(*listing) : listing.status();
       if (!step.ok()) {
         const auto& st = step.status();
-        std::string name = state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
+        std::string name =
+            state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
         // I/O errors and a concurrent writer's commit (the merged table's key
         // index is then rebuilt) are retried with backoff.
         if ((st.IsIOError() || delta::IsCommitConflict(st)) && ++state.io_failures <= 5) {
           int backoff = 1 << std::min(state.io_failures, 5);
           state.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(backoff);
-          out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff
-              << "s)" << std::endl;
+          out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff << "s)"
+              << std::endl;
           any_pending_retry = true;
         } else {
           state.stopped = true;
@@ -111,9 +120,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (state.pipeline->keys_known() && state.pipeline->primary_keys().empty() &&
           !state.told_no_keys) {
         state.told_no_keys = true;
-        out << "[sluice] " << qname
-            << ": no primary keys (none in the source metadata or tables.\"" << qname
-            << "\".primary_keys): log table only, no merged table" << std::endl;
+        out << "[sluice] " << qname << ": no primary keys (none in the source metadata or tables.\""
+            << qname << "\".primary_keys): log table only, no merged table" << std::endl;
       }
       out << "[sluice] ";
       if (config.log_tables) {
@@ -132,8 +140,10 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (step->schema_changed) out << ", schema evolved";
       if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
       if (step->merged) {
-        if (config.log_tables) out << "; " << qname << " v" << step->merged_version << ":";
-        else out << ";";
+        if (config.log_tables)
+          out << "; " << qname << " v" << step->merged_version << ":";
+        else
+          out << ";";
         out << " ";
         if (step->merge_already_applied) {
           out << "already applied";
@@ -152,7 +162,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     if (options.once && !any_work && !any_pending_retry) break;
     if (!options.once && !any_work) {
       // Sleep in small steps so a stop request is seen quickly.
-      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.poll_interval_ms);
+      auto until =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(config.poll_interval_ms);
       while (!g_stop_requested && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
@@ -170,11 +181,13 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     summary.rows += state.totals.rows;
     summary.dead_letters += state.totals.dead_letters;
     summary.commits += state.totals.commits;
-    std::string name = state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
+    std::string name =
+        state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
     out << "  " << name << ": " << state.totals.files << " files, " << state.totals.rows
         << " rows, " << state.totals.dead_letters << " dead letters, " << state.totals.commits
         << " commits";
-    if (!state.pipeline->log_table_path().empty()) out << " -> " << state.pipeline->log_table_path();
+    if (!state.pipeline->log_table_path().empty())
+      out << " -> " << state.pipeline->log_table_path();
     if (state.merged.commits > 0) {
       out << "; merged: " << state.merged.commits << " commits -> "
           << state.pipeline->merged_table_path();
@@ -185,8 +198,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     }
     out << "\n";
   }
-  out << "  total: " << summary.tables << " tables, " << summary.files << " files, "
-      << summary.rows << " rows, " << summary.dead_letters << " dead letters";
+  out << "  total: " << summary.tables << " tables, " << summary.files << " files, " << summary.rows
+      << " rows, " << summary.dead_letters << " dead letters";
   if (secs > 0) out << ", " << static_cast<int64_t>(summary.rows / secs) << " rows/s";
   out << std::endl;
   return summary;

@@ -16,8 +16,8 @@
 namespace sluice::pipeline {
 
 struct RunOptions {
-  bool once = false;        ///< drain what is there, then return
-  int shard_index = 0;      ///< --shard i/n: only tables whose name hashes to i
+  bool once = false;    ///< drain what is there, then return
+  int shard_index = 0;  ///< --shard i/n: only tables whose name hashes to i
   int shard_count = 1;
 };
 

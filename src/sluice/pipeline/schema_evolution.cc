@@ -127,21 +127,28 @@ Result<std::shared_ptr<arrow::DataType>> Widen(const std::string& table, const s
   if (id_from == T::STRUCT && id_to == T::STRUCT) {
     return MergeStruct(table, column + ".", from->fields(), to->fields(), incoming, strategy);
   }
-  if ((id_from == T::LIST && id_to == T::LIST) || (id_from == T::LARGE_LIST && id_to == T::LARGE_LIST)) {
+  if ((id_from == T::LIST && id_to == T::LIST) ||
+      (id_from == T::LARGE_LIST && id_to == T::LARGE_LIST)) {
     ARROW_ASSIGN_OR_RAISE(auto elem, Widen(table, column + ".element", from->field(0)->type(),
                                            to->field(0)->type(), nullptr, strategy));
-    return id_from == T::LIST ? arrow::list(from->field(0)->WithType(elem)->WithNullable(true))
-                              : arrow::large_list(from->field(0)->WithType(elem)->WithNullable(true));
+    return id_from == T::LIST
+               ? arrow::list(from->field(0)->WithType(elem)->WithNullable(true))
+               : arrow::large_list(from->field(0)->WithType(elem)->WithNullable(true));
   }
   // Integers widen to wider integers; a narrower incoming type reads into
   // the wider table type.
   auto int_digits = [](T::type id) {
     switch (id) {
-      case T::INT8: return 3;
-      case T::INT16: return 5;
-      case T::INT32: return 10;
-      case T::INT64: return 19;
-      default: return 0;
+      case T::INT8:
+        return 3;
+      case T::INT16:
+        return 5;
+      case T::INT32:
+        return 10;
+      case T::INT64:
+        return 19;
+      default:
+        return 0;
     }
   };
   int from_int = int_digits(id_from), to_int = int_digits(id_to);
@@ -152,8 +159,8 @@ Result<std::shared_ptr<arrow::DataType>> Widen(const std::string& table, const s
   // Decimals widen to a decimal holding both (the larger integer part and
   // the larger scale), as long as that fits 38 digits: JSON infers a
   // decimal's precision and scale per file from the digits it sees.
-  auto as_decimal = [&](const std::shared_ptr<arrow::DataType>& t, int digits)
-      -> std::optional<std::pair<int, int>> {
+  auto as_decimal = [&](const std::shared_ptr<arrow::DataType>& t,
+                        int digits) -> std::optional<std::pair<int, int>> {
     if (t->id() == T::DECIMAL128) {
       auto d = std::static_pointer_cast<arrow::Decimal128Type>(t);
       return std::make_pair(d->precision() - d->scale(), d->scale());
@@ -268,8 +275,8 @@ Result<std::shared_ptr<arrow::Array>> ConformArray(const std::string& table,
         children.push_back(nulls);
         continue;
       }
-      ARROW_ASSIGN_OR_RAISE(auto child, ConformArray(table, column + "." + f->name(),
-                                                      st->field(idx), f->type()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto child, ConformArray(table, column + "." + f->name(), st->field(idx), f->type()));
       children.push_back(child);
     }
     return std::make_shared<arrow::StructArray>(type, st->length(), children, st->null_bitmap(),
@@ -306,7 +313,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(
       columns.push_back(nulls);
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto conformed, ConformArray(table, field->name(), column, field->type()));
+    ARROW_ASSIGN_OR_RAISE(auto conformed,
+                          ConformArray(table, field->name(), column, field->type()));
     columns.push_back(conformed);
   }
   return arrow::RecordBatch::Make(target, batch->num_rows(), columns);

@@ -6,10 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
-
-#include "sluice/core/arrow_init.h"
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/arrow_init.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/io/local_log_store.h"
@@ -131,8 +130,8 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   qualified_ = id.Qualified();
   decode_options_ = DecodeOptionsFor(config_);
   ARROW_ASSIGN_OR_RAISE(decode_options_.pinned_types, PinnedTypes(config_, qualified_));
-  merged_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
-                              config_.table_prefix + id.table);
+  merged_path_ =
+      io::JoinPath(io::JoinPath(config_.sink_path, id.database), config_.table_prefix + id.table);
   ARROW_ASSIGN_OR_RAISE(auto merged_loc, io::OpenTableLocation(merged_path_));
   merged_ = std::move(merged_loc);
   ARROW_ASSIGN_OR_RAISE(merged_snapshot_, delta::LoadIfExists(*merged_));
@@ -169,8 +168,7 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
       if (static_cast<int64_t>(cursor_.count()) != *done) {
         return Status::Invalid("table ", qualified_, ": cursor ", CursorPath(*done), " holds ",
                                cursor_.count(), " files but the ",
-                               config_.log_tables ? "log" : "merged", " table's txn says ",
-                               *done);
+                               config_.log_tables ? "log" : "merged", " table's txn says ", *done);
       }
     }
   }
@@ -262,8 +260,8 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   if (keys_known_ && keys_.empty() && !config_.log_tables) {
     return Status::Invalid("table ", qualified_,
                            " has no primary keys and log tables are off (GENERATE_LOG_TABLE="
-                           "false): there is nothing to write; set tables.\"", qualified_,
-                           "\".primary_keys or turn log tables on");
+                           "false): there is nothing to write; set tables.\"",
+                           qualified_, "\".primary_keys or turn log tables on");
   }
   const bool merging = keys_known_ && !keys_.empty();
 
@@ -282,14 +280,17 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
       schema = StorableSchema(batch->schema());
       continue;
     }
-    auto table_strategy = config_.ForTable(qualified_).schema_evolution.value_or(config_.schema_evolution);
-    ARROW_ASSIGN_OR_RAISE(schema, EvolveSchema(qualified_ + "_log", schema, *batch, table_strategy));
+    auto table_strategy =
+        config_.ForTable(qualified_).schema_evolution.value_or(config_.schema_evolution);
+    ARROW_ASSIGN_OR_RAISE(schema,
+                          EvolveSchema(qualified_ + "_log", schema, *batch, table_strategy));
   }
   if (config_.log_tables) {
     result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
   } else {
-    result.schema_changed = merged_snapshot_ && schema &&
-                            !merge::MergedTableSchema(*schema)->Equals(*merged_snapshot_->schema(), false);
+    result.schema_changed =
+        merged_snapshot_ && schema &&
+        !merge::MergedTableSchema(*schema)->Equals(*merged_snapshot_->schema(), false);
   }
 
   std::shared_ptr<arrow::Table> table;
@@ -340,8 +341,7 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
       } else {
         // No rows: an empty merge still records the cursor in the txn.
         plan.emplace();
-        ARROW_ASSIGN_OR_RAISE(plan->appends,
-                              arrow::Table::MakeEmpty(merged_snapshot_->schema()));
+        ARROW_ASSIGN_OR_RAISE(plan->appends, arrow::Table::MakeEmpty(merged_snapshot_->schema()));
         plan->base_version = merged_snapshot_->version();
       }
       return Status::OK();
@@ -449,11 +449,11 @@ Status TablePipeline::EnsureIndex(const arrow::Schema& merged_schema) {
   }
   const int64_t now_ms = NowUs() / 1000;
   auto done = merged_snapshot_->TxnVersion(app_id_);
-  ARROW_ASSIGN_OR_RAISE(auto tombstones,
-                        merge::LoadTombstones(*merged_, done ? *done : 0,
-                                              now_ms - config_.tombstone_retention_ms));
-  ARROW_ASSIGN_OR_RAISE(index_, merge::KeyIndex::Build(*merged_snapshot_, *merged_,
-                                                       std::move(encoder), tombstones));
+  ARROW_ASSIGN_OR_RAISE(
+      auto tombstones,
+      merge::LoadTombstones(*merged_, done ? *done : 0, now_ms - config_.tombstone_retention_ms));
+  ARROW_ASSIGN_OR_RAISE(
+      index_, merge::KeyIndex::Build(*merged_snapshot_, *merged_, std::move(encoder), tombstones));
   last_purge_ms_ = now_ms;
   return Status::OK();
 }

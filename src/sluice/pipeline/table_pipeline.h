@@ -34,22 +34,22 @@
 namespace sluice::pipeline {
 
 struct StepResult {
-  int64_t files = 0;          ///< 0: nothing was pending
+  int64_t files = 0;  ///< 0: nothing was pending
   int64_t rows = 0;
   int64_t dead_letters = 0;
-  int64_t version = -1;       ///< log table version committed
-  int64_t lag_ms = 0;         ///< now - newest source timestamp of the batch
+  int64_t version = -1;  ///< log table version committed
+  int64_t lag_ms = 0;    ///< now - newest source timestamp of the batch
   bool schema_changed = false;
   /// Merged table (tables with primary keys).
-  bool merged = false;             ///< a merge was committed (or found applied)
+  bool merged = false;  ///< a merge was committed (or found applied)
   int64_t merged_version = -1;
   bool merge_already_applied = false;
-  int64_t upserts = 0;             ///< row images written
-  int64_t deletes = 0;             ///< delete events applied
-  int64_t rows_deleted = 0;        ///< existing rows marked deleted or replaced
+  int64_t upserts = 0;       ///< row images written
+  int64_t deletes = 0;       ///< delete events applied
+  int64_t rows_deleted = 0;  ///< existing rows marked deleted or replaced
   int64_t ignored_stale = 0;
   int64_t superseded = 0;
-  int64_t invalid = 0;             ///< plan rows sent to dead letters
+  int64_t invalid = 0;  ///< plan rows sent to dead letters
 };
 
 class TablePipeline {

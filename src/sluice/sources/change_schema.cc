@@ -13,7 +13,9 @@ std::string_view CdcOpName(CdcOp op) {
   return i < std::size(kOpNames) ? kOpNames[i] : std::string_view("unknown");
 }
 
-std::shared_ptr<arrow::DataType> CdcOpType() { return arrow::dictionary(arrow::int32(), arrow::utf8()); }
+std::shared_ptr<arrow::DataType> CdcOpType() {
+  return arrow::dictionary(arrow::int32(), arrow::utf8());
+}
 
 std::shared_ptr<arrow::Array> CdcOpDictionary() {
   // Built once: every _cdc_op array shares this dictionary, so concatenating

@@ -33,7 +33,8 @@ TEST(ActionsJsonTest, RoundTripsEveryActionWithOptionalFields) {
   m.configuration = {{"delta.enableDeletionVectors", "true"}};
   m.created_time = 1;
   Txn t{"app", 42, 1000};
-  std::vector<Action> actions = {p, m, add, rm, t, OtherAction{"domainMetadata", R"({"domain":"d"})"}};
+  std::vector<Action> actions = {p,  m, add,
+                                 rm, t, OtherAction{"domainMetadata", R"({"domain":"d"})"}};
   std::string text = CommitToJson(actions);
   auto parsed = CommitFromJson(text, "test");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();

@@ -18,7 +18,8 @@ TEST(LogPathTest, ParsesEveryKind) {
   EXPECT_EQ(m->type, LogFileType::kMultiPartCheckpoint);
   EXPECT_EQ(m->part, 2);
   EXPECT_EQ(m->parts, 3);
-  auto v2 = ParseLogFileName("00000000000000000010.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json");
+  auto v2 =
+      ParseLogFileName("00000000000000000010.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json");
   ASSERT_TRUE(v2);
   EXPECT_EQ(v2->type, LogFileType::kV2Checkpoint);
   auto crc = ParseLogFileName("00000000000000000001.crc");

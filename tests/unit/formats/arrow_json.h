@@ -32,17 +32,28 @@ inline nlohmann::json ValueToJson(const arrow::Array& a, int64_t i) {
   using nlohmann::json;
   if (a.IsNull(i)) return nullptr;
   switch (a.type_id()) {
-    case arrow::Type::NA: return nullptr;
-    case arrow::Type::BOOL: return static_cast<const arrow::BooleanArray&>(a).Value(i);
-    case arrow::Type::INT32: return static_cast<const arrow::Int32Array&>(a).Value(i);
-    case arrow::Type::INT64: return static_cast<const arrow::Int64Array&>(a).Value(i);
-    case arrow::Type::DATE32: return static_cast<const arrow::Date32Array&>(a).Value(i);
-    case arrow::Type::TIME64: return static_cast<const arrow::Time64Array&>(a).Value(i);
-    case arrow::Type::TIMESTAMP: return static_cast<const arrow::TimestampArray&>(a).Value(i);
-    case arrow::Type::FLOAT: return Float(static_cast<const arrow::FloatArray&>(a).Value(i));
-    case arrow::Type::DOUBLE: return Float(static_cast<const arrow::DoubleArray&>(a).Value(i));
-    case arrow::Type::STRING: return std::string(static_cast<const arrow::StringArray&>(a).GetView(i));
-    case arrow::Type::BINARY: return Hex(static_cast<const arrow::BinaryArray&>(a).GetView(i));
+    case arrow::Type::NA:
+      return nullptr;
+    case arrow::Type::BOOL:
+      return static_cast<const arrow::BooleanArray&>(a).Value(i);
+    case arrow::Type::INT32:
+      return static_cast<const arrow::Int32Array&>(a).Value(i);
+    case arrow::Type::INT64:
+      return static_cast<const arrow::Int64Array&>(a).Value(i);
+    case arrow::Type::DATE32:
+      return static_cast<const arrow::Date32Array&>(a).Value(i);
+    case arrow::Type::TIME64:
+      return static_cast<const arrow::Time64Array&>(a).Value(i);
+    case arrow::Type::TIMESTAMP:
+      return static_cast<const arrow::TimestampArray&>(a).Value(i);
+    case arrow::Type::FLOAT:
+      return Float(static_cast<const arrow::FloatArray&>(a).Value(i));
+    case arrow::Type::DOUBLE:
+      return Float(static_cast<const arrow::DoubleArray&>(a).Value(i));
+    case arrow::Type::STRING:
+      return std::string(static_cast<const arrow::StringArray&>(a).GetView(i));
+    case arrow::Type::BINARY:
+      return Hex(static_cast<const arrow::BinaryArray&>(a).GetView(i));
     case arrow::Type::FIXED_SIZE_BINARY:
       return Hex(static_cast<const arrow::FixedSizeBinaryArray&>(a).GetView(i));
     case arrow::Type::DECIMAL128:

@@ -25,7 +25,9 @@ std::string Long(int64_t v) {
   out.push_back(static_cast<char>(n));
   return out;
 }
-std::string Str(std::string_view s) { return Long(static_cast<int64_t>(s.size())) + std::string(s); }
+std::string Str(std::string_view s) {
+  return Long(static_cast<int64_t>(s.size())) + std::string(s);
+}
 
 const std::string kSync = "0123456789abcdef";
 
@@ -40,11 +42,13 @@ std::string MakeOcf(const std::string& schema, const std::string& codec,
   std::string out = "Obj\x01";
   out += Long(2) + Str("avro.schema") + Str(schema) + Str("avro.codec") + Str(codec) + Long(0);
   out += kSync;
-  for (const auto& b : blocks) out += Long(b.count) + Long(static_cast<int64_t>(b.data.size())) + b.data + kSync;
+  for (const auto& b : blocks)
+    out += Long(b.count) + Long(static_cast<int64_t>(b.data.size())) + b.data + kSync;
   return out;
 }
 
-const char* kSchema = R"({"type":"record","name":"r","fields":[{"name":"id","type":"long"},{"name":"s","type":"string"}]})";
+const char* kSchema =
+    R"({"type":"record","name":"r","fields":[{"name":"id","type":"long"},{"name":"s","type":"string"}]})";
 
 std::string Row(int64_t id, const std::string& s) { return Long(id) + Str(s); }
 
@@ -77,8 +81,8 @@ TEST(AvroCorrupt, UnsupportedCodecNamesIt) {
 }
 
 TEST(AvroCorrupt, BadSyncIsReportedAndSkippable) {
-  std::string file = MakeOcf(kSchema, "null",
-                             {{1, Row(1, "a")}, {1, Row(2, "b")}, {1, Row(3, "c")}, {1, Row(4, "d")}});
+  std::string file = MakeOcf(
+      kSchema, "null", {{1, Row(1, "a")}, {1, Row(2, "b")}, {1, Row(3, "c")}, {1, Row(4, "d")}});
   // Damage the sync marker after the second block. Its framing can no longer
   // be trusted, so the reader resynchronises on the next intact marker: the
   // blocks on both sides of the damaged marker are lost.
@@ -104,7 +108,8 @@ TEST(AvroCorrupt, BadSyncIsReportedAndSkippable) {
 
 TEST(AvroCorrupt, SkipPolicyKeepsGoodBlocksAndReportsBadOnes) {
   std::string bad_row = Long(5) + Long(1000);  // string length past the block
-  std::string file = MakeOcf(kSchema, "null", {{1, Row(1, "a")}, {1, bad_row}, {2, Row(3, "c") + Row(4, "d")}});
+  std::string file =
+      MakeOcf(kSchema, "null", {{1, Row(1, "a")}, {1, bad_row}, {2, Row(3, "c") + Row(4, "d")}});
   OcfOptions opts;
   opts.on_bad_block = BadBlockPolicy::kSkip;
   auto r = Open(file, opts);
@@ -134,7 +139,8 @@ TEST(AvroCorrupt, FailureInsideNestedValuesLeavesValidArrays) {
     {"name":"l","type":{"type":"array","items":{"type":"record","name":"i","fields":[
       {"name":"a","type":"long"},{"name":"b","type":"string"}]}}},
     {"name":"m","type":{"type":"map","values":"i"}}]})";
-  std::string good = Long(1) + Long(7) + Str("x") + Long(0) + Long(1) + Str("k") + Long(8) + Str("y") + Long(0);
+  std::string good =
+      Long(1) + Long(7) + Str("x") + Long(0) + Long(1) + Str("k") + Long(8) + Str("y") + Long(0);
   std::string bad_list = Long(2) + Long(7) + Str("x") + Long(9) + Long(-3);
   std::string bad_map = Long(0) + Long(1) + Str("k") + Long(8) + Long(99);
   for (const auto& bad : {bad_list, bad_map}) {
@@ -149,7 +155,7 @@ TEST(AvroCorrupt, FailureInsideNestedValuesLeavesValidArrays) {
 
 TEST(AvroCorrupt, AbsurdCountsAndLengths) {
   const std::vector<std::string> bodies = {
-      Long(1) + Long(int64_t{1} << 60),               // huge string length
+      Long(1) + Long(int64_t{1} << 60),  // huge string length
       Long(1) + std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11),  // overlong varint
   };
   for (const auto& body : bodies) {
@@ -157,11 +163,12 @@ TEST(AvroCorrupt, AbsurdCountsAndLengths) {
     EXPECT_FALSE(DecodeAll(*r).ok());
   }
   // A block claiming 2^62 records of a schema whose records take no bytes.
-  auto r = Open(MakeOcf(R"({"type":"record","name":"e","fields":[]})", "null",
-                        {{int64_t{1} << 62, ""}}));
+  auto r = Open(
+      MakeOcf(R"({"type":"record","name":"e","fields":[]})", "null", {{int64_t{1} << 62, ""}}));
   EXPECT_FALSE(DecodeAll(*r).ok());
   // An array of nulls claiming 2^40 items.
-  r = Open(MakeOcf(R"({"type":"array","items":"null"})", "null", {{1, Long(int64_t{1} << 40) + Long(0)}}));
+  r = Open(MakeOcf(R"({"type":"array","items":"null"})", "null",
+                   {{1, Long(int64_t{1} << 40) + Long(0)}}));
   EXPECT_FALSE(DecodeAll(*r).ok());
   // Block size past the end of file.
   std::string file = MakeOcf(kSchema, "null", {{1, Row(1, "a")}});
@@ -185,7 +192,8 @@ TEST(AvroCorrupt, CodecDamage) {
 // crashes and invalid arrays are not.
 TEST(AvroCorrupt, TruncationsAndMutationsNeverCrash) {
   std::mt19937 rng(7);
-  for (const auto& e : std::filesystem::directory_iterator(std::string(SLUICE_FIXTURES_DIR) + "/datastream/avro")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(SLUICE_FIXTURES_DIR) + "/datastream/avro")) {
     std::string bytes = ReadFile(e.path().string());
     for (size_t len = 0; len < bytes.size(); len += 1 + len / 64) {
       auto r = OcfReader::Open(ToBuffer(bytes.substr(0, len)), "t", {});
@@ -193,14 +201,16 @@ TEST(AvroCorrupt, TruncationsAndMutationsNeverCrash) {
     }
     for (int i = 0; i < 300; ++i) {
       std::string m = bytes;
-      for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) m[rng() % m.size()] = static_cast<char>(rng());
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k)
+        m[rng() % m.size()] = static_cast<char>(rng());
       OcfOptions opts;
       opts.on_bad_block = BadBlockPolicy::kSkip;
       auto r = OcfReader::Open(ToBuffer(m), "m", opts);
       if (!r.ok()) continue;
       auto rows = DecodeAll(**r);  // ValidateFull inside
       if (!rows.ok()) {
-        EXPECT_EQ(rows.status().message().find("VALIDATION"), std::string::npos) << rows.status().ToString();
+        EXPECT_EQ(rows.status().message().find("VALIDATION"), std::string::npos)
+            << rows.status().ToString();
       }
     }
   }

@@ -36,8 +36,11 @@ TEST(AvroFixtures, DecodeExactlyAsFastavro) {
   auto files = Fixtures();
   ASSERT_EQ(files.size(), 6u);
   for (const auto& f : files) {
-    std::string expected = (tmp.path / (std::filesystem::path(f).stem().string() + ".jsonl")).string();
-    ASSERT_EQ(RunCommand(Python() + " " + ScriptDir() + "/avro_expected.py '" + f + "' '" + expected + "'"), 0);
+    std::string expected =
+        (tmp.path / (std::filesystem::path(f).stem().string() + ".jsonl")).string();
+    ASSERT_EQ(RunCommand(Python() + " " + ScriptDir() + "/avro_expected.py '" + f + "' '" +
+                         expected + "'"),
+              0);
     ExpectMatches(f, expected);
     // Tiny batches exercise splitting blocks across batches.
     OcfOptions small;
@@ -50,9 +53,11 @@ TEST(AvroFixtures, DatastreamTypesMapAsDocumented) {
   auto path = FixtureDir() + "/mysql_numbers_test.avro";
   ASSERT_OK_AND_ASSIGN(auto reader, OcfReader::Open(ToBuffer(ReadFile(path)), path));
   auto schema = reader->schema();
-  EXPECT_TRUE(schema->GetFieldByName("read_timestamp")->type()->Equals(
-      arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
-  auto payload = std::static_pointer_cast<arrow::StructType>(schema->GetFieldByName("payload")->type());
+  EXPECT_TRUE(schema->GetFieldByName("read_timestamp")
+                  ->type()
+                  ->Equals(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  auto payload =
+      std::static_pointer_cast<arrow::StructType>(schema->GetFieldByName("payload")->type());
   EXPECT_TRUE(payload->GetFieldByName("decimaler")->type()->Equals(arrow::decimal128(10, 2)));
   EXPECT_TRUE(payload->GetFieldByName("bigu")->type()->Equals(arrow::decimal128(38, 0)));
   EXPECT_TRUE(payload->GetFieldByName("id")->nullable());
@@ -64,7 +69,8 @@ TEST(AvroFixtures, DatastreamTypesMapAsDocumented) {
   OcfOptions as_string;
   as_string.arrow.number = NumberMapping::kString;
   ASSERT_OK_AND_ASSIGN(auto r2, OcfReader::Open(ToBuffer(ReadFile(path)), path, as_string));
-  payload = std::static_pointer_cast<arrow::StructType>(r2->schema()->GetFieldByName("payload")->type());
+  payload =
+      std::static_pointer_cast<arrow::StructType>(r2->schema()->GetFieldByName("payload")->type());
   EXPECT_TRUE(payload->GetFieldByName("bigu")->type()->Equals(arrow::utf8()));
   ASSERT_OK_AND_ASSIGN(auto batch, r2->Next());
   ASSERT_NE(batch, nullptr);
@@ -84,8 +90,8 @@ TEST(AvroRandom, DifferentialAgainstFastavro) {
   TempDir tmp;
   const int kFiles = 2000;  // 2000 random schemas, ~25K records
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(RunCommand(Python() + " " + ScriptDir() + "/gen_random_avro.py '" + tmp.path.string() + "' " +
-                std::to_string(kFiles) + " 20240601"),
+  ASSERT_EQ(RunCommand(Python() + " " + ScriptDir() + "/gen_random_avro.py '" + tmp.path.string() +
+                       "' " + std::to_string(kFiles) + " 20240601"),
             0);
   int files = 0;
   for (int i = 0; i < kFiles; ++i) {

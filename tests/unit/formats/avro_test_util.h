@@ -18,9 +18,9 @@
 #ifndef ASSERT_OK_AND_ASSIGN
 #define SLUICE_CONCAT_(a, b) a##b
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)          \
-  auto tmp = (expr);                                       \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();        \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)   \
+  auto tmp = (expr);                                \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
   lhs = std::move(tmp).ValueOrDie();
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)

@@ -59,7 +59,8 @@ std::string ToNdjson(const std::string& array_path) {
   EXPECT_EQ(RunCommand(Python() +
                        " -c 'import json,sys,decimal; d=json.load(open(sys.argv[1]),"
                        " parse_float=decimal.Decimal); d=d if isinstance(d,list) else [d];"
-                       " open(sys.argv[2],\"w\").write(\"\".join(json.dumps(e, default=str)+\"\\n\" for e in d))' '" +
+                       " open(sys.argv[2],\"w\").write(\"\".join(json.dumps(e, "
+                       "default=str)+\"\\n\" for e in d))' '" +
                        array_path + "' '" + out + "'"),
             0);
   return ReadFile(out);
@@ -117,9 +118,9 @@ void ExpectMatchesPython(const std::vector<std::pair<std::string, std::string>>&
   ASSERT_TRUE(std::getline(in, line));
   auto schema = nlohmann::json::parse(line)["schema"];
   ASSERT_EQ(static_cast<int>(schema.size()), got.schema->num_fields());
-  const std::vector<std::string> order = {"uuid", "read_timestamp", "source_timestamp", "object",
-                                          "read_method", "stream_name", "schema_key",
-                                          "sort_keys", "source_metadata", "payload"};
+  const std::vector<std::string> order = {
+      "uuid",        "read_timestamp", "source_timestamp", "object",          "read_method",
+      "stream_name", "schema_key",     "sort_keys",        "source_metadata", "payload"};
   ASSERT_EQ(got.schema->field_names(), order);
   for (int i = 0; i < got.schema->num_fields(); ++i) {
     const auto& f = got.schema->field(i);
@@ -193,8 +194,9 @@ TEST(JsonEvents, BothTimestampFormsAndEpochMillis) {
       "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text));
   ASSERT_TRUE(d.bad.empty()) << d.bad[0].reason;
-  EXPECT_TRUE(d.schema->GetFieldByName("read_timestamp")->type()->Equals(
-      arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  EXPECT_TRUE(d.schema->GetFieldByName("read_timestamp")
+                  ->type()
+                  ->Equals(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
   const int64_t us = 1640410924408000;
   ASSERT_EQ(d.rows.size(), 3u);
   EXPECT_EQ(d.rows[0]["read_timestamp"], us);
@@ -226,7 +228,8 @@ TEST(JsonEvents, NumberWideningRules) {
   const std::string text =
       Event(R"({"big":1,"wide":1.5,"huge":1})") + "\n" +
       Event(R"({"big":99999999999999999999,"wide":123456789012345678901234567890.123456789,)"
-            R"("huge":1e300})") + "\n";
+            R"("huge":1e300})") +
+      "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text));
   ASSERT_TRUE(d.bad.empty()) << d.bad[0].reason;
   EXPECT_TRUE(PayloadType(d, "big")->Equals(arrow::decimal128(38, 0)));
@@ -279,7 +282,8 @@ TEST(JsonEvents, MixedColumnsHoldJsonText) {
 TEST(JsonEvents, SortKeysKeepTheAvroShape) {
   const std::string text =
       Event("{}", R"("sort_keys":["2021-01-01 00:00:00", "", 0],)") + "\n" +
-      Event("{}", R"("sort_keys":["2021-01-01 00:00:00", 0, 0, null, 1.5, 99999999999999999999],)") +
+      Event("{}",
+            R"("sort_keys":["2021-01-01 00:00:00", 0, 0, null, 1.5, 99999999999999999999],)") +
       "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text));
   ASSERT_TRUE(d.bad.empty()) << d.bad[0].reason;
@@ -296,7 +300,8 @@ TEST(JsonEvents, SortKeysKeepTheAvroShape) {
 
 TEST(JsonEvents, UnknownEnvelopeKeysAreIgnoredAndOtherTypesKeptAsText) {
   const std::string text =
-      R"({"uuid":7,"extra":{"deep":[1,2]},"payload":{"a":1},"read_method":null})" "\n";
+      R"({"uuid":7,"extra":{"deep":[1,2]},"payload":{"a":1},"read_method":null})"
+      "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text));
   ASSERT_TRUE(d.bad.empty());
   EXPECT_EQ(d.schema->num_fields(), 10);
@@ -313,11 +318,11 @@ TEST(JsonEvents, PinnedTypesConvertOrReject) {
   opts.pinned_payload_types["id"] = arrow::int32();
   opts.pinned_payload_types["at"] = arrow::timestamp(arrow::TimeUnit::MILLI, "UTC");
   opts.pinned_payload_types["never"] = arrow::boolean();
-  const std::string text = Event(R"({"id":"12","amount":"12345.67","at":"2021-12-25 05:42:04.408"})") +
-                           "\n" + Event(R"({"id":13,"amount":12.3,"at":null})") + "\n" +
-                           Event(R"({"id":"x14","amount":1})") + "\n" +
-                           Event(R"({"id":15,"amount":1.234})") + "\n" +
-                           Event(R"({"id":16,"amount":123456.7})") + "\n";
+  const std::string text =
+      Event(R"({"id":"12","amount":"12345.67","at":"2021-12-25 05:42:04.408"})") + "\n" +
+      Event(R"({"id":13,"amount":12.3,"at":null})") + "\n" + Event(R"({"id":"x14","amount":1})") +
+      "\n" + Event(R"({"id":15,"amount":1.234})") + "\n" + Event(R"({"id":16,"amount":123456.7})") +
+      "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text, opts));
   EXPECT_TRUE(PayloadType(d, "amount")->Equals(arrow::decimal128(7, 2)));
   EXPECT_TRUE(PayloadType(d, "id")->Equals(arrow::int32()));
@@ -333,7 +338,7 @@ TEST(JsonEvents, PinnedTypesConvertOrReject) {
   EXPECT_NE(d.bad[0].reason.find("payload.id: cannot convert \"x14\" to int32"), std::string::npos)
       << d.bad[0].reason;
   EXPECT_EQ(d.bad[0].raw, Event(R"({"id":"x14","amount":1})"));
-  EXPECT_NE(d.bad[1].reason.find("1.234"), std::string::npos);  // would need rounding
+  EXPECT_NE(d.bad[1].reason.find("1.234"), std::string::npos);     // would need rounding
   EXPECT_NE(d.bad[2].reason.find("123456.7"), std::string::npos);  // precision
   JsonDecodeOptions bad_opts;
   bad_opts.pinned_payload_types["m"] = arrow::map(arrow::utf8(), arrow::utf8());
@@ -362,11 +367,16 @@ TEST(JsonBadInput, SyntaxErrorOnOneLineKeepsTheOthers) {
 }
 
 TEST(JsonBadInput, BadEnvelopeValuesRejectTheEvent) {
-  const std::string text = R"({"read_timestamp":"yesterday"})" "\n"
-                           R"({"read_timestamp":"2021-02-30 00:00:00"})" "\n"
-                           R"({"payload":[1]})" "\n"
-                           R"({"sort_keys":{}})" "\n"
-                           R"({"read_timestamp":true})" "\n";
+  const std::string text = R"({"read_timestamp":"yesterday"})"
+                           "\n"
+                           R"({"read_timestamp":"2021-02-30 00:00:00"})"
+                           "\n"
+                           R"({"payload":[1]})"
+                           "\n"
+                           R"({"sort_keys":{}})"
+                           "\n"
+                           R"({"read_timestamp":true})"
+                           "\n";
   ASSERT_OK_AND_ASSIGN(Decoded d, DecodeOne(text));
   EXPECT_TRUE(d.rows.empty());
   ASSERT_EQ(d.bad.size(), 5u);

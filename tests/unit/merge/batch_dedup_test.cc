@@ -46,9 +46,8 @@ TEST(BatchDedupTest, SequencesCompareAsBytes) {
 }
 
 TEST(BatchDedupTest, PrimaryKeyMoveIsTwoKeys) {
-  auto r = Dedup({{"insert", "s1", 1, "a", 1},
-                  {"delete", "s2", 1, "a", 1},
-                  {"insert", "s3", 2, "a", 1}});
+  auto r = Dedup(
+      {{"insert", "s1", 1, "a", 1}, {"delete", "s2", 1, "a", 1}, {"insert", "s3", 2, "a", 1}});
   EXPECT_EQ(r.winners, (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(r.ops, (std::vector<MergeOp>{MergeOp::kDelete, MergeOp::kUpsert}));
 }

@@ -98,9 +98,9 @@ TEST(KeyEncoderTest, OtherKeyTypes) {
   ASSERT_TRUE(ls.AppendValues({"x", "x", "x"}).ok());
   arrow::BinaryBuilder bin;
   ASSERT_TRUE(bin.AppendValues({"\x00\x01", "\x00\x01", "\x00\x01"}).ok());
-  auto keys = Encode({dec.Finish().ValueOrDie(), date.Finish().ValueOrDie(),
-                      ts.Finish().ValueOrDie(), ls.Finish().ValueOrDie(),
-                      bin.Finish().ValueOrDie()});
+  auto keys =
+      Encode({dec.Finish().ValueOrDie(), date.Finish().ValueOrDie(), ts.Finish().ValueOrDie(),
+              ls.Finish().ValueOrDie(), bin.Finish().ValueOrDie()});
   EXPECT_EQ(keys.num_invalid(), 0);
   EXPECT_EQ(keys.key(0), keys.key(2));
   EXPECT_NE(keys.key(0), keys.key(1));
@@ -123,9 +123,9 @@ TEST(KeyEncoderTest, NullKeyIsInvalidWithTheColumnNamed) {
 }
 
 TEST(KeyEncoderTest, MakeRejectsBadKeyLists) {
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
-                               arrow::field("f", arrow::float64()),
-                               arrow::field("l", arrow::list(arrow::int32()))});
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("f", arrow::float64()),
+                     arrow::field("l", arrow::list(arrow::int32()))});
   EXPECT_FALSE(KeyEncoder::Make(*schema, {}).ok());
   EXPECT_FALSE(KeyEncoder::Make(*schema, {"missing"}).ok());
   EXPECT_FALSE(KeyEncoder::Make(*schema, {"id", "id"}).ok());

@@ -144,18 +144,19 @@ TEST_F(KeyIndexTest, DISABLED_BuildLargeTable) {
   const char* rows_env = std::getenv("SLUICE_BENCH_ROWS");
   const int64_t total = rows_env ? std::atoll(rows_env) : 1'000'000;
   const char* dir_env = std::getenv("SLUICE_BENCH_DIR");
-  std::string path = dir_env ? dir_env : (std::filesystem::temp_directory_path() /
-                                          ("sluice_index_bench_" + std::to_string(total)))
-                                             .string();
+  std::string path = dir_env ? dir_env
+                             : (std::filesystem::temp_directory_path() /
+                                ("sluice_index_bench_" + std::to_string(total)))
+                                   .string();
   auto location = *io::OpenTableLocation(path);
   auto ts_type = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
-  auto schema = arrow::schema({
-      arrow::field("id", arrow::int64()), arrow::field("customer_id", arrow::int64()),
-      arrow::field("name", arrow::utf8()), arrow::field("email", arrow::utf8()),
-      arrow::field("city", arrow::utf8()), arrow::field("amount", arrow::decimal128(12, 2)),
-      arrow::field("status", arrow::utf8()), arrow::field("created_at", ts_type),
-      arrow::field("updated_at", ts_type), arrow::field("active", arrow::boolean()),
-      arrow::field("_cdc_seq", arrow::binary()), arrow::field("_cdc_ts", ts_type)});
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("customer_id", arrow::int64()),
+       arrow::field("name", arrow::utf8()), arrow::field("email", arrow::utf8()),
+       arrow::field("city", arrow::utf8()), arrow::field("amount", arrow::decimal128(12, 2)),
+       arrow::field("status", arrow::utf8()), arrow::field("created_at", ts_type),
+       arrow::field("updated_at", ts_type), arrow::field("active", arrow::boolean()),
+       arrow::field("_cdc_seq", arrow::binary()), arrow::field("_cdc_ts", ts_type)});
   auto existing = *delta::LoadIfExists(location);
   if (!existing) {
     auto start = std::chrono::steady_clock::now();
@@ -192,13 +193,13 @@ TEST_F(KeyIndexTest, DISABLED_BuildLargeTable) {
         ASSERT_TRUE(seq.Append(s, 24).ok());
         ASSERT_TRUE(ts.Append(1'700'000'000'000'000 + i).ok());
       }
-      auto table = arrow::Table::Make(
-          schema, {id.Finish().ValueOrDie(), cust.Finish().ValueOrDie(),
-                   name.Finish().ValueOrDie(), email.Finish().ValueOrDie(),
-                   city.Finish().ValueOrDie(), amount.Finish().ValueOrDie(),
-                   status.Finish().ValueOrDie(), created.Finish().ValueOrDie(),
-                   updated.Finish().ValueOrDie(), active.Finish().ValueOrDie(),
-                   seq.Finish().ValueOrDie(), ts.Finish().ValueOrDie()});
+      auto table =
+          arrow::Table::Make(schema, {id.Finish().ValueOrDie(), cust.Finish().ValueOrDie(),
+                                      name.Finish().ValueOrDie(), email.Finish().ValueOrDie(),
+                                      city.Finish().ValueOrDie(), amount.Finish().ValueOrDie(),
+                                      status.Finish().ValueOrDie(), created.Finish().ValueOrDie(),
+                                      updated.Finish().ValueOrDie(), active.Finish().ValueOrDie(),
+                                      seq.Finish().ValueOrDie(), ts.Finish().ValueOrDie()});
       delta::TableWriteOptions options;
       options.deletion_vectors = true;
       ASSERT_TRUE(delta::WriteTable(location, table, options).ok());
@@ -212,8 +213,8 @@ TEST_F(KeyIndexTest, DISABLED_BuildLargeTable) {
       for (uint64_t r = 0; r < static_cast<uint64_t>(n); r += 100) clipped.Add(r);
       dels[f.path] = clipped;
     }
-    ASSERT_TRUE(delta::DeleteRows(location, snapshot, dels, delta::DeleteMode::kDeletionVectors)
-                    .ok());
+    ASSERT_TRUE(
+        delta::DeleteRows(location, snapshot, dels, delta::DeleteMode::kDeletionVectors).ok());
     std::printf("wrote %lld rows in %.1f s\n", static_cast<long long>(total),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
@@ -222,12 +223,12 @@ TEST_F(KeyIndexTest, DISABLED_BuildLargeTable) {
   IndexBuildStats stats;
   auto index = KeyIndex::Build(*snapshot, location, encoder, {}, &stats);
   ASSERT_TRUE(index.ok()) << index.status().ToString();
-  std::printf("index build: %lld files, %lld rows read, %lld live keys in %.2f s; %.1f MiB "
-              "(%.1f bytes/key)\n",
-              static_cast<long long>(stats.files), static_cast<long long>(stats.rows_read),
-              static_cast<long long>(stats.live_rows), stats.seconds,
-              (*index)->MemoryBytes() / 1048576.0,
-              static_cast<double>((*index)->MemoryBytes()) / std::max<int64_t>(1, stats.live_rows));
+  std::printf(
+      "index build: %lld files, %lld rows read, %lld live keys in %.2f s; %.1f MiB "
+      "(%.1f bytes/key)\n",
+      static_cast<long long>(stats.files), static_cast<long long>(stats.rows_read),
+      static_cast<long long>(stats.live_rows), stats.seconds, (*index)->MemoryBytes() / 1048576.0,
+      static_cast<double>((*index)->MemoryBytes()) / std::max<int64_t>(1, stats.live_rows));
   EXPECT_EQ(stats.duplicate_keys, 0);
   EXPECT_GT(stats.live_rows, total * 98 / 100);
 }

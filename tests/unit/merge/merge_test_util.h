@@ -58,8 +58,9 @@ inline std::shared_ptr<arrow::RecordBatch> ChangeBatch(const std::vector<Event>&
   }
   auto dict_type = arrow::dictionary(arrow::int32(), arrow::utf8());
   auto dict_array = dict.Finish().ValueOrDie();
-  auto op_array = arrow::DictionaryArray::FromArrays(dict_type, op.Finish().ValueOrDie(), dict_array)
-                      .ValueOrDie();
+  auto op_array =
+      arrow::DictionaryArray::FromArrays(dict_type, op.Finish().ValueOrDie(), dict_array)
+          .ValueOrDie();
   auto src_struct = arrow::StructArray::Make({src.Finish().ValueOrDie()},
                                              {arrow::field("log_position", arrow::int64())})
                         .ValueOrDie();
@@ -76,9 +77,9 @@ inline std::shared_ptr<arrow::RecordBatch> ChangeBatch(const std::vector<Event>&
   });
   return arrow::RecordBatch::Make(
       schema, static_cast<int64_t>(events.size()),
-      {id.Finish().ValueOrDie(), name.Finish().ValueOrDie(), amount.Finish().ValueOrDie(),
-       op_array, seq.Finish().ValueOrDie(), ts.Finish().ValueOrDie(),
-       ingested.Finish().ValueOrDie(), origin.Finish().ValueOrDie(), src_struct});
+      {id.Finish().ValueOrDie(), name.Finish().ValueOrDie(), amount.Finish().ValueOrDie(), op_array,
+       seq.Finish().ValueOrDie(), ts.Finish().ValueOrDie(), ingested.Finish().ValueOrDie(),
+       origin.Finish().ValueOrDie(), src_struct});
 }
 
 /// A fresh directory under the temp dir named after the running test.

@@ -18,10 +18,10 @@ std::string WriteTemp(const std::string& text) {
 TEST(ConfigTest, DefaultsMatchTheOriginalConnector) {
   auto c = LoadConfig("", {});
   ASSERT_TRUE(c.ok());
-  EXPECT_TRUE(c->log_tables);                      // GENERATE_LOG_TABLE=true
-  EXPECT_EQ(c->format, "avro");                    // READ_FORMAT=avro
-  EXPECT_EQ(c->max_files_per_batch, 2);            // FILE_READ_CONCURRENCY=2
-  EXPECT_EQ(c->merge_interval_ms, 60'000);         // DELTA_MERGE_FREQUENCY_MINUTES=1
+  EXPECT_TRUE(c->log_tables);                               // GENERATE_LOG_TABLE=true
+  EXPECT_EQ(c->format, "avro");                             // READ_FORMAT=avro
+  EXPECT_EQ(c->max_files_per_batch, 2);                     // FILE_READ_CONCURRENCY=2
+  EXPECT_EQ(c->merge_interval_ms, 60'000);                  // DELTA_MERGE_FREQUENCY_MINUTES=1
   EXPECT_EQ(c->schema_evolution, SchemaEvolution::kMerge);  // mergeSchema
   EXPECT_EQ(c->poll_interval_ms, 10'000);
 }
@@ -54,7 +54,8 @@ TEST(ConfigTest, EnvironmentAloneIsEnough) {
 }
 
 TEST(ConfigTest, BucketMeansGcs) {
-  auto c = LoadConfig("", {{"BUCKET", "my-bucket"}, {"SOURCE_PATH", "stream/a"}, {"DELTA_TABLE_PATH", "/lake"}});
+  auto c = LoadConfig(
+      "", {{"BUCKET", "my-bucket"}, {"SOURCE_PATH", "stream/a"}, {"DELTA_TABLE_PATH", "/lake"}});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->source_path, "gs://my-bucket/stream/a");
   EXPECT_EQ(c->table_source_type, "discovery-bucket");

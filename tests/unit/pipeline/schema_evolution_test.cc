@@ -41,10 +41,12 @@ arrow::RecordBatch& Row(const std::shared_ptr<arrow::Schema>& schema) {
 }
 
 TEST(SchemaEvolutionTest, MergeAddsColumnsAndWidens) {
-  auto current = AllNullable(S({arrow::field("id", arrow::int32()), arrow::field("x", arrow::float32()),
-                                arrow::field("d", arrow::decimal128(10, 2))}));
-  auto incoming = S({arrow::field("id", arrow::int64()), arrow::field("x", arrow::float64()),
-                     arrow::field("d", arrow::decimal128(12, 2)), arrow::field("new", arrow::utf8())});
+  auto current =
+      AllNullable(S({arrow::field("id", arrow::int32()), arrow::field("x", arrow::float32()),
+                     arrow::field("d", arrow::decimal128(10, 2))}));
+  auto incoming =
+      S({arrow::field("id", arrow::int64()), arrow::field("x", arrow::float64()),
+         arrow::field("d", arrow::decimal128(12, 2)), arrow::field("new", arrow::utf8())});
   auto evolved = EvolveSchema("db.t", current, Row(incoming), SchemaEvolution::kMerge);
   ASSERT_TRUE(evolved.ok()) << evolved.status().ToString();
   EXPECT_EQ((*evolved)->ToString(),
@@ -54,7 +56,8 @@ TEST(SchemaEvolutionTest, MergeAddsColumnsAndWidens) {
 }
 
 TEST(SchemaEvolutionTest, MergeKeepsDroppedColumnsAndNarrowerInput) {
-  auto current = AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("gone", arrow::utf8())}));
+  auto current =
+      AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("gone", arrow::utf8())}));
   auto incoming = S({arrow::field("id", arrow::int32())});
   auto evolved = EvolveSchema("db.t", current, Row(incoming), SchemaEvolution::kMerge);
   ASSERT_TRUE(evolved.ok());
@@ -82,7 +85,8 @@ TEST(SchemaEvolutionTest, NoneRefusesNewColumns) {
 }
 
 TEST(SchemaEvolutionTest, OverwriteFollowsTheSource) {
-  auto current = AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("gone", arrow::utf8())}));
+  auto current =
+      AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("gone", arrow::utf8())}));
   auto incoming = S({arrow::field("id", arrow::int64()), arrow::field("n", arrow::int32())});
   auto evolved = EvolveSchema("db.t", current, Row(incoming), SchemaEvolution::kOverwrite);
   ASSERT_TRUE(evolved.ok());
@@ -91,7 +95,8 @@ TEST(SchemaEvolutionTest, OverwriteFollowsTheSource) {
 }
 
 TEST(SchemaEvolutionTest, NestedStructGainsAField) {
-  auto current = AllNullable(S({arrow::field("s", arrow::struct_({arrow::field("a", arrow::int32())}))}));
+  auto current =
+      AllNullable(S({arrow::field("s", arrow::struct_({arrow::field("a", arrow::int32())}))}));
   auto incoming = S({arrow::field(
       "s", arrow::struct_({arrow::field("a", arrow::int32()), arrow::field("b", arrow::utf8())}))});
   auto evolved = EvolveSchema("db.t", current, Row(incoming), SchemaEvolution::kMerge);
@@ -100,10 +105,10 @@ TEST(SchemaEvolutionTest, NestedStructGainsAField) {
 }
 
 TEST(SchemaEvolutionTest, DecimalsWidenToHoldBoth) {
-  auto current = AllNullable(S({arrow::field("w", arrow::decimal128(17, 11)),
-                                arrow::field("n", arrow::int64())}));
-  auto incoming = S({arrow::field("w", arrow::decimal128(16, 10)),
-                     arrow::field("n", arrow::decimal128(38, 0))});
+  auto current = AllNullable(
+      S({arrow::field("w", arrow::decimal128(17, 11)), arrow::field("n", arrow::int64())}));
+  auto incoming = S(
+      {arrow::field("w", arrow::decimal128(16, 10)), arrow::field("n", arrow::decimal128(38, 0))});
   auto evolved = EvolveSchema("db.t", current, Row(incoming), SchemaEvolution::kMerge);
   ASSERT_TRUE(evolved.ok()) << evolved.status().ToString();
   EXPECT_TRUE((*evolved)->field(0)->type()->Equals(arrow::decimal128(17, 11)));
@@ -120,9 +125,8 @@ TEST(SchemaEvolutionTest, DecimalsWidenToHoldBoth) {
 
 TEST(SchemaEvolutionTest, AnAllNullColumnFitsAnyType) {
   auto current = AllNullable(S({arrow::field("tx_id", arrow::int64())}));
-  auto batch = arrow::RecordBatch::Make(
-      S({arrow::field("tx_id", arrow::utf8())}), 2,
-      {arrow::MakeArrayOfNull(arrow::utf8(), 2).ValueOrDie()});
+  auto batch = arrow::RecordBatch::Make(S({arrow::field("tx_id", arrow::utf8())}), 2,
+                                        {arrow::MakeArrayOfNull(arrow::utf8(), 2).ValueOrDie()});
   auto evolved = EvolveSchema("db.t", current, *batch, SchemaEvolution::kMerge);
   ASSERT_TRUE(evolved.ok()) << evolved.status().ToString();
   EXPECT_EQ(*evolved, current);
@@ -134,10 +138,12 @@ TEST(SchemaEvolutionTest, AnAllNullColumnFitsAnyType) {
 }
 
 TEST(SchemaEvolutionTest, ConformRebuildsStructsWithNewFields) {
-  auto target = AllNullable(S({arrow::field(
-      "s", arrow::struct_({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())}))}));
+  auto target =
+      AllNullable(S({arrow::field("s", arrow::struct_({arrow::field("a", arrow::int64()),
+                                                       arrow::field("b", arrow::utf8())}))}));
   auto in_schema = S({arrow::field("s", arrow::struct_({arrow::field("a", arrow::int32())}))});
-  auto conformed = ConformBatch("db.t", std::shared_ptr<arrow::RecordBatch>(&Row(in_schema), [](auto*) {}), target);
+  auto conformed = ConformBatch(
+      "db.t", std::shared_ptr<arrow::RecordBatch>(&Row(in_schema), [](auto*) {}), target);
   ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
   ASSERT_TRUE((*conformed)->ValidateFull().ok());
   auto s = std::static_pointer_cast<arrow::StructArray>((*conformed)->column(0));
@@ -146,7 +152,8 @@ TEST(SchemaEvolutionTest, ConformRebuildsStructsWithNewFields) {
 }
 
 TEST(SchemaEvolutionTest, ConformFillsMissingColumnsAndCasts) {
-  auto target = AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8())}));
+  auto target =
+      AllNullable(S({arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8())}));
   arrow::Int32Builder b;
   ASSERT_TRUE(b.AppendValues({1, 2}).ok());
   auto ids = b.Finish().ValueOrDie();

@@ -20,10 +20,10 @@ namespace {
 
 #define ASSERT_OK_AND_ASSIGN_CAT_(a, b) a##b
 #define ASSERT_OK_AND_ASSIGN_CAT(a, b) ASSERT_OK_AND_ASSIGN_CAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                         \
-  auto ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__) = (expr);                         \
-  ASSERT_TRUE(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).ok())                      \
-      << ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).status().ToString();            \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
+  auto ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__) = (expr);              \
+  ASSERT_TRUE(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).ok())           \
+      << ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).status().ToString(); \
   lhs = std::move(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__)).ValueOrDie();
 
 std::string FixturePath(const std::string& name) {
@@ -78,7 +78,8 @@ std::string Str(const std::shared_ptr<arrow::Array>& a, int64_t i) {
 }
 
 TEST(DatastreamNormalize, EveryAvroFixtureNormalizes) {
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(SLUICE_FIXTURES_DIR) + "/datastream/avro")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(SLUICE_FIXTURES_DIR) + "/datastream/avro")) {
     std::string name = entry.path().filename().string();
     SCOPED_TRACE(name);
     ASSERT_OK_AND_ASSIGN(auto events, DecodeFixture(name));
@@ -127,12 +128,17 @@ TEST(DatastreamNormalize, MySqlBackfillThenCdc) {
   // Layout: phase 1, binlog file 14, position 59424 for the first CDC row.
   const std::string& first = cdc_seqs[0];
   ASSERT_EQ(first.size(), 42u);
-  EXPECT_EQ(SequenceKeyToHex(first.substr(0, 17)), "01" "000000000000000e" "000000000000e820");
+  EXPECT_EQ(SequenceKeyToHex(first.substr(0, 17)),
+            "01"
+            "000000000000000e"
+            "000000000000e820");
   EXPECT_EQ(Str(SourceField(*cdc.changes, "change_type"), 3), "UPDATE-INSERT");
   EXPECT_EQ(Str(SourceField(*cdc.changes, "log_file"), 0), "mysql-bin.000014");
-  EXPECT_EQ(Str(SourceField(*cdc.changes, "sort_keys"), 0), R"([1715237813000,"mysql-bin.000014",59424])");
+  EXPECT_EQ(Str(SourceField(*cdc.changes, "sort_keys"), 0),
+            R"([1715237813000,"mysql-bin.000014",59424])");
   // _cdc_ts = source_timestamp (2024-05-09 06:56:53 UTC).
-  auto ts = std::static_pointer_cast<arrow::TimestampArray>(cdc.changes->GetColumnByName("_cdc_ts"));
+  auto ts =
+      std::static_pointer_cast<arrow::TimestampArray>(cdc.changes->GetColumnByName("_cdc_ts"));
   EXPECT_EQ(ts->Value(0), int64_t{1715237813000} * 1000);
 }
 
@@ -147,10 +153,12 @@ TEST(DatastreamNormalize, OracleKeyedByRowId) {
   EXPECT_EQ(Str(SourceField(*out.changes, "row_id"), 0), "AAAEALAAEAAAACdAAB");
   for (const auto& op : Ops(*out.changes)) EXPECT_EQ(op, "snapshot");
   // Plain-long timestamps are epoch millis.
-  auto ts = std::static_pointer_cast<arrow::TimestampArray>(out.changes->GetColumnByName("_cdc_ts"));
+  auto ts =
+      std::static_pointer_cast<arrow::TimestampArray>(out.changes->GetColumnByName("_cdc_ts"));
   EXPECT_EQ(ts->Value(0), int64_t{1597101230365} * 1000);
   auto seqs = Seqs(*out.changes);
-  for (size_t i = 0; i + 1 < seqs.size(); ++i) EXPECT_LT(CompareSequenceKeys(seqs[i], seqs[i + 1]), 0);
+  for (size_t i = 0; i + 1 < seqs.size(); ++i)
+    EXPECT_LT(CompareSequenceKeys(seqs[i], seqs[i + 1]), 0);
   // An override wins over the ROWID.
   NormalizeOptions opts;
   opts.primary_keys_override = {"location_id"};
@@ -185,15 +193,18 @@ TEST(DatastreamNormalize, MySqlNumbersAndPeople) {
 // A small MySQL batch shaped like the JSON reader's output.
 std::shared_ptr<arrow::RecordBatch> SyntheticMySql(const std::string& rows_json) {
   auto ts = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
-  auto meta = arrow::struct_({arrow::field("database", arrow::utf8()), arrow::field("table", arrow::utf8()),
-                              arrow::field("primary_keys", arrow::list(arrow::utf8())),
-                              arrow::field("log_file", arrow::utf8()), arrow::field("log_position", arrow::int64()),
-                              arrow::field("change_type", arrow::utf8()), arrow::field("is_deleted", arrow::boolean())});
-  auto payload = arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
-  auto type = arrow::struct_({arrow::field("uuid", arrow::utf8()), arrow::field("source_timestamp", ts),
-                              arrow::field("read_method", arrow::utf8()),
-                              arrow::field("sort_keys", arrow::list(arrow::utf8())),
-                              arrow::field("source_metadata", meta), arrow::field("payload", payload)});
+  auto meta = arrow::struct_(
+      {arrow::field("database", arrow::utf8()), arrow::field("table", arrow::utf8()),
+       arrow::field("primary_keys", arrow::list(arrow::utf8())),
+       arrow::field("log_file", arrow::utf8()), arrow::field("log_position", arrow::int64()),
+       arrow::field("change_type", arrow::utf8()), arrow::field("is_deleted", arrow::boolean())});
+  auto payload =
+      arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
+  auto type =
+      arrow::struct_({arrow::field("uuid", arrow::utf8()), arrow::field("source_timestamp", ts),
+                      arrow::field("read_method", arrow::utf8()),
+                      arrow::field("sort_keys", arrow::list(arrow::utf8())),
+                      arrow::field("source_metadata", meta), arrow::field("payload", payload)});
   auto array = arrow::json::ArrayFromJSONString(type, rows_json).ValueOrDie();
   return arrow::RecordBatch::FromStructArray(array).ValueOrDie();
 }
@@ -202,8 +213,9 @@ std::string Row(const std::string& ct, const std::string& file, int64_t pos, con
                 const std::string& method = "mysql-cdc-binlog") {
   return R"({"uuid": "u", "source_timestamp": 1000000, "read_method": ")" + method +
          R"(", "sort_keys": null, "source_metadata": {"database": "d", "table": "t",
-         "primary_keys": ["id"], "log_file": )" + file + R"(, "log_position": )" + std::to_string(pos) +
-         R"(, "change_type": ")" + ct + R"(", "is_deleted": )" + (ct.find("DELETE") != std::string::npos ? "true" : "false") +
+         "primary_keys": ["id"], "log_file": )" +
+         file + R"(, "log_position": )" + std::to_string(pos) + R"(, "change_type": ")" + ct +
+         R"(", "is_deleted": )" + (ct.find("DELETE") != std::string::npos ? "true" : "false") +
          R"(}, "payload": {"id": )" + id + R"(, "name": "n"}})";
 }
 
@@ -233,8 +245,10 @@ TEST(DatastreamNormalize, RejectsNullKeysAndUnorderableRows) {
   EXPECT_EQ(out.rejected[0].row, 0);
   EXPECT_EQ(out.rejected[0].reason, "primary key column 'id' is null");
   EXPECT_EQ(out.rejected[1].reason, "source_metadata.log_file is missing");
-  EXPECT_EQ(out.rejected[2].reason, "source_metadata.log_file 'mysql-bin.abc' has no binlog file number");
-  EXPECT_EQ(out.rejected[3].reason, "source_metadata.change_type 'MERGE' is not a known change type");
+  EXPECT_EQ(out.rejected[2].reason,
+            "source_metadata.log_file 'mysql-bin.abc' has no binlog file number");
+  EXPECT_EQ(out.rejected[3].reason,
+            "source_metadata.change_type 'MERGE' is not a known change type");
   EXPECT_EQ(out.rejected[4].row, 5);
   EXPECT_EQ(out.rejected[4].reason, "primary key column 'id' is null");
   ASSERT_EQ(out.changes->num_rows(), 1);
@@ -253,16 +267,19 @@ TEST(DatastreamNormalize, RejectsNullKeysAndUnorderableRows) {
 
 TEST(DatastreamNormalize, RejectsBadPostgresLsn) {
   auto ts = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
-  auto meta = arrow::struct_({arrow::field("lsn", arrow::utf8()), arrow::field("change_type", arrow::utf8())});
+  auto meta = arrow::struct_(
+      {arrow::field("lsn", arrow::utf8()), arrow::field("change_type", arrow::utf8())});
   auto payload = arrow::struct_({arrow::field("v", arrow::int32())});
-  auto type = arrow::struct_({arrow::field("source_timestamp", ts), arrow::field("read_method", arrow::utf8()),
-                              arrow::field("source_metadata", meta), arrow::field("payload", payload)});
+  auto type = arrow::struct_(
+      {arrow::field("source_timestamp", ts), arrow::field("read_method", arrow::utf8()),
+       arrow::field("source_metadata", meta), arrow::field("payload", payload)});
   auto array = arrow::json::ArrayFromJSONString(type, R"([
     {"source_timestamp": 5, "read_method": "postgresql-cdc", "source_metadata": {"lsn": "10/0", "change_type": "INSERT"}, "payload": {"v": 1}},
     {"source_timestamp": 5, "read_method": "postgresql-cdc", "source_metadata": {"lsn": "F/FFFFFFFF", "change_type": "INSERT"}, "payload": {"v": 2}},
     {"source_timestamp": 5, "read_method": "postgresql-cdc", "source_metadata": {"lsn": "nope", "change_type": "INSERT"}, "payload": {"v": 3}},
     {"source_timestamp": null, "read_method": "postgresql-cdc", "source_metadata": {"lsn": "1/0", "change_type": "INSERT"}, "payload": {"v": 4}}
-  ])").ValueOrDie();
+  ])")
+                   .ValueOrDie();
   auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
   ASSERT_OK_AND_ASSIGN(auto out, Normalize(*batch, Ctx("pg.json", 0), {}));
   ASSERT_EQ(out.rejected.size(), 2u);
@@ -273,10 +290,12 @@ TEST(DatastreamNormalize, RejectsBadPostgresLsn) {
   EXPECT_LT(CompareSequenceKeys(s[1], s[0]), 0);  // F/FFFFFFFF < 10/0
 }
 
-std::shared_ptr<arrow::RecordBatch> Batch(const arrow::FieldVector& meta_fields, const std::string& rows_json) {
+std::shared_ptr<arrow::RecordBatch> Batch(const arrow::FieldVector& meta_fields,
+                                          const std::string& rows_json) {
   auto ts = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
   auto payload = arrow::struct_({arrow::field("id", arrow::int64())});
-  auto type = arrow::struct_({arrow::field("source_timestamp", ts), arrow::field("read_method", arrow::utf8()),
+  auto type = arrow::struct_({arrow::field("source_timestamp", ts),
+                              arrow::field("read_method", arrow::utf8()),
                               arrow::field("sort_keys", arrow::list(arrow::utf8())),
                               arrow::field("source_metadata", arrow::struct_(meta_fields)),
                               arrow::field("payload", payload)});
@@ -285,9 +304,10 @@ std::shared_ptr<arrow::RecordBatch> Batch(const arrow::FieldVector& meta_fields,
 }
 
 TEST(DatastreamNormalize, MySqlGtidFieldsAndSortKeysFallback) {
-  auto batch = Batch({arrow::field("binlog_file", arrow::utf8()), arrow::field("binlog_position", arrow::int64()),
-                      arrow::field("change_type", arrow::utf8())},
-                     R"([
+  auto batch = Batch(
+      {arrow::field("binlog_file", arrow::utf8()), arrow::field("binlog_position", arrow::int64()),
+       arrow::field("change_type", arrow::utf8())},
+      R"([
     {"source_timestamp": 9, "read_method": "mysql-cdc-binlog", "sort_keys": null,
      "source_metadata": {"binlog_file": "binlog.000010", "binlog_position": 4, "change_type": "INSERT"}, "payload": {"id": 1}},
     {"source_timestamp": 1, "read_method": "mysql-cdc-binlog", "sort_keys": ["1", "binlog.000009", "77"],
@@ -300,8 +320,14 @@ TEST(DatastreamNormalize, MySqlGtidFieldsAndSortKeysFallback) {
   EXPECT_EQ(out.rejected[0].reason, "source_metadata.binlog_position is missing");
   auto s = Seqs(*out.changes);
   ASSERT_EQ(s.size(), 2u);
-  EXPECT_EQ(SequenceKeyToHex(s[0].substr(0, 17)), "01" "000000000000000a" "0000000000000004");
-  EXPECT_EQ(SequenceKeyToHex(s[1].substr(0, 17)), "01" "0000000000000009" "000000000000004d");
+  EXPECT_EQ(SequenceKeyToHex(s[0].substr(0, 17)),
+            "01"
+            "000000000000000a"
+            "0000000000000004");
+  EXPECT_EQ(SequenceKeyToHex(s[1].substr(0, 17)),
+            "01"
+            "0000000000000009"
+            "000000000000004d");
   EXPECT_LT(CompareSequenceKeys(s[1], s[0]), 0);
 }
 
@@ -332,7 +358,8 @@ TEST(DatastreamNormalize, OracleCdcAndSqlServerKeys) {
   EXPECT_LT(CompareSequenceKeys(s[2], s[1]), 0);  // backfill scn -1
   EXPECT_EQ(SequenceKeyToHex(s[2].substr(8, 8)), "7fffffffffffffff");
 
-  auto mssql = Batch({arrow::field("lsn", arrow::utf8()), arrow::field("replication_index", arrow::list(arrow::utf8())),
+  auto mssql = Batch({arrow::field("lsn", arrow::utf8()),
+                      arrow::field("replication_index", arrow::list(arrow::utf8())),
                       arrow::field("change_type", arrow::utf8())},
                      R"([
     {"source_timestamp": 5, "read_method": "sqlserver-cdc", "sort_keys": null,

@@ -1,6 +1,8 @@
 // _cdc_seq encodings: memcmp order of the bytes must equal the order of the
 // tuples they encode, for random values and the edge cases that break
 // string comparison (LSN "F/FFFFFFFF" vs "10/0", negative numbers).
+#include "sluice/sources/sequence_key.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 
 #include "sluice/sources/datastream/position_parsers.h"
 #include "sluice/sources/datastream/sequence_layout.h"
-#include "sluice/sources/sequence_key.h"
 
 namespace sluice::sources {
 namespace {
@@ -36,7 +37,8 @@ int64_t RandomI64(std::mt19937_64& rng) {
     case 1:
       return static_cast<int64_t>(rng());
     case 2:
-      return rng() % 2 ? INT64_MIN + static_cast<int64_t>(rng() % 3) : INT64_MAX - static_cast<int64_t>(rng() % 3);
+      return rng() % 2 ? INT64_MIN + static_cast<int64_t>(rng() % 3)
+                       : INT64_MAX - static_cast<int64_t>(rng() % 3);
     default:
       return static_cast<int64_t>(rng() % 1000) - 500;
   }
@@ -56,14 +58,21 @@ uint64_t RandomU64(std::mt19937_64& rng) {
 TEST(SequenceKey, FixedWidthIntegersOrderLikeTuples) {
   std::mt19937_64 rng(42);
   for (int iter = 0; iter < 20000; ++iter) {
-    auto a = std::make_tuple(static_cast<uint8_t>(rng() % 3), RandomU64(rng), RandomI64(rng),
-                             static_cast<uint16_t>(rng() % 3), static_cast<uint32_t>(RandomU64(rng)));
-    auto b = iter % 3 == 0 ? a : std::make_tuple(static_cast<uint8_t>(rng() % 3), RandomU64(rng), RandomI64(rng),
-                                                 static_cast<uint16_t>(rng() % 3), static_cast<uint32_t>(RandomU64(rng)));
+    auto a =
+        std::make_tuple(static_cast<uint8_t>(rng() % 3), RandomU64(rng), RandomI64(rng),
+                        static_cast<uint16_t>(rng() % 3), static_cast<uint32_t>(RandomU64(rng)));
+    auto b = iter % 3 == 0 ? a
+                           : std::make_tuple(static_cast<uint8_t>(rng() % 3), RandomU64(rng),
+                                             RandomI64(rng), static_cast<uint16_t>(rng() % 3),
+                                             static_cast<uint32_t>(RandomU64(rng)));
     if (iter % 5 == 0) std::get<2>(b) = RandomI64(rng);  // differ only late
     auto encode = [](const auto& t) {
       SequenceKeyBuilder k;
-      k.U8(std::get<0>(t)).U64(std::get<1>(t)).I64(std::get<2>(t)).U16(std::get<3>(t)).U32(std::get<4>(t));
+      k.U8(std::get<0>(t))
+          .U64(std::get<1>(t))
+          .I64(std::get<2>(t))
+          .U16(std::get<3>(t))
+          .U32(std::get<4>(t));
       return k.Take();
     };
     ASSERT_EQ(Sign(CompareSequenceKeys(encode(a), encode(b))), Cmp(a, b)) << iter;
@@ -71,7 +80,8 @@ TEST(SequenceKey, FixedWidthIntegersOrderLikeTuples) {
 }
 
 TEST(SequenceKey, SignedEdgeCases) {
-  std::vector<int64_t> values = {INT64_MIN, INT64_MIN + 1, -2, -1, 0, 1, 2, INT64_MAX - 1, INT64_MAX};
+  std::vector<int64_t> values = {INT64_MIN, INT64_MIN + 1, -2,       -1, 0, 1,
+                                 2,         INT64_MAX - 1, INT64_MAX};
   for (size_t i = 0; i + 1 < values.size(); ++i) {
     SequenceKeyBuilder a, b;
     a.I64(values[i]);
@@ -153,15 +163,19 @@ TEST(SequenceLayout, MemcmpOrderIsTupleOrderForEveryKind) {
     p.binlog_file = rng() % 3 + 9;
     p.binlog_position = rng() % 3;
     p.pg_lsn = rng() % 2 ? (uint64_t{0xF} << 32) | 0xFFFFFFFF : uint64_t{0x10} << 32;
-    p.mssql_lsn = {static_cast<uint32_t>(rng() % 2), static_cast<uint32_t>(rng() % 2), static_cast<uint16_t>(rng() % 3)};
+    p.mssql_lsn = {static_cast<uint32_t>(rng() % 2), static_cast<uint32_t>(rng() % 2),
+                   static_cast<uint16_t>(rng() % 3)};
     p.scn = static_cast<int64_t>(rng() % 4) - 1;
     p.rs_id = {rng() % 2, rng() % 2, rng() % 2};
     p.ssn = static_cast<int64_t>(rng() % 2);
     return p;
   };
   auto tuple = [](SourceKind kind, const EventPosition& p) {
-    std::vector<int64_t> t;  // every field fits int64 here except pg lsn / binlog: compared as uint via offset
-    auto u = [&](uint64_t v) { t.push_back(static_cast<int64_t>(v >> 1)), t.push_back(static_cast<int64_t>(v & 1)); };
+    std::vector<int64_t>
+        t;  // every field fits int64 here except pg lsn / binlog: compared as uint via offset
+    auto u = [&](uint64_t v) {
+      t.push_back(static_cast<int64_t>(v >> 1)), t.push_back(static_cast<int64_t>(v & 1));
+    };
     switch (kind) {
       case SourceKind::kMySql:
         t.push_back(p.backfill ? 0 : 1);
@@ -175,12 +189,14 @@ TEST(SequenceLayout, MemcmpOrderIsTupleOrderForEveryKind) {
         break;
       case SourceKind::kSqlServer:
         t.push_back(p.source_ts_us);
-        t.insert(t.end(), {int64_t{p.mssql_lsn.vlf}, int64_t{p.mssql_lsn.block}, int64_t{p.mssql_lsn.slot}});
+        t.insert(t.end(),
+                 {int64_t{p.mssql_lsn.vlf}, int64_t{p.mssql_lsn.block}, int64_t{p.mssql_lsn.slot}});
         break;
       case SourceKind::kOracle:
         t.push_back(p.source_ts_us);
         t.push_back(p.backfill ? -1 : p.scn);
-        for (uint64_t v : {p.rs_id.log_sequence, p.rs_id.block, p.rs_id.offset}) u(p.backfill ? 0 : v);
+        for (uint64_t v : {p.rs_id.log_sequence, p.rs_id.block, p.rs_id.offset})
+          u(p.backfill ? 0 : v);
         t.push_back(p.backfill ? 0 : p.ssn);
         break;
       case SourceKind::kUnknown:
@@ -192,12 +208,13 @@ TEST(SequenceLayout, MemcmpOrderIsTupleOrderForEveryKind) {
     u(p.row_index);
     return t;
   };
-  for (auto kind : {SourceKind::kMySql, SourceKind::kPostgres, SourceKind::kSqlServer, SourceKind::kOracle,
-                    SourceKind::kUnknown}) {
+  for (auto kind : {SourceKind::kMySql, SourceKind::kPostgres, SourceKind::kSqlServer,
+                    SourceKind::kOracle, SourceKind::kUnknown}) {
     for (int iter = 0; iter < 5000; ++iter) {
       EventPosition a = random_pos(), b = random_pos();
       int got = Sign(CompareSequenceKeys(EncodeSequence(kind, a), EncodeSequence(kind, b)));
-      ASSERT_EQ(got, Cmp(tuple(kind, a), tuple(kind, b))) << datastream::SourceKindName(kind) << " " << iter;
+      ASSERT_EQ(got, Cmp(tuple(kind, a), tuple(kind, b)))
+          << datastream::SourceKindName(kind) << " " << iter;
     }
   }
 }
@@ -224,8 +241,8 @@ TEST(SequenceLayout, MySqlBackfillBeforeAnyCdc) {
 }
 
 TEST(SequenceLayout, UpdateDeleteBeforeUpdateInsertAtSamePosition) {
-  for (auto kind : {SourceKind::kMySql, SourceKind::kPostgres, SourceKind::kSqlServer, SourceKind::kOracle,
-                    SourceKind::kUnknown}) {
+  for (auto kind : {SourceKind::kMySql, SourceKind::kPostgres, SourceKind::kSqlServer,
+                    SourceKind::kOracle, SourceKind::kUnknown}) {
     EventPosition del, ins;
     del.update_delete = true;
     del.row_index = 5;  // arrives after the insert half, still sorts first

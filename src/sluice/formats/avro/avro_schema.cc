@@ -11,20 +11,34 @@ using nlohmann::json;
 
 std::string_view AvroTypeName(AvroType t) {
   switch (t) {
-    case AvroType::kNull: return "null";
-    case AvroType::kBoolean: return "boolean";
-    case AvroType::kInt: return "int";
-    case AvroType::kLong: return "long";
-    case AvroType::kFloat: return "float";
-    case AvroType::kDouble: return "double";
-    case AvroType::kBytes: return "bytes";
-    case AvroType::kString: return "string";
-    case AvroType::kRecord: return "record";
-    case AvroType::kEnum: return "enum";
-    case AvroType::kArray: return "array";
-    case AvroType::kMap: return "map";
-    case AvroType::kFixed: return "fixed";
-    case AvroType::kUnion: return "union";
+    case AvroType::kNull:
+      return "null";
+    case AvroType::kBoolean:
+      return "boolean";
+    case AvroType::kInt:
+      return "int";
+    case AvroType::kLong:
+      return "long";
+    case AvroType::kFloat:
+      return "float";
+    case AvroType::kDouble:
+      return "double";
+    case AvroType::kBytes:
+      return "bytes";
+    case AvroType::kString:
+      return "string";
+    case AvroType::kRecord:
+      return "record";
+    case AvroType::kEnum:
+      return "enum";
+    case AvroType::kArray:
+      return "array";
+    case AvroType::kMap:
+      return "map";
+    case AvroType::kFixed:
+      return "fixed";
+    case AvroType::kUnion:
+      return "union";
   }
   return "?";
 }
@@ -33,10 +47,9 @@ namespace {
 
 bool PrimitiveFromName(std::string_view s, AvroType* out) {
   static const std::pair<std::string_view, AvroType> kPrims[] = {
-      {"null", AvroType::kNull},     {"boolean", AvroType::kBoolean},
-      {"int", AvroType::kInt},       {"long", AvroType::kLong},
-      {"float", AvroType::kFloat},   {"double", AvroType::kDouble},
-      {"bytes", AvroType::kBytes},   {"string", AvroType::kString}};
+      {"null", AvroType::kNull},   {"boolean", AvroType::kBoolean}, {"int", AvroType::kInt},
+      {"long", AvroType::kLong},   {"float", AvroType::kFloat},     {"double", AvroType::kDouble},
+      {"bytes", AvroType::kBytes}, {"string", AvroType::kString}};
   for (const auto& [name, type] : kPrims) {
     if (s == name) {
       *out = type;
@@ -46,7 +59,7 @@ bool PrimitiveFromName(std::string_view s, AvroType* out) {
   return false;
 }
 
-// Largest decimal precision a fixed of `size` bytes can hold (spec: 
+// Largest decimal precision a fixed of `size` bytes can hold (spec:
 // floor(log10(2^(8*size-1) - 1))).
 int64_t MaxFixedPrecision(int64_t size) {
   if (size <= 0) return 0;
@@ -87,7 +100,8 @@ class SchemaParser {
       const char* key = tn == "array" ? "items" : "values";
       auto it = j.find(key);
       if (it == j.end()) return Status::Invalid("Avro schema: ", tn, " without \"", key, "\"");
-      ARROW_ASSIGN_OR_RAISE(AvroNode * n, NewNode(tn == "array" ? AvroType::kArray : AvroType::kMap));
+      ARROW_ASSIGN_OR_RAISE(AvroNode * n,
+                            NewNode(tn == "array" ? AvroType::kArray : AvroType::kMap));
       ARROW_ASSIGN_OR_RAISE(n->items, Parse(*it, ns, depth + 1));
       return n;
     }
@@ -209,8 +223,8 @@ class SchemaParser {
       if (branch->type == AvroType::kUnion) {
         return Status::Invalid("Avro schema: a union may not directly contain a union");
       }
-      std::string key = branch->is_named() ? branch->full_name
-                                           : std::string(AvroTypeName(branch->type));
+      std::string key =
+          branch->is_named() ? branch->full_name : std::string(AvroTypeName(branch->type));
       if (!seen.insert(key).second) {
         return Status::Invalid("Avro schema: union contains \"", key, "\" twice");
       }

@@ -69,15 +69,15 @@ struct AvroField {
 struct AvroNode {
   AvroType type = AvroType::kNull;
   LogicalType logical = LogicalType::kNone;
-  int32_t precision = 0;  // decimal
-  int32_t scale = 0;      // decimal
-  std::string name;       // named types: the simple name
-  std::string full_name;  // named types: namespace + "." + name
-  std::vector<AvroField> fields;           // record
-  std::vector<std::string> symbols;        // enum
-  int64_t fixed_size = 0;                  // fixed
-  const AvroNode* items = nullptr;         // array items, map values
-  std::vector<const AvroNode*> branches;   // union
+  int32_t precision = 0;                  // decimal
+  int32_t scale = 0;                      // decimal
+  std::string name;                       // named types: the simple name
+  std::string full_name;                  // named types: namespace + "." + name
+  std::vector<AvroField> fields;          // record
+  std::vector<std::string> symbols;       // enum
+  int64_t fixed_size = 0;                 // fixed
+  const AvroNode* items = nullptr;        // array items, map values
+  std::vector<const AvroNode*> branches;  // union
 
   bool is_named() const {
     return type == AvroType::kRecord || type == AvroType::kEnum || type == AvroType::kFixed;

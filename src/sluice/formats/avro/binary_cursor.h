@@ -97,14 +97,16 @@ class BinaryCursor {
     int64_t len;
     ARROW_RETURN_NOT_OK(ReadLong(&len));
     if (len < 0) return Error("negative length ", len);
-    if (len > remaining()) return Error("length ", len, " exceeds the ", remaining(), " bytes left");
+    if (len > remaining())
+      return Error("length ", len, " exceeds the ", remaining(), " bytes left");
     *out = std::string_view(reinterpret_cast<const char*>(p_), static_cast<size_t>(len));
     p_ += len;
     return Status::OK();
   }
 
   Status ReadFixed(int64_t size, const uint8_t** out) {
-    if (size > remaining()) return Error("fixed of ", size, " bytes exceeds the ", remaining(), " left");
+    if (size > remaining())
+      return Error("fixed of ", size, " bytes exceeds the ", remaining(), " left");
     *out = p_;
     p_ += size;
     return Status::OK();

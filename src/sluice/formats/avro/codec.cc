@@ -19,10 +19,14 @@ Result<Codec> CodecFromName(std::string_view name) {
 
 std::string_view CodecName(Codec c) {
   switch (c) {
-    case Codec::kNull: return "null";
-    case Codec::kDeflate: return "deflate";
-    case Codec::kSnappy: return "snappy";
-    case Codec::kZstandard: return "zstandard";
+    case Codec::kNull:
+      return "null";
+    case Codec::kDeflate:
+      return "deflate";
+    case Codec::kSnappy:
+      return "snappy";
+    case Codec::kZstandard:
+      return "zstandard";
   }
   return "?";
 }
@@ -41,7 +45,8 @@ Result<std::string_view> Inflate(std::string_view in, int64_t max_out, std::stri
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(std::min<size_t>(in.size(), UINT32_MAX));
-  out->resize(std::min<size_t>(std::max<size_t>(in.size() * 4, 1024), static_cast<size_t>(max_out)));
+  out->resize(
+      std::min<size_t>(std::max<size_t>(in.size() * 4, 1024), static_cast<size_t>(max_out)));
   size_t produced = 0;
   for (;;) {
     if (produced == out->size()) {
@@ -91,7 +96,8 @@ Result<std::string_view> Unzstd(std::string_view in, int64_t max_out, std::strin
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!ctx) return Status::OutOfMemory("ZSTD_createDCtx");
   ZSTD_inBuffer src{in.data(), in.size(), 0};
-  out->resize(std::min<size_t>(std::max<size_t>(in.size() * 4, 1024), static_cast<size_t>(max_out)));
+  out->resize(
+      std::min<size_t>(std::max<size_t>(in.size() * 4, 1024), static_cast<size_t>(max_out)));
   size_t produced = 0;
   size_t last = 1;
   while (src.pos < src.size) {
@@ -118,10 +124,14 @@ Result<std::string_view> Unzstd(std::string_view in, int64_t max_out, std::strin
 Result<std::string_view> Decompress(Codec codec, std::string_view in, int64_t max_out,
                                     std::string* scratch) {
   switch (codec) {
-    case Codec::kNull: return in;
-    case Codec::kDeflate: return Inflate(in, max_out, scratch);
-    case Codec::kSnappy: return Unsnappy(in, max_out, scratch);
-    case Codec::kZstandard: return Unzstd(in, max_out, scratch);
+    case Codec::kNull:
+      return in;
+    case Codec::kDeflate:
+      return Inflate(in, max_out, scratch);
+    case Codec::kSnappy:
+      return Unsnappy(in, max_out, scratch);
+    case Codec::kZstandard:
+      return Unzstd(in, max_out, scratch);
   }
   return Status::Invalid("unknown codec");
 }

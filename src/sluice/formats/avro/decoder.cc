@@ -97,7 +97,7 @@ class Compiler {
         members.push_back({"null", nullptr});
         continue;
       }
-      std::string name = !m->is_named()            ? std::string(AvroTypeName(m->type))
+      std::string name = !m->is_named()              ? std::string(AvroTypeName(m->type))
                          : simple_count[m->name] > 1 ? m->full_name
                                                      : m->name;
       ARROW_ASSIGN_OR_RAISE(auto dec, Compile(m));

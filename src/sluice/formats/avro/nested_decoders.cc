@@ -195,7 +195,9 @@ class JsonFallbackDecoder : public ValueDecoder {
 DecoderPtr MakeRecordDecoder(std::vector<ChildDecoder> fields) {
   return std::make_unique<RecordDecoder>(std::move(fields));
 }
-DecoderPtr MakeArrayDecoder(DecoderPtr items) { return std::make_unique<ArrayDecoder>(std::move(items)); }
+DecoderPtr MakeArrayDecoder(DecoderPtr items) {
+  return std::make_unique<ArrayDecoder>(std::move(items));
+}
 DecoderPtr MakeMapDecoder(DecoderPtr values, bool validate_utf8) {
   return std::make_unique<MapDecoder>(std::move(values), validate_utf8);
 }

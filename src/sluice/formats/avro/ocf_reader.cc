@@ -114,8 +114,7 @@ Status OcfReader::ReadBlock() {
     st = block.Error(block.remaining(), " bytes left after the block's ", count, " records");
   }
   if (!st.ok()) {
-    return Fail(start, next,
-                std::string(stored ? "" : "in decompressed data, ") + st.message());
+    return Fail(start, next, std::string(stored ? "" : "in decompressed data, ") + st.message());
   }
   pos_ = next;
   return Status::OK();

@@ -48,10 +48,10 @@ struct OcfOptions {
 
 /// A region of the file that could not be decoded.
 struct BadBlock {
-  int64_t offset = 0;       // file offset of the block's first byte
-  int64_t length = 0;       // bytes skipped (through the next sync marker)
-  std::string reason;       // the error, with file and offset
-  std::string raw;          // the skipped bytes (capped; see OcfOptions)
+  int64_t offset = 0;  // file offset of the block's first byte
+  int64_t length = 0;  // bytes skipped (through the next sync marker)
+  std::string reason;  // the error, with file and offset
+  std::string raw;     // the skipped bytes (capped; see OcfOptions)
 };
 
 class OcfReader {
@@ -59,8 +59,7 @@ class OcfReader {
   /// \brief Reads the header and compiles the writer schema. `where` names
   /// the file in every error. Fails on a bad magic, metadata, schema or codec.
   static Result<std::unique_ptr<OcfReader>> Open(std::shared_ptr<arrow::Buffer> file_bytes,
-                                                 const std::string& where,
-                                                 OcfOptions opts = {});
+                                                 const std::string& where, OcfOptions opts = {});
 
   /// Arrow schema of every batch.
   std::shared_ptr<arrow::Schema> schema() const { return decoder_->schema(); }

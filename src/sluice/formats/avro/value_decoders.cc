@@ -206,9 +206,7 @@ class NumberDecoder : public Leaf<B> {
   }
 
  private:
-  static std::string Printable(std::string_view s) {
-    return std::string(s.substr(0, 64));
-  }
+  static std::string Printable(std::string_view s) { return std::string(s.substr(0, 64)); }
   int32_t precision_, scale_;
 };
 
@@ -225,20 +223,35 @@ Result<DecoderPtr> MakeLeafDecoder(const AvroNode* node, const AvroArrowOptions&
   switch (node->logical) {
     case L::kDecimal:
       if (node->type == AvroType::kFixed) {
-        if (wide) return std::make_unique<DecimalDecoder<arrow::Decimal256, arrow::Decimal256Builder, true>>(node);
-        return std::make_unique<DecimalDecoder<arrow::Decimal128, arrow::Decimal128Builder, true>>(node);
+        if (wide)
+          return std::make_unique<
+              DecimalDecoder<arrow::Decimal256, arrow::Decimal256Builder, true>>(node);
+        return std::make_unique<DecimalDecoder<arrow::Decimal128, arrow::Decimal128Builder, true>>(
+            node);
       }
-      if (wide) return std::make_unique<DecimalDecoder<arrow::Decimal256, arrow::Decimal256Builder, false>>(node);
-      return std::make_unique<DecimalDecoder<arrow::Decimal128, arrow::Decimal128Builder, false>>(node);
-    case L::kDate: return std::make_unique<IntDecoder<arrow::Date32Builder>>(arrow::date32());
-    case L::kTimeMillis: return std::make_unique<ScaledDecoder<arrow::Time64Builder, true>>(t64, 1000);
-    case L::kTimeMicros: return std::make_unique<ScaledDecoder<arrow::Time64Builder, false>>(t64, 1);
-    case L::kTimestampMillis: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us_utc, 1000);
-    case L::kTimestampMicros: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us_utc, 1);
-    case L::kTimestampNanos: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(ns_utc, 1);
-    case L::kLocalTimestampMillis: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us, 1000);
-    case L::kLocalTimestampMicros: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us, 1);
-    case L::kLocalTimestampNanos: return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(ns, 1);
+      if (wide)
+        return std::make_unique<DecimalDecoder<arrow::Decimal256, arrow::Decimal256Builder, false>>(
+            node);
+      return std::make_unique<DecimalDecoder<arrow::Decimal128, arrow::Decimal128Builder, false>>(
+          node);
+    case L::kDate:
+      return std::make_unique<IntDecoder<arrow::Date32Builder>>(arrow::date32());
+    case L::kTimeMillis:
+      return std::make_unique<ScaledDecoder<arrow::Time64Builder, true>>(t64, 1000);
+    case L::kTimeMicros:
+      return std::make_unique<ScaledDecoder<arrow::Time64Builder, false>>(t64, 1);
+    case L::kTimestampMillis:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us_utc, 1000);
+    case L::kTimestampMicros:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us_utc, 1);
+    case L::kTimestampNanos:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(ns_utc, 1);
+    case L::kLocalTimestampMillis:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us, 1000);
+    case L::kLocalTimestampMicros:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(us, 1);
+    case L::kLocalTimestampNanos:
+      return std::make_unique<ScaledDecoder<arrow::TimestampBuilder, false>>(ns, 1);
     case L::kNumber:
       if (opts.number == NumberMapping::kString) break;
       if (opts.number_precision < 1 || opts.number_precision > 76 || opts.number_scale < 0 ||
@@ -246,27 +259,40 @@ Result<DecoderPtr> MakeLeafDecoder(const AvroNode* node, const AvroArrowOptions&
         return Status::Invalid("number_precision/number_scale out of range");
       }
       if (opts.number_precision > 38) {
-        return std::make_unique<NumberDecoder<arrow::Decimal256, arrow::Decimal256Builder>>(opts.number_precision, opts.number_scale);
+        return std::make_unique<NumberDecoder<arrow::Decimal256, arrow::Decimal256Builder>>(
+            opts.number_precision, opts.number_scale);
       }
-      return std::make_unique<NumberDecoder<arrow::Decimal128, arrow::Decimal128Builder>>(opts.number_precision, opts.number_scale);
+      return std::make_unique<NumberDecoder<arrow::Decimal128, arrow::Decimal128Builder>>(
+          opts.number_precision, opts.number_scale);
     case L::kUuid:
     case L::kNone:
       break;
   }
   switch (node->type) {
-    case AvroType::kNull: return std::make_unique<NullDecoder>();
-    case AvroType::kBoolean: return std::make_unique<BoolDecoder>();
-    case AvroType::kInt: return std::make_unique<IntDecoder<arrow::Int32Builder>>(arrow::int32());
-    case AvroType::kLong: return std::make_unique<ScaledDecoder<arrow::Int64Builder, false>>(arrow::int64(), 1);
-    case AvroType::kFloat: return std::make_unique<FloatDecoder>();
-    case AvroType::kDouble: return std::make_unique<DoubleDecoder>();
-    case AvroType::kBytes: return std::make_unique<BytesDecoder<arrow::BinaryBuilder, false>>(arrow::binary(), false);
-    case AvroType::kString: return std::make_unique<BytesDecoder<arrow::StringBuilder, true>>(arrow::utf8(), opts.validate_utf8);
+    case AvroType::kNull:
+      return std::make_unique<NullDecoder>();
+    case AvroType::kBoolean:
+      return std::make_unique<BoolDecoder>();
+    case AvroType::kInt:
+      return std::make_unique<IntDecoder<arrow::Int32Builder>>(arrow::int32());
+    case AvroType::kLong:
+      return std::make_unique<ScaledDecoder<arrow::Int64Builder, false>>(arrow::int64(), 1);
+    case AvroType::kFloat:
+      return std::make_unique<FloatDecoder>();
+    case AvroType::kDouble:
+      return std::make_unique<DoubleDecoder>();
+    case AvroType::kBytes:
+      return std::make_unique<BytesDecoder<arrow::BinaryBuilder, false>>(arrow::binary(), false);
+    case AvroType::kString:
+      return std::make_unique<BytesDecoder<arrow::StringBuilder, true>>(arrow::utf8(),
+                                                                        opts.validate_utf8);
     case AvroType::kFixed:
       if (node->fixed_size > INT32_MAX) return Status::Invalid("fixed size too large");
       return std::make_unique<FixedDecoder>(node->fixed_size);
-    case AvroType::kEnum: return std::make_unique<EnumDecoder>(node);
-    default: break;
+    case AvroType::kEnum:
+      return std::make_unique<EnumDecoder>(node);
+    default:
+      break;
   }
   return Status::Invalid("not a leaf Avro type: ", AvroTypeName(node->type));
 }

@@ -11,8 +11,8 @@ namespace sluice::formats::json {
 namespace {
 
 Status Mismatch(od::json_type t, const arrow::DataType& type) {
-  return Status::UnknownError("JSON decoder: pass 2 met JSON type ", static_cast<int>(t),
-                              " in a ", type.ToString(), " column that pass 1 did not see");
+  return Status::UnknownError("JSON decoder: pass 2 met JSON type ", static_cast<int>(t), " in a ",
+                              type.ToString(), " column that pass 1 did not see");
 }
 
 // Shared shape of the leaf writers: null handling, then one typed append.
@@ -239,9 +239,12 @@ Result<std::unique_ptr<ColumnWriter>> MakeColumnWriter(const InferredType& type,
       return std::make_unique<BoolWriter>(builder);
     case JsonKind::kNumber:
       switch (builder->type()->id()) {
-        case arrow::Type::INT64: return std::make_unique<Int64Writer>(builder);
-        case arrow::Type::DECIMAL128: return std::make_unique<DecimalWriter>(builder);
-        default: return std::make_unique<DoubleWriter>(builder);
+        case arrow::Type::INT64:
+          return std::make_unique<Int64Writer>(builder);
+        case arrow::Type::DECIMAL128:
+          return std::make_unique<DecimalWriter>(builder);
+        default:
+          return std::make_unique<DoubleWriter>(builder);
       }
     case JsonKind::kNull:
       if (builder->type()->id() == arrow::Type::NA) return std::make_unique<NullWriter>(builder);

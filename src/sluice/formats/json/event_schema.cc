@@ -39,8 +39,8 @@ int SlotOf(std::string_view key) {
 }
 
 std::shared_ptr<arrow::DataType> SortKeyType() {
-  return arrow::struct_({arrow::field("string", arrow::utf8(), true),
-                         arrow::field("long", arrow::int64(), true)});
+  return arrow::struct_(
+      {arrow::field("string", arrow::utf8(), true), arrow::field("long", arrow::int64(), true)});
 }
 
 // See InField in type_inference.cc for the '@' path convention.
@@ -169,7 +169,8 @@ Status EventSchema::Observe(od::object event) {
       ARROW_RETURN_NOT_OK(ValidateValue(field.value()));
       continue;
     }
-    if (seen & (1u << slot)) return ContentError(std::string("duplicate key \"") + kNames[slot] + "\"");
+    if (seen & (1u << slot))
+      return ContentError(std::string("duplicate key \"") + kNames[slot] + "\"");
     seen |= 1u << slot;
     od::value v = field.value();
     switch (slot) {
@@ -228,9 +229,9 @@ std::shared_ptr<arrow::Schema> EventSchema::Finish() {
   return arrow::schema(std::move(f));
 }
 
-Result<std::unique_ptr<EventBuilder>> EventBuilder::Make(const EventSchema& schema,
-                                                         std::shared_ptr<arrow::Schema> arrow_schema,
-                                                         arrow::MemoryPool* pool) {
+Result<std::unique_ptr<EventBuilder>> EventBuilder::Make(
+    const EventSchema& schema, std::shared_ptr<arrow::Schema> arrow_schema,
+    arrow::MemoryPool* pool) {
   std::unique_ptr<EventBuilder> out(new EventBuilder());
   out->schema_ = std::move(arrow_schema);
   std::unique_ptr<arrow::ArrayBuilder> root;
@@ -247,7 +248,8 @@ Result<std::unique_ptr<EventBuilder>> EventBuilder::Make(const EventSchema& sche
       w = std::make_unique<SortKeysWriter>(child);
     } else if (i == kSourceMetadata || i == kPayload) {
       const InferredType& t = i == kPayload ? schema.payload() : schema.source_metadata();
-      ARROW_ASSIGN_OR_RAISE(auto sw, MakeStructWriter(t, static_cast<arrow::StructBuilder*>(child)));
+      ARROW_ASSIGN_OR_RAISE(auto sw,
+                            MakeStructWriter(t, static_cast<arrow::StructBuilder*>(child)));
       w = std::move(sw);
     } else {
       w = MakeTextWriter(child);

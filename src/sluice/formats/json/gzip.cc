@@ -17,8 +17,8 @@ Result<GunzipResult> Gunzip(std::string_view in, int64_t max_out, size_t padding
   // 16 + MAX_WBITS: gzip wrapper only.
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Status::OutOfMemory("inflateInit2");
   std::string& out = r.data;
-  out.resize(std::min<size_t>(std::max<size_t>(in.size() * 4, 4096),
-                              static_cast<size_t>(max_out) + 1));
+  out.resize(
+      std::min<size_t>(std::max<size_t>(in.size() * 4, 4096), static_cast<size_t>(max_out) + 1));
   size_t produced = 0;
   size_t consumed = 0;
   Status status;

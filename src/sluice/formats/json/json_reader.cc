@@ -80,13 +80,12 @@ Result<std::unique_ptr<DatastreamJsonReader>> DatastreamJsonReader::Open(
   for (auto& in : inputs) ARROW_RETURN_NOT_OK(r->LoadFile(std::move(in)));
   ARROW_RETURN_NOT_OK(r->InferAll());
   r->schema_ = r->inference_->Finish();
-  ARROW_ASSIGN_OR_RAISE(r->builder_,
-                        EventBuilder::Make(*r->inference_, r->schema_, r->opts_.pool));
+  ARROW_ASSIGN_OR_RAISE(r->builder_, EventBuilder::Make(*r->inference_, r->schema_, r->opts_.pool));
   return r;
 }
 
-void DatastreamJsonReader::AddBad(const File& f, int64_t line, int64_t offset,
-                                  std::string reason, std::string_view raw) {
+void DatastreamJsonReader::AddBad(const File& f, int64_t line, int64_t offset, std::string reason,
+                                  std::string_view raw) {
   BadRecord b;
   b.where = f.where;
   b.line = line;
@@ -132,7 +131,8 @@ Status DatastreamJsonReader::LoadFile(JsonInput input) {
     const int64_t line = 1 + std::count(all.begin(), all.begin() + tail, '\n');
     AddBad(file, line, tail,
            damage + " at compressed byte " + std::to_string(damage_offset) +
-               (array ? "; the JSON array is incomplete" : "; the incomplete last line is not decoded"),
+               (array ? "; the JSON array is incomplete"
+                      : "; the incomplete last line is not decoded"),
            all.substr(static_cast<size_t>(tail)));
     if (array) return Status::OK();  // nothing of an array can be trusted
     file.size = tail;
@@ -223,7 +223,8 @@ Status DatastreamJsonReader::WithEvent(const Event& e, Fn&& fn) {
   auto fail = [&](Status st) {
     const char* loc = nullptr;
     last_error_offset_ = e.offset;
-    if (doc.current_location().get(loc) == simdjson::SUCCESS && loc) last_error_offset_ = loc - base;
+    if (doc.current_location().get(loc) == simdjson::SUCCESS && loc)
+      last_error_offset_ = loc - base;
     return st;
   };
   SLUICE_SJ(parser_->parser.iterate(view).get(doc));
@@ -273,13 +274,15 @@ Status DatastreamJsonReader::InferAll() {
     AddBad(f, e.line, e.offset, std::move(reason), raw);
   }
   // Rows of files condemned late are dropped; bad rows must not shape types.
-  std::erase_if(good, [&](const Event& e) { return files_[static_cast<size_t>(e.file)].condemned; });
+  std::erase_if(good,
+                [&](const Event& e) { return files_[static_cast<size_t>(e.file)].condemned; });
   events_ = std::move(good);
   if (!polluted) return Status::OK();
   inference_ = std::make_unique<EventSchema>(opts_.pinned_payload_types);
   for (const Event& e : events_) {
     Status st = WithEvent(e, [&](od::object obj) { return inference_->Observe(obj); });
-    if (!st.ok()) return Status::UnknownError("JSON decoder: event accepted once, then: ", st.message());
+    if (!st.ok())
+      return Status::UnknownError("JSON decoder: event accepted once, then: ", st.message());
   }
   return Status::OK();
 }
@@ -287,8 +290,7 @@ Status DatastreamJsonReader::InferAll() {
 Result<std::shared_ptr<arrow::RecordBatch>> DatastreamJsonReader::Next() {
   ARROW_RETURN_NOT_OK(failed_);
   if (next_event_ >= events_.size()) return nullptr;
-  const size_t end =
-      std::min(events_.size(), next_event_ + static_cast<size_t>(opts_.batch_size));
+  const size_t end = std::min(events_.size(), next_event_ + static_cast<size_t>(opts_.batch_size));
   for (; next_event_ < end; ++next_event_) {
     const Event& e = events_[next_event_];
     Status st = WithEvent(e, [&](od::object obj) { return builder_->Append(obj); });

@@ -28,9 +28,9 @@ Status ContentError(std::string message);
 inline bool IsSyntaxError(const Status& st) { return st.IsInvalid(); }
 
 /// \brief simdjson call -> Status (syntax error on failure).
-#define SLUICE_SJ(expr)                                                   \
-  do {                                                                    \
-    ::simdjson::error_code _sj_err = (expr);                              \
+#define SLUICE_SJ(expr)                                                                       \
+  do {                                                                                        \
+    ::simdjson::error_code _sj_err = (expr);                                                  \
     if (_sj_err != ::simdjson::SUCCESS) return ::sluice::formats::json::SyntaxError(_sj_err); \
   } while (false)
 

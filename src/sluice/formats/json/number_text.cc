@@ -109,8 +109,7 @@ bool IntegerToInt64(const NumberText& n, int64_t* out) {
   return true;
 }
 
-bool ToDecimal128(const NumberText& n, int32_t precision, int32_t scale,
-                  arrow::Decimal128* out) {
+bool ToDecimal128(const NumberText& n, int32_t precision, int32_t scale, arrow::Decimal128* out) {
   if (precision < 1 || precision > 38) return false;
   Digits d{n.int_digits, n.frac_digits};
   // value = D * 10^e; the unscaled result is D * 10^(e + scale).
@@ -135,8 +134,8 @@ bool ToDecimal128(const NumberText& n, int32_t precision, int32_t scale,
   if (acc != 0 && shift > 0) acc *= Pow10(static_cast<int>(shift));
   if (acc >= Pow10(precision)) return false;
   const __int128 v = n.negative ? -static_cast<__int128>(acc) : static_cast<__int128>(acc);
-  *out = arrow::Decimal128(static_cast<int64_t>(v >> 64),
-                           static_cast<uint64_t>(static_cast<u128>(v)));
+  *out =
+      arrow::Decimal128(static_cast<int64_t>(v >> 64), static_cast<uint64_t>(static_cast<u128>(v)));
   return true;
 }
 

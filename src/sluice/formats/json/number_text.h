@@ -47,8 +47,7 @@ bool IntegerToInt64(const NumberText& n, int64_t* out);
 /// \brief Exact conversion to an unscaled decimal at `scale` whose magnitude
 /// is below 10^precision (precision <= 38). Digits that would be dropped must
 /// be zeros; nothing is rounded. False when the value does not fit.
-bool ToDecimal128(const NumberText& n, int32_t precision, int32_t scale,
-                  arrow::Decimal128* out);
+bool ToDecimal128(const NumberText& n, int32_t precision, int32_t scale, arrow::Decimal128* out);
 
 /// \brief Exact conversion to an integer in [min, max] (1e3 and 7.0 are
 /// integers; 7.5 is not).

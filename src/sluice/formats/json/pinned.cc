@@ -109,9 +109,8 @@ Status AppendTimestamp(const Source& s, const arrow::DataType& type, arrow::Arra
   NumberText n;
   TimePoint tp;
   if (s.type == od::json_type::number) {
-    if (!ScanNumber(s.text, &n) ||
-        !ToInteger(n, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                   &v)) {
+    if (!ScanNumber(s.text, &n) || !ToInteger(n, std::numeric_limits<int64_t>::min(),
+                                              std::numeric_limits<int64_t>::max(), &v)) {
       return Fail(s, type);
     }
   } else if (s.type != od::json_type::string || !ParseTimePoint(s.text, &tp) ||
@@ -193,35 +192,52 @@ Status ConvertPinned(od::value v, const arrow::DataType& type, arrow::ArrayBuild
       break;
   }
   switch (type.id()) {
-    case arrow::Type::BOOL: return AppendBool(s, type, b);
-    case arrow::Type::INT8: return AppendInt<arrow::Int8Builder, int8_t>(s, type, b);
-    case arrow::Type::INT16: return AppendInt<arrow::Int16Builder, int16_t>(s, type, b);
-    case arrow::Type::INT32: return AppendInt<arrow::Int32Builder, int32_t>(s, type, b);
-    case arrow::Type::INT64: return AppendInt<arrow::Int64Builder, int64_t>(s, type, b);
-    case arrow::Type::UINT8: return AppendInt<arrow::UInt8Builder, uint8_t>(s, type, b);
-    case arrow::Type::UINT16: return AppendInt<arrow::UInt16Builder, uint16_t>(s, type, b);
-    case arrow::Type::UINT32: return AppendInt<arrow::UInt32Builder, uint32_t>(s, type, b);
-    case arrow::Type::UINT64: return AppendUInt64(s, type, b);
+    case arrow::Type::BOOL:
+      return AppendBool(s, type, b);
+    case arrow::Type::INT8:
+      return AppendInt<arrow::Int8Builder, int8_t>(s, type, b);
+    case arrow::Type::INT16:
+      return AppendInt<arrow::Int16Builder, int16_t>(s, type, b);
+    case arrow::Type::INT32:
+      return AppendInt<arrow::Int32Builder, int32_t>(s, type, b);
+    case arrow::Type::INT64:
+      return AppendInt<arrow::Int64Builder, int64_t>(s, type, b);
+    case arrow::Type::UINT8:
+      return AppendInt<arrow::UInt8Builder, uint8_t>(s, type, b);
+    case arrow::Type::UINT16:
+      return AppendInt<arrow::UInt16Builder, uint16_t>(s, type, b);
+    case arrow::Type::UINT32:
+      return AppendInt<arrow::UInt32Builder, uint32_t>(s, type, b);
+    case arrow::Type::UINT64:
+      return AppendUInt64(s, type, b);
     case arrow::Type::FLOAT:
-    case arrow::Type::DOUBLE: return AppendFloat(s, type, b);
-    case arrow::Type::DECIMAL128: return AppendDecimal(s, type, b);
-    case arrow::Type::DATE32: return AppendDate(s, type, b);
-    case arrow::Type::TIMESTAMP: return AppendTimestamp(s, type, b);
+    case arrow::Type::DOUBLE:
+      return AppendFloat(s, type, b);
+    case arrow::Type::DECIMAL128:
+      return AppendDecimal(s, type, b);
+    case arrow::Type::DATE32:
+      return AppendDate(s, type, b);
+    case arrow::Type::TIMESTAMP:
+      return AppendTimestamp(s, type, b);
     case arrow::Type::STRING:
     case arrow::Type::LARGE_STRING:
     case arrow::Type::BINARY:
     case arrow::Type::LARGE_BINARY: {
       // Numbers and booleans keep their JSON text in a string column
       // ("12.50", "true"); binary columns take strings only.
-      const bool binary = type.id() == arrow::Type::BINARY || type.id() == arrow::Type::LARGE_BINARY;
+      const bool binary =
+          type.id() == arrow::Type::BINARY || type.id() == arrow::Type::LARGE_BINARY;
       if (binary && s.type != od::json_type::string) return Fail(s, type);
       if (!b) return Status::OK();
       switch (type.id()) {
-        case arrow::Type::STRING: return static_cast<arrow::StringBuilder*>(b)->Append(s.text);
+        case arrow::Type::STRING:
+          return static_cast<arrow::StringBuilder*>(b)->Append(s.text);
         case arrow::Type::LARGE_STRING:
           return static_cast<arrow::LargeStringBuilder*>(b)->Append(s.text);
-        case arrow::Type::BINARY: return static_cast<arrow::BinaryBuilder*>(b)->Append(s.text);
-        default: return static_cast<arrow::LargeBinaryBuilder*>(b)->Append(s.text);
+        case arrow::Type::BINARY:
+          return static_cast<arrow::BinaryBuilder*>(b)->Append(s.text);
+        default:
+          return static_cast<arrow::LargeBinaryBuilder*>(b)->Append(s.text);
       }
     }
     default:

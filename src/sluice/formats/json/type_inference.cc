@@ -13,12 +13,18 @@ namespace {
 
 JsonKind KindOf(od::json_type t) {
   switch (t) {
-    case od::json_type::boolean: return JsonKind::kBool;
-    case od::json_type::number: return JsonKind::kNumber;
-    case od::json_type::string: return JsonKind::kString;
-    case od::json_type::object: return JsonKind::kObject;
-    case od::json_type::array: return JsonKind::kArray;
-    case od::json_type::null: break;
+    case od::json_type::boolean:
+      return JsonKind::kBool;
+    case od::json_type::number:
+      return JsonKind::kNumber;
+    case od::json_type::string:
+      return JsonKind::kString;
+    case od::json_type::object:
+      return JsonKind::kObject;
+    case od::json_type::array:
+      return JsonKind::kArray;
+    case od::json_type::null:
+      break;
   }
   return JsonKind::kNull;
 }

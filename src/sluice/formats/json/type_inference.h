@@ -58,7 +58,7 @@ class InferredType {
  public:
   struct Field {
     std::string name;
-    std::unique_ptr<InferredType> type;      // null for a pinned field
+    std::unique_ptr<InferredType> type;       // null for a pinned field
     std::shared_ptr<arrow::DataType> pinned;  // set for a pinned field
     uint64_t seen = 0;                        // last object visit holding it
   };

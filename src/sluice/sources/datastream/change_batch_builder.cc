@@ -122,7 +122,8 @@ Result<std::shared_ptr<arrow::Array>> SourceStruct(const EventColumns& c, int64_
   ARROW_ASSIGN_OR_RAISE(auto sort_keys_array, sort_keys.Finish());
   add("sort_keys", sort_keys_array);
   std::vector<std::optional<int64_t>> read_ts(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) read_ts[static_cast<size_t>(i)] = c.read_timestamp.TimestampMicros(i);
+  for (int64_t i = 0; i < n; ++i)
+    read_ts[static_cast<size_t>(i)] = c.read_timestamp.TimestampMicros(i);
   ARROW_ASSIGN_OR_RAISE(auto read_ts_array, TimestampArray(read_ts));
   add("read_timestamp", read_ts_array);
 
@@ -216,8 +217,10 @@ Result<NormalizedBatch> Normalize(const arrow::RecordBatch& events, const FileCo
     }
     // Rejected rows get placeholders; they are dropped by the Take below.
     ops.push_back(change.op);
-    ts[static_cast<size_t>(i)] = reason ? std::nullopt : std::optional<int64_t>(change.position.source_ts_us);
-    ARROW_RETURN_NOT_OK(seq.Append(reason ? std::string() : EncodeSequence(change.kind, change.position)));
+    ts[static_cast<size_t>(i)] =
+        reason ? std::nullopt : std::optional<int64_t>(change.position.source_ts_us);
+    ARROW_RETURN_NOT_OK(
+        seq.Append(reason ? std::string() : EncodeSequence(change.kind, change.position)));
     ARROW_RETURN_NOT_OK(origin.Append(ctx.file_path + "#" + std::to_string(file_row)));
   }
 
@@ -241,7 +244,8 @@ Result<NormalizedBatch> Normalize(const arrow::RecordBatch& events, const FileCo
   std::vector<std::optional<int64_t>> ingested(static_cast<size_t>(n), ctx.ingested_at_us);
   ARROW_ASSIGN_OR_RAISE(auto ingested_array, TimestampArray(ingested));
   ARROW_ASSIGN_OR_RAISE(auto origin_array, origin.Finish());
-  columns.insert(columns.end(), {op_array, seq_array, ts_array, ingested_array, origin_array, source});
+  columns.insert(columns.end(),
+                 {op_array, seq_array, ts_array, ingested_array, origin_array, source});
   auto all = arrow::RecordBatch::Make(arrow::schema(fields), n, columns);
 
   if (out.rejected.empty()) {
@@ -249,7 +253,8 @@ Result<NormalizedBatch> Normalize(const arrow::RecordBatch& events, const FileCo
     return out;
   }
   ARROW_ASSIGN_OR_RAISE(auto indices, accepted.Finish());
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum kept, arrow::compute::Take(arrow::Datum(all), arrow::Datum(indices)));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum kept,
+                        arrow::compute::Take(arrow::Datum(all), arrow::Datum(indices)));
   out.changes = kept.record_batch();
   return out;
 }

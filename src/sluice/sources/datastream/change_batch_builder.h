@@ -34,7 +34,8 @@
 // A row goes to `rejected` (never to `changes`) when its operation or
 // ordering fields are missing or unparseable (event_reader.h), or when a key
 // column is null in the payload or absent from it, or when a payload value
-// has no Delta-storable form (unified_types.h). The reason names the field. `rejected[i].row` indexes `events`.
+// has no Delta-storable form (unified_types.h). The reason names the field. `rejected[i].row`
+// indexes `events`.
 #pragma once
 
 #include <arrow/type_fwd.h>

@@ -9,7 +9,8 @@ namespace sluice::sources::datastream {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool IsDataFile(const std::string& name, const std::string& format) {
@@ -58,9 +59,9 @@ Result<std::vector<SourceFile>> ListTableFiles(arrow::fs::FileSystem& fs, const 
     std::string name = BaseName(info.path());
     if (name.empty() || name[0] == '.' || !IsDataFile(name, format)) continue;
     std::string rel = info.path().substr(base.size() + 1);
-    int64_t mtime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           info.mtime().time_since_epoch())
-                           .count();
+    int64_t mtime_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch())
+            .count();
     out.push_back({rel, info.size(), mtime_ms});
   }
   std::sort(out.begin(), out.end(),

@@ -14,7 +14,7 @@
 namespace sluice::sources::datastream {
 
 struct SourceFile {
-  std::string path;      ///< relative to the table folder: "2021/10/25/23/45/x.avro"
+  std::string path;  ///< relative to the table folder: "2021/10/25/23/45/x.avro"
   int64_t size = 0;
   int64_t mtime_ms = 0;
 };

@@ -2,9 +2,9 @@
 
 #include <arrow/api.h>
 #include <arrow/util/value_parsing.h>
-#include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "sluice/sources/datastream/position_parsers.h"
 
@@ -28,7 +28,8 @@ std::optional<int64_t> ParseDecimalI64(std::string_view s) {
 std::optional<int64_t> ParseTimestampText(std::string_view s) {
   // One parser for every row: the ISO-8601 parser accepts both the "T" and the
   // space separator, fractions and a "Z" / offset suffix.
-  static const std::shared_ptr<arrow::TimestampParser> parser = arrow::TimestampParser::MakeISO8601();
+  static const std::shared_ptr<arrow::TimestampParser> parser =
+      arrow::TimestampParser::MakeISO8601();
   int64_t out = 0;
   bool zone = false;
   if (!(*parser)(s.data(), s.size(), arrow::TimeUnit::MICRO, &out, &zone)) return std::nullopt;
@@ -176,7 +177,8 @@ int EventColumns::PayloadIndex(std::string_view name) const {
   auto lower_eq = [](std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t j = 0; j < a.size(); ++j) {
-      if (std::tolower(static_cast<unsigned char>(a[j])) != std::tolower(static_cast<unsigned char>(b[j])))
+      if (std::tolower(static_cast<unsigned char>(a[j])) !=
+          std::tolower(static_cast<unsigned char>(b[j])))
         return false;
     }
     return true;

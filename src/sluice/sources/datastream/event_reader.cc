@@ -53,7 +53,8 @@ EventReader::EventReader(const EventColumns& columns) : c_(columns) {
   }
 }
 
-std::optional<std::string> EventReader::Text(const EventColumn& meta, int64_t row, int sort_index) const {
+std::optional<std::string> EventReader::Text(const EventColumn& meta, int64_t row,
+                                             int sort_index) const {
   if (auto s = meta.String(row)) return std::string(*s);
   if (auto n = meta.Int64(row)) return std::to_string(*n);
   if (sort_index >= 0) return SortKeyElement(c_.sort_keys, row, sort_index);

@@ -60,7 +60,10 @@ std::string EncodeSequence(SourceKind kind, const EventPosition& pos) {
       key.I64(pos.source_ts_us).U64(pos.pg_lsn);
       break;
     case SourceKind::kSqlServer:
-      key.I64(pos.source_ts_us).U32(pos.mssql_lsn.vlf).U32(pos.mssql_lsn.block).U16(pos.mssql_lsn.slot);
+      key.I64(pos.source_ts_us)
+          .U32(pos.mssql_lsn.vlf)
+          .U32(pos.mssql_lsn.block)
+          .U16(pos.mssql_lsn.slot);
       break;
     case SourceKind::kOracle: {
       const bool bf = pos.backfill;
