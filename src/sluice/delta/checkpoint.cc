@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "sluice/core/arrow_util.h"
+
 namespace sluice::delta {
 namespace {
 
@@ -376,18 +378,7 @@ class StrCol : public Col {
         return WrongType("string");
     }
   }
-  std::string_view View(int64_t i) const {
-    switch (array_->type_id()) {
-      case arrow::Type::STRING:
-      case arrow::Type::BINARY:
-        return static_cast<const arrow::BinaryArray&>(*array_).GetView(i);
-      case arrow::Type::LARGE_STRING:
-      case arrow::Type::LARGE_BINARY:
-        return static_cast<const arrow::LargeBinaryArray&>(*array_).GetView(i);
-      default:
-        return static_cast<const arrow::BinaryViewArray&>(*array_).GetView(i);
-    }
-  }
+  std::string_view View(int64_t i) const { return BinaryLikeView(*array_, i).value_or(""); }
   Result<std::string> Req(int64_t i) const {
     if (IsNull(i)) return Null(i);
     return std::string(View(i));

@@ -67,18 +67,4 @@ std::string FormatTimeOfDay(int64_t nanos_of_day, int fraction_digits) {
   return out;
 }
 
-int64_t TicksPerSecond(arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND:
-      return 1;
-    case arrow::TimeUnit::MILLI:
-      return 1000;
-    case arrow::TimeUnit::MICRO:
-      return 1000000;
-    case arrow::TimeUnit::NANO:
-      return 1000000000;
-  }
-  return 1;
-}
-
 }  // namespace sluice::delta

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "sluice/core/arrow_util.h"  // TicksPerSecond
 #include "sluice/core/status.h"
 
 namespace sluice::delta {
@@ -29,8 +30,5 @@ Result<int64_t> ParseDate(std::string_view text);
 /// Nanoseconds within a day -> "HH:MM:SS" followed by '.' and the first
 /// `fraction_digits` (0..9) digits of the second's fraction if > 0.
 std::string FormatTimeOfDay(int64_t nanos_of_day, int fraction_digits);
-
-/// Number of `unit` ticks per second.
-int64_t TicksPerSecond(arrow::TimeUnit::type unit);
 
 }  // namespace sluice::delta

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/arrow_util.h"
 #include "sluice/sources/datastream/position_parsers.h"
 
 namespace sluice::sources::datastream {
@@ -44,19 +45,7 @@ bool EventColumn::IsNull(int64_t i) const { return !array_ || array_->IsNull(i);
 
 std::optional<std::string_view> EventColumn::String(int64_t i) const {
   if (IsNull(i)) return std::nullopt;
-  switch (array_->type_id()) {
-    case arrow::Type::STRING:
-    case arrow::Type::BINARY:
-      return static_cast<const arrow::BinaryArray&>(*array_).GetView(i);
-    case arrow::Type::LARGE_STRING:
-    case arrow::Type::LARGE_BINARY:
-      return static_cast<const arrow::LargeBinaryArray&>(*array_).GetView(i);
-    case arrow::Type::STRING_VIEW:
-    case arrow::Type::BINARY_VIEW:
-      return static_cast<const arrow::BinaryViewArray&>(*array_).GetView(i);
-    default:
-      return std::nullopt;
-  }
+  return BinaryLikeView(*array_, i);
 }
 
 std::optional<int64_t> EventColumn::Int64(int64_t i) const {

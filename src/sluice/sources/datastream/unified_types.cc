@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/core/arrow_util.h"
 
 namespace sluice::sources::datastream {
 
@@ -127,29 +128,14 @@ Result<std::shared_ptr<arrow::Buffer>> ValidityFromZero(const arrow::Array& a) {
                                      a.length());
 }
 
-// Units of a time/duration type per second.
-int64_t PerSecond(arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND:
-      return 1;
-    case arrow::TimeUnit::MILLI:
-      return 1000;
-    case arrow::TimeUnit::MICRO:
-      return kMicrosPerSecond;
-    case arrow::TimeUnit::NANO:
-      return 1000000000;
-  }
-  return 1;
-}
-
 // Value i of a time32/time64/int32/int64 array, as a count of `*per_second`.
 int64_t RawTime(const arrow::Array& a, int64_t i, int64_t* per_second) {
   switch (a.type_id()) {
     case Type::TIME32:
-      *per_second = PerSecond(static_cast<const arrow::Time32Type&>(*a.type()).unit());
+      *per_second = TicksPerSecond(static_cast<const arrow::Time32Type&>(*a.type()).unit());
       return static_cast<const arrow::Time32Array&>(a).Value(i);
     case Type::TIME64:
-      *per_second = PerSecond(static_cast<const arrow::Time64Type&>(*a.type()).unit());
+      *per_second = TicksPerSecond(static_cast<const arrow::Time64Type&>(*a.type()).unit());
       return static_cast<const arrow::Time64Array&>(a).Value(i);
     case Type::INT32:
       return static_cast<const arrow::Int32Array&>(a).Value(i);
@@ -296,7 +282,7 @@ class Converter {
     const auto unit = static_cast<const arrow::DurationType&>(*a->type()).unit();
     auto counts = std::static_pointer_cast<arrow::Int64Array>(Reinterpret(a, arrow::int64()));
     if (unit == arrow::TimeUnit::MICRO || unit == arrow::TimeUnit::NANO) return counts;
-    const int64_t factor = kMicrosPerSecond / PerSecond(unit);
+    const int64_t factor = kMicrosPerSecond / TicksPerSecond(unit);
     arrow::Int64Builder b;
     ARROW_RETURN_NOT_OK(b.Reserve(a->length()));
     for (int64_t i = 0; i < a->length(); ++i) {
