@@ -266,6 +266,11 @@ def delta_txns(path: Path) -> Dict[str, int]:
     return txns
 
 
+def latest_version(path: Path) -> int:
+    """The newest commit version of a Delta table."""
+    return max(int(f.stem) for f in (Path(path) / "_delta_log").glob("*.json"))
+
+
 def commits_with_data(path: Path) -> int:
     return len(list((Path(path) / "_delta_log").glob("*.json")))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (Expected, cat_table, compare_merged_to_reference, delta_txns, gen,
+from conftest import (Expected, cat_table, compare_merged_to_reference, delta_txns, gen, latest_version,
                       merged_path, progress_lines, read_dead_letters, read_merged, read_table,
                       run_once, run_once_ok, sluice_env, table_exists)
 
@@ -45,7 +45,8 @@ def test_merged_table_matches_reference(tmp_path, empty_config, mode):
     expected = Expected(src)
     late = {f["path"] for f in expected.files if f["late"]}
     assert late
-    env = sluice_env(src, sink, SLUICE_SINK_MERGE_MODE=mode)
+    # merge after every log commit (the default merges every minute)
+    env = sluice_env(src, sink, SLUICE_SINK_MERGE_MODE=mode, SLUICE_PIPELINE_MERGE_INTERVAL="0s")
 
     proc = run_once_ok(empty_config, env)
     assert "STOPPED" not in proc.stdout
@@ -55,8 +56,8 @@ def test_merged_table_matches_reference(tmp_path, empty_config, mode):
     # the progress line names the merged table's commit
     for obj in OBJECTS:
         q = re.escape(expected.qualified(obj))
-        assert re.search(rf"^\[sluice\] {q}_log v\d+: .*; {q} v\d+: \+\d+ -\d+", proc.stdout,
-                         re.M), proc.stdout[-3000:]
+        assert re.search(rf"^\[sluice\] {q}_log v\d+: .*; {q} v\d+ <- log v\d+: \+\d+ -\d+",
+                         proc.stdout, re.M), proc.stdout[-3000:]
     lines = progress_lines(proc.stdout)
     assert lines and all("; " in ln["rest"] for ln in lines)
 
@@ -70,9 +71,10 @@ def test_merged_table_matches_reference(tmp_path, empty_config, mode):
         path = merged_path(sink, expected, obj)
         rows = read_merged(sink, expected, obj)
         compare_merged_to_reference(rows, expected, obj)
-        # the merged table's txn follows the log table's (the master cursor)
-        assert delta_txns(path) == delta_txns(expected.log_path(sink, obj)) == {
-            f"sluice/{obj}": len(data_files(expected, obj))}
+        # the log table's txn is the cursor; the merged table's follows the log
+        log_path = expected.log_path(sink, obj)
+        assert delta_txns(log_path) == {f"sluice/{obj}": len(data_files(expected, obj))}
+        assert delta_txns(path) == {f"sluice/{obj}#log": latest_version(log_path)}
         assert table_exists(path / "_sluice" / "tombstones") or not any(
             e["change_type"] == "DELETE" for e in expected.events[obj])
         protocol = protocol_of(path)
@@ -99,6 +101,47 @@ def protocol_of(path: Path) -> dict:
             if "protocol" in action:
                 return action["protocol"]
     raise AssertionError(f"no protocol in {path} version 0")
+
+
+def test_merge_interval_and_catch_up_from_the_log(tmp_path, empty_config):
+    """The merged table follows the log: every merge_interval, whole log
+    commits at a time (at most merge_max_rows rows), and once more when a
+    --once run has drained its input; a merged table removed by hand is
+    rebuilt from the log."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    gen(src, tables=1, rows_per_table=40, changes_per_table=300, seed=47, late_files=0)
+    expected = Expected(src)
+    obj = "shop_orders"
+    n_files = len(data_files(expected, obj))
+    assert n_files >= 6
+    # 1h interval: one merge after the first log commit, one when drained
+    env = sluice_env(src, sink, SLUICE_PIPELINE_MERGE_INTERVAL="1h",
+                     SLUICE_SOURCE_MAX_FILES_PER_BATCH="1")
+    proc = run_once_ok(empty_config, env)
+    q = re.escape(expected.qualified(obj))
+    merges = re.findall(rf"{q} v(\d+) <- log v(\d+)(?:\.\.v(\d+))?:", proc.stdout)
+    log_path = expected.log_path(sink, obj)
+    last = latest_version(log_path)
+    assert [(int(a), int(b), int(c or b)) for a, b, c in merges] == [(0, 0, 0), (1, 1, last)], \
+        proc.stdout[-3000:]
+    compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj)
+
+    # merge_max_rows bounds a merge commit (whole log commits, at least one)
+    path = merged_path(sink, expected, obj)
+    shutil.rmtree(path)
+    env2 = dict(env, SLUICE_PIPELINE_MERGE_MAX_ROWS="1")
+    proc = run_once_ok(empty_config, env2)
+    merges = re.findall(rf"{q} v(\d+) <- log v(\d+)(?:\.\.v(\d+))?:", proc.stdout)
+    # nothing new to ingest: the rebuilt table takes the log one commit at a time
+    assert [(int(b), int(c or b)) for _, b, c in merges] == [(v, v) for v in range(last + 1)], \
+        proc.stdout[-3000:]
+    compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj)
+    assert delta_txns(path) == {f"sluice/{obj}#log": last}
+    # the keys are recorded in both tables
+    for p in (path, log_path):
+        meta = [json.loads(ln)["metaData"] for ln in (p / "_delta_log" / f"{0:020d}.json")
+                .read_text().splitlines() if "metaData" in ln][0]
+        assert json.loads(meta["configuration"]["sluice.primaryKeys"]), meta
 
 
 def test_merged_tables_only_without_log_tables(tmp_path, empty_config):

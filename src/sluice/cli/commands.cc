@@ -20,6 +20,8 @@ int RunMain(int argc, char** argv) {
   r->add_option("--config", run.config, "TOML configuration (may be empty; env overrides)");
   r->add_flag("--once", run.once, "drain what is there, then exit");
   r->add_option("--shard", run.shard, "i/n: run only the tables of shard i of n");
+  r->add_option("--metrics", run.metrics,
+                "append one JSON line per commit (ingest and merge timings) to this file");
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");

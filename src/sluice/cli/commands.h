@@ -44,6 +44,7 @@ struct RunArgs {
   std::string config;
   bool once = false;
   std::string shard;  ///< "i/n"
+  std::string metrics;
 };
 int RunRun(const RunArgs& args);
 

@@ -21,6 +21,7 @@ int RunRun(const RunArgs& args) {
   }
   pipeline::RunOptions options;
   options.once = args.once;
+  options.metrics_path = args.metrics;
   if (!args.shard.empty()) {
     int i = 0, n = 0;
     if (std::sscanf(args.shard.c_str(), "%d/%d", &i, &n) != 2 || n < 1 || i < 0 || i >= n) {

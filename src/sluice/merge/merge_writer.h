@@ -10,6 +10,7 @@
 // tables are supported for now.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,8 @@ struct MergeWriteOptions {
   /// Let the plan's schema replace the table's (schema evolution decided
   /// upstream); otherwise a different schema is an error.
   bool allow_schema_change = false;
+  /// Table properties set when the merge creates the table.
+  std::map<std::string, std::string> configuration;
   delta::DataWriteOptions data;
   delta::CommitOptions commit;
 };

@@ -13,8 +13,9 @@ namespace sluice::merge {
 
 Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
     const io::TableLocation& location, const arrow::Schema& schema, bool deletion_vectors,
-    const std::string& operation) {
+    const std::string& operation, const std::map<std::string, std::string>& configuration) {
   delta::Metadata metadata;
+  metadata.configuration = configuration;
   metadata.id = NewUuidV4();
   ARROW_ASSIGN_OR_RAISE(metadata.schema_string, delta::SchemaToDeltaJson(schema));
   if (deletion_vectors) metadata.configuration["delta.enableDeletionVectors"] = "true";

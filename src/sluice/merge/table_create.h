@@ -6,6 +6,7 @@
 
 #include <arrow/type_fwd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,6 @@ namespace sluice::merge {
 /// lacking DV support can read (copy-on-write mode).
 Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
     const io::TableLocation& location, const arrow::Schema& schema, bool deletion_vectors,
-    const std::string& operation);
+    const std::string& operation, const std::map<std::string, std::string>& configuration = {});
 
 }  // namespace sluice::merge

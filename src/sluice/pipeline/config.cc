@@ -52,6 +52,9 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     c.name = value;
   } else if (key == "pipeline.merge_interval") {
     ARROW_ASSIGN_OR_RAISE(c.merge_interval_ms, ParseDurationMs(value));
+  } else if (key == "pipeline.merge_max_rows") {
+    ARROW_ASSIGN_OR_RAISE(c.merge_max_rows, ParseInt(key, value));
+    if (c.merge_max_rows < 1) return Status::Invalid(key, " must be at least 1");
   } else if (key == "pipeline.schema_evolution") {
     ARROW_ASSIGN_OR_RAISE(c.schema_evolution, ParseSchemaEvolution(value));
   } else if (key == "source.kind") {
@@ -286,6 +289,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
   // SLUICE_<SECTION>_<KEY> overrides everything.
   static const char* kKeys[] = {"pipeline.name",
                                 "pipeline.merge_interval",
+                                "pipeline.merge_max_rows",
                                 "pipeline.schema_evolution",
                                 "source.kind",
                                 "source.format",

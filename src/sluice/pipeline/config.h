@@ -33,6 +33,8 @@ struct Config {
   // [pipeline]
   std::string name = "sluice";
   int64_t merge_interval_ms = 60'000;
+  /// A merge commit takes whole log commits until it holds this many rows.
+  int64_t merge_max_rows = 1'000'000;
   SchemaEvolution schema_evolution = SchemaEvolution::kMerge;
   // [source]
   std::string source_kind = "datastream";

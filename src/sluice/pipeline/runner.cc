@@ -3,9 +3,11 @@
 #include <arrow/filesystem/localfs.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <ostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "sluice/delta/transaction.h"
@@ -47,6 +49,30 @@ struct TableState {
   std::chrono::steady_clock::time_point retry_at{};
 };
 
+// One JSON object per line for benchmarks and monitoring: an "ingest"
+// event per log commit, a "merge" event per merged-table commit.
+void WriteMetrics(std::ofstream& out, const std::string& table, const StepResult& step) {
+  if (step.files > 0) {
+    nlohmann::json j{{"event", "ingest"}, {"table", table},         {"files", step.files},
+                     {"rows", step.rows},   {"ms", step.ingest_ms}, {"version", step.version},
+                     {"dead_letters", step.dead_letters}};
+    out << j.dump() << "\n";
+  }
+  if (step.merged) {
+    nlohmann::json j{{"event", "merge"},
+                     {"table", table},
+                     {"changes", step.merge_changes},
+                     {"ms", step.merge_ms > 0 ? step.merge_ms : step.ingest_ms},
+                     {"version", step.merged_version},
+                     {"upserts", step.upserts},
+                     {"deletes", step.deletes},
+                     {"ignored_stale", step.ignored_stale}};
+    if (step.merged_rows) j["table_rows"] = *step.merged_rows;
+    out << j.dump() << "\n";
+  }
+  out.flush();
+}
+
 }  // namespace
 
 int ShardOf(const std::string& folder, int count) {
@@ -65,6 +91,11 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
   if (root.rfind("file://", 0) == 0) root = root.substr(7);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
 
+  std::unique_ptr<std::ofstream> metrics;
+  if (!options.metrics_path.empty()) {
+    metrics = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
+    if (!*metrics) return Status::IOError("cannot open metrics file ", options.metrics_path);
+  }
   std::map<std::string, TableState> tables;
   auto t0 = std::chrono::steady_clock::now();
   out << "[sluice] " << config.name << ": " << config.source_kind << " " << config.format
@@ -89,7 +120,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       auto listing = sources::datastream::ListTableFiles(*fs, root, folder, config.format);
-      Result<StepResult> step = listing.ok() ? state.pipeline->Step(*listing) : listing.status();
+      Result<StepResult> step =
+          listing.ok() ? state.pipeline->Step(*listing, options.once) : listing.status();
       if (!step.ok()) {
         const auto& st = step.status();
         std::string name =
@@ -110,7 +142,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       state.io_failures = 0;
-      if (step->files == 0) continue;
+      if (step->files == 0 && !step->merged) continue;
       any_work = true;
       state.totals.files += step->files;
       state.totals.rows += step->rows;
@@ -123,27 +155,35 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         out << "[sluice] " << qname << ": no primary keys (none in the source metadata or tables.\""
             << qname << "\".primary_keys): log table only, no merged table" << std::endl;
       }
+      if (metrics) WriteMetrics(*metrics, qname, *step);
       out << "[sluice] ";
-      if (config.log_tables) {
-        out << qname << "_log";
-        if (step->version >= 0) out << " v" << step->version;
-        out << ": ";
-      } else {
-        // Merged tables only: the merged table's version leads the line.
-        out << qname;
-        if (step->merged) out << " v" << step->merged_version;
-        out << ": ";
+      if (step->files > 0) {
+        if (config.log_tables) {
+          out << qname << "_log";
+          if (step->version >= 0) out << " v" << step->version;
+          out << ": ";
+        } else {
+          // Merged tables only: the merged table's version leads the line.
+          out << qname;
+          if (step->merged) out << " v" << step->merged_version;
+          out << ": ";
+        }
+        out << step->files << " file" << (step->files == 1 ? "" : "s") << ", " << step->rows
+            << " rows";
+        if (step->dead_letters) out << ", " << step->dead_letters << " dead letters";
+        if (step->schema_changed) out << ", schema evolved";
+        if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
       }
-      out << step->files << " file" << (step->files == 1 ? "" : "s") << ", " << step->rows
-          << " rows";
-      if (step->dead_letters) out << ", " << step->dead_letters << " dead letters";
-      if (step->schema_changed) out << ", schema evolved";
-      if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
       if (step->merged) {
-        if (config.log_tables)
-          out << "; " << qname << " v" << step->merged_version << ":";
-        else
+        if (config.log_tables) {
+          out << (step->files > 0 ? "; " : "") << qname << " v" << step->merged_version
+              << " <- log v" << step->merge_from_version;
+          if (step->merge_to_version != step->merge_from_version)
+            out << "..v" << step->merge_to_version;
+          out << ":";
+        } else {
           out << ";";
+        }
         out << " ";
         if (step->merge_already_applied) {
           out << "already applied";
@@ -152,6 +192,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
           if (step->ignored_stale) out << " (ignored " << step->ignored_stale << " stale)";
           if (step->invalid) out << ", " << step->invalid << " invalid";
         }
+        if (step->merged_rows) out << ", " << *step->merged_rows << " rows";
         if (!step->merge_already_applied) {
           ++state.merged.commits;
           state.merged.rows += step->upserts;

@@ -19,6 +19,8 @@ struct RunOptions {
   bool once = false;    ///< drain what is there, then return
   int shard_index = 0;  ///< --shard i/n: only tables whose name hashes to i
   int shard_count = 1;
+  /// If set, one JSON object per line per commit is appended here.
+  std::string metrics_path;
 };
 
 struct RunSummary {

@@ -99,7 +99,8 @@ TablePipeline::TablePipeline(const Config& config, std::shared_ptr<arrow::fs::Fi
       source_fs_(std::move(source_fs)),
       source_root_(std::move(source_root)),
       folder_(std::move(folder)),
-      app_id_(config.name + "/" + folder_) {}
+      app_id_(config.name + "/" + folder_),
+      tail_(config.merge_max_rows) {}
 
 Result<std::shared_ptr<arrow::Buffer>> TablePipeline::ReadSource(const std::string& relative) {
   std::string path = source_root_ + "/" + folder_ + "/" + relative;
@@ -132,10 +133,14 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   ARROW_ASSIGN_OR_RAISE(decode_options_.pinned_types, PinnedTypes(config_, qualified_));
   merged_path_ =
       io::JoinPath(io::JoinPath(config_.sink_path, id.database), config_.table_prefix + id.table);
-  ARROW_ASSIGN_OR_RAISE(auto merged_loc, io::OpenTableLocation(merged_path_));
-  merged_ = std::move(merged_loc);
-  ARROW_ASSIGN_OR_RAISE(merged_snapshot_, delta::LoadIfExists(*merged_));
-  index_.reset();
+  merger_.reset();
+  tail_.Clear();
+  merged_through_ = -1;
+  std::shared_ptr<const delta::Snapshot> merged_snapshot;
+  {
+    ARROW_ASSIGN_OR_RAISE(auto merged_loc, io::OpenTableLocation(merged_path_));
+    ARROW_ASSIGN_OR_RAISE(merged_snapshot, delta::LoadIfExists(merged_loc));
+  }
   if (config_.log_tables) {
     log_path_ = io::JoinPath(io::JoinPath(config_.sink_path, id.database),
                              config_.table_prefix + id.table + "_log");
@@ -147,10 +152,31 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
     log_.reset();
     snapshot_.reset();
   }
+  // The keys: configured, else recorded by the log or merged table, else
+  // those of the first batch (then recorded when the tables are created).
+  keys_known_ = false;
+  keys_.clear();
+  const auto& configured = config_.ForTable(qualified_).primary_keys;
+  if (!configured.empty()) {
+    keys_ = configured;
+    keys_known_ = true;
+  } else if (auto recorded = snapshot_ ? PrimaryKeysOf(*snapshot_) : std::nullopt) {
+    keys_ = *recorded;
+    keys_known_ = true;
+  } else if (auto merged_keys = merged_snapshot ? PrimaryKeysOf(*merged_snapshot) : std::nullopt) {
+    keys_ = *merged_keys;
+    keys_known_ = true;
+  }
   // The master cursor: the log table's txn, or the merged table's when log
   // tables are off; the cursor files live next to it (or under CHECKPOINT_DIR).
-  const io::TableLocation& master_loc = config_.log_tables ? *log_ : *merged_;
-  auto master = config_.log_tables ? snapshot_ : merged_snapshot_;
+  std::optional<io::TableLocation> merged_loc;
+  if (!config_.log_tables) {
+    ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(merged_path_));
+    merged_loc = std::move(loc);
+  }
+  const io::TableLocation& master_loc = config_.log_tables ? *log_ : *merged_loc;
+  auto master = config_.log_tables ? snapshot_ : merged_snapshot;
+  std::string master_app = app_id_;
   if (config_.checkpoint_dir.empty()) {
     cursor_store_ = master_loc.log;
     cursor_prefix_ = "_sluice/cursors/" + folder_ + "/";
@@ -161,7 +187,7 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   }
   cursor_ = ds::FileCursor();
   if (master) {
-    auto done = master->TxnVersion(app_id_);
+    auto done = master->TxnVersion(master_app);
     if (done && *done > 0) {
       ARROW_ASSIGN_OR_RAISE(std::string text, cursor_store_->Read(CursorPath(*done)));
       ARROW_ASSIGN_OR_RAISE(cursor_, ds::FileCursor::FromJson(text, CursorPath(*done)));
@@ -189,19 +215,33 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   return Status::OK();
 }
 
-Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listing) {
-  auto result = StepOnce(listing);
+Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listing, bool drain) {
+  auto result = StepOnce(listing, drain);
   if (!result.ok()) {
     // A failed step may have written its cursor file, dead letters or merge:
     // open again (re-reading the tables and the planned batch) so the retry
     // redoes exactly that batch, as after a restart.
     opened_ = false;
-    index_.reset();
+    merger_.reset();
   }
   return result;
 }
 
-Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& listing) {
+Result<TableMerger*> TablePipeline::Merger() {
+  if (!merger_) {
+    // With log tables the merged table follows the log (its txn counts log
+    // versions); without, it is the cursor itself (its txn counts files).
+    std::string app = config_.log_tables ? app_id_ + "#log" : app_id_;
+    auto merger =
+        std::make_unique<TableMerger>(merged_path_, keys_, app, MergeSettings::From(config_));
+    ARROW_RETURN_NOT_OK(merger->Open());
+    merger_ = std::move(merger);
+    if (config_.log_tables) merged_through_ = merger_->done().value_or(-1);
+  }
+  return merger_.get();
+}
+
+Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& listing, bool drain) {
   StepResult result;
   if (!opened_) {
     // The table's identity (database, table, hence the log table's path)
@@ -215,8 +255,94 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   auto pending = cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch));
   if (!resume_.empty()) pending = std::move(resume_);
   resume_.clear();
-  if (pending.empty()) return result;
 
+  const auto started = std::chrono::steady_clock::now();
+  if (!pending.empty()) {
+    ARROW_RETURN_NOT_OK(Ingest(pending, result));
+    result.ingest_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+  }
+
+  // The merged table follows the log table.
+  if (config_.log_tables && keys_known_ && !keys_.empty() && snapshot_) {
+    const int64_t now_ms = NowUs() / 1000;
+    if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
+    const bool behind = merged_through_ < snapshot_->version();
+    const bool due = (drain && pending.empty()) || last_merge_ms_ == 0 ||
+                     now_ms - last_merge_ms_ >= config_.merge_interval_ms;
+    if (behind && due) {
+      const auto merge_started = std::chrono::steady_clock::now();
+      ARROW_RETURN_NOT_OK(MergeFromLog(result, now_ms));
+      result.merge_ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - merge_started)
+                            .count();
+    }
+  }
+  return result;
+}
+
+Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
+  ARROW_ASSIGN_OR_RAISE(TableMerger * merger, Merger());
+  ARROW_ASSIGN_OR_RAISE(auto commits,
+                        tail_.Read(*snapshot_, *log_, merged_through_, config_.merge_max_rows));
+  if (commits.empty()) return Status::OK();
+  const int64_t version = commits.back().version;
+  std::vector<std::shared_ptr<arrow::Table>> parts;
+  for (const auto& c : commits) {
+    if (c.rows->num_rows() > 0) parts.push_back(c.rows);
+  }
+  result.merge_from_version = commits.front().version;
+  result.merge_to_version = version;
+  last_merge_ms_ = now_ms;
+  if (parts.empty() && !merger->snapshot()) {
+    // Nothing to merge and no table to record the cursor in yet.
+    merged_through_ = version;
+    tail_.ForgetThrough(version);
+    return Status::OK();
+  }
+  std::optional<merge::MergeCommit> commit;
+  if (parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(commit, merger->CommitEmpty(version, now_ms));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto table, arrow::ConcatenateTables(parts));
+    ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
+    result.merge_changes = batch->num_rows();
+    ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, version, now_ms));
+    if (!plan.invalid.empty()) {
+      // Rows the merge cannot key (null key, no sequence): dead letters,
+      // committed under the merge's own txn so a retry writes them once.
+      DeadLetterWriter dead(qualified_, config_.sink_path);
+      auto origin = batch->GetColumnByName("_cdc_origin");
+      for (const auto& bad : plan.invalid) {
+        std::string file = log_path_;
+        if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
+          file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
+        }
+        dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
+      }
+      ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", version, now_ms * 1000));
+    }
+    ARROW_ASSIGN_OR_RAISE(commit, merger->Commit(plan, version, now_ms));
+    if (!commit->outcome.already_applied) {
+      result.upserts = plan.counts.upserts;
+      result.deletes = plan.counts.deletes;
+      result.rows_deleted = plan.counts.rows_deleted;
+      result.ignored_stale = plan.counts.ignored_stale;
+      result.superseded = plan.counts.superseded;
+    }
+    result.invalid = plan.counts.invalid;
+  }
+  merged_through_ = version;
+  tail_.ForgetThrough(version);
+  result.merged = true;
+  result.merged_version = commit->outcome.version;
+  result.merge_already_applied = commit->outcome.already_applied;
+  if (commit->snapshot) result.merged_rows = commit->snapshot->NumRecords();
+  return Status::OK();
+}
+
+Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepResult& result) {
   int64_t ingested_at = NowUs();
   ds::FileCursor next = cursor_;
   DeadLetterWriter dead(qualified_, config_.sink_path);
@@ -240,7 +366,8 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
         dead.Add({where, row_index + rejected.row, rejected.reason, row->ToString()});
       }
       if (normalized.changes && normalized.changes->num_rows() > 0) {
-        // The merged table is keyed by the keys of the table's first batch.
+        // The merged table is keyed by the keys the table records (or those
+        // of its first batch).
         if (!keys_known_) {
           keys_ = normalized.primary_keys;
           keys_known_ = true;
@@ -264,16 +391,21 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
                            qualified_, "\".primary_keys or turn log tables on");
   }
   const bool merging = keys_known_ && !keys_.empty();
+  TableMerger* direct = nullptr;  // log tables off: merge this batch right away
+  if (merging && !config_.log_tables) {
+    ARROW_ASSIGN_OR_RAISE(direct, Merger());
+  }
 
   // One schema for the commit: the log table's, evolved by each batch in
   // turn. Without log tables, the log-shaped schema is rebuilt from the
   // merged table's (payload + _cdc_seq + _cdc_ts) plus the batch's other
   // _cdc_ columns, so evolution works the same way.
   std::shared_ptr<arrow::Schema> schema;
+  std::shared_ptr<const delta::Snapshot> merged_snapshot = direct ? direct->snapshot() : nullptr;
   if (config_.log_tables) {
     if (snapshot_) schema = snapshot_->schema();
-  } else if (merged_snapshot_ && !changes.empty()) {
-    schema = LogShapedSchema(merged_snapshot_->schema(), StorableSchema(changes.front()->schema()));
+  } else if (merged_snapshot && !changes.empty()) {
+    schema = LogShapedSchema(merged_snapshot->schema(), StorableSchema(changes.front()->schema()));
   }
   for (const auto& batch : changes) {
     if (!schema) {
@@ -289,8 +421,8 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
     result.schema_changed = snapshot_ && schema && !schema->Equals(*snapshot_->schema(), false);
   } else {
     result.schema_changed =
-        merged_snapshot_ && schema &&
-        !merge::MergedTableSchema(*schema)->Equals(*merged_snapshot_->schema(), false);
+        merged_snapshot && schema &&
+        !merge::MergedTableSchema(*schema)->Equals(*merged_snapshot->schema(), false);
   }
 
   std::shared_ptr<arrow::Table> table;
@@ -317,97 +449,59 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
     }
   }
 
-  // The merge plan (pure; its invalid rows join this version's dead letters).
+  // Log tables off: the merge plan of this batch (pure; its invalid rows
+  // join this version's dead letters).
   std::optional<merge::MergePlan> plan;
   const int64_t now_ms = ingested_at / 1000;
-  if (merging && (table || merged_snapshot_)) {
-    Status st = [&]() -> Status {
-      if (table) {
-        ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
-        auto merged_schema = merge::MergedTableSchema(*schema);
-        ARROW_RETURN_NOT_OK(EnsureIndex(*merged_schema));
-        merge::PlanOptions popts;
-        popts.now_ms = now_ms;
-        popts.batch_version = version;
-        ARROW_ASSIGN_OR_RAISE(plan, merge::PlanBatch(*index_, *batch, popts));
-        auto origin = batch->GetColumnByName("_cdc_origin");
-        for (const auto& bad : plan->invalid) {
-          std::string file = folder_;
-          if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
-            file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
-          }
-          dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
-        }
-      } else {
-        // No rows: an empty merge still records the cursor in the txn.
-        plan.emplace();
-        ARROW_ASSIGN_OR_RAISE(plan->appends, arrow::Table::MakeEmpty(merged_snapshot_->schema()));
-        plan->base_version = merged_snapshot_->version();
+  if (direct && table) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(plan, direct->Plan(*batch, version, now_ms));
+    result.merge_changes = batch->num_rows();
+    auto origin = batch->GetColumnByName("_cdc_origin");
+    for (const auto& bad : plan->invalid) {
+      std::string file = folder_;
+      if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
+        file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
       }
-      return Status::OK();
-    }();
-    if (!st.ok()) {
-      index_.reset();
-      return st.WithMessage("merged table ", merged_path_, ": ", st.message());
+      dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
     }
   }
 
   // The cursor file first (it records which files this version holds, so a
   // retry after a crash redoes the same batch), then the dead letters (same
-  // txn version: skipped if they already landed), then the merge (tombstones,
-  // merged table), then the log commit that makes it all count.
+  // txn version: skipped if they already landed), then the commit that makes
+  // it all count: the log table's, or (log tables off) the merge.
   ARROW_RETURN_NOT_OK(cursor_store_->Put(CursorPath(version), next.ToJson()));
   result.dead_letters = static_cast<int64_t>(dead.size());
   ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
 
-  if (plan) {
-    merge::MergeWriteOptions mopts;
-    mopts.mode = config_.merge_mode == "copy_on_write" ? merge::MergeMode::kCopyOnWrite
-                                                       : merge::MergeMode::kDeletionVectors;
-    mopts.app_id = app_id_;
-    mopts.version = version;
-    mopts.tombstone_retention_ms = config_.tombstone_retention_ms;
-    mopts.now_ms = now_ms;
-    mopts.allow_schema_change =
-        merged_snapshot_ && !merged_snapshot_->schema()->Equals(*plan->appends->schema(), false);
-    mopts.commit.checkpoint_interval = config_.checkpoint_interval;
-    auto commit = merge::WriteMerge(*merged_, merged_snapshot_, *plan, mopts);
-    if (!commit.ok()) {
-      // The index is a cache: rebuild it (and re-read the table) next time.
-      index_.reset();
-      auto reloaded = delta::LoadIfExists(*merged_);
-      if (reloaded.ok()) merged_snapshot_ = *reloaded;
-      return commit.status().WithMessage("merged table ", merged_path_, ": ",
-                                         commit.status().message());
-    }
-    merged_snapshot_ = commit->snapshot;
-    if (index_) {
-      if (!commit->outcome.already_applied && index_->version() != plan->base_version) {
-        index_.reset();
-      } else if (!index_->Apply(*plan, commit->outcome).ok()) {
-        index_.reset();
-      } else if (now_ms - last_purge_ms_ > 3'600'000) {
-        index_->PurgeTombstones(now_ms - config_.tombstone_retention_ms);
-        last_purge_ms_ = now_ms;
+  if (!config_.log_tables) {
+    if (direct) {
+      std::optional<merge::MergeCommit> commit;
+      if (plan) {
+        ARROW_ASSIGN_OR_RAISE(commit, direct->Commit(*plan, version, now_ms));
+        if (!commit->outcome.already_applied) {
+          result.upserts = plan->counts.upserts;
+          result.deletes = plan->counts.deletes;
+          result.rows_deleted = plan->counts.rows_deleted;
+          result.ignored_stale = plan->counts.ignored_stale;
+          result.superseded = plan->counts.superseded;
+        }
+        result.invalid = plan->counts.invalid;
+      } else {
+        // No rows: an empty merge still records the cursor in the txn.
+        ARROW_ASSIGN_OR_RAISE(commit, direct->CommitEmpty(version, now_ms));
+      }
+      if (commit->snapshot) {
+        result.merged = true;
+        result.merged_version = commit->outcome.version;
+        result.merge_already_applied = commit->outcome.already_applied;
+        result.merged_rows = commit->snapshot->NumRecords();
       }
     }
-    result.merged = true;
-    result.merged_version = commit->outcome.version;
-    result.merge_already_applied = commit->outcome.already_applied;
-    if (!commit->outcome.already_applied) {
-      result.upserts = plan->counts.upserts;
-      result.deletes = plan->counts.deletes;
-      result.rows_deleted = plan->counts.rows_deleted;
-      result.ignored_stale = plan->counts.ignored_stale;
-      result.superseded = plan->counts.superseded;
-    }
-    result.invalid = plan->counts.invalid;
-  }
-
-  if (!config_.log_tables) {
     cursor_ = std::move(next);
     result.files = static_cast<int64_t>(pending.size());
-    return result;
+    return Status::OK();
   }
   if (!table) {
     // Nothing decodable in these files: the commit still records the cursor
@@ -415,7 +509,7 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
     if (!snapshot_) {
       cursor_ = next;  // dead letters hold everything; nothing to commit yet
       result.files = static_cast<int64_t>(pending.size());
-      return result;
+      return Status::OK();
     }
     table = arrow::Table::MakeEmpty(snapshot_->schema()).ValueOrDie();
   }
@@ -424,37 +518,13 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   options.allow_schema_change = true;
   options.txn = delta::Txn{app_id_, version, {}};
   options.commit.checkpoint_interval = config_.checkpoint_interval;
+  if (merging) options.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
   ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
   snapshot_ = committed.snapshot;
+  tail_.Remember(committed.version, table);
   cursor_ = std::move(next);
   result.files = static_cast<int64_t>(pending.size());
   result.version = committed.version;
-  return result;
-}
-
-Status TablePipeline::EnsureIndex(const arrow::Schema& merged_schema) {
-  ARROW_ASSIGN_OR_RAISE(auto encoder, merge::KeyEncoder::Make(merged_schema, keys_));
-  const int64_t table_version = merged_snapshot_ ? merged_snapshot_->version() : -1;
-  if (index_) {
-    const auto& have = index_->encoder().key_types();
-    const auto& want = encoder.key_types();
-    bool same = have.size() == want.size() && index_->version() == table_version;
-    for (size_t i = 0; same && i < have.size(); ++i) same = have[i]->Equals(*want[i]);
-    if (same) return Status::OK();
-    index_.reset();
-  }
-  if (!merged_snapshot_) {
-    index_ = std::make_unique<merge::KeyIndex>(std::move(encoder));
-    return Status::OK();
-  }
-  const int64_t now_ms = NowUs() / 1000;
-  auto done = merged_snapshot_->TxnVersion(app_id_);
-  ARROW_ASSIGN_OR_RAISE(
-      auto tombstones,
-      merge::LoadTombstones(*merged_, done ? *done : 0, now_ms - config_.tombstone_retention_ms));
-  ARROW_ASSIGN_OR_RAISE(
-      index_, merge::KeyIndex::Build(*merged_snapshot_, *merged_, std::move(encoder), tombstones));
-  last_purge_ms_ = now_ms;
   return Status::OK();
 }
 

@@ -1,20 +1,26 @@
 // TablePipeline: one Datastream table folder → its change log table
-// `<sink>/<database>/<prefix><table>_log`. Each Step() ingests the next
-// pending files (at most max_files_per_batch, in path order) as one Delta
-// commit whose txn (appId "<pipeline>/<folder>", version = files ingested so
-// far) is the durable cursor. The set of ingested files for that version is
-// saved first as a cursor file (`_sluice/cursors/<version>.json` in the log
-// table, or under CHECKPOINT_DIR), so a crash anywhere neither loses nor
-// repeats a file: an uncommitted cursor file is simply rewritten.
+// `<sink>/<database>/<prefix><table>_log` and, for tables with primary keys,
+// its merged (latest-state) table `<sink>/<database>/<prefix><table>`.
 //
-// Tables with primary keys also get the merged (latest-state) table
-// `<sink>/<database>/<prefix><table>` (docs/merge.md). Per Step, in order:
-// cursor file → dead letters (decode/normalize rejects and the merge plan's
-// invalid rows) → WriteMerge (tombstone side table, then merged table, same
-// txn) → log table commit. The log table's txn is the master cursor; a retry
-// after a crash finds the merge already applied and only commits the log.
-// With log tables off (GENERATE_LOG_TABLE=false) the merged table's txn is
-// the master and the cursor files live under the merged table.
+// Ingest: each Step() ingests the next pending files (at most
+// max_files_per_batch, in path order) as one log commit whose txn (appId
+// "<pipeline>/<folder>", version = files ingested so far) is the durable
+// cursor. The set of ingested files for that version is saved first as a
+// cursor file (`_sluice/cursors/<version>.json` in the log table, or under
+// CHECKPOINT_DIR), then the batch's dead letters, then the log commit; so a
+// crash anywhere neither loses nor repeats a file.
+//
+// Merge: the merged table follows the log table (DESIGN.md §1). Every
+// merge_interval (and when a --once run has drained its input) the log
+// commits after the merged table's txn (appId "<pipeline>/<folder>#log",
+// version = log table version) are merged as one commit, up to
+// merge_max_rows rows (docs/merge.md). The log is the source of truth: a
+// crash between the two commits, a merged table added to an existing sink,
+// or a merged table deleted by hand all catch up from the log.
+//
+// With log tables off (GENERATE_LOG_TABLE=false) each batch is merged right
+// away and the merged table's txn (appId "<pipeline>/<folder>", version =
+// files) is the cursor; the cursor files then live under the merged table.
 #pragma once
 
 #include <arrow/filesystem/type_fwd.h>
@@ -25,8 +31,9 @@
 
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
-#include "sluice/merge/key_index.h"
 #include "sluice/pipeline/config.h"
+#include "sluice/pipeline/log_tail.h"
+#include "sluice/pipeline/table_merger.h"
 #include "sluice/sources/datastream/discovery.h"
 #include "sluice/sources/datastream/file_cursor.h"
 #include "sluice/sources/datastream/file_decoder.h"
@@ -36,6 +43,8 @@ namespace sluice::pipeline {
 struct StepResult {
   int64_t files = 0;  ///< 0: nothing was pending
   int64_t rows = 0;
+  double ingest_ms = 0;  ///< decode + log commit
+  double merge_ms = 0;   ///< read log tail + plan + merge commit
   int64_t dead_letters = 0;
   int64_t version = -1;  ///< log table version committed
   int64_t lag_ms = 0;    ///< now - newest source timestamp of the batch
@@ -44,6 +53,10 @@ struct StepResult {
   bool merged = false;  ///< a merge was committed (or found applied)
   int64_t merged_version = -1;
   bool merge_already_applied = false;
+  int64_t merge_changes = 0;         ///< change rows the merge took
+  int64_t merge_from_version = -1;   ///< first log version merged (log tables on)
+  int64_t merge_to_version = -1;     ///< last log version merged
+  std::optional<int64_t> merged_rows;  ///< rows in the merged table after the merge
   int64_t upserts = 0;       ///< row images written
   int64_t deletes = 0;       ///< delete events applied
   int64_t rows_deleted = 0;  ///< existing rows marked deleted or replaced
@@ -58,9 +71,12 @@ class TablePipeline {
                 std::string source_root, std::string folder);
 
   /// Ingests the next pending files of `listing` (one commit), or returns
-  /// files == 0 if there are none. An error leaves the cursor unchanged; the
-  /// caller decides whether to retry (IOError) or stop the table.
-  Result<StepResult> Step(const std::vector<sources::datastream::SourceFile>& listing);
+  /// files == 0 if there are none; then merges the log into the merged table
+  /// if the merge interval has passed, or, with `drain`, whenever nothing was
+  /// ingested and the merged table is behind. An error leaves the cursors
+  /// unchanged; the caller decides whether to retry (IOError) or stop.
+  Result<StepResult> Step(const std::vector<sources::datastream::SourceFile>& listing,
+                          bool drain = false);
 
   const std::string& folder() const { return folder_; }
   /// "database.table" once known (after the first file was read).
@@ -74,12 +90,17 @@ class TablePipeline {
 
  private:
   Status Open(const std::vector<sources::datastream::SourceFile>& listing);
-  Result<StepResult> StepOnce(const std::vector<sources::datastream::SourceFile>& listing);
+  Result<StepResult> StepOnce(const std::vector<sources::datastream::SourceFile>& listing,
+                              bool drain);
+  /// Decodes `pending` and commits it to the log table (log tables off: to
+  /// the merged table).
+  Status Ingest(const std::vector<sources::datastream::SourceFile>& pending, StepResult& result);
+  /// One merge commit from the log tail, if the merged table is behind.
+  Status MergeFromLog(StepResult& result, int64_t now_ms);
+  /// The merger for the current keys (created on first use).
+  Result<TableMerger*> Merger();
   Result<std::shared_ptr<arrow::Buffer>> ReadSource(const std::string& relative);
   std::string CursorPath(int64_t version) const;
-  /// Makes index_ match the merged table's current version and key types,
-  /// rebuilding it from the table and its tombstones when needed.
-  Status EnsureIndex(const arrow::Schema& merged_schema);
 
   const Config& config_;
   std::shared_ptr<arrow::fs::FileSystem> source_fs_;
@@ -96,12 +117,13 @@ class TablePipeline {
   std::shared_ptr<const delta::Snapshot> snapshot_;  // null until the table exists
   // The merged table.
   std::string merged_path_;
-  std::optional<io::TableLocation> merged_;
-  std::shared_ptr<const delta::Snapshot> merged_snapshot_;  // null until it exists
-  std::unique_ptr<merge::KeyIndex> index_;                  // null: rebuild lazily
+  std::unique_ptr<TableMerger> merger_;  // null until the keys are known
   bool keys_known_ = false;
   std::vector<std::string> keys_;
-  int64_t last_purge_ms_ = 0;
+  LogTail tail_;
+  int64_t last_merge_ms_ = 0;
+  /// Log version the merged table is known to be merged through (-1: none).
+  int64_t merged_through_ = -1;
   sources::datastream::FileCursor cursor_;
   /// Files of a batch planned but not committed before a restart.
   std::vector<sources::datastream::SourceFile> resume_;
