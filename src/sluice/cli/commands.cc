@@ -53,6 +53,20 @@ int RunMain(int argc, char** argv) {
   c->add_option("--timestamp", cat.timestamp, "time travel to a time (ISO 8601, UTC)");
   c->add_option("--out", cat.out, "output Parquet file")->required();
 
+  ReplayArgs replay;
+  auto* rp = app.add_subcommand("replay",
+                                "rebuild a table as it was at a moment from its change log table");
+  rp->add_option("--log-table", replay.log_table, "the change log table (<table>_log)")->required();
+  rp->add_option("--as-of", replay.as_of,
+                 "source time, inclusive: ISO 8601 UTC (2025-01-31T12:00:00Z), epoch ms, or now")
+      ->required();
+  rp->add_option("--out", replay.out, "directory for the new table (must not hold one)")
+      ->required();
+  rp->add_option("--keys", replay.keys, "primary key columns (default: those the log records)")
+      ->delimiter(',');
+  rp->add_flag("--copy-on-write", replay.copy_on_write,
+               "write without deletion vectors (for readers lacking them)");
+
   std::string ckpt_table;
   auto* k = app.add_subcommand("checkpoint", "write a checkpoint at the latest version");
   k->add_option("table", ckpt_table, "table directory")->required();
@@ -78,6 +92,7 @@ int RunMain(int argc, char** argv) {
   if (*w) return RunWrite(write);
   if (*d) return RunDelete(del);
   if (*c) return RunCat(cat);
+  if (*rp) return RunReplay(replay);
   if (*k) return RunCheckpoint(ckpt_table);
   if (*i) return RunInspect(inspect_table, inspect_json);
   if (*m) return RunDemo(demo);

@@ -48,6 +48,15 @@ struct RunArgs {
 };
 int RunRun(const RunArgs& args);
 
+struct ReplayArgs {
+  std::string log_table;
+  std::string as_of;  ///< ISO 8601 UTC, epoch ms, or "now"
+  std::string out;
+  std::vector<std::string> keys;
+  bool copy_on_write = false;
+};
+int RunReplay(const ReplayArgs& args);
+
 int RunCheckpoint(const std::string& table);
 int RunInspect(const std::string& table, bool json);
 

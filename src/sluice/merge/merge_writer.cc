@@ -86,9 +86,8 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   // written anywhere.
   std::unique_ptr<delta::Transaction> txn;
   if (!snapshot) {
-    ARROW_ASSIGN_OR_RAISE(
-        txn, CreateTableTransaction(location, *plan.appends->schema(), use_dv, "MERGE",
-                                                    options.configuration));
+    ARROW_ASSIGN_OR_RAISE(txn, CreateTableTransaction(location, *plan.appends->schema(), use_dv,
+                                                      "MERGE", options.configuration));
   } else {
     if (!snapshot->metadata().partition_columns.empty()) {
       return Status::NotImplemented("merge into partitioned table ", location.uri);

@@ -50,8 +50,8 @@ void LogTail::Clear() {
 }
 
 Result<std::vector<LogCommitRows>> LogTail::Read(const delta::Snapshot& log,
-                                                 const io::TableLocation& location,
-                                                 int64_t after, int64_t max_rows) {
+                                                 const io::TableLocation& location, int64_t after,
+                                                 int64_t max_rows) {
   std::vector<LogCommitRows> out;
   int64_t rows = 0;
   const std::string& name = location.root;
@@ -65,8 +65,8 @@ Result<std::vector<LogCommitRows>> LogTail::Read(const delta::Snapshot& log,
       for (const auto& add : adds) {
         auto part = delta::ReadDataFile(log, location, add);
         if (!part.ok()) {
-          return part.status().WithMessage("log table ", name, " version ", v, ", file ",
-                                            add.path, ": ", part.status().message());
+          return part.status().WithMessage("log table ", name, " version ", v, ", file ", add.path,
+                                           ": ", part.status().message());
         }
         parts.push_back(*part);
       }

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <ostream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <thread>
 
 #include "sluice/delta/transaction.h"
@@ -53,8 +53,12 @@ struct TableState {
 // event per log commit, a "merge" event per merged-table commit.
 void WriteMetrics(std::ofstream& out, const std::string& table, const StepResult& step) {
   if (step.files > 0) {
-    nlohmann::json j{{"event", "ingest"}, {"table", table},         {"files", step.files},
-                     {"rows", step.rows},   {"ms", step.ingest_ms}, {"version", step.version},
+    nlohmann::json j{{"event", "ingest"},
+                     {"table", table},
+                     {"files", step.files},
+                     {"rows", step.rows},
+                     {"ms", step.ingest_ms},
+                     {"version", step.version},
                      {"dead_letters", step.dead_letters}};
     out << j.dump() << "\n";
   }

@@ -65,9 +65,8 @@ Status TableMerger::Open() {
   if (snapshot_) {
     auto recorded = PrimaryKeysOf(*snapshot_);
     if (recorded && *recorded != keys_) {
-      return Status::Invalid("merged table ", path_, " is keyed by ",
-                             EncodePrimaryKeys(*recorded), " but the source's keys are ",
-                             EncodePrimaryKeys(keys_),
+      return Status::Invalid("merged table ", path_, " is keyed by ", EncodePrimaryKeys(*recorded),
+                             " but the source's keys are ", EncodePrimaryKeys(keys_),
                              "; the table stops (a key change needs a new merged table)");
     }
   }
@@ -165,8 +164,8 @@ Status TableMerger::EnsureIndex(const arrow::Schema& merged_schema, int64_t now_
   ARROW_ASSIGN_OR_RAISE(auto tombstones,
                         merge::LoadTombstones(*location_, done_version ? *done_version : 0,
                                               now_ms - settings_.tombstone_retention_ms));
-  ARROW_ASSIGN_OR_RAISE(index_,
-                        merge::KeyIndex::Build(*snapshot_, *location_, std::move(encoder), tombstones));
+  ARROW_ASSIGN_OR_RAISE(
+      index_, merge::KeyIndex::Build(*snapshot_, *location_, std::move(encoder), tombstones));
   last_purge_ms_ = now_ms;
   return Status::OK();
 }

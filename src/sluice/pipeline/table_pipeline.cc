@@ -274,8 +274,8 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
     if (behind && due) {
       const auto merge_started = std::chrono::steady_clock::now();
       ARROW_RETURN_NOT_OK(MergeFromLog(result, now_ms));
-      result.merge_ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - merge_started)
+      result.merge_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                  merge_started)
                             .count();
     }
   }

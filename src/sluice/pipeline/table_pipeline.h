@@ -53,13 +53,13 @@ struct StepResult {
   bool merged = false;  ///< a merge was committed (or found applied)
   int64_t merged_version = -1;
   bool merge_already_applied = false;
-  int64_t merge_changes = 0;         ///< change rows the merge took
-  int64_t merge_from_version = -1;   ///< first log version merged (log tables on)
-  int64_t merge_to_version = -1;     ///< last log version merged
+  int64_t merge_changes = 0;           ///< change rows the merge took
+  int64_t merge_from_version = -1;     ///< first log version merged (log tables on)
+  int64_t merge_to_version = -1;       ///< last log version merged
   std::optional<int64_t> merged_rows;  ///< rows in the merged table after the merge
-  int64_t upserts = 0;       ///< row images written
-  int64_t deletes = 0;       ///< delete events applied
-  int64_t rows_deleted = 0;  ///< existing rows marked deleted or replaced
+  int64_t upserts = 0;                 ///< row images written
+  int64_t deletes = 0;                 ///< delete events applied
+  int64_t rows_deleted = 0;            ///< existing rows marked deleted or replaced
   int64_t ignored_stale = 0;
   int64_t superseded = 0;
   int64_t invalid = 0;  ///< plan rows sent to dead letters
