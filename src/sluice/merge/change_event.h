@@ -19,9 +19,12 @@ namespace sluice::merge {
 inline constexpr std::string_view kOpColumn = "_cdc_op";
 inline constexpr std::string_view kSeqColumn = "_cdc_seq";
 inline constexpr std::string_view kTsColumn = "_cdc_ts";
+/// Optional list<string>: payload columns the event does not carry (a
+/// partial image; partial_image.h). Absent or null: a full image.
+inline constexpr std::string_view kUnchangedColumn = "_cdc_unchanged";
 /// Change-batch columns the merged table does not keep (DESIGN.md §3).
 inline constexpr std::string_view kDroppedColumns[] = {"_cdc_op", "_cdc_ingested_at", "_cdc_origin",
-                                                       "_cdc_source"};
+                                                       "_cdc_source", "_cdc_unchanged"};
 
 /// What an event does to its key's row in the merged table.
 enum class MergeOp : uint8_t {

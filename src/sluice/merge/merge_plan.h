@@ -38,6 +38,18 @@ struct MergeCounts {
   int64_t upserts = 0;        ///< rows appended
   int64_t deletes = 0;        ///< delete events applied (tombstones written)
   int64_t rows_deleted = 0;   ///< existing rows marked deleted (deletes + replaced rows)
+  int64_t partial = 0;        ///< appended images completed from older values
+};
+
+/// A value of an appended row that the event did not carry (a partial image,
+/// partial_image.h) and that the table's current row of the key holds: the
+/// writer reads it from `file` row `file_row` before writing.
+struct CarriedValue {
+  int64_t append_row = 0;  ///< row of MergePlan::appends
+  std::string column;
+  std::string file;  ///< add.path
+  int64_t file_row = 0;
+  bool operator==(const CarriedValue&) const = default;
 };
 
 struct MergePlan {
@@ -48,6 +60,9 @@ struct MergePlan {
   /// Encoded key and seq of each row of `appends`, in row order.
   std::vector<std::string> append_keys;
   std::vector<std::string> append_seqs;
+  /// Unchanged values of partial images to read from the table (see
+  /// CarriedValue); empty for full images.
+  std::vector<CarriedValue> carried;
   /// Tombstones to persist and to install in the index.
   std::vector<Tombstone> tombstones;
   MergeCounts counts;

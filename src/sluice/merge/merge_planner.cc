@@ -4,6 +4,10 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sluice/merge/partial_image.h"
 
 namespace sluice::merge {
 
@@ -31,6 +35,29 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   plan.counts.superseded = dedup.superseded;
   plan.counts.invalid = static_cast<int64_t>(dedup.invalid.size());
 
+  // Partial images (partial_image.h): the rows of each key whose winner
+  // lacks columns, so its unchanged values can come from older events.
+  ARROW_ASSIGN_OR_RAISE(auto unchanged, ReadUnchanged(batch));
+  std::vector<MergeOp> ops;
+  std::unordered_map<std::string_view, std::vector<int64_t>> rows_of_key;
+  if (!unchanged.empty()) {
+    for (size_t w = 0; w < dedup.winners.size(); ++w) {
+      const int64_t row = dedup.winners[w];
+      if (dedup.ops[w] == MergeOp::kUpsert && !unchanged[row].empty()) rows_of_key[keys.key(row)];
+    }
+    if (!rows_of_key.empty()) {
+      ARROW_ASSIGN_OR_RAISE(ops, ReadOps(batch));
+      for (int64_t row = 0; row < batch.num_rows(); ++row) {
+        if (!keys.valid(row) || seqs->IsNull(row) || seqs->GetView(row).empty()) continue;
+        if (ops[row] != MergeOp::kUpsert && ops[row] != MergeOp::kDelete) continue;
+        auto it = rows_of_key.find(keys.key(row));
+        if (it != rows_of_key.end()) it->second.push_back(row);
+      }
+    }
+  }
+  auto schema = MergedTableSchema(*batch.schema());
+  std::vector<BatchCell> cells;
+
   arrow::Int64Builder take;
   for (size_t w = 0; w < dedup.winners.size(); ++w) {
     const int64_t row = dedup.winners[w];
@@ -51,6 +78,42 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
       ++plan.counts.deletes;
       continue;
     }
+    if (!unchanged.empty() && !unchanged[row].empty()) {
+      // Older events of the key that are newer than the table's row, newest
+      // first (equal sequences are replays of one event).
+      std::vector<int64_t> older;
+      for (int64_t r : rows_of_key[key]) {
+        std::string_view s = seqs->GetView(r);
+        if (s < seq && (found.kind == KeyIndex::Found::Kind::kAbsent || s > found.seq))
+          older.push_back(r);
+      }
+      std::stable_sort(older.begin(), older.end(),
+                       [&](int64_t a, int64_t b) { return seqs->GetView(a) > seqs->GetView(b); });
+      const int64_t append_row = static_cast<int64_t>(plan.append_keys.size());
+      for (const auto& column : unchanged[row]) {
+        const int index = schema->GetFieldIndex(column);
+        if (index < 0 || column.rfind("_cdc_", 0) == 0) continue;
+        BatchCell cell{append_row, index, -1};
+        bool resolved = false;
+        for (int64_t r : older) {
+          if (ops[r] == MergeOp::kDelete) {
+            resolved = true;  // the row did not exist in between: nothing to keep
+            break;
+          }
+          const auto& lacks = unchanged[r];
+          if (std::find(lacks.begin(), lacks.end(), column) == lacks.end()) {
+            cell.batch_row = r;
+            resolved = true;
+            break;
+          }
+        }
+        if (!resolved && found.kind == KeyIndex::Found::Kind::kLive) {
+          plan.carried.push_back({append_row, column, *found.file, found.row});
+        }
+        cells.push_back(cell);  // NULL until filled (from the batch or the table)
+      }
+      ++plan.counts.partial;
+    }
     ARROW_RETURN_NOT_OK(take.Append(row));
     plan.append_keys.emplace_back(key);
     plan.append_seqs.emplace_back(seq);
@@ -58,15 +121,15 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   }
 
   // The appended images: the winners' rows, merged-table columns only.
-  auto schema = MergedTableSchema(*batch.schema());
   std::vector<int> columns;
   for (const auto& f : schema->fields())
     columns.push_back(batch.schema()->GetFieldIndex(f->name()));
   ARROW_ASSIGN_OR_RAISE(auto projected, batch.SelectColumns(columns));
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
   ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(projected, indices));
-  ARROW_ASSIGN_OR_RAISE(plan.appends,
-                        arrow::Table::FromRecordBatches(schema, {taken.record_batch()}));
+  ARROW_ASSIGN_OR_RAISE(auto images,
+                        PatchCells(taken.record_batch(), *projected, std::move(cells)));
+  ARROW_ASSIGN_OR_RAISE(plan.appends, arrow::Table::FromRecordBatches(schema, {images}));
   return plan;
 }
 

@@ -10,6 +10,7 @@
 #include "sluice/delta/stats.h"
 #include "sluice/delta/table_features.h"
 #include "sluice/delta/table_reader.h"
+#include "sluice/merge/partial_image.h"
 #include "sluice/merge/table_create.h"
 
 namespace sluice::merge {
@@ -111,6 +112,9 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
     }
   }
 
+  // Unchanged values of partial images, read from the rows they replace.
+  ARROW_ASSIGN_OR_RAISE(auto appends, FillCarriedValues(location, plan.appends, plan.carried));
+
   // 1. Tombstones, in their own table, before the main commit.
   ARROW_ASSIGN_OR_RAISE(result.tombstones,
                         CommitTombstones(location, plan.tombstones, options.app_id, options.version,
@@ -161,8 +165,7 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   }
 
   // 3. New row images, then the commit with the txn.
-  ARROW_ASSIGN_OR_RAISE(result.outcome.appended,
-                        WriteFiles(location, plan.appends, options.data, *txn));
+  ARROW_ASSIGN_OR_RAISE(result.outcome.appended, WriteFiles(location, appends, options.data, *txn));
   txn->SetTxn(options.app_id, options.version);
   txn->SetOperationParameters(std::string(R"({"mode":")") +
                               (use_dv ? "deletionVectors" : "copyOnWrite") + R"(","upserts":)" +
