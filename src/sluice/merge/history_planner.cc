@@ -337,6 +337,10 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
     for (const auto& e : events) {
       if (e.is_delete) {
         if (open) {
+          if (e.seq < open->last) {  // inside absorbed updates: see below
+            ++plan.counts.split_absorbed;
+            open->last = open->start;
+          }
           close(e.seq, e.ts);
           if (!e.stored) ++plan.counts.closed_by_delete;
         } else if (!e.stored) {
