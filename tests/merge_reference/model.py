@@ -122,3 +122,98 @@ def replay(batches: Iterable[Iterable[Mapping[str, Any]]], now_ms: int = 0) -> M
     for batch in batches:
         model.apply_batch(batch, now_ms)
     return model
+
+
+# --------------------------------------------------------------------------
+# History (SCD type 2) tables: docs/merge.md "History".
+#
+# A history event is a mapping like the merge's, plus
+#   ts   -- the event's _cdc_ts (any comparable value; copied as is)
+# The history is the fold, per key, of every valid event seen so far in seq
+# order; of several events of one key with the same seq only the first seen
+# counts (the others are replays), whatever their arrival order or batches.
+#
+#   upsert, an open version whose tracked columns equal the event's
+#       -> the version absorbs it (image and last seq from the newer of the two)
+#   upsert otherwise -> the open version (if any) ends at it; a version opens
+#   delete, an open version -> it ends at the delete
+#   delete, none open -> nothing
+#
+# A version is {**image, "__START_AT", "__END_AT", "_cdc_seq",
+# "_cdc_last_seq", "_cdc_end_seq"}; the open one has END_AT/end seq None.
+
+
+@dataclass
+class HistoryFold:
+    """The fold of one key: its versions, and the deletes that found no open
+    version (the C++ writer does not persist those; tests avoid relying on
+    them, see test_history_differential.py)."""
+    versions: List[Dict[str, Any]] = field(default_factory=list)
+    ignored_deletes: List[bytes] = field(default_factory=list)
+
+
+def _history_valid(event: Mapping[str, Any]) -> bool:
+    key = tuple(event.get("key") or ())
+    return (event.get("op") in UPSERT_OPS | {"delete"} and bool(key)
+            and all(part is not None for part in key) and bool(_seq_bytes(event.get("seq")))
+            and event.get("ts") is not None)
+
+
+def history_folds(events: Iterable[Mapping[str, Any]],
+                  track: Optional[List[str]] = None) -> Dict[Tuple[Any, ...], HistoryFold]:
+    """Per key, the fold of `events` (in arrival order) as defined above.
+    `track` lists the tracked payload columns; None or [] = all of them."""
+    first_seen: Dict[Tuple[Tuple[Any, ...], bytes], Mapping[str, Any]] = {}
+    for event in events:
+        if event.get("op") == "truncate":
+            raise NotImplementedError("truncate events are not supported by history tables")
+        if not _history_valid(event):
+            continue
+        ident = (tuple(event["key"]), _seq_bytes(event["seq"]))
+        first_seen.setdefault(ident, event)
+    by_key: Dict[Tuple[Any, ...], List[Tuple[bytes, Mapping[str, Any]]]] = {}
+    for (key, seq), event in first_seen.items():
+        by_key.setdefault(key, []).append((seq, event))
+    folds = {}
+    for key, seq_events in by_key.items():
+        fold = HistoryFold()
+        current: Optional[Dict[str, Any]] = None
+        for seq, event in sorted(seq_events, key=lambda se: se[0]):
+            if event["op"] == "delete":
+                if current is None:
+                    fold.ignored_deletes.append(seq)
+                    continue
+                current["__END_AT"] = event["ts"]
+                current["_cdc_end_seq"] = seq
+                current = None
+                continue
+            image = dict(event.get("row") or {})
+            columns = track or sorted(set(image) | set(current or {}) - set(_HISTORY_COLUMNS))
+            if current is not None and all(image.get(c) == current.get(c) for c in columns):
+                current.update(image)  # seq order: this event is the newer one
+                current["_cdc_last_seq"] = seq
+                continue
+            if current is not None:
+                current["__END_AT"] = event["ts"]
+                current["_cdc_end_seq"] = seq
+            current = {**image, "__START_AT": event["ts"], "__END_AT": None, "_cdc_seq": seq,
+                       "_cdc_last_seq": seq, "_cdc_end_seq": None}
+            fold.versions.append(current)
+        folds[key] = fold
+    return folds
+
+
+_HISTORY_COLUMNS = ("__START_AT", "__END_AT", "_cdc_seq", "_cdc_last_seq", "_cdc_end_seq")
+
+
+def history(events: Iterable[Mapping[str, Any]], keys: List[str],
+            track: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """The history table's rows for `events` (arrival order), sorted by key
+    then _cdc_seq. `keys` names the key columns (only used for sorting and
+    to check the images carry them)."""
+    rows = []
+    for key, fold in sorted(history_folds(events, track).items(), key=lambda kv: repr(kv[0])):
+        for version in fold.versions:
+            assert tuple(version.get(k) for k in keys) == key, (version, key)
+            rows.append(version)
+    return rows

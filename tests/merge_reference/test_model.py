@@ -92,3 +92,68 @@ def test_tombstone_expires_after_retention():
 def test_truncate_not_supported():
     with pytest.raises(NotImplementedError):
         MergeModel().apply_batch([{"op": "truncate", "seq": "s1", "key": (), "row": {}}])
+
+
+# --- history (SCD2) -----------------------------------------------------------
+
+from model import history, history_folds  # noqa: E402
+
+
+def hev(op, seq, key, ts, **row):
+    return {"op": op, "seq": seq, "key": (key,), "ts": ts, "row": {"id": key, **row}}
+
+
+def spans(rows):
+    return [(r["id"], r.get("name"), r["__START_AT"], r["__END_AT"]) for r in rows]
+
+
+def test_history_chain_and_delete():
+    rows = history([hev("insert", "s1", 1, 10, name="a"), hev("update", "s2", 1, 20, name="b"),
+                    hev("delete", "s3", 1, 30), hev("insert", "s4", 1, 40, name="c")], ["id"])
+    assert spans(rows) == [(1, "a", 10, 20), (1, "b", 20, 30), (1, "c", 40, None)]
+    assert [r["_cdc_end_seq"] for r in rows] == [b"s2", b"s3", None]
+
+
+def test_history_is_order_independent_and_ignores_replays():
+    events = [hev("insert", "s1", 1, 10, name="a"), hev("update", "s3", 1, 30, name="c"),
+              hev("update", "s2", 1, 20, name="b"), hev("delete", "s4", 1, 40)]
+    want = history(events, ["id"])
+    assert history(list(reversed(events)), ["id"]) == want
+    replay = hev("update", "s2", 1, 20, name="different image, same seq")
+    assert history(events + [replay], ["id"]) == want
+    assert spans(want) == [(1, "a", 10, 20), (1, "b", 20, 30), (1, "c", 30, 40)]
+
+
+def test_history_delete_without_version_changes_nothing():
+    folds = history_folds([hev("delete", "s1", 1, 10), hev("insert", "s2", 1, 20, name="a")])
+    assert spans(folds[(1,)].versions) == [(1, "a", 20, None)]
+    assert folds[(1,)].ignored_deletes == [b"s1"]
+
+
+def test_history_equal_timestamps_ordered_by_seq():
+    rows = history([hev("insert", "s2", 1, 10, name="b"), hev("insert", "s1", 1, 10, name="a")],
+                   ["id"])
+    assert spans(rows) == [(1, "a", 10, 10), (1, "b", 10, None)]
+
+
+def test_history_track_columns_update_in_place():
+    rows = history([hev("insert", "s1", 1, 10, name="a", amount=1),
+                    hev("update", "s2", 1, 20, name="a", amount=2),
+                    hev("update", "s3", 1, 30, name="b", amount=3)], ["id"], track=["name"])
+    assert [(r["name"], r["amount"], r["__START_AT"], r["__END_AT"], r["_cdc_last_seq"])
+            for r in rows] == [("a", 2, 10, 30, b"s2"), ("b", 3, 30, None, b"s3")]
+
+
+def test_history_identical_upsert_is_absorbed_when_all_columns_tracked():
+    rows = history([hev("insert", "s1", 1, 10, name="a"), hev("update", "s2", 1, 20, name="a")],
+                   ["id"])
+    assert spans(rows) == [(1, "a", 10, None)]
+    assert rows[0]["_cdc_last_seq"] == b"s2"
+
+
+def test_history_skips_invalid_events():
+    rows = history([{"op": "insert", "seq": "s1", "key": (None,), "ts": 1, "row": {"id": None}},
+                    hev("insert", "", 2, 1), hev("upsert?", "s1", 3, 1),
+                    {**hev("insert", "s1", 4, 1), "ts": None}, hev("insert", "s1", 5, 1)],
+                   ["id"])
+    assert [r["id"] for r in rows] == [5]

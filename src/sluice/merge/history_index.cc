@@ -1,0 +1,243 @@
+#include "sluice/merge/history_index.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_set>
+
+#include "sluice/delta/deletion_vector.h"
+#include "sluice/delta/table_reader.h"
+#include "sluice/merge/change_event.h"
+
+namespace sluice::merge {
+
+namespace {
+
+// One column of a row group as a single array of `type` (older files may
+// hold a key column before a widening).
+Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                               const std::shared_ptr<arrow::DataType>& type) {
+  std::shared_ptr<arrow::Array> array;
+  if (column->num_chunks() == 1) {
+    array = column->chunk(0);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(array, arrow::Concatenate(column->chunks()));
+  }
+  if (array->type()->Equals(*type)) return array;
+  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
+  return cast;
+}
+
+std::string SeqAt(const arrow::BinaryArray& a, int64_t i) {
+  return a.IsNull(i) ? std::string() : std::string(a.GetView(i));
+}
+
+}  // namespace
+
+HistoryIndex::HistoryIndex(KeyEncoder encoder) : encoder_(std::move(encoder)) {}
+
+uint32_t HistoryIndex::FileId(const std::string& path) {
+  auto [it, inserted] = file_ids_.emplace(path, static_cast<uint32_t>(files_.size()));
+  if (inserted) files_.push_back(path);
+  return it->second;
+}
+
+void HistoryIndex::SortChain(std::vector<Version>& chain) {
+  std::sort(chain.begin(), chain.end(),
+            [](const Version& a, const Version& b) { return a.seqs.start_seq < b.seqs.start_seq; });
+}
+
+Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot& snapshot,
+                                                          const io::TableLocation& location,
+                                                          KeyEncoder encoder,
+                                                          HistoryIndexStats* stats) {
+  auto start = std::chrono::steady_clock::now();
+  auto index = std::make_unique<HistoryIndex>(std::move(encoder));
+  index->version_ = snapshot.version();
+  HistoryIndexStats local;
+  HistoryIndexStats& s = stats ? *stats : local;
+  s = HistoryIndexStats{};
+  if (!snapshot.metadata().partition_columns.empty()) {
+    return Status::NotImplemented("history table ", location.uri, " is partitioned");
+  }
+  const auto& names = index->encoder_.key_columns();
+  const auto& types = index->encoder_.key_types();
+  const std::string seq_names[] = {std::string(kSeqColumn), std::string(kLastSeqColumn),
+                                   std::string(kEndSeqColumn)};
+  for (const auto& file : snapshot.files()) {
+    ++s.files;
+    const uint32_t file_id = index->FileId(file.path);
+    ARROW_ASSIGN_OR_RAISE(std::string abs, delta::ResolveDataPath(location, file.path));
+    ARROW_ASSIGN_OR_RAISE(auto input, location.fs->OpenInputFile(abs));
+    ARROW_ASSIGN_OR_RAISE(auto reader,
+                          parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
+    delta::DeletionBitmap deleted;
+    if (file.deletion_vector) {
+      ARROW_ASSIGN_OR_RAISE(
+          deleted, delta::ReadDeletionVector(*location.fs, location.root, *file.deletion_vector));
+    }
+    // Only the key and sequence columns are read (Parquet projection).
+    std::vector<int> leaves;
+    for (const auto& field : reader->manifest().schema_fields) {
+      const auto& name = field.field->name();
+      bool wanted =
+          std::find(names.begin(), names.end(), name) != names.end() ||
+          std::find(std::begin(seq_names), std::end(seq_names), name) != std::end(seq_names);
+      if (field.is_leaf() && wanted) leaves.push_back(field.column_index);
+    }
+    int64_t first_row = 0;
+    for (int rg = 0; rg < reader->num_row_groups(); ++rg) {
+      std::shared_ptr<arrow::Table> t;
+      ARROW_RETURN_NOT_OK(reader->ReadRowGroup(rg, leaves, &t));
+      const int64_t n = t->num_rows();
+      std::vector<std::shared_ptr<arrow::Array>> key_columns;
+      for (size_t k = 0; k < names.size(); ++k) {
+        auto column = t->GetColumnByName(names[k]);
+        if (!column) return Status::Invalid("history file ", abs, " lacks key column ", names[k]);
+        ARROW_ASSIGN_OR_RAISE(auto array, ColumnAs(column, types[k]));
+        key_columns.push_back(std::move(array));
+      }
+      std::shared_ptr<arrow::BinaryArray> seqs[3];
+      for (int c = 0; c < 3; ++c) {
+        auto column = t->GetColumnByName(seq_names[c]);
+        if (!column) {
+          return Status::Invalid("data file ", abs, " has no ", seq_names[c],
+                                 " column; it is not a history table written by Sluice");
+        }
+        ARROW_ASSIGN_OR_RAISE(auto array, ColumnAs(column, arrow::binary()));
+        seqs[c] = std::static_pointer_cast<arrow::BinaryArray>(array);
+      }
+      ARROW_ASSIGN_OR_RAISE(auto keys, index->encoder_.EncodeColumns(key_columns, n));
+      for (int64_t i = 0; i < n; ++i) {
+        ++s.rows_read;
+        const int64_t row = first_row + i;
+        if (deleted.Contains(static_cast<uint64_t>(row))) continue;
+        if (!keys.valid(i)) {
+          ++s.null_keys;
+          continue;
+        }
+        Version v;
+        v.seqs = {SeqAt(*seqs[0], i), SeqAt(*seqs[1], i), SeqAt(*seqs[2], i)};
+        v.file = file_id;
+        v.row = row;
+        index->chains_[std::string(keys.key(i))].push_back(std::move(v));
+        ++index->versions_;
+      }
+      first_row += n;
+    }
+  }
+  for (auto& [key, chain] : index->chains_) SortChain(chain);
+  s.versions = index->versions_;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return index;
+}
+
+const std::vector<HistoryIndex::Version>* HistoryIndex::Find(std::string_view key) const {
+  auto it = chains_.find(std::string(key));
+  return it == chains_.end() ? nullptr : &it->second;
+}
+
+Status HistoryIndex::Apply(const HistoryPlan& plan, const MergeOutcome& outcome) {
+  if (outcome.already_applied) return Status::OK();
+  if (plan.base_version != version_) {
+    return Status::Invalid("history index is at version ", version_, " but the plan was made at ",
+                           plan.base_version, "; rebuild the index");
+  }
+  // 1. Deleted rows leave their keys' chains.
+  std::unordered_set<std::string> touched(plan.removed_keys.begin(), plan.removed_keys.end());
+  for (const auto& key : touched) {
+    auto it = chains_.find(key);
+    if (it == chains_.end()) continue;
+    auto& chain = it->second;
+    auto gone = [&](const Version& v) {
+      auto d = plan.deletes.find(files_[v.file]);
+      return d != plan.deletes.end() && d->second.Contains(static_cast<uint64_t>(v.row));
+    };
+    const size_t before = chain.size();
+    chain.erase(std::remove_if(chain.begin(), chain.end(), gone), chain.end());
+    versions_ -= static_cast<int64_t>(before - chain.size());
+    if (chain.empty()) chains_.erase(it);
+  }
+  // 2. Copy-on-write: surviving rows of rewritten files move (new row = old
+  // row - rows deleted before it, split across the replacements in order).
+  if (!outcome.rewrites.empty()) {
+    std::unordered_map<uint32_t, const FileRewrite*> moved;
+    for (const auto& rw : outcome.rewrites) moved[FileId(rw.old_path)] = &rw;
+    for (auto& [key, chain] : chains_) {
+      for (auto& v : chain) {
+        auto it = moved.find(v.file);
+        if (it == moved.end()) continue;
+        const FileRewrite& rw = *it->second;
+        auto before =
+            std::lower_bound(rw.deleted.begin(), rw.deleted.end(), static_cast<uint64_t>(v.row));
+        int64_t new_row = v.row - (before - rw.deleted.begin());
+        for (const auto& f : rw.replacements) {
+          if (new_row < f.rows) {
+            v.file = FileId(f.path);
+            v.row = new_row;
+            break;
+          }
+          new_row -= f.rows;
+        }
+      }
+    }
+  }
+  // 3. Appended rows: row i of plan.appends is in the file covering it.
+  size_t file_index = 0;
+  int64_t in_file = 0;
+  std::unordered_set<std::string> grown;
+  for (size_t i = 0; i < plan.append_keys.size(); ++i) {
+    while (file_index < outcome.appended.size() && in_file >= outcome.appended[file_index].rows) {
+      ++file_index;
+      in_file = 0;
+    }
+    if (file_index >= outcome.appended.size()) {
+      return Status::Invalid("history index: the commit wrote fewer rows than the plan appends");
+    }
+    Version v;
+    v.seqs = plan.append_versions[i];
+    v.file = FileId(outcome.appended[file_index].path);
+    v.row = in_file++;
+    chains_[plan.append_keys[i]].push_back(std::move(v));
+    grown.insert(plan.append_keys[i]);
+    ++versions_;
+  }
+  for (const auto& key : grown) SortChain(chains_[key]);
+  version_ = outcome.version;
+  return Status::OK();
+}
+
+int64_t HistoryIndex::MemoryBytes() const {
+  int64_t bytes = static_cast<int64_t>(chains_.bucket_count() * sizeof(void*));
+  auto heap = [](const std::string& s) {
+    return s.capacity() > 15 ? static_cast<int64_t>(s.capacity() + 1) : 0;
+  };
+  for (const auto& [key, chain] : chains_) {
+    bytes += 32 + static_cast<int64_t>(sizeof(key) + sizeof(chain)) + heap(key);
+    bytes += static_cast<int64_t>(chain.capacity() * sizeof(Version));
+    for (const auto& v : chain) {
+      bytes += heap(v.seqs.start_seq) + heap(v.seqs.last_seq) + heap(v.seqs.end_seq);
+    }
+  }
+  for (const auto& f : files_) bytes += static_cast<int64_t>(sizeof(f) + f.capacity() + 48);
+  return bytes;
+}
+
+std::vector<HistoryIndexEntry> HistoryIndex::Entries() const {
+  std::vector<HistoryIndexEntry> out;
+  out.reserve(static_cast<size_t>(versions_));
+  for (const auto& [key, chain] : chains_) {
+    for (const auto& v : chain) out.push_back({key, v.seqs, files_[v.file], v.row});
+  }
+  std::sort(out.begin(), out.end(), [](const HistoryIndexEntry& a, const HistoryIndexEntry& b) {
+    return std::tie(a.key, a.version.start_seq) < std::tie(b.key, b.version.start_seq);
+  });
+  return out;
+}
+
+}  // namespace sluice::merge

@@ -1,0 +1,434 @@
+#include "sluice/merge/history_planner.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sluice/merge/change_event.h"
+
+namespace sluice::merge {
+
+namespace {
+
+bool IsCdcColumn(const std::string& name) {
+  if (name == kSeqColumn || name == kTsColumn) return true;
+  return std::find(std::begin(kDroppedColumns), std::end(kDroppedColumns), name) !=
+         std::end(kDroppedColumns);
+}
+
+bool IsHistoryColumn(const std::string& name) {
+  return name == kStartAtColumn || name == kEndAtColumn || name == kSeqColumn ||
+         name == kLastSeqColumn || name == kEndSeqColumn;
+}
+
+// The first version of `chain` that an event with seq `oldest` can reach:
+// the first whose end is not before it (the open one has no end).
+size_t FirstReachable(const std::vector<HistoryIndex::Version>& chain, std::string_view oldest) {
+  size_t i = 0;
+  while (i < chain.size() && !chain[i].seqs.end_seq.empty() &&
+         std::string_view(chain[i].seqs.end_seq) < oldest) {
+    ++i;
+  }
+  return i;
+}
+
+// Rows grouped by key, keys in order of first appearance (deterministic output).
+struct KeyGroups {
+  std::vector<std::string_view> order;
+  std::unordered_map<std::string_view, std::vector<int64_t>> rows;
+};
+
+// An event of the fold: one of the batch, or a stored version turned back
+// into its opening event / the delete that ended it.
+struct FoldEvent {
+  std::string_view seq;
+  std::string_view last;  // opening events of stored versions: their last seq
+  int64_t ts = 0;
+  bool is_delete = false;
+  bool stored = false;
+  int64_t image = -1;   // row of the combined image table
+  int64_t origin = -1;  // stored opening event: index of the version in the chain
+  int64_t order = 0;    // batch row (ties: stored first, then batch order)
+};
+
+// A version produced by the fold.
+struct FoldVersion {
+  int64_t image = -1;
+  std::string_view start, last, end;
+  int64_t start_ts = 0;
+  std::optional<int64_t> end_ts;
+  int64_t origin = -1;
+};
+
+Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                               const std::shared_ptr<arrow::DataType>& type) {
+  std::shared_ptr<arrow::Array> array;
+  if (column->num_chunks() == 1) {
+    array = column->chunk(0);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(array,
+                          arrow::Concatenate(column->chunks(), arrow::default_memory_pool()));
+  }
+  if (array->type()->Equals(*type)) return array;
+  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
+  return cast;
+}
+
+Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>& array) {
+  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, arrow::int64()));
+  const auto& ints = static_cast<const arrow::Int64Array&>(*cast);
+  std::vector<int64_t> out(static_cast<size_t>(ints.length()));
+  for (int64_t i = 0; i < ints.length(); ++i) out[i] = ints.IsNull(i) ? 0 : ints.Value(i);
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::Schema>> HistoryTableSchema(const arrow::Schema& change_schema) {
+  auto ts = change_schema.GetFieldByName(std::string(kTsColumn));
+  if (!ts || ts->type()->id() != arrow::Type::TIMESTAMP) {
+    return Status::Invalid("a history table needs a timestamp ", kTsColumn, " column");
+  }
+  arrow::FieldVector fields;
+  for (const auto& f : change_schema.fields()) {
+    if (IsCdcColumn(f->name())) continue;
+    if (IsHistoryColumn(f->name())) {
+      return Status::Invalid("payload column ", f->name(), " collides with a history column");
+    }
+    fields.push_back(f);
+  }
+  fields.push_back(arrow::field(std::string(kStartAtColumn), ts->type()));
+  fields.push_back(arrow::field(std::string(kEndAtColumn), ts->type()));
+  fields.push_back(arrow::field(std::string(kSeqColumn), arrow::binary()));
+  fields.push_back(arrow::field(std::string(kLastSeqColumn), arrow::binary()));
+  fields.push_back(arrow::field(std::string(kEndSeqColumn), arrow::binary()));
+  return arrow::schema(std::move(fields));
+}
+
+Result<std::map<std::string, std::vector<int64_t>>> HistoryRowsNeeded(
+    const HistoryIndex& index, const arrow::RecordBatch& changes) {
+  ARROW_ASSIGN_OR_RAISE(auto keys, index.encoder().Encode(changes));
+  ARROW_ASSIGN_OR_RAISE(auto seqs, ReadSeqs(changes));
+  std::unordered_map<std::string_view, std::string_view> oldest;
+  for (int64_t r = 0; r < changes.num_rows(); ++r) {
+    if (!keys.valid(r) || seqs->IsNull(r) || seqs->GetView(r).empty()) continue;
+    auto [it, inserted] = oldest.emplace(keys.key(r), seqs->GetView(r));
+    if (!inserted) it->second = std::min(it->second, seqs->GetView(r));
+  }
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const auto& [key, seq] : oldest) {
+    const auto* chain = index.Find(key);
+    if (!chain) continue;
+    for (size_t i = FirstReachable(*chain, seq); i < chain->size(); ++i) {
+      out[index.file((*chain)[i].file)].push_back((*chain)[i].row);
+    }
+  }
+  for (auto& [file, rows] : out) std::sort(rows.begin(), rows.end());
+  return out;
+}
+
+Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBatch& changes,
+                                const VersionRows& existing, const HistoryOptions& options) {
+  HistoryPlan plan;
+  plan.base_version = index.version();
+  plan.counts.events = changes.num_rows();
+  if (!existing.table) return Status::Invalid("PlanHistory: no existing-rows table");
+
+  // The plan's schema: the batch's, plus payload columns only the table has
+  // (they read NULL in new versions rather than disappearing).
+  ARROW_ASSIGN_OR_RAISE(auto schema, HistoryTableSchema(*changes.schema()));
+  arrow::FieldVector payload;
+  for (const auto& f : schema->fields()) {
+    if (!IsHistoryColumn(f->name())) payload.push_back(f);
+  }
+  for (const auto& f : existing.table->schema()->fields()) {
+    if (IsHistoryColumn(f->name()) || schema->GetFieldByName(f->name())) continue;
+    payload.push_back(f->WithNullable(true));
+  }
+  arrow::FieldVector all = payload;
+  for (const auto& f : schema->fields()) {
+    if (IsHistoryColumn(f->name())) all.push_back(f);
+  }
+  schema = arrow::schema(all);
+  const auto ts_type = schema->GetFieldByName(std::string(kStartAtColumn))->type();
+
+  // Tracked columns, as indexes into `payload`.
+  std::vector<int> tracked;
+  if (options.track_history.empty()) {
+    for (int c = 0; c < static_cast<int>(payload.size()); ++c) tracked.push_back(c);
+  } else {
+    for (const auto& name : options.track_history) {
+      auto it = std::find_if(payload.begin(), payload.end(),
+                             [&](const auto& f) { return f->name() == name; });
+      if (it == payload.end()) {
+        return Status::Invalid("track-history column ", name, " is not a payload column");
+      }
+      tracked.push_back(static_cast<int>(it - payload.begin()));
+    }
+  }
+
+  // One image table: the stored rows first, then the batch's rows, with the
+  // payload columns (cast to the batch's types; missing columns NULL).
+  const int64_t n_stored = existing.table->num_rows();
+  const int64_t n_batch = changes.num_rows();
+  std::vector<std::shared_ptr<arrow::Array>> images;
+  for (const auto& f : payload) {
+    std::vector<std::shared_ptr<arrow::Array>> parts;
+    auto stored = existing.table->GetColumnByName(f->name());
+    if (stored) {
+      ARROW_ASSIGN_OR_RAISE(auto a, ColumnAs(stored, f->type()));
+      parts.push_back(a);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), n_stored));
+      parts.push_back(a);
+    }
+    auto fresh = changes.GetColumnByName(f->name());
+    if (fresh) {
+      ARROW_ASSIGN_OR_RAISE(auto a,
+                            ColumnAs(std::make_shared<arrow::ChunkedArray>(fresh), f->type()));
+      parts.push_back(a);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), n_batch));
+      parts.push_back(a);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(parts, arrow::default_memory_pool()));
+    images.push_back(std::move(joined));
+  }
+  auto tracked_equal = [&](int64_t a, int64_t b) {
+    for (int c : tracked) {
+      if (!images[c]->RangeEquals(a, a + 1, b, *images[c])) return false;
+    }
+    return true;
+  };
+
+  // Stored rows' timestamps and the batch's columns.
+  std::vector<int64_t> stored_start(n_stored), stored_end(n_stored);
+  std::vector<bool> stored_end_null(n_stored, true);
+  if (n_stored > 0) {
+    auto s = existing.table->GetColumnByName(std::string(kStartAtColumn));
+    auto e = existing.table->GetColumnByName(std::string(kEndAtColumn));
+    if (!s || !e) return Status::Invalid("stored history rows lack __START_AT/__END_AT");
+    ARROW_ASSIGN_OR_RAISE(auto sa, ColumnAs(s, ts_type));
+    ARROW_ASSIGN_OR_RAISE(auto ea, ColumnAs(e, ts_type));
+    ARROW_ASSIGN_OR_RAISE(stored_start, TimestampValues(sa));
+    ARROW_ASSIGN_OR_RAISE(stored_end, TimestampValues(ea));
+    for (int64_t i = 0; i < n_stored; ++i) stored_end_null[i] = ea->IsNull(i);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto keys, index.encoder().Encode(changes));
+  ARROW_ASSIGN_OR_RAISE(auto ops, ReadOps(changes));
+  ARROW_ASSIGN_OR_RAISE(auto seqs, ReadSeqs(changes));
+  auto ts_column = changes.GetColumnByName(std::string(kTsColumn));
+  ARROW_ASSIGN_OR_RAISE(auto ts_values, TimestampValues(ts_column));
+
+  KeyGroups groups;
+  for (int64_t r = 0; r < n_batch; ++r) {
+    std::string reason;
+    if (ops[r] == MergeOp::kTruncate) {
+      return Status::NotImplemented("history tables do not support truncate events yet (row ", r,
+                                    " of the batch)");
+    }
+    if (!keys.valid(r)) {
+      reason = keys.InvalidReason(r);
+    } else if (seqs->IsNull(r) || seqs->GetView(r).empty()) {
+      reason = "no usable sequence (_cdc_seq is null or empty)";
+    } else if (ops[r] == MergeOp::kInvalid) {
+      reason = "unknown _cdc_op";
+    } else if (ts_column->IsNull(r)) {
+      reason = "_cdc_ts is null";
+    }
+    if (!reason.empty()) {
+      plan.invalid.push_back({r, std::move(reason)});
+      continue;
+    }
+    auto [it, inserted] = groups.rows.try_emplace(keys.key(r));
+    if (inserted) groups.order.push_back(keys.key(r));
+    it->second.push_back(r);
+  }
+  plan.counts.invalid = static_cast<int64_t>(plan.invalid.size());
+
+  // What to append: (image row, version) per new version, in key order.
+  arrow::Int64Builder take;
+  arrow::BinaryBuilder start_b, last_b, end_b;
+  arrow::TimestampBuilder start_at(ts_type, arrow::default_memory_pool()),
+      end_at(ts_type, arrow::default_memory_pool());
+
+  std::vector<FoldEvent> events;
+  std::vector<FoldVersion> out;
+  for (std::string_view key : groups.order) {
+    const auto& rows = groups.rows[key];
+    const auto* chain = index.Find(key);
+    std::string_view oldest = seqs->GetView(rows.front());
+    for (int64_t r : rows) oldest = std::min(oldest, seqs->GetView(r));
+    const size_t first = chain ? FirstReachable(*chain, oldest) : 0;
+    const size_t n_chain = chain ? chain->size() : 0;
+
+    // Stored versions back to events; every sequence they name is known.
+    events.clear();
+    std::unordered_set<std::string_view> known;
+    std::string_view newest_known;
+    for (size_t v = first; v < n_chain; ++v) {
+      const auto& ver = (*chain)[v];
+      auto at = existing.at.find({index.file(ver.file), ver.row});
+      if (at == existing.at.end()) {
+        return Status::Invalid("PlanHistory: row ", ver.row, " of ", index.file(ver.file),
+                               " was not read");
+      }
+      const int64_t row = at->second;
+      FoldEvent open;
+      open.seq = ver.seqs.start_seq;
+      open.last = ver.seqs.last_seq.empty() ? open.seq : std::string_view(ver.seqs.last_seq);
+      open.ts = stored_start[row];
+      open.stored = true;
+      open.image = row;
+      open.origin = static_cast<int64_t>(v);
+      events.push_back(open);
+      known.insert(open.seq);
+      known.insert(open.last);
+      newest_known = std::max(newest_known, open.last);
+      const bool next_starts_here =
+          v + 1 < n_chain && (*chain)[v + 1].seqs.start_seq == ver.seqs.end_seq;
+      if (!ver.seqs.end_seq.empty() && !next_starts_here && !stored_end_null[row]) {
+        FoldEvent del;
+        del.seq = ver.seqs.end_seq;
+        del.last = del.seq;
+        del.ts = stored_end[row];
+        del.is_delete = true;
+        del.stored = true;
+        events.push_back(del);
+      }
+      if (!ver.seqs.end_seq.empty()) {
+        known.insert(ver.seqs.end_seq);
+        newest_known = std::max(newest_known, std::string_view(ver.seqs.end_seq));
+      }
+    }
+    for (int64_t r : rows) {
+      std::string_view seq = seqs->GetView(r);
+      if (known.count(seq)) {
+        ++plan.counts.replays;
+        continue;
+      }
+      known.insert(seq);  // a repeat later in the batch is a replay too
+      if (seq < newest_known) ++plan.counts.late;
+      FoldEvent e;
+      e.seq = seq;
+      e.last = seq;
+      e.ts = ts_values[r];
+      e.is_delete = ops[r] == MergeOp::kDelete;
+      e.image = n_stored + r;
+      e.order = r;
+      events.push_back(e);
+    }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const FoldEvent& a, const FoldEvent& b) { return a.seq < b.seq; });
+
+    // The fold.
+    out.clear();
+    std::optional<FoldVersion> open;
+    auto close = [&](std::string_view seq, int64_t ts) {
+      open->end = seq;
+      open->end_ts = ts;
+      out.push_back(*open);
+      open.reset();
+    };
+    for (const auto& e : events) {
+      if (e.is_delete) {
+        if (open) {
+          if (e.seq < open->last) {  // inside absorbed updates: see below
+            ++plan.counts.split_absorbed;
+            open->last = open->start;
+          }
+          close(e.seq, e.ts);
+          if (!e.stored) ++plan.counts.closed_by_delete;
+        } else if (!e.stored) {
+          ++plan.counts.deletes_ignored;
+        }
+        continue;
+      }
+      if (open && tracked_equal(open->image, e.image)) {
+        if (e.last > open->last) {
+          open->image = e.image;
+          open->last = e.last;
+        }
+        if (!e.stored) ++plan.counts.in_place;
+        continue;
+      }
+      if (open) {
+        if (e.seq < open->last) {
+          // Inside a run of absorbed updates whose own images are gone: the
+          // version keeps its final image and ends here (docs/merge.md).
+          ++plan.counts.split_absorbed;
+          open->last = open->start;
+        }
+        close(e.seq, e.ts);
+      }
+      open = FoldVersion{e.image, e.seq, e.last, {}, e.ts, std::nullopt, e.origin};
+      if (!e.stored) ++plan.counts.versions_opened;
+    }
+    if (open) out.push_back(*open);
+
+    // Compare with the stored versions: unchanged ones stay.
+    std::vector<bool> kept(n_chain, false);
+    for (const auto& v : out) {
+      if (v.origin >= 0) {
+        const auto& ver = (*chain)[v.origin];
+        auto at = existing.at.find({index.file(ver.file), ver.row});
+        std::string_view stored_last =
+            ver.seqs.last_seq.empty() ? std::string_view(ver.seqs.start_seq) : ver.seqs.last_seq;
+        if (v.image == at->second && v.start == ver.seqs.start_seq && v.last == stored_last &&
+            v.end == ver.seqs.end_seq) {
+          kept[v.origin] = true;
+          continue;
+        }
+      }
+      ARROW_RETURN_NOT_OK(take.Append(v.image));
+      ARROW_RETURN_NOT_OK(start_b.Append(v.start));
+      ARROW_RETURN_NOT_OK(last_b.Append(v.last));
+      ARROW_RETURN_NOT_OK(start_at.Append(v.start_ts));
+      if (v.end_ts) {
+        ARROW_RETURN_NOT_OK(end_b.Append(v.end));
+        ARROW_RETURN_NOT_OK(end_at.Append(*v.end_ts));
+      } else {
+        ARROW_RETURN_NOT_OK(end_b.AppendNull());
+        ARROW_RETURN_NOT_OK(end_at.AppendNull());
+      }
+      plan.append_keys.emplace_back(key);
+      plan.append_versions.push_back(
+          {std::string(v.start), std::string(v.last), std::string(v.end)});
+    }
+    for (size_t v = first; v < n_chain; ++v) {
+      if (kept[v]) continue;
+      const auto& ver = (*chain)[v];
+      plan.deletes[index.file(ver.file)].Add(static_cast<uint64_t>(ver.row));
+      plan.removed_keys.emplace_back(key);
+    }
+  }
+  plan.counts.rows_deleted = static_cast<int64_t>(plan.removed_keys.size());
+  plan.counts.rows_appended = static_cast<int64_t>(plan.append_keys.size());
+
+  // The appended rows: images taken, then the history columns.
+  ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  for (const auto& image : images) {
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*image, *indices));
+    columns.push_back(std::move(taken));
+  }
+  std::shared_ptr<arrow::Array> a;
+  ARROW_RETURN_NOT_OK(start_at.Finish(&a));
+  columns.push_back(a);
+  ARROW_RETURN_NOT_OK(end_at.Finish(&a));
+  columns.push_back(a);
+  ARROW_RETURN_NOT_OK(start_b.Finish(&a));
+  columns.push_back(a);
+  ARROW_RETURN_NOT_OK(last_b.Finish(&a));
+  columns.push_back(a);
+  ARROW_RETURN_NOT_OK(end_b.Finish(&a));
+  columns.push_back(a);
+  plan.appends = arrow::Table::Make(schema, columns, indices->length());
+  return plan;
+}
+
+}  // namespace sluice::merge

@@ -1,0 +1,78 @@
+#include "sluice/merge/history_table.h"
+
+#include <arrow/api.h>
+
+#include "sluice/delta/table_writer.h"
+#include "sluice/merge/history_planner.h"
+#include "sluice/merge/history_rows.h"
+
+namespace sluice::merge {
+
+Result<std::unique_ptr<HistoryTable>> HistoryTable::Open(io::TableLocation location,
+                                                         HistoryOptions options) {
+  if (options.keys.empty()) return Status::Invalid("a history table needs primary-key columns");
+  return std::unique_ptr<HistoryTable>(new HistoryTable(std::move(location), std::move(options)));
+}
+
+void HistoryTable::Reset() {
+  index_.reset();
+  snapshot_.reset();
+}
+
+Result<HistoryStepResult> HistoryTable::Apply(const arrow::RecordBatch& changes,
+                                              const HistoryWriteOptions& write) {
+  auto result = Step(changes, write);
+  if (!result.ok()) Reset();
+  return result;
+}
+
+Result<HistoryStepResult> HistoryTable::Step(const arrow::RecordBatch& changes,
+                                             const HistoryWriteOptions& write) {
+  HistoryStepResult step;
+  if (!index_) {
+    ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(location_));
+  }
+  if (snapshot_) {
+    auto done = snapshot_->TxnVersion(write.app_id);
+    if (done && *done >= write.version) {
+      step.already_applied = true;
+      step.table_version = snapshot_->version();
+      return step;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto schema, HistoryTableSchema(*changes.schema()));
+  ARROW_ASSIGN_OR_RAISE(auto encoder, KeyEncoder::Make(*schema, options_.keys));
+  // A widened key column (schema evolution) changes the encoder: rebuild.
+  if (index_) {
+    const auto& held = index_->encoder().key_types();
+    for (size_t k = 0; k < held.size(); ++k) {
+      if (!held[k]->Equals(*encoder.key_types()[k])) {
+        index_.reset();
+        break;
+      }
+    }
+  }
+  if (!index_) {
+    step.index_built = true;
+    if (snapshot_) {
+      ARROW_ASSIGN_OR_RAISE(index_, HistoryIndex::Build(*snapshot_, location_, std::move(encoder)));
+    } else {
+      index_ = std::make_unique<HistoryIndex>(std::move(encoder));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto needed, HistoryRowsNeeded(*index_, changes));
+  ARROW_ASSIGN_OR_RAISE(auto rows, ReadVersionRows(snapshot_.get(), location_, needed));
+  ARROW_ASSIGN_OR_RAISE(auto plan, PlanHistory(*index_, changes, rows, options_));
+  // The plan keeps every column the table has, so a schema difference is a
+  // column the batch added: the writer allows it only if the caller said so.
+  ARROW_ASSIGN_OR_RAISE(auto commit, WriteHistory(location_, snapshot_, plan, write));
+  ARROW_RETURN_NOT_OK(index_->Apply(plan, commit.outcome));
+  snapshot_ = commit.snapshot;
+  step.counts = plan.counts;
+  step.invalid = std::move(plan.invalid);
+  step.already_applied = commit.outcome.already_applied;
+  step.table_version = commit.outcome.version;
+  return step;
+}
+
+}  // namespace sluice::merge

@@ -1,0 +1,72 @@
+// HistoryTable: one SCD type 2 history table (`<sink>/<db>/<table>_history`)
+// driven batch by batch, the entry point the pipeline calls. Per batch:
+//
+//   index   = HistoryIndex::Build(snapshot) when not held (lazily)
+//   rows    = ReadVersionRows(HistoryRowsNeeded(index, batch))
+//   plan    = PlanHistory(index, batch, rows, options)
+//   commit  = WriteHistory(location, snapshot, plan, write options)
+//   index.Apply(plan, commit.outcome)
+//
+// Any error drops the index and the cached snapshot, so the next Apply
+// rebuilds both from the table (a commit conflict, a crash, a half-done
+// batch: the table is the truth). Not thread-safe.
+#pragma once
+
+#include <arrow/type_fwd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/io/table_location.h"
+#include "sluice/merge/history_index.h"
+#include "sluice/merge/history_plan.h"
+#include "sluice/merge/history_writer.h"
+
+namespace sluice::merge {
+
+struct HistoryStepResult {
+  HistoryCounts counts;
+  /// Skipped rows of the batch (null key, null seq, unknown op, null ts):
+  /// the merged table's dead letters already hold them.
+  std::vector<InvalidRow> invalid;
+  /// The table already held txn(app_id, version): nothing was written.
+  bool already_applied = false;
+  int64_t table_version = -1;
+  /// The index was (re)built from the table in this step.
+  bool index_built = false;
+};
+
+class HistoryTable {
+ public:
+  /// Invalid if `options.keys` is empty. Nothing is read until Apply.
+  static Result<std::unique_ptr<HistoryTable>> Open(io::TableLocation location,
+                                                    HistoryOptions options);
+
+  /// Applies one change batch in the canonical change schema (any order,
+  /// replays and late events allowed) as one commit with
+  /// txn(write.app_id, write.version). write.allow_schema_change lets a
+  /// batch that gained a column add it to the table.
+  Result<HistoryStepResult> Apply(const arrow::RecordBatch& changes,
+                                  const HistoryWriteOptions& write);
+
+  /// Forgets the index and snapshot (they are rebuilt on the next Apply).
+  void Reset();
+
+  /// The index, or null when not built (tests, metrics).
+  const HistoryIndex* index() const { return index_.get(); }
+  const io::TableLocation& location() const { return location_; }
+
+ private:
+  HistoryTable(io::TableLocation location, HistoryOptions options)
+      : location_(std::move(location)), options_(std::move(options)) {}
+  Result<HistoryStepResult> Step(const arrow::RecordBatch& changes,
+                                 const HistoryWriteOptions& write);
+
+  io::TableLocation location_;
+  HistoryOptions options_;
+  std::shared_ptr<const delta::Snapshot> snapshot_;
+  std::unique_ptr<HistoryIndex> index_;
+};
+
+}  // namespace sluice::merge
