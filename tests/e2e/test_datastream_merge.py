@@ -8,14 +8,17 @@ tools/datastream_gen/reference.py's replay() of the generator's manifest.
 """
 from __future__ import annotations
 
+import collections
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import reference  # noqa: E402  (conftest puts tools/datastream_gen on sys.path)
 from conftest import (SLUICE, Expected, cat_table, compare_merged_to_reference, delta_txns, gen, latest_version,
                       merged_path, progress_lines, read_dead_letters, read_merged, read_table,
                       run_once, run_once_ok, sluice_env, table_exists)
@@ -291,3 +294,72 @@ def test_replay_as_of_matches_the_reference_at_several_moments(tmp_path, empty_c
         r = subprocess.run([SLUICE, "replay", "--log-table", str(log_path), "--as-of", "now",
                             "--out", str(out)], capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and "already holds a Delta table" in r.stderr, r.stderr
+
+
+def _model_history(expected: Expected, obj: str, track=None):
+    """The reference model's SCD2 rows for a table's events: per key, the
+    (__START_AT, __END_AT) of each version in order. Sequences are the
+    events' ranks in reference order (the model only compares them)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "merge_reference"))
+    import model  # noqa: E402
+    events = []
+    for rank, ev in enumerate(reference.sorted_events(expected.events[obj])):
+        op = "delete" if ev["change_type"] in reference.DELETE_TYPES else "update"
+        events.append({"op": op, "key": reference.key_of(ev), "seq": rank.to_bytes(8, "big"),
+                       "ts": ev["source_timestamp_ms"] * 1000, "row": dict(ev["payload"])})
+    out = collections.defaultdict(list)
+    for key, fold in model.history_folds(events, track).items():
+        out[tuple(str(k) for k in key)] = [(v["__START_AT"], v["__END_AT"]) for v in fold.versions]
+    return dict(out)
+
+
+def _table_history(path: Path, keycols):
+    out = collections.defaultdict(list)
+    rows = sorted(cat_table(path), key=lambda r: r["_cdc_seq"])
+    for r in rows:
+        out[tuple(str(r[c]) for c in keycols)].append((_us(r["__START_AT"]), _us(r["__END_AT"])))
+    return dict(out)
+
+
+def _us(ts):
+    if ts is None:
+        return None
+    return int(ts.timestamp() * 1_000_000) if hasattr(ts, "timestamp") else int(ts)
+
+
+@pytest.mark.parametrize("mode", ["deletion_vectors", "copy_on_write"])
+def test_history_tables_match_the_reference_model(tmp_path, empty_config, mode):
+    """`sink.history_tables = true` keeps `<table>_history` (SCD2): per key the
+    versions' (__START_AT, __END_AT) equal the reference model's fold of all
+    events in source order, late files included; the open versions are the
+    merged table's rows. Turned on later, the history is built from the log."""
+    src, sink, stage = tmp_path / "src", tmp_path / "sink", tmp_path / "stage"
+    opts = dict(tables=2, rows_per_table=30, changes_per_table=200, seed=59, late_files=2,
+                files_per_minute=2)
+    gen(src, phase=1, **opts)
+    gen(stage, emit_late_only=True, **opts)
+    objs = ["shop_orders", "public_accounts"]
+    # first run without history: the history table comes later, from the log
+    env = sluice_env(src, sink, SLUICE_SINK_MERGE_MODE=mode, SLUICE_PIPELINE_MERGE_INTERVAL="0s")
+    run_once_ok(empty_config, env)
+    move_tree(stage, src)
+    env = dict(env, SLUICE_SINK_HISTORY_TABLES="true", SLUICE_PIPELINE_MERGE_MAX_ROWS="150")
+    proc = run_once_ok(empty_config, env)
+    assert "STOPPED" not in proc.stdout, proc.stdout[-3000:]
+    expected = Expected(src)
+    for obj in objs:
+        hist = Path(str(merged_path(sink, expected, obj)) + "_history")
+        assert table_exists(hist), proc.stdout[-3000:]
+        keycols = expected.events[obj][0]["primary_keys"]
+        want = _model_history(expected, obj)
+        got = _table_history(hist, keycols)
+        assert got == want, (f"{obj}: keys only in table {sorted(set(got) - set(want))[:5]}, "
+                             f"only in model {sorted(set(want) - set(got))[:5]}, differing "
+                             f"{[k for k in want if k in got and got[k] != want[k]][:3]}")
+        # the open versions are exactly the merged table's keys
+        open_keys = {k for k, vs in got.items() if vs and vs[-1][1] is None}
+        merged_keys = {tuple(str(r[c]) for c in keycols)
+                       for r in read_merged(sink, expected, obj)}
+        assert open_keys == merged_keys
+        assert delta_txns(hist) == {f"sluice/{obj}#log": latest_version(
+            expected.log_path(sink, obj))}

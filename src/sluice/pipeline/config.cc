@@ -139,6 +139,8 @@ Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
     } else if (key == "history") {
       ARROW_ASSIGN_OR_RAISE(bool h, ParseBool(where, NodeToText(v)));
       tc.history = h;
+    } else if (key == "track_history") {
+      tc.track_history = SplitList(NodeToText(v));
     } else if (key == "schema_evolution") {
       ARROW_ASSIGN_OR_RAISE(auto s, ParseSchemaEvolution(NodeToText(v)));
       tc.schema_evolution = s;

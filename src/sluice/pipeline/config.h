@@ -24,6 +24,9 @@ enum class SchemaEvolution { kMerge, kOverwrite, kNone };
 struct TableConfig {
   std::vector<std::string> primary_keys;  ///< overrides the source's keys
   std::optional<bool> history;
+  /// SCD2: only changes in these columns open a new history version; changes
+  /// in the others update the current version in place. Empty: all columns.
+  std::vector<std::string> track_history;
   std::optional<SchemaEvolution> schema_evolution;
   /// Pinned payload column types for JSON input ("decimal(7,2)", "long", …).
   std::map<std::string, std::string> column_types;

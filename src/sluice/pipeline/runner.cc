@@ -146,7 +146,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       state.io_failures = 0;
-      if (step->files == 0 && !step->merged) continue;
+      if (step->files == 0 && !step->merged && !step->history) continue;
       any_work = true;
       state.totals.files += step->files;
       state.totals.rows += step->rows;
@@ -197,10 +197,15 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
           if (step->invalid) out << ", " << step->invalid << " invalid";
         }
         if (step->merged_rows) out << ", " << *step->merged_rows << " rows";
+
         if (!step->merge_already_applied) {
           ++state.merged.commits;
           state.merged.rows += step->upserts;
         }
+      }
+      if (step->history) {
+        out << ((step->files > 0 || step->merged) ? "; " : "") << qname << "_history v"
+            << step->history_version << ": +" << step->history_versions_opened << " versions";
       }
       out << std::endl;
     }
@@ -236,6 +241,9 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     if (state.merged.commits > 0) {
       out << "; merged: " << state.merged.commits << " commits -> "
           << state.pipeline->merged_table_path();
+    }
+    if (!state.pipeline->history_table_path().empty() && state.merged.commits > 0) {
+      out << "; history -> " << state.pipeline->history_table_path();
     }
     if (state.stopped) {
       ++summary.failed_tables;

@@ -134,8 +134,12 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   merged_path_ =
       io::JoinPath(io::JoinPath(config_.sink_path, id.database), config_.table_prefix + id.table);
   merger_.reset();
+  history_.reset();
   tail_.Clear();
   merged_through_ = -1;
+  history_through_ = -1;
+  history_enabled_ = config_.ForTable(qualified_).history.value_or(config_.history_tables);
+  history_path_ = history_enabled_ ? merged_path_ + "_history" : std::string();
   std::shared_ptr<const delta::Snapshot> merged_snapshot;
   {
     ARROW_ASSIGN_OR_RAISE(auto merged_loc, io::OpenTableLocation(merged_path_));
@@ -223,6 +227,7 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
     // redoes exactly that batch, as after a restart.
     opened_ = false;
     merger_.reset();
+    history_.reset();
   }
   return result;
 }
@@ -235,10 +240,40 @@ Result<TableMerger*> TablePipeline::Merger() {
     auto merger =
         std::make_unique<TableMerger>(merged_path_, keys_, app, MergeSettings::From(config_));
     ARROW_RETURN_NOT_OK(merger->Open());
+    if (history_enabled_) {
+      ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
+      ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(loc));
+      history_through_ = snapshot ? snapshot->TxnVersion(app).value_or(-1) : -1;
+      merge::HistoryOptions options;
+      options.keys = keys_;
+      options.track_history = config_.ForTable(qualified_).track_history;
+      ARROW_ASSIGN_OR_RAISE(history_, merge::HistoryTable::Open(std::move(loc), options));
+    }
     merger_ = std::move(merger);
     if (config_.log_tables) merged_through_ = merger_->done().value_or(-1);
   }
   return merger_.get();
+}
+
+Status TablePipeline::ApplyHistory(const std::shared_ptr<arrow::Table>& changes, int64_t version,
+                                   StepResult& result) {
+  if (!history_ || !changes || changes->num_rows() == 0) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto batch, changes->CombineChunksToBatch());
+  merge::HistoryWriteOptions options;
+  options.mode = MergeSettings::From(config_).mode;
+  options.app_id = config_.log_tables ? app_id_ + "#log" : app_id_;
+  options.version = version;
+  options.allow_schema_change = true;  // evolution was decided on the log side
+  options.commit.checkpoint_interval = config_.checkpoint_interval;
+  auto applied = history_->Apply(*batch, options);
+  if (!applied.ok()) {
+    return applied.status().WithMessage("history table ", history_path_, ": ",
+                                        applied.status().message());
+  }
+  result.history = true;
+  result.history_version = applied->table_version;
+  if (!applied->already_applied) result.history_versions_opened = applied->counts.versions_opened;
+  return Status::OK();
 }
 
 Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& listing, bool drain) {
@@ -268,7 +303,9 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   if (config_.log_tables && keys_known_ && !keys_.empty() && snapshot_) {
     const int64_t now_ms = NowUs() / 1000;
     if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
-    const bool behind = merged_through_ < snapshot_->version();
+    const int64_t through =
+        history_ ? std::min(merged_through_, history_through_) : merged_through_;
+    const bool behind = through < snapshot_->version();
     const bool due = (drain && pending.empty()) || last_merge_ms_ == 0 ||
                      now_ms - last_merge_ms_ >= config_.merge_interval_ms;
     if (behind && due) {
@@ -284,28 +321,47 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
 
 Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
   ARROW_ASSIGN_OR_RAISE(TableMerger * merger, Merger());
-  ARROW_ASSIGN_OR_RAISE(auto commits,
-                        tail_.Read(*snapshot_, *log_, merged_through_, config_.merge_max_rows));
+  // The history table may be behind the merged table (turned on later):
+  // read from the older of the two; each takes only what it lacks.
+  int64_t after = merged_through_;
+  if (history_) after = std::min(after, history_through_);
+  ARROW_ASSIGN_OR_RAISE(auto commits, tail_.Read(*snapshot_, *log_, after, config_.merge_max_rows));
   if (commits.empty()) return Status::OK();
   const int64_t version = commits.back().version;
-  std::vector<std::shared_ptr<arrow::Table>> parts;
-  for (const auto& c : commits) {
-    if (c.rows->num_rows() > 0) parts.push_back(c.rows);
-  }
+  auto rows_after = [&](int64_t done) -> Result<std::shared_ptr<arrow::Table>> {
+    std::vector<std::shared_ptr<arrow::Table>> parts;
+    for (const auto& c : commits) {
+      if (c.version > done && c.rows->num_rows() > 0) parts.push_back(c.rows);
+    }
+    if (parts.empty()) return std::shared_ptr<arrow::Table>();
+    return arrow::ConcatenateTables(parts);
+  };
   result.merge_from_version = commits.front().version;
   result.merge_to_version = version;
   last_merge_ms_ = now_ms;
-  if (parts.empty() && !merger->snapshot()) {
+
+  // History first: the merged table's txn is what the next run starts from
+  // when both are level.
+  if (history_ && history_through_ < version) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, rows_after(history_through_));
+    ARROW_RETURN_NOT_OK(ApplyHistory(rows, version, result));
+    history_through_ = version;
+  }
+  if (merged_through_ >= version) {
+    tail_.ForgetThrough(version);
+    return Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, rows_after(merged_through_));
+  if (!table && !merger->snapshot()) {
     // Nothing to merge and no table to record the cursor in yet.
     merged_through_ = version;
     tail_.ForgetThrough(version);
     return Status::OK();
   }
   std::optional<merge::MergeCommit> commit;
-  if (parts.empty()) {
+  if (!table) {
     ARROW_ASSIGN_OR_RAISE(commit, merger->CommitEmpty(version, now_ms));
   } else {
-    ARROW_ASSIGN_OR_RAISE(auto table, arrow::ConcatenateTables(parts));
     ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
     result.merge_changes = batch->num_rows();
     ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, version, now_ms));
@@ -477,6 +533,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
 
   if (!config_.log_tables) {
     if (direct) {
+      ARROW_RETURN_NOT_OK(ApplyHistory(table, version, result));
       std::optional<merge::MergeCommit> commit;
       if (plan) {
         ARROW_ASSIGN_OR_RAISE(commit, direct->Commit(*plan, version, now_ms));

@@ -31,6 +31,7 @@
 
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
+#include "sluice/merge/history_table.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/log_tail.h"
 #include "sluice/pipeline/table_merger.h"
@@ -57,9 +58,13 @@ struct StepResult {
   int64_t merge_from_version = -1;     ///< first log version merged (log tables on)
   int64_t merge_to_version = -1;       ///< last log version merged
   std::optional<int64_t> merged_rows;  ///< rows in the merged table after the merge
-  int64_t upserts = 0;                 ///< row images written
-  int64_t deletes = 0;                 ///< delete events applied
-  int64_t rows_deleted = 0;            ///< existing rows marked deleted or replaced
+  /// History table (SCD2), when configured.
+  bool history = false;  ///< a history commit was made (or found applied)
+  int64_t history_version = -1;
+  int64_t history_versions_opened = 0;
+  int64_t upserts = 0;       ///< row images written
+  int64_t deletes = 0;       ///< delete events applied
+  int64_t rows_deleted = 0;  ///< existing rows marked deleted or replaced
   int64_t ignored_stale = 0;
   int64_t superseded = 0;
   int64_t invalid = 0;  ///< plan rows sent to dead letters
@@ -83,6 +88,8 @@ class TablePipeline {
   const std::string& qualified_name() const { return qualified_; }
   const std::string& log_table_path() const { return log_path_; }
   const std::string& merged_table_path() const { return merged_path_; }
+  /// Empty unless history tables are on for this table.
+  const std::string& history_table_path() const { return history_path_; }
   /// Known after the first batch with rows: the primary keys (empty: the
   /// table has none and gets only the log table).
   bool keys_known() const { return keys_known_; }
@@ -97,8 +104,13 @@ class TablePipeline {
   Status Ingest(const std::vector<sources::datastream::SourceFile>& pending, StepResult& result);
   /// One merge commit from the log tail, if the merged table is behind.
   Status MergeFromLog(StepResult& result, int64_t now_ms);
-  /// The merger for the current keys (created on first use).
+  /// The merger for the current keys (created on first use), and the
+  /// history table with it when configured.
   Result<TableMerger*> Merger();
+  /// Applies `changes` to the history table as txn `version` (no-op when
+  /// history is off).
+  Status ApplyHistory(const std::shared_ptr<arrow::Table>& changes, int64_t version,
+                      StepResult& result);
   Result<std::shared_ptr<arrow::Buffer>> ReadSource(const std::string& relative);
   std::string CursorPath(int64_t version) const;
 
@@ -118,6 +130,11 @@ class TablePipeline {
   // The merged table.
   std::string merged_path_;
   std::unique_ptr<TableMerger> merger_;  // null until the keys are known
+  // The history (SCD2) table, when configured: `<table>_history`.
+  bool history_enabled_ = false;
+  std::string history_path_;
+  std::unique_ptr<merge::HistoryTable> history_;  // opened with the merger
+  int64_t history_through_ = -1;
   bool keys_known_ = false;
   std::vector<std::string> keys_;
   LogTail tail_;
