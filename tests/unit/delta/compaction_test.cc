@@ -138,7 +138,8 @@ TEST_F(CompactionTest, DeletionVectorsAreAppliedAndRemovesCarryThem) {
   EXPECT_EQ(r->rows_purged, 5);
   EXPECT_EQ(Ids(loc_), order);  // same rows, same order: deleted ones not resurrected
   EXPECT_EQ(order.size(), 45u);
-  for (const auto& f : Latest()->files()) EXPECT_FALSE(f.deletion_vector) << f.path;
+  auto compacted = Latest();
+  for (const auto& f : compacted->files()) EXPECT_FALSE(f.deletion_vector) << f.path;
   ExpectSegmentsMatchData(*before, *r);
   // Each remove names the DV of the add it retires, so readers dedup by (path, dv).
   int with_dv = 0;
