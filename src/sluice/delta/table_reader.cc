@@ -52,10 +52,9 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const Snapshot& snapshot,
   auto opened = location.fs->OpenInputFile(abs);
   if (!opened.ok()) {
     // Typically a version older than the last vacuum's retention.
-    return opened.status().WithMessage("data file ", file.path, " of table ", location.uri,
-                                       " at version ", snapshot.version(),
-                                       " cannot be opened (deleted by vacuum?): ",
-                                       opened.status().message());
+    return opened.status().WithMessage(
+        "data file ", file.path, " of table ", location.uri, " at version ", snapshot.version(),
+        " cannot be opened (deleted by vacuum?): ", opened.status().message());
   }
   auto input = *opened;
   ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
