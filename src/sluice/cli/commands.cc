@@ -71,6 +71,35 @@ int RunMain(int argc, char** argv) {
   auto* k = app.add_subcommand("checkpoint", "write a checkpoint at the latest version");
   k->add_option("table", ckpt_table, "table directory")->required();
 
+  CompactArgs compact;
+  auto* o = app.add_subcommand(
+      "compact", "bin-pack small files and rewrite files with many deleted rows (OPTIMIZE)");
+  o->add_option("table", compact.table, "table directory")->required();
+  o->add_option("--target-file-size", compact.target_file_size, "bytes per new file")
+      ->check(CLI::PositiveNumber);
+  o->add_option("--small-file-size", compact.small_file_size,
+                "files below this many bytes are candidates (default: target / 4)");
+  o->add_option("--min-small-files", compact.min_small_files,
+                "rewrite a bin of small files only if it has this many");
+  o->add_option("--max-deleted-ratio", compact.max_deleted_ratio,
+                "rewrite files whose deletion vector hides more than this share of rows")
+      ->check(CLI::Range(0.0, 1.0));
+  o->add_option("--max-bytes", compact.max_bytes, "stop after this many input bytes (0: all)");
+  o->add_flag("--no-side-tables", compact.no_side_tables,
+              "leave the merged table's _sluice/tombstones table alone");
+
+  VacuumArgs vacuum;
+  auto* v = app.add_subcommand(
+      "vacuum", "delete unreferenced data and DV files older than the retention, expire old log");
+  v->add_option("table", vacuum.table, "table directory")->required();
+  v->add_option("--retention", vacuum.retention,
+                "e.g. 168h, 7d, 0s (default: delta.deletedFileRetentionDuration, 7d)");
+  v->add_option("--log-retention", vacuum.log_retention,
+                "e.g. 30d (default: delta.logRetentionDuration, 30d)");
+  v->add_flag("--dry-run", vacuum.dry_run, "list what would be deleted");
+  v->add_flag("--no-side-tables", vacuum.no_side_tables,
+              "leave the merged table's _sluice/tombstones table alone");
+
   std::string inspect_table;
   bool inspect_json = false;
   auto* i = app.add_subcommand("inspect", "versions, protocol, schema, files, rows, txn progress");
@@ -94,6 +123,8 @@ int RunMain(int argc, char** argv) {
   if (*c) return RunCat(cat);
   if (*rp) return RunReplay(replay);
   if (*k) return RunCheckpoint(ckpt_table);
+  if (*o) return RunCompact(compact);
+  if (*v) return RunVacuum(vacuum);
   if (*i) return RunInspect(inspect_table, inspect_json);
   if (*m) return RunDemo(demo);
   return 2;

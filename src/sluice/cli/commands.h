@@ -58,6 +58,26 @@ struct ReplayArgs {
 int RunReplay(const ReplayArgs& args);
 
 int RunCheckpoint(const std::string& table);
+
+struct CompactArgs {
+  std::string table;
+  int64_t target_file_size = 128LL << 20;
+  int64_t small_file_size = 0;  ///< 0: target / 4
+  int min_small_files = 5;
+  double max_deleted_ratio = 0.2;
+  int64_t max_bytes = 0;  ///< 0: no bound
+  bool no_side_tables = false;
+};
+int RunCompact(const CompactArgs& args);
+
+struct VacuumArgs {
+  std::string table;
+  std::string retention;      ///< empty: the table's delta.deletedFileRetentionDuration
+  std::string log_retention;  ///< empty: the table's delta.logRetentionDuration
+  bool dry_run = false;
+  bool no_side_tables = false;
+};
+int RunVacuum(const VacuumArgs& args);
 int RunInspect(const std::string& table, bool json);
 
 struct DemoArgs {

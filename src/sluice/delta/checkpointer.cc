@@ -6,35 +6,11 @@
 
 #include "sluice/delta/checkpoint.h"
 #include "sluice/delta/log_path.h"
+#include "sluice/delta/retention.h"
 
 namespace sluice::delta {
 
-int64_t TombstoneRetentionMs(const Metadata& metadata) {
-  constexpr int64_t kWeekMs = 7LL * 24 * 3600 * 1000;
-  auto it = metadata.configuration.find("delta.deletedFileRetentionDuration");
-  if (it == metadata.configuration.end()) return kWeekMs;
-  // "interval <n> <unit>" (Spark's calendar interval syntax).
-  std::string s = it->second;
-  long long n = 0;
-  char unit[32] = {0};
-  if (std::sscanf(s.c_str(), "interval %lld %31s", &n, unit) != 2) return kWeekMs;
-  std::string u = unit;
-  if (u.back() == 's') u.pop_back();
-  int64_t ms = 0;
-  if (u == "week")
-    ms = n * kWeekMs;
-  else if (u == "day")
-    ms = n * 24 * 3600 * 1000;
-  else if (u == "hour")
-    ms = n * 3600 * 1000;
-  else if (u == "minute")
-    ms = n * 60 * 1000;
-  else if (u == "second")
-    ms = n * 1000;
-  else
-    return kWeekMs;
-  return ms;
-}
+int64_t TombstoneRetentionMs(const Metadata& metadata) { return DeletedFileRetentionMs(metadata); }
 
 Status WriteCheckpoint(const Snapshot& snapshot) {
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -49,8 +49,14 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const Snapshot& snapshot,
                                                    const io::TableLocation& location,
                                                    const Add& file) {
   ARROW_ASSIGN_OR_RAISE(std::string abs, ResolveDataPath(location, file.path));
-  ARROW_ASSIGN_OR_RAISE(auto input, location.fs->OpenInputFile(abs));
-  parquet::ArrowReaderProperties props;
+  auto opened = location.fs->OpenInputFile(abs);
+  if (!opened.ok()) {
+    // Typically a version older than the last vacuum's retention.
+    return opened.status().WithMessage(
+        "data file ", file.path, " of table ", location.uri, " at version ", snapshot.version(),
+        " cannot be opened (deleted by vacuum?): ", opened.status().message());
+  }
+  auto input = *opened;
   ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
   std::shared_ptr<arrow::Table> raw;
   ARROW_RETURN_NOT_OK(reader->ReadTable(&raw));

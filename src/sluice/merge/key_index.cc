@@ -365,6 +365,62 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
   return Status::OK();
 }
 
+Status KeyIndex::ApplyCompaction(const delta::CompactionResult& result) {
+  if (!result.committed) return Status::OK();
+  if (result.read_version != version_ || result.version != version_ + 1) {
+    return Status::Invalid("key index is at version ", version_, " but the compaction read ",
+                           result.read_version, " and committed ", result.version,
+                           "; rebuild the index");
+  }
+  // Per old file, its segments in old-row order (a file's survivors are
+  // written in order, possibly split across consecutive new files).
+  struct Piece {
+    const std::vector<uint64_t>* rows;
+    uint32_t new_file;
+    int64_t first_new_row;
+  };
+  std::unordered_map<uint32_t, std::vector<Piece>> pieces;
+  for (const auto& path : result.removed) pieces[FileId(path)];
+  for (const auto& file : result.files) {
+    const uint32_t id = FileId(file.path);
+    int64_t at = 0;
+    for (const auto& seg : file.segments) {
+      if (!seg.rows.empty()) pieces[FileId(seg.old_path)].push_back({&seg.rows, id, at});
+      at += static_cast<int64_t>(seg.rows.size());
+    }
+  }
+  for (auto& [id, list] : pieces) {
+    std::sort(list.begin(), list.end(),
+              [](const Piece& a, const Piece& b) { return a.rows->front() < b.rows->front(); });
+  }
+  for (auto& e : entries_) {
+    if (e.file == kTombstoneFile) continue;
+    auto it = pieces.find(e.file);
+    if (it == pieces.end()) continue;
+    const auto row = static_cast<uint64_t>(e.where);
+    const auto& list = it->second;
+    // The last piece starting at or before the row.
+    auto piece = std::upper_bound(list.begin(), list.end(), row,
+                                  [](uint64_t r, const Piece& p) { return r < p.rows->front(); });
+    bool found = false;
+    if (piece != list.begin()) {
+      --piece;
+      auto pos = std::lower_bound(piece->rows->begin(), piece->rows->end(), row);
+      if (pos != piece->rows->end() && *pos == row) {
+        e.file = piece->new_file;
+        e.where = piece->first_new_row + (pos - piece->rows->begin());
+        found = true;
+      }
+    }
+    if (!found) {
+      return Status::Invalid("key index: live row ", row, " of ", files_[it->first],
+                             " is not among the rows the compaction kept; rebuild the index");
+    }
+  }
+  version_ = result.version;
+  return Status::OK();
+}
+
 int64_t KeyIndex::MemoryBytes() const {
   int64_t files = 0;
   for (const auto& f : files_) files += static_cast<int64_t>(f.size()) * 2 + 64;

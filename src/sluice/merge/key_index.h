@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sluice/delta/compaction.h"
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/key_encoder.h"
@@ -88,6 +89,15 @@ class KeyIndex {
   /// the live rows of their keys, tombstones replace deleted keys. `plan`
   /// must be the plan `outcome` committed, made against this index.
   Status Apply(const MergePlan& plan, const MergeOutcome& outcome);
+
+  /// Installs a compaction (delta/compaction.h): every live row in a file it
+  /// removed moves to its place in the new file, found through the result's
+  /// segments. `result` must have been read at this index's version and
+  /// committed as the next version (no other commit in between); otherwise
+  /// Invalid, nothing changes, and the caller rebuilds. A live row the
+  /// segments do not hold (the index disagrees with the table) is also
+  /// Invalid, after which the index is unusable: rebuild.
+  Status ApplyCompaction(const delta::CompactionResult& result);
 
   /// Forgets tombstones deleted before `cutoff_ms` (the retention).
   void PurgeTombstones(int64_t cutoff_ms);

@@ -90,6 +90,22 @@ Status AddFiles(const io::TableLocation& side, const std::vector<Tombstone>& ts,
 
 }  // namespace
 
+delta::CompactionOptions TombstoneCompactionOptions(delta::CompactionOptions base) {
+  base.merge_tags = [](const std::vector<const delta::Add*>& inputs)
+      -> std::optional<std::map<std::string, std::string>> {
+    int64_t min = inputs.empty() ? 0 : INT64_MAX;
+    for (const auto* in : inputs) {
+      if (!in->tags || !in->tags->count(kMinDeletedAtTag)) {
+        min = 0;
+        break;
+      }
+      min = std::min<int64_t>(min, std::atoll(in->tags->at(kMinDeletedAtTag).c_str()));
+    }
+    return std::map<std::string, std::string>{{kMinDeletedAtTag, std::to_string(min)}};
+  };
+  return base;
+}
+
 Result<io::TableLocation> TombstoneLocation(const io::TableLocation& table) {
   return io::OpenTableLocation(io::JoinPath(table.root, "_sluice/tombstones"));
 }

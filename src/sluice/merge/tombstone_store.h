@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/delta/compaction.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/merge_plan.h"
 
@@ -53,5 +54,11 @@ Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
                                          const std::vector<Tombstone>& tombstones,
                                          const std::string& app_id, int64_t version,
                                          int64_t cutoff_ms);
+
+/// `base` with the side table's tag rule: a compacted file's
+/// sluice.minDeletedAtMs is the smallest of its inputs', or 0 ("check at the
+/// next purge") when an input has none, so the purge still finds expired
+/// rows after compaction.
+delta::CompactionOptions TombstoneCompactionOptions(delta::CompactionOptions base = {});
 
 }  // namespace sluice::merge
