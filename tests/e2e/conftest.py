@@ -272,7 +272,16 @@ def latest_version(path: Path) -> int:
 
 
 def commits_with_data(path: Path) -> int:
-    return len(list((Path(path) / "_delta_log").glob("*.json")))
+    """Commits of the pipeline's batches: all but maintenance commits (a
+    compaction's adds and removes all have dataChange=false)."""
+    n = 0
+    for f in (Path(path) / "_delta_log").glob("*.json"):
+        actions = [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
+        files = [a.get("add") or a.get("remove") for a in actions if "add" in a or "remove" in a]
+        if files and not any(x.get("dataChange", True) for x in files):
+            continue
+        n += 1
+    return n
 
 
 # --------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -104,6 +105,22 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     ARROW_ASSIGN_OR_RAISE(c.tombstone_retention_ms, ParseDurationMs(value));
   } else if (key == "sink.checkpoint_dir") {
     c.checkpoint_dir = value;
+  } else if (key == "sink.maintenance") {
+    ARROW_ASSIGN_OR_RAISE(c.maintenance, ParseBool(key, value));
+  } else if (key == "sink.maintenance_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.maintenance_interval_ms, ParseDurationMs(value));
+  } else if (key == "sink.compact_deleted_ratio") {
+    char* end = nullptr;
+    double ratio = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !(ratio > 0 && ratio <= 1)) {
+      return Status::Invalid(key, ": expected a share between 0 and 1, got '", value, "'");
+    }
+    c.compact_deleted_ratio = ratio;
+  } else if (key == "sink.vacuum_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.vacuum_interval_ms, ParseDurationMs(value));
+  } else if (key == "sink.vacuum_retention") {
+    ARROW_ASSIGN_OR_RAISE(int64_t ms, ParseDurationMs(value));
+    c.vacuum_retention_ms = ms;
   } else if (key == "sink.checkpoint_interval") {
     ARROW_ASSIGN_OR_RAISE(c.checkpoint_interval, ParseInt(key, value));
   } else {
@@ -307,7 +324,12 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "sink.merge_mode",
                                 "sink.checkpoint_dir",
                                 "sink.checkpoint_interval",
-                                "sink.tombstone_retention"};
+                                "sink.tombstone_retention",
+                                "sink.maintenance",
+                                "sink.maintenance_interval",
+                                "sink.compact_deleted_ratio",
+                                "sink.vacuum_interval",
+                                "sink.vacuum_retention"};
   for (const char* key : kKeys) {
     std::string var = "SLUICE_";
     for (const char* p = key; *p; ++p) {

@@ -58,6 +58,15 @@ struct Config {
   /// ignored for that long); "7d".
   int64_t tombstone_retention_ms = 7LL * 24 * 3600 * 1000;
   std::string checkpoint_dir;  ///< where cursors live; empty = in the tables
+  /// Table maintenance between batches (docs/maintenance.md): compaction of
+  /// small files and of files whose DVs hide more than compact_deleted_ratio
+  /// of their rows, and vacuum of unreferenced files past their retention.
+  bool maintenance = true;
+  int64_t maintenance_interval_ms = 10 * 60'000;
+  double compact_deleted_ratio = 0.2;
+  int64_t vacuum_interval_ms = 24LL * 3600 * 1000;
+  /// Unset: the table's delta.deletedFileRetentionDuration, else 7 days.
+  std::optional<int64_t> vacuum_retention_ms;
   int64_t checkpoint_interval = 10;
   // [tables."db.table"]
   std::map<std::string, TableConfig> tables;

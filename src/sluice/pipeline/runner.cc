@@ -146,7 +146,9 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       state.io_failures = 0;
-      if (step->files == 0 && !step->merged && !step->history) continue;
+      const bool maintenance_work =
+          step->maintained && (step->compacted_files_removed > 0 || step->vacuumed_files > 0);
+      if (step->files == 0 && !step->merged && !step->history && !maintenance_work) continue;
       any_work = true;
       state.totals.files += step->files;
       state.totals.rows += step->rows;
@@ -206,6 +208,11 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (step->history) {
         out << ((step->files > 0 || step->merged) ? "; " : "") << qname << "_history v"
             << step->history_version << ": +" << step->history_versions_opened << " versions";
+      }
+      if (maintenance_work) {
+        out << ((step->files > 0 || step->merged || step->history) ? "; " : "") << qname
+            << " maintenance: compacted " << step->compacted_files_removed << " files into "
+            << step->compacted_files_added << ", vacuumed " << step->vacuumed_files << " files";
       }
       out << std::endl;
     }

@@ -144,6 +144,36 @@ Result<merge::MergeCommit> TableMerger::CommitEmpty(int64_t version, int64_t now
   return Commit(plan, version, now_ms);
 }
 
+Result<delta::MaintenanceReport> TableMerger::Maintain(const delta::MaintenancePolicy& policy,
+                                                       int64_t& tombstones_last_vacuum_ms,
+                                                       int64_t now_ms) {
+  if (!snapshot_) return delta::MaintenanceReport{};
+  auto report = delta::MaintainTable(*location_, snapshot_, policy, now_ms);
+  if (!report.ok()) {
+    Invalidate();
+    return report.status().WithMessage("merged table ", path_, ": ", report.status().message());
+  }
+  if (report->snapshot) snapshot_ = report->snapshot;
+  if (report->compaction && report->compaction->committed && index_) {
+    if (!index_->ApplyCompaction(*report->compaction).ok()) index_.reset();
+  }
+  // The tombstone side table: small appends, compacted and vacuumed alike.
+  ARROW_ASSIGN_OR_RAISE(auto side, merge::TombstoneLocation(*location_));
+  ARROW_ASSIGN_OR_RAISE(auto side_snapshot, delta::LoadIfExists(side));
+  if (side_snapshot) {
+    delta::MaintenancePolicy side_policy = policy;
+    side_policy.compaction = merge::TombstoneCompactionOptions(policy.compaction);
+    side_policy.last_vacuum_ms = tombstones_last_vacuum_ms;
+    auto side_report = delta::MaintainTable(side, side_snapshot, side_policy, now_ms);
+    if (!side_report.ok()) {
+      return side_report.status().WithMessage("tombstones of ", path_, ": ",
+                                              side_report.status().message());
+    }
+    tombstones_last_vacuum_ms = side_report->last_vacuum_ms;
+  }
+  return report;
+}
+
 Status TableMerger::EnsureIndex(const arrow::Schema& merged_schema, int64_t now_ms) {
   ARROW_ASSIGN_OR_RAISE(auto encoder, merge::KeyEncoder::Make(merged_schema, keys_));
   const int64_t table_version = snapshot_ ? snapshot_->version() : -1;

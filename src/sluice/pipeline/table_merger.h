@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/delta/maintenance.h"
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/key_index.h"
@@ -60,6 +61,12 @@ class TableMerger {
   const std::vector<std::string>& keys() const { return keys_; }
   const std::shared_ptr<const delta::Snapshot>& snapshot() const { return snapshot_; }
   const io::TableLocation& location() const { return *location_; }
+  /// Maintenance of the merged table and of its tombstone side table
+  /// (docs/maintenance.md). A compaction moves rows, so the key index
+  /// follows it (or is rebuilt). `last_vacuum_ms` is read and updated.
+  Result<delta::MaintenanceReport> Maintain(const delta::MaintenancePolicy& policy,
+                                            int64_t& tombstones_last_vacuum_ms, int64_t now_ms);
+
   /// Forget the cached index and snapshot; the next call reloads both.
   void Invalidate();
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/delta/maintenance.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/io/local_log_store.h"
@@ -139,6 +140,7 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   merged_through_ = -1;
   history_through_ = -1;
   history_enabled_ = config_.ForTable(qualified_).history.value_or(config_.history_tables);
+  last_maintenance_ms_ = NowUs() / 1000;
   history_path_ = history_enabled_ ? merged_path_ + "_history" : std::string();
   std::shared_ptr<const delta::Snapshot> merged_snapshot;
   {
@@ -316,7 +318,78 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
                             .count();
     }
   }
+
+  // Maintenance between batches: every maintenance_interval, and once when
+  // a --once run has drained its input and caught up.
+  if (config_.maintenance && (snapshot_ || merger_)) {
+    const int64_t now_ms = NowUs() / 1000;
+    const bool caught_up = pending.empty() && !result.merged && !result.history;
+    const bool due = now_ms - last_maintenance_ms_ >= config_.maintenance_interval_ms ||
+                     (drain && caught_up && !maintained_this_run_);
+    if (due) {
+      ARROW_RETURN_NOT_OK(MaintainTables(result, now_ms));
+      last_maintenance_ms_ = now_ms;
+      maintained_this_run_ = true;
+    }
+  }
   return result;
+}
+
+delta::MaintenancePolicy TablePipeline::MaintenancePolicyFor(int64_t last_vacuum_ms) const {
+  delta::MaintenancePolicy policy;
+  policy.compaction.max_deleted_ratio = config_.compact_deleted_ratio;
+  policy.compaction.commit.checkpoint_interval = config_.checkpoint_interval;
+  policy.vacuum_interval_ms = config_.vacuum_interval_ms;
+  policy.vacuum_options.retention_ms = config_.vacuum_retention_ms;
+  policy.last_vacuum_ms = last_vacuum_ms;
+  return policy;
+}
+
+Status TablePipeline::MaintainTables(StepResult& result, int64_t now_ms) {
+  auto count = [&](const delta::MaintenanceReport& report) {
+    if (report.compaction && report.compaction->committed) {
+      result.compacted_files_removed += report.compaction->files_removed;
+      result.compacted_files_added += report.compaction->files_added;
+    }
+    if (report.vacuum) result.vacuumed_files += static_cast<int64_t>(report.vacuum->deleted.size());
+  };
+  result.maintained = true;
+  if (log_ && snapshot_) {
+    // The log is append-only: compaction re-adds rows with dataChange=false,
+    // which the merge's log tail skips (the rows were merged already).
+    auto report =
+        delta::MaintainTable(*log_, snapshot_, MaintenancePolicyFor(log_vacuum_ms_), now_ms);
+    if (!report.ok()) {
+      return report.status().WithMessage("log table ", log_path_, ": ", report.status().message());
+    }
+    if (report->snapshot) snapshot_ = report->snapshot;
+    log_vacuum_ms_ = report->last_vacuum_ms;
+    count(*report);
+  }
+  if (merger_) {
+    ARROW_ASSIGN_OR_RAISE(auto report, merger_->Maintain(MaintenancePolicyFor(merged_vacuum_ms_),
+                                                         tombstones_vacuum_ms_, now_ms));
+    merged_vacuum_ms_ = report.last_vacuum_ms;
+    count(report);
+  }
+  if (history_) {
+    ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
+    ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(loc));
+    if (snapshot) {
+      auto report =
+          delta::MaintainTable(loc, snapshot, MaintenancePolicyFor(history_vacuum_ms_), now_ms);
+      if (!report.ok()) {
+        history_->Reset();
+        return report.status().WithMessage("history table ", history_path_, ": ",
+                                           report.status().message());
+      }
+      // Its index points at rows by file: rebuilt after a compaction.
+      if (report->compaction && report->compaction->committed) history_->Reset();
+      history_vacuum_ms_ = report->last_vacuum_ms;
+      count(*report);
+    }
+  }
+  return Status::OK();
 }
 
 Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {

@@ -62,6 +62,12 @@ struct StepResult {
   bool history = false;  ///< a history commit was made (or found applied)
   int64_t history_version = -1;
   int64_t history_versions_opened = 0;
+  /// Maintenance ran (docs/maintenance.md): over the log, merged, tombstone
+  /// and history tables together.
+  bool maintained = false;
+  int64_t compacted_files_removed = 0;
+  int64_t compacted_files_added = 0;
+  int64_t vacuumed_files = 0;
   int64_t upserts = 0;       ///< row images written
   int64_t deletes = 0;       ///< delete events applied
   int64_t rows_deleted = 0;  ///< existing rows marked deleted or replaced
@@ -107,6 +113,9 @@ class TablePipeline {
   /// The merger for the current keys (created on first use), and the
   /// history table with it when configured.
   Result<TableMerger*> Merger();
+  /// Compacts and vacuums the table's Delta tables when due.
+  Status MaintainTables(StepResult& result, int64_t now_ms);
+  delta::MaintenancePolicy MaintenancePolicyFor(int64_t last_vacuum_ms) const;
   /// Applies `changes` to the history table as txn `version` (no-op when
   /// history is off).
   Status ApplyHistory(const std::shared_ptr<arrow::Table>& changes, int64_t version,
@@ -135,6 +144,11 @@ class TablePipeline {
   std::string history_path_;
   std::unique_ptr<merge::HistoryTable> history_;  // opened with the merger
   int64_t history_through_ = -1;
+  // Maintenance schedule.
+  int64_t last_maintenance_ms_ = 0;
+  bool maintained_this_run_ = false;
+  int64_t log_vacuum_ms_ = 0, merged_vacuum_ms_ = 0, tombstones_vacuum_ms_ = 0,
+          history_vacuum_ms_ = 0;
   bool keys_known_ = false;
   std::vector<std::string> keys_;
   LogTail tail_;
