@@ -271,6 +271,19 @@ def latest_version(path: Path) -> int:
     return max(int(f.stem) for f in (Path(path) / "_delta_log").glob("*.json"))
 
 
+def last_data_version(path: Path) -> int:
+    """The newest version that added rows (dataChange adds): the log version a
+    caught-up merged table records."""
+    best = -1
+    for f in (Path(path) / "_delta_log").glob("*.json"):
+        for ln in f.read_text().splitlines():
+            if ln.strip() and '"add"' in ln:
+                a = json.loads(ln)
+                if "add" in a and a["add"].get("dataChange", True):
+                    best = max(best, int(f.stem))
+    return best
+
+
 def commits_with_data(path: Path) -> int:
     """Commits of the pipeline's batches: all but maintenance commits (a
     compaction's adds and removes all have dataChange=false)."""

@@ -425,16 +425,16 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
     return Status::OK();
   }
   ARROW_ASSIGN_OR_RAISE(auto table, rows_after(merged_through_));
-  if (!table && !merger->snapshot()) {
-    // Nothing to merge and no table to record the cursor in yet.
+  if (!table) {
+    // Only commits without new rows (cursor-only, or a compaction of the
+    // log): nothing to write. The merged table's txn stays behind them; a
+    // restart reads them again, which costs a log read and nothing else.
     merged_through_ = version;
     tail_.ForgetThrough(version);
     return Status::OK();
   }
   std::optional<merge::MergeCommit> commit;
-  if (!table) {
-    ARROW_ASSIGN_OR_RAISE(commit, merger->CommitEmpty(version, now_ms));
-  } else {
+  {
     ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
     result.merge_changes = batch->num_rows();
     ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, version, now_ms));
