@@ -13,7 +13,7 @@ of committed batches (must be already_applied) and crashes between the
 tombstone commit and the main commit. The merged table's rows must equal
 model.py's replay of the same batches exactly (NULLs included).
 
-  SLUICE_DIFF_CASES   number of cases (default 300)
+  SLUICE_DIFF_CASES   number of cases (default 2000)
   SLUICE_DIFF_SEED    base seed (default 20261122); case i uses seed base + i
   SLUICE_MERGE_DRIVER path of the driver (default build/tests/unit/merge_driver)
 
@@ -38,7 +38,7 @@ from model import MergeModel
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("SLUICE_MERGE_DRIVER", ROOT / "build/tests/unit/merge_driver"))
-CASES = int(os.environ.get("SLUICE_DIFF_CASES", "300"))
+CASES = int(os.environ.get("SLUICE_DIFF_CASES", "2000"))
 BASE_SEED = int(os.environ.get("SLUICE_DIFF_SEED", "20261122"))
 
 TS_TYPE = pa.timestamp("us", tz="UTC")
