@@ -355,8 +355,13 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
     // event (an older one precedes every change; one that already ends a
     // stored version is that version's end event above).
     if (orphans) {
-      for (const auto& o : *orphans) {
-        if (std::string_view(o.seq) < oldest || known.count(o.seq)) continue;
+      auto from = std::lower_bound(orphans->begin(), orphans->end(), oldest,
+                                   [](const HistoryIndex::Orphan& o, std::string_view s) {
+                                     return std::string_view(o.seq) < s;
+                                   });
+      for (auto it = from; it != orphans->end(); ++it) {
+        const auto& o = *it;
+        if (known.count(o.seq)) continue;
         FoldEvent del;
         del.seq = o.seq;
         del.last = del.seq;
