@@ -146,8 +146,8 @@ def replay(batches: Iterable[Iterable[Mapping[str, Any]]], now_ms: int = 0) -> M
 @dataclass
 class HistoryFold:
     """The fold of one key: its versions, and the deletes that found no open
-    version (the C++ writer does not persist those; tests avoid relying on
-    them, see test_history_differential.py)."""
+    version (orphan deletes: the C++ writer keeps them in a side table so an
+    older upsert arriving later ends at them)."""
     versions: List[Dict[str, Any]] = field(default_factory=list)
     ignored_deletes: List[bytes] = field(default_factory=list)
 

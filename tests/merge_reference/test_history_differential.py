@@ -14,13 +14,14 @@ incremental one) and retries of committed batches (must be
 already_applied). The history table's rows must equal model.history() of
 all the events exactly (NULLs, timestamps and sequences included).
 
-Two documented limits of the C++ writer (docs/merge.md, "History") are kept
+One documented limit of the C++ writer (docs/merge.md, "History") is kept
 out of the streams: an event arriving in a later batch that falls strictly
 inside a run of in-place updates with other tracked values (or is a delete
-there), and an upsert arriving after a delete, older than it, that found no
-open version (those deletes are not stored). `_drop_unsupported` removes
-such events before anything runs; test_generator_covers_every_feature checks
-that late splices still happen often.
+there). `_drop_unsupported` removes such events before anything runs;
+test_generator_covers_every_feature checks that late splices still happen
+often, and that deletes which found no open version (orphan deletes, kept in
+the history table's side table) are often followed, in a later batch and
+sometimes after a restart, by an older upsert that must end at them.
 
   SLUICE_HISTORY_CASES  number of cases (default 200)
   SLUICE_HISTORY_SEED   base seed (default 20261201); case i uses seed base + i
@@ -186,9 +187,13 @@ class Case:
         return [self.model_event(i, e) for i, b in enumerate(self.batches) for e in b]
 
     def _drop_unsupported(self) -> None:
-        """Removes events hitting the writer's two documented limits (module
-        docstring), judged against the fold of the earlier batches."""
+        """Removes events hitting the writer's documented limit (module
+        docstring), judged against the fold of the earlier batches, and
+        counts the late events the stream exercises."""
         self.late_splices = 0
+        self.orphans_reached = 0  # upserts older than an earlier batch's orphan delete
+        self.orphans_reached_after_restart = 0
+        first_batch: dict = {}  # (key, seq) -> batch that first carried it
         prior: list[dict] = []
         for i, batch in enumerate(self.batches):
             folds = history_folds(prior, self.track)
@@ -202,6 +207,15 @@ class Case:
                 if fold and e["seq"] and fold.versions and e["seq"] < max(
                         v["_cdc_end_seq"] or v["_cdc_last_seq"] for v in fold.versions):
                     self.late_splices += 1
+                if fold and e["seq"] and e["op"] != "delete":
+                    orphans = [d for d in fold.ignored_deletes if e["seq"] < d]
+                    if orphans:
+                        self.orphans_reached += 1
+                        since = min(first_batch[(tuple(e["key"]), d)] for d in orphans)
+                        if any(since <= r < i for r in self.rebuild_after):
+                            self.orphans_reached_after_restart += 1
+                if e["seq"]:
+                    first_batch.setdefault((tuple(e["key"]), e["seq"]), i)
                 kept.append(e)
                 prior.append(me)
             self.batches[i] = kept
@@ -209,8 +223,6 @@ class Case:
 
     def _unsupported(self, e: dict, fold) -> bool:
         s = e["seq"]
-        if e["op"] != "delete" and any(s <= d for d in fold.ignored_deletes):
-            return True
         cols = self.track or [c for c in e["row"]]
         for v in fold.versions:
             if v["_cdc_seq"] < s < v["_cdc_last_seq"]:
@@ -247,7 +259,8 @@ class Case:
     def describe(self) -> str:
         return (f"seed={self.seed} mode={self.mode} keys={self.keys} track={self.track} "
                 f"events={len(self.events)} batches={len(self.batches)} dropped={self.dropped} "
-                f"late_splices={self.late_splices} column_added_at={self.added} "
+                f"late_splices={self.late_splices} orphans_reached={self.orphans_reached} "
+                f"column_added_at={self.added} "
                 f"rebuild_after={self.rebuild_after} retry={self.retry} "
                 f"checkpoint_interval={self.checkpoint_interval} file_rows={self.file_rows}")
 
@@ -332,11 +345,13 @@ def test_peers_read_the_same_history(seed, tmp_path):
 
 def test_generator_covers_every_feature():
     seen = set()
-    late = dropped = events = 0
+    late = dropped = events = orphans = orphans_restart = 0
     for i in range(min(CASES, 200)):
         c = Case(BASE_SEED + i)
         seen |= {e["op"] for e in c.events}
         late += c.late_splices
+        orphans += c.orphans_reached
+        orphans_restart += c.orphans_reached_after_restart
         dropped += c.dropped
         events += len(c.events)
         if c.added is not None:
@@ -360,3 +375,5 @@ def test_generator_covers_every_feature():
             assert want in seen, want
         assert late > events // 20, (late, events)
         assert dropped < events // 10, (dropped, events)
+        assert orphans > events // 200, (orphans, events)
+        assert orphans_restart > 0, orphans_restart

@@ -15,9 +15,10 @@
 // evolves the schema as the pipeline does (EvolveSchema(merge) +
 // ConformBatch, allow_schema_change).
 //
-//   --rebuild-after i  after batch i, the index rebuilt from the table must
-//                      equal the incremental one; then it is dropped (a
-//                      restart: the next batch rebuilds it).
+//   --rebuild-after i  after batch i, the index rebuilt from the table (and
+//                      its orphan delete side table) must equal the
+//                      incremental one; then it is dropped (a restart: the
+//                      next batch rebuilds it).
 //   --retry i          after batch i committed, a restarted process replays
 //                      it (same version): it must be already_applied.
 //
@@ -168,6 +169,13 @@ class Driver {
                                a[i].file, "' vs '", b[i].file, "', row ", a[i].row, " vs ",
                                b[i].row, ")");
       }
+    }
+    // Orphan deletes: the side table holds exactly what the index learnt.
+    auto oa = rebuilt->Orphans();
+    auto ob = held->Orphans();
+    if (oa != ob) {
+      return Status::Invalid("rebuilt index has ", oa.size(), " orphan deletes, incremental ",
+                             ob.size(), " (or they differ)");
     }
     return Status::OK();
   }

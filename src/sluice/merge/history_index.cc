@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <unordered_set>
 
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/change_event.h"
+#include "sluice/merge/history_orphans.h"
 
 namespace sluice::merge {
 
@@ -55,7 +57,8 @@ void HistoryIndex::SortChain(std::vector<Version>& chain) {
 Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot& snapshot,
                                                           const io::TableLocation& location,
                                                           KeyEncoder encoder,
-                                                          HistoryIndexStats* stats) {
+                                                          HistoryIndexStats* stats,
+                                                          int64_t orphan_cutoff_ms) {
   auto start = std::chrono::steady_clock::now();
   auto index = std::make_unique<HistoryIndex>(std::move(encoder));
   index->version_ = snapshot.version();
@@ -132,6 +135,12 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot&
     }
   }
   for (auto& [key, chain] : index->chains_) SortChain(chain);
+  // Orphan deletes of batches whose history commit landed (history_orphans.h).
+  int64_t through = -1;
+  for (const auto& [app, txn] : snapshot.txns()) through = std::max(through, txn.version);
+  ARROW_ASSIGN_OR_RAISE(auto orphans, LoadOrphanDeletes(location, through, orphan_cutoff_ms));
+  for (const auto& o : orphans) index->AddOrphan(o);
+  s.orphans = index->orphans_count_;
   s.versions = index->versions_;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return index;
@@ -140,6 +149,38 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot&
 const std::vector<HistoryIndex::Version>* HistoryIndex::Find(std::string_view key) const {
   auto it = chains_.find(std::string(key));
   return it == chains_.end() ? nullptr : &it->second;
+}
+
+const std::vector<HistoryIndex::Orphan>* HistoryIndex::FindOrphans(std::string_view key) const {
+  if (orphans_.empty()) return nullptr;
+  auto it = orphans_.find(std::string(key));
+  return it == orphans_.end() ? nullptr : &it->second;
+}
+
+void HistoryIndex::AddOrphan(const HistoryOrphan& orphan) {
+  auto& list = orphans_[orphan.key];
+  auto at = std::lower_bound(list.begin(), list.end(), orphan.seq,
+                             [](const Orphan& o, const std::string& seq) { return o.seq < seq; });
+  // The same delete recorded twice (orphaned, consumed, orphaned again, all
+  // within the retention): one entry, the newest record, is enough.
+  if (at != list.end() && at->seq == orphan.seq) {
+    at->recorded_at_ms = std::max(at->recorded_at_ms, orphan.recorded_at_ms);
+    return;
+  }
+  list.insert(at, Orphan{orphan.seq, orphan.ts_us, orphan.recorded_at_ms});
+  ++orphans_count_;
+}
+
+void HistoryIndex::PurgeOrphans(int64_t cutoff_ms) {
+  for (auto it = orphans_.begin(); it != orphans_.end();) {
+    auto& list = it->second;
+    const size_t before = list.size();
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const Orphan& o) { return o.recorded_at_ms < cutoff_ms; }),
+               list.end());
+    orphans_count_ -= static_cast<int64_t>(before - list.size());
+    it = list.empty() ? orphans_.erase(it) : std::next(it);
+  }
 }
 
 Status HistoryIndex::Apply(const HistoryPlan& plan, const MergeOutcome& outcome) {
@@ -208,6 +249,7 @@ Status HistoryIndex::Apply(const HistoryPlan& plan, const MergeOutcome& outcome)
     ++versions_;
   }
   for (const auto& key : grown) SortChain(chains_[key]);
+  for (const auto& o : plan.orphans) AddOrphan(o);
   version_ = outcome.version;
   return Status::OK();
 }
@@ -225,6 +267,12 @@ int64_t HistoryIndex::MemoryBytes() const {
     }
   }
   for (const auto& f : files_) bytes += static_cast<int64_t>(sizeof(f) + f.capacity() + 48);
+  bytes += static_cast<int64_t>(orphans_.bucket_count() * sizeof(void*));
+  for (const auto& [key, list] : orphans_) {
+    bytes += 32 + static_cast<int64_t>(sizeof(key) + sizeof(list)) + heap(key);
+    bytes += static_cast<int64_t>(list.capacity() * sizeof(Orphan));
+    for (const auto& o : list) bytes += heap(o.seq);
+  }
   return bytes;
 }
 
@@ -236,6 +284,18 @@ std::vector<HistoryIndexEntry> HistoryIndex::Entries() const {
   }
   std::sort(out.begin(), out.end(), [](const HistoryIndexEntry& a, const HistoryIndexEntry& b) {
     return std::tie(a.key, a.version.start_seq) < std::tie(b.key, b.version.start_seq);
+  });
+  return out;
+}
+
+std::vector<HistoryOrphan> HistoryIndex::Orphans() const {
+  std::vector<HistoryOrphan> out;
+  out.reserve(static_cast<size_t>(orphans_count_));
+  for (const auto& [key, list] : orphans_) {
+    for (const auto& o : list) out.push_back({key, o.seq, o.ts_us, o.recorded_at_ms, 0});
+  }
+  std::sort(out.begin(), out.end(), [](const HistoryOrphan& a, const HistoryOrphan& b) {
+    return std::tie(a.key, a.seq) < std::tie(b.key, b.seq);
   });
   return out;
 }

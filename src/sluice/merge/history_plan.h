@@ -63,6 +63,17 @@ struct HistoryVersion {
   bool operator==(const HistoryVersion&) const = default;
 };
 
+/// A delete that found no open version in the fold, kept in the side table
+/// of history_orphans.h so that an older upsert arriving later ends there.
+struct HistoryOrphan {
+  std::string key;  ///< encoded (key_encoder.h)
+  std::string seq;
+  int64_t ts_us = 0;           ///< the delete's _cdc_ts, microseconds since the epoch
+  int64_t recorded_at_ms = 0;  ///< wall clock when written (retention)
+  int64_t batch_version = 0;   ///< txn version of the batch that wrote it
+  bool operator==(const HistoryOrphan&) const = default;
+};
+
 struct HistoryCounts {
   int64_t events = 0;   ///< rows in the change batch
   int64_t invalid = 0;  ///< null key, null/empty seq, unknown op (skipped)
@@ -71,7 +82,12 @@ struct HistoryCounts {
   int64_t versions_opened = 0;
   int64_t in_place = 0;  ///< upserts absorbed into the open version (track-history)
   int64_t closed_by_delete = 0;
-  int64_t deletes_ignored = 0;  ///< deletes of a key with no open version
+  int64_t deletes_ignored = 0;  ///< deletes of the batch that found no open version
+  /// Deletes written to the orphan side table: the batch's deletes_ignored,
+  /// plus stored deletes a late delete before them left with no version.
+  int64_t orphans_recorded = 0;
+  /// Stored orphan deletes that now end a version (a late older upsert).
+  int64_t orphans_consumed = 0;
   /// Late events with changed tracked columns that fell inside a run of
   /// absorbed in-place updates: the version is split at the late event with
   /// its final image (the absorbed events themselves are not stored).
@@ -91,13 +107,16 @@ struct HistoryPlan {
   /// Encoded key of each row marked deleted (one entry per row), so the
   /// index knows which chains to drop them from.
   std::vector<std::string> removed_keys;
+  /// Deletes to add to the orphan side table (history_orphans.h); their
+  /// recorded_at_ms and batch_version are set by the writer.
+  std::vector<HistoryOrphan> orphans;
   HistoryCounts counts;
   /// Skipped rows (indexes into the change batch) with the reason.
   std::vector<InvalidRow> invalid;
   /// The table version the plan was made against (-1: no table yet).
   int64_t base_version = -1;
 
-  bool Empty() const { return deletes.empty() && append_keys.empty(); }
+  bool Empty() const { return deletes.empty() && append_keys.empty() && orphans.empty(); }
 };
 
 }  // namespace sluice::merge

@@ -50,6 +50,10 @@ struct FoldEvent {
   int64_t ts = 0;
   bool is_delete = false;
   bool stored = false;
+  // Deletes: the orphan side table has a row for it (history_orphans.h)...
+  bool orphan_row = false;
+  // ...and the event comes from that row alone (no version ends there).
+  bool only_orphan_row = false;
   int64_t image = -1;   // row of the combined image table
   int64_t origin = -1;  // stored opening event: index of the version in the chain
   int64_t order = 0;    // batch row (ties: stored first, then batch order)
@@ -76,6 +80,45 @@ Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::Chun
   if (array->type()->Equals(*type)) return array;
   ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
   return cast;
+}
+
+// _cdc_ts values of the batch's unit to and from the orphan side table's
+// microseconds (a nanosecond _cdc_ts loses its last three digits there).
+int64_t ToMicros(int64_t v, arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      return v * 1000000;
+    case arrow::TimeUnit::MILLI:
+      return v * 1000;
+    case arrow::TimeUnit::MICRO:
+      return v;
+    case arrow::TimeUnit::NANO:
+      return v / 1000;
+  }
+  return v;
+}
+
+int64_t FromMicros(int64_t us, arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      return us / 1000000;
+    case arrow::TimeUnit::MILLI:
+      return us / 1000;
+    case arrow::TimeUnit::MICRO:
+      return us;
+    case arrow::TimeUnit::NANO:
+      return us * 1000;
+  }
+  return us;
+}
+
+bool HasOrphan(const std::vector<HistoryIndex::Orphan>* orphans, std::string_view seq) {
+  if (!orphans) return false;
+  auto at = std::lower_bound(orphans->begin(), orphans->end(), seq,
+                             [](const HistoryIndex::Orphan& o, std::string_view s) {
+                               return std::string_view(o.seq) < s;
+                             });
+  return at != orphans->end() && at->seq == seq;
 }
 
 Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>& array) {
@@ -155,6 +198,7 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   }
   schema = arrow::schema(all);
   const auto ts_type = schema->GetFieldByName(std::string(kStartAtColumn))->type();
+  const auto ts_unit = static_cast<const arrow::TimestampType&>(*ts_type).unit();
 
   // Tracked columns, as indexes into `payload`.
   std::vector<int> tracked;
@@ -265,6 +309,7 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
     for (int64_t r : rows) oldest = std::min(oldest, seqs->GetView(r));
     const size_t first = chain ? FirstReachable(*chain, oldest) : 0;
     const size_t n_chain = chain ? chain->size() : 0;
+    const auto* orphans = index.FindOrphans(key);
 
     // Stored versions back to events; every sequence they name is known.
     events.clear();
@@ -298,11 +343,36 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
         del.ts = stored_end[row];
         del.is_delete = true;
         del.stored = true;
+        del.orphan_row = HasOrphan(orphans, del.seq);
         events.push_back(del);
       }
       if (!ver.seqs.end_seq.empty()) {
         known.insert(ver.seqs.end_seq);
         newest_known = std::max(newest_known, std::string_view(ver.seqs.end_seq));
+      }
+    }
+    // Orphan deletes the batch can reach: those not older than its oldest
+    // event (an older one precedes every change; one that already ends a
+    // stored version is that version's end event above).
+    if (orphans) {
+      auto from = std::lower_bound(orphans->begin(), orphans->end(), oldest,
+                                   [](const HistoryIndex::Orphan& o, std::string_view s) {
+                                     return std::string_view(o.seq) < s;
+                                   });
+      for (auto it = from; it != orphans->end(); ++it) {
+        const auto& o = *it;
+        if (known.count(o.seq)) continue;
+        FoldEvent del;
+        del.seq = o.seq;
+        del.last = del.seq;
+        del.ts = FromMicros(o.ts_us, ts_unit);
+        del.is_delete = true;
+        del.stored = true;
+        del.orphan_row = true;
+        del.only_orphan_row = true;
+        events.push_back(del);
+        known.insert(del.seq);
+        newest_known = std::max(newest_known, del.seq);
       }
     }
     for (int64_t r : rows) {
@@ -343,8 +413,15 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
           }
           close(e.seq, e.ts);
           if (!e.stored) ++plan.counts.closed_by_delete;
-        } else if (!e.stored) {
-          ++plan.counts.deletes_ignored;
+          if (e.only_orphan_row) ++plan.counts.orphans_consumed;
+        } else {
+          if (!e.stored) ++plan.counts.deletes_ignored;
+          // No version ends here: only the side table can keep it for an
+          // older upsert arriving later (history_orphans.h).
+          if (!e.orphan_row) {
+            plan.orphans.push_back(
+                {std::string(key), std::string(e.seq), ToMicros(e.ts, ts_unit), 0, 0});
+          }
         }
         continue;
       }
@@ -408,6 +485,7 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   }
   plan.counts.rows_deleted = static_cast<int64_t>(plan.removed_keys.size());
   plan.counts.rows_appended = static_cast<int64_t>(plan.append_keys.size());
+  plan.counts.orphans_recorded = static_cast<int64_t>(plan.orphans.size());
 
   // The appended rows: images taken, then the history columns.
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());

@@ -8,8 +8,10 @@
 // the planner re-folds the tail of the key's chain that the batch's oldest
 // event can reach: the stored versions become events again (an opening event
 // carrying the version's image and its last sequence, plus the delete that
-// ended it when no version follows at that sequence), the batch's events are
-// merged in, and the fold's versions are compared with the stored ones.
+// ended it when no version follows at that sequence; the key's orphan
+// deletes, history_orphans.h, not older than the batch's oldest event), the
+// batch's events are merged in, and the fold's versions are compared with
+// the stored ones.
 // Unchanged versions stay; the others are marked deleted and their new form
 // appended. An in-order batch reaches only the key's current version.
 //
@@ -19,7 +21,9 @@
 //       and last seq taken when the event is newer than O's last seq)
 //   upsert otherwise → O (if any) ends at the event; a version opens
 //   delete, O open  → O ends at the delete
-//   delete, none    → nothing
+//   delete, none    → nothing in the table; the delete goes to the orphan
+//       side table (plan.orphans) unless it already has a row there, so an
+//       older upsert arriving later ends at it
 #pragma once
 
 #include <arrow/type_fwd.h>

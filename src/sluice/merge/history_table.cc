@@ -2,6 +2,8 @@
 
 #include <arrow/api.h>
 
+#include <chrono>
+
 #include "sluice/delta/table_writer.h"
 #include "sluice/merge/history_planner.h"
 #include "sluice/merge/history_rows.h"
@@ -27,8 +29,17 @@ Result<HistoryStepResult> HistoryTable::Apply(const arrow::RecordBatch& changes,
 }
 
 Result<HistoryStepResult> HistoryTable::Step(const arrow::RecordBatch& changes,
-                                             const HistoryWriteOptions& write) {
+                                             const HistoryWriteOptions& options) {
   HistoryStepResult step;
+  // One clock reading per batch: orphan deletes are stamped, purged and
+  // loaded against the same instant.
+  HistoryWriteOptions write = options;
+  if (write.now_ms == 0) {
+    write.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  }
+  const int64_t orphan_cutoff = write.now_ms - write.orphan_retention_ms;
   if (!index_) {
     ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(location_));
   }
@@ -55,7 +66,8 @@ Result<HistoryStepResult> HistoryTable::Step(const arrow::RecordBatch& changes,
   if (!index_) {
     step.index_built = true;
     if (snapshot_) {
-      ARROW_ASSIGN_OR_RAISE(index_, HistoryIndex::Build(*snapshot_, location_, std::move(encoder)));
+      ARROW_ASSIGN_OR_RAISE(index_, HistoryIndex::Build(*snapshot_, location_, std::move(encoder),
+                                                        nullptr, orphan_cutoff));
     } else {
       index_ = std::make_unique<HistoryIndex>(std::move(encoder));
     }
@@ -63,10 +75,16 @@ Result<HistoryStepResult> HistoryTable::Step(const arrow::RecordBatch& changes,
   ARROW_ASSIGN_OR_RAISE(auto needed, HistoryRowsNeeded(*index_, changes));
   ARROW_ASSIGN_OR_RAISE(auto rows, ReadVersionRows(snapshot_.get(), location_, needed));
   ARROW_ASSIGN_OR_RAISE(auto plan, PlanHistory(*index_, changes, rows, options_));
+  for (auto& o : plan.orphans) {
+    o.recorded_at_ms = write.now_ms;
+    o.batch_version = write.version;
+  }
   // The plan keeps every column the table has, so a schema difference is a
   // column the batch added: the writer allows it only if the caller said so.
   ARROW_ASSIGN_OR_RAISE(auto commit, WriteHistory(location_, snapshot_, plan, write));
   ARROW_RETURN_NOT_OK(index_->Apply(plan, commit.outcome));
+  // The side table purged what expired when it grew; the index follows.
+  if (commit.orphans.written > 0) index_->PurgeOrphans(orphan_cutoff);
   snapshot_ = commit.snapshot;
   step.counts = plan.counts;
   step.invalid = std::move(plan.invalid);

@@ -1,10 +1,12 @@
 // HistoryTable: one SCD type 2 history table (`<sink>/<db>/<table>_history`)
 // driven batch by batch, the entry point the pipeline calls. Per batch:
 //
-//   index   = HistoryIndex::Build(snapshot) when not held (lazily)
+//   index   = HistoryIndex::Build(snapshot) when not held (lazily; orphan
+//             deletes included, history_orphans.h)
 //   rows    = ReadVersionRows(HistoryRowsNeeded(index, batch))
 //   plan    = PlanHistory(index, batch, rows, options)
 //   commit  = WriteHistory(location, snapshot, plan, write options)
+//             (orphan side table first, then the history commit)
 //   index.Apply(plan, commit.outcome)
 //
 // Any error drops the index and the cached snapshot, so the next Apply
@@ -61,7 +63,7 @@ class HistoryTable {
   HistoryTable(io::TableLocation location, HistoryOptions options)
       : location_(std::move(location)), options_(std::move(options)) {}
   Result<HistoryStepResult> Step(const arrow::RecordBatch& changes,
-                                 const HistoryWriteOptions& write);
+                                 const HistoryWriteOptions& options);
 
   io::TableLocation location_;
   HistoryOptions options_;

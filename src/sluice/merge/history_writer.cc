@@ -1,11 +1,38 @@
 #include "sluice/merge/history_writer.h"
 
+#include <chrono>
+
 namespace sluice::merge {
 
 Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
                                    std::shared_ptr<const delta::Snapshot> snapshot,
                                    const HistoryPlan& plan, const HistoryWriteOptions& options) {
   if (!plan.appends) return Status::Invalid("history plan has no appends table");
+  if (options.app_id.empty()) return Status::Invalid("a history commit needs a txn app_id");
+  // A retried batch the table already holds writes nothing anywhere.
+  if (snapshot) {
+    auto done = snapshot->TxnVersion(options.app_id);
+    if (done && *done >= options.version) {
+      HistoryCommit result;
+      result.outcome.already_applied = true;
+      result.outcome.version = snapshot->version();
+      result.snapshot = std::move(snapshot);
+      return result;
+    }
+  }
+  const int64_t base = snapshot ? snapshot->version() : -1;
+  if (plan.base_version != base) {
+    return Status::Invalid("history plan was made against table version ", plan.base_version,
+                           " but the table is at version ", base, "; re-plan");
+  }
+  // 1. Orphan deletes, in their side table, before the history commit.
+  const int64_t now = options.now_ms != 0 ? options.now_ms
+                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count();
+  ARROW_ASSIGN_OR_RAISE(auto orphans,
+                        CommitOrphanDeletes(location, plan.orphans, options.app_id, options.version,
+                                            now, now - options.orphan_retention_ms));
   // The merge writer's commit does exactly what a history commit needs once
   // the plan is phrased as deletes + appends with no tombstones.
   MergePlan merge_plan;
@@ -20,11 +47,12 @@ Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
   merge_options.app_id = options.app_id;
   merge_options.version = options.version;
   merge_options.allow_schema_change = options.allow_schema_change;
+  merge_options.now_ms = now;
   merge_options.data = options.data;
   merge_options.commit = options.commit;
   ARROW_ASSIGN_OR_RAISE(auto commit,
                         WriteMerge(location, std::move(snapshot), merge_plan, merge_options));
-  return HistoryCommit{std::move(commit.outcome), std::move(commit.snapshot)};
+  return HistoryCommit{std::move(commit.outcome), orphans, std::move(commit.snapshot)};
 }
 
 }  // namespace sluice::merge

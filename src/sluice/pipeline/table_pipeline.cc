@@ -263,6 +263,8 @@ Status TablePipeline::ApplyHistory(const std::shared_ptr<arrow::Table>& changes,
   ARROW_ASSIGN_OR_RAISE(auto batch, changes->CombineChunksToBatch());
   merge::HistoryWriteOptions options;
   options.mode = MergeSettings::From(config_).mode;
+  // Orphan deletes are kept as long as the merged table keeps tombstones.
+  options.orphan_retention_ms = MergeSettings::From(config_).tombstone_retention_ms;
   options.app_id = config_.log_tables ? app_id_ + "#log" : app_id_;
   options.version = version;
   options.allow_schema_change = true;  // evolution was decided on the log side

@@ -1,8 +1,10 @@
 // SCD2 history tables (history_table.h) on real temp tables: chains,
 // deletes, re-inserts, replays, late events spliced anywhere in a chain,
 // equal timestamps, track-history in-place updates, schema evolution,
-// already-applied txns and invalid rows; after every commit the
-// incrementally updated index must equal one rebuilt from the table.
+// already-applied txns, invalid rows, orphan deletes (kept in their side
+// table across restarts, consumed by late older upserts, purged after the
+// retention); after every commit the incrementally updated index must equal
+// one rebuilt from the table.
 #include "sluice/merge/history_table.h"
 
 #include <arrow/api.h>
@@ -14,6 +16,7 @@
 #include "merge_test_util.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/history_index.h"
+#include "sluice/merge/history_orphans.h"
 
 namespace sluice::merge {
 namespace {
@@ -109,6 +112,7 @@ class HistoryTableTest : public ::testing::TestWithParam<MergeMode> {
     w.app_id = kApp;
     w.version = version ? *version : ++version_;
     w.allow_schema_change = allow_schema_change;
+    w.now_ms = now_ms_;
     auto step = table_->Apply(*Batch(events, with_extra), w);
     EXPECT_TRUE(step.ok()) << step.status().ToString();
     if (!step.ok()) return {};
@@ -125,6 +129,7 @@ class HistoryTableTest : public ::testing::TestWithParam<MergeMode> {
     ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
     EXPECT_EQ((*rebuilt)->version(), held->version());
     EXPECT_EQ((*rebuilt)->Entries(), held->Entries());
+    EXPECT_EQ((*rebuilt)->Orphans(), held->Orphans());
   }
 
   std::vector<HRow> Rows() {
@@ -158,6 +163,7 @@ class HistoryTableTest : public ::testing::TestWithParam<MergeMode> {
   io::TableLocation location_;
   std::unique_ptr<HistoryTable> table_;
   int64_t version_ = 0;
+  int64_t now_ms_ = 0;  // 0: the wall clock
 };
 
 TEST_P(HistoryTableTest, InOrderChainDeleteAndReinsert) {
@@ -289,6 +295,80 @@ TEST_P(HistoryTableTest, IndexRebuiltAfterRestartPlansTheSame) {
   EXPECT_EQ(step.counts.late, 1);
   EXPECT_EQ(table_->index()->version_count(), 4);
   EXPECT_GT(table_->index()->MemoryBytes(), 0);
+}
+
+TEST_P(HistoryTableTest, OrphanDeleteEndsAnOlderUpsertOfALaterBatch) {
+  auto step = Apply({{"delete", "s5", 1, 50}});
+  EXPECT_EQ(step.counts.deletes_ignored, 1);
+  EXPECT_EQ(step.counts.orphans_recorded, 1);
+  EXPECT_EQ(table_->index()->orphan_count(), 1);
+  table_->Reset();  // a restart: the orphan comes back from the side table
+  step = Apply({{"insert", "s1", 1, 10, "a", 1}});
+  EXPECT_TRUE(step.index_built);
+  EXPECT_EQ(step.counts.orphans_consumed, 1);
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 50, "s1", "s1", "s5")}));
+  // A late delete before it orphans it again (its row is still there).
+  step = Apply({{"delete", "s3", 1, 30}});
+  EXPECT_EQ(step.counts.orphans_recorded, 0);
+  table_->Reset();
+  Apply({{"update", "s4", 1, 40, "d", 4}});
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 30, "s1", "s1", "s3"),
+                                       R(1, "d", 4, 40, 50, "s4", "s4", "s5")}));
+  // An upsert with the orphan's seq is a replay of it.
+  step = Apply({{"delete", "s9", 2, 90}});
+  step = Apply({{"insert", "s9", 2, 90, "x", 1}});
+  EXPECT_EQ(step.counts.replays, 1);
+  EXPECT_EQ(Rows().size(), 2u);
+}
+
+TEST_P(HistoryTableTest, StoredDeleteLeftWithoutVersionBecomesAnOrphan) {
+  Apply({{"insert", "s1", 1, 10, "a", 1}, {"delete", "s5", 1, 50}});
+  EXPECT_EQ(table_->index()->orphan_count(), 0);
+  auto step = Apply({{"delete", "s3", 1, 30}});  // s5 now ends nothing
+  EXPECT_EQ(step.counts.orphans_recorded, 1);
+  table_->Reset();
+  Apply({{"insert", "s4", 1, 40, "d", 4}});
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 30, "s1", "s1", "s3"),
+                                       R(1, "d", 4, 40, 50, "s4", "s4", "s5")}));
+}
+
+TEST_P(HistoryTableTest, OrphansOfABatchWhoseCommitNeverLandedAreIgnored) {
+  now_ms_ = 1000;
+  Apply({{"insert", "s1", 2, 10, "x", 1}});
+  // Step 1 of batch 2 landed (its orphan delete), its history commit did not.
+  std::vector<HEvent> batch2 = {{"delete", "s5", 1, 50}};
+  auto batch = Batch(batch2);
+  auto key = table_->index()->encoder().Encode(*batch).ValueOrDie();
+  std::vector<HistoryOrphan> orphans = {{std::string(key.key(0)), "s5", 50, now_ms_, 2}};
+  ASSERT_TRUE(CommitOrphanDeletes(location_, orphans, kApp, 2, now_ms_, 0).ok());
+  auto snapshot = delta::Snapshot::Load(location_.log).ValueOrDie();
+  auto rebuilt = HistoryIndex::Build(*snapshot, location_, table_->index()->encoder());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ((*rebuilt)->orphan_count(), 0);
+  // The retried batch (same version, same events) skips step 1 and commits;
+  // the row is then live, as the incremental index has it.
+  table_->Reset();
+  auto step = Apply(batch2);
+  EXPECT_EQ(step.counts.orphans_recorded, 1);
+  EXPECT_EQ(table_->index()->orphan_count(), 1);
+  Apply({{"insert", "s1", 1, 10, "a", 1}});
+  EXPECT_EQ(Rows()[0], R(1, "a", 1, 10, 50, "s1", "s1", "s5"));
+}
+
+TEST_P(HistoryTableTest, OrphansArePurgedAfterTheRetention) {
+  const int64_t day = 24LL * 3600 * 1000;
+  now_ms_ = 100 * day;
+  Apply({{"delete", "s5", 1, 50}});
+  now_ms_ += 8 * day;  // past the default 7 days: purged when the side table next grows
+  auto step = Apply({{"delete", "s7", 2, 70}});
+  EXPECT_EQ(step.counts.orphans_recorded, 1);
+  EXPECT_EQ(table_->index()->orphan_count(), 1);
+  auto loaded = LoadOrphanDeletes(location_, version_, 0).ValueOrDie();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded[0].seq, "s7");
+  // As for a purged tombstone, an older upsert arriving now is not ended by it.
+  Apply({{"insert", "s1", 1, 10, "a", 1}});
+  EXPECT_EQ(Rows()[0], R(1, "a", 1, 10, std::nullopt, "s1", "s1", ""));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HistoryTableTest,
