@@ -23,7 +23,7 @@ often, and that deletes which found no open version (orphan deletes, kept in
 the history table's side table) are often followed, in a later batch and
 sometimes after a restart, by an older upsert that must end at them.
 
-  SLUICE_HISTORY_CASES  number of cases (default 200)
+  SLUICE_HISTORY_CASES  number of cases (default 1000)
   SLUICE_HISTORY_SEED   base seed (default 20261201); case i uses seed base + i
   SLUICE_HISTORY_DRIVER path of the driver (default build/tests/unit/history_driver)
 """
@@ -46,7 +46,7 @@ from model import history, history_folds
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("SLUICE_HISTORY_DRIVER", ROOT / "build/tests/unit/history_driver"))
-CASES = int(os.environ.get("SLUICE_HISTORY_CASES", "200"))
+CASES = int(os.environ.get("SLUICE_HISTORY_CASES", "1000"))
 BASE_SEED = int(os.environ.get("SLUICE_HISTORY_SEED", "20261201"))
 
 TS_TYPE = pa.timestamp("us", tz="UTC")
