@@ -138,13 +138,8 @@ def parse_sluice(res, metrics_path: str | None) -> dict:
                     merges.append(ev)
                 elif ev.get("event") == "ingest":
                     ingests.append(ev)
-    for i, b in enumerate(batches):
-        if i < len(merges):
-            b["merge_ms"] = merges[i].get("ms")
-            b["table_rows"] = merges[i].get("table_rows")
-        if i < len(ingests):
-            b["ingest_ms"] = ingests[i].get("ms")
-    return {"batches": batches, "metrics_file": bool(merges or ingests)}
+    return {"batches": batches, "merges": merges, "ingests": ingests,
+            "metrics_file": bool(merges or ingests)}
 
 
 def _usage(res) -> dict:
@@ -155,8 +150,11 @@ def _usage(res) -> dict:
 def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str) -> dict:
     sink = os.path.join(work, "sinks", f"sluice-{tag}")
     shutil.rmtree(sink, ignore_errors=True)
+    # Merge after every log commit, as the peers' foreachBatch MERGE does
+    # (Sluice's default merges every minute).
     env = dict(os.environ, SOURCE_PATH=source, DELTA_TABLE_PATH=sink, NAME="bench",
-               SLUICE_SOURCE_MAX_FILES_PER_BATCH=str(files_per_batch))
+               SLUICE_SOURCE_MAX_FILES_PER_BATCH=str(files_per_batch),
+               SLUICE_PIPELINE_MERGE_INTERVAL="0s")
     cmd = [sluice_bin(), "run", "--once"]
     metrics = None
     if sluice_has_metrics():
@@ -278,7 +276,9 @@ def check_equal(name: str, ref, other, payload: list, key: str = "id") -> None:
 # ----------------------------------------------------------------------------
 def figures(run: dict, events: int) -> dict:
     ms = [b["ms"] for b in run.get("batches", [])]
-    merge_ms = [b["merge_ms"] for b in run.get("batches", []) if b.get("merge_ms") is not None]
+    # Sluice: the merge commits of its --metrics file; peers: their own timing.
+    merge_ms = [m["ms"] for m in run.get("merges", []) if m.get("ms") is not None] or [
+        b["merge_ms"] for b in run.get("batches", []) if b.get("merge_ms") is not None]
     out = {
         "events": events,
         "seconds_wall": round(run["seconds"], 3),
@@ -452,8 +452,9 @@ def main(argv) -> int:
         last = r["batches"][-1]
         if last["rows"] != SWEEP_CHANGES:
             raise BenchFailure(f"table-size run: last batch has {last['rows']} rows")
+        merges = r.get("merges") or [{}]
         tsweep.append({"table_rows": rows, "batch_events": last["rows"], "batch_ms": last["ms"],
-                       "merge_ms": last.get("merge_ms"), "backfill_seconds": r["seconds"] - last["ms"] / 1000,
+                       "merge_ms": merges[-1].get("ms"), "merge_table_rows": merges[-1].get("table_rows"), "backfill_seconds": r["seconds"] - last["ms"] / 1000,
                        "peak_rss_bytes": r["peak_rss_bytes"], "bytes_written": r["bytes_written"]})
         say(f"table size {rows:,}: 100K-event batch {last['ms']:.0f} ms, peak RSS "
             f"{r['peak_rss_bytes'] / 2**20:.0f} MiB")

@@ -24,15 +24,19 @@ def _children() -> dict:
     return kids
 
 
-def _rss_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _rss_kb(pid: int) -> int:
+    return _status_kb(pid, "VmRSS:")
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -80,6 +84,7 @@ def run(cmd, env=None, cwd=None, echo=None) -> Result:
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, bufsize=1)
     peak = [0]
+    hwm = [0]  # the largest single process's own peak (VmHWM), seen by the kernel
     done = threading.Event()
 
     ticks: dict = {}
@@ -88,6 +93,7 @@ def run(cmd, env=None, cwd=None, echo=None) -> Result:
         while not done.is_set():
             pids = tree(proc.pid)
             peak[0] = max(peak[0], sum(_rss_kb(pid) for pid in pids))
+            hwm[0] = max([hwm[0]] + [_status_kb(pid, "VmHWM:") for pid in pids])
             for pid in pids:
                 t = _cpu_ticks(pid)
                 if t >= 0:
@@ -111,7 +117,9 @@ def run(cmd, env=None, cwd=None, echo=None) -> Result:
     proc.returncode = os.waitstatus_to_exitcode(status)
     res.returncode = proc.returncode
     res.stderr = "".join(err_chunks)
-    res.peak_rss_bytes = max(peak[0], usage.ru_maxrss) * 1024
+    # Not wait4's ru_maxrss: Linux carries the parent's high-water mark over
+    # fork + exec into it, so a large driver would inflate every child.
+    res.peak_rss_bytes = max(peak[0], hwm[0]) * 1024
     # wait4 counts the child and the descendants it waited for; the samples
     # also see descendants it did not wait for (Spark's JVM).
     sampled = sum(ticks.values()) / _TICK

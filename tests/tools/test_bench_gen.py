@@ -163,3 +163,32 @@ def test_equality_check_names_first_differing_key():
     missing = pa.table({"id": [1, 3], "v": ["a", "c"], "n": [1, None]})
     with pytest.raises(bench.BenchFailure, match=r"first differing key id=2"):
         bench.check_equal("peer", t, missing, ["id", "v", "n"])
+
+
+def test_sluice_progress_and_metrics_parsing(tmp_path):
+    """Per-batch latency from the progress lines; merge timings from
+    `sluice run --metrics` when the binary writes it."""
+    import procwatch
+
+    res = procwatch.Result()
+    res.lines = [
+        (0.01, "[sluice] bench: datastream avro files from /x into /y (--once)"),
+        (0.50, "[sluice] bench.orders_log v0: 2 files, 40000 rows, lag 3s; bench.orders v0: +40000 -0"),
+        (0.80, "[sluice] bench.orders v1 <- log v1..v1: +100 -2, 40098 rows"),
+        (0.90, "[sluice] bench.orders_log v1: 1 file, 500 rows, lag 1s"),
+    ]
+    parsed = bench.parse_sluice(res, None)
+    assert [b["rows"] for b in parsed["batches"]] == [40000, 500]
+    assert [round(b["ms"]) for b in parsed["batches"]] == [500, 400]
+    assert not parsed["metrics_file"]
+    metrics = tmp_path / "m.jsonl"
+    metrics.write_text(
+        '{"event":"ingest","table":"bench.orders","files":2,"rows":40000,"ms":410.5}\n'
+        '{"event":"merge","table":"bench.orders","changes":40000,"ms":80.0,"table_rows":40000}\n'
+        'not json\n')
+    parsed = bench.parse_sluice(res, str(metrics))
+    assert parsed["metrics_file"] and parsed["merges"][0]["ms"] == 80.0
+    fig = bench.figures({"engine": "sluice", "seconds": 1.0, "processing_seconds": 1.0,
+                         "peak_rss_bytes": 1, "bytes_written": 1, "cpu_seconds": 0.5,
+                         "load_before": 0.0, "load_after": 0.0, **parsed}, 40500)
+    assert fig["merge_ms_p50"] == 80.0 and fig["events_per_s"] == 40500
