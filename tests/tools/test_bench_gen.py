@@ -118,6 +118,15 @@ def test_replay_matches_expected_live_rows(tiny):
         else:
             applied[k] = (s, e["payload"])
     assert {k: v[1] for k, v in applied.items()} == state
+    # ... and the late events matter: applying every event in arrival order
+    # without the sequence check gives another state.
+    naive = {}
+    for e in events:
+        if e["source_metadata"]["is_deleted"]:
+            naive.pop(e["payload"]["id"], None)
+        else:
+            naive[e["payload"]["id"]] = e["payload"]
+    assert naive != state
 
 
 def test_schema(tiny):
