@@ -4,7 +4,7 @@ delta-spark, python deltalake (delta-rs) and the copy floor, on the same
 generated Datastream workload, results checked equal before any time is
 reported.
 
-    bench.py small|full
+    bench.py small|medium|full
 
 Steps: generate the workload (bench/gen.py, reused when its options match);
 run `sluice run --once`, the copy floor, the delta-rs peer and the Spark peer
@@ -40,6 +40,9 @@ SCALES = {
     "small": dict(rows=200_000, changes=100_000, files_per_batch=2,
                   table_sizes=[200_000, 2_000_000], batch_files=[1, 2, 5, 10],
                   spark_memory="2g"),
+    # peers at 5x the small scale in 10-file (~100K-event) batches; no sweeps
+    "medium": dict(rows=1_000_000, changes=500_000, files_per_batch=10,
+                   table_sizes=[], batch_files=[10], spark_memory="4g"),
     "full": dict(rows=10_000_000, changes=5_000_000, files_per_batch=10,
                  table_sizes=[1_000_000, 10_000_000, 100_000_000], batch_files=[1, 2, 5, 10, 20],
                  spark_memory="8g"),
