@@ -74,7 +74,7 @@ bench: build
 	@bench/run $(BENCH_SCALE)
 
 format:
-	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'fuzz/*.cc')
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'fuzz/*.cc' 'bench/*.cc')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(DEMO_DIR)

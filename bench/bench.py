@@ -1,0 +1,500 @@
+#!/usr/bin/env python3
+"""The benchmark of issue 5 (docs/BENCHMARKS.md): Sluice against Spark +
+delta-spark, python deltalake (delta-rs) and the copy floor, on the same
+generated Datastream workload, results checked equal before any time is
+reported.
+
+    bench.py small|medium|full
+
+Steps: generate the workload (bench/gen.py, reused when its options match);
+run `sluice run --once`, the copy floor, the delta-rs peer and the Spark peer
+on it with the same batches (N files each); check every peer's merged table
+against Sluice's (same keys, same payload values; log tables by row count;
+the expected number of live rows from the generator); then Sluice alone over
+batch sizes and table sizes. Writes bench/results/<scale>-latest.json and a
+chart (docs/benchmarks-<scale>.png), and ends with the line
+`throughput ratio: spark <x>, delta-rs <y>, copy-floor <z>`.
+
+Environment overrides: BENCH_ROWS, BENCH_CHANGES, BENCH_TABLE_SIZES (comma
+separated), BENCH_BATCH_FILES (comma separated), BENCH_PEERS (default
+"spark,delta-rs,copy-floor"), BENCH_WORK (work dir, default bench/work),
+SLUICE_BIN.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import procwatch  # noqa: E402
+
+PY = sys.executable
+SCALES = {
+    "small": dict(rows=200_000, changes=100_000, files_per_batch=2,
+                  table_sizes=[200_000, 2_000_000], batch_files=[1, 2, 5, 10],
+                  spark_memory="2g"),
+    # peers at 5x the small scale in 10-file (~100K-event) batches; no sweeps
+    "medium": dict(rows=1_000_000, changes=500_000, files_per_batch=10,
+                   table_sizes=[], batch_files=[10], spark_memory="4g"),
+    "full": dict(rows=10_000_000, changes=5_000_000, files_per_batch=10,
+                 table_sizes=[1_000_000, 10_000_000, 100_000_000], batch_files=[1, 2, 5, 10, 20],
+                 spark_memory="8g"),
+}
+SWEEP_CHANGES = 100_000  # the events of the batch measured against table size
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+def pct(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def dir_bytes(path: str) -> int:
+    total = 0
+    for base, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(base, f))
+            except OSError:
+                pass
+    return total
+
+
+# ----------------------------------------------------------------------------
+# Workload
+# ----------------------------------------------------------------------------
+def ensure_dataset(work: str, name: str, rows: int, changes: int, late_share: float = 0.05) -> dict:
+    out = os.path.join(work, "data", name)
+    mpath = os.path.join(out, "_bench", "manifest.json")
+    want = {"rows": rows, "changes": changes, "late_share": late_share}
+    if os.path.exists(mpath):
+        with open(mpath) as fh:
+            m = json.load(fh)
+        if all(m["options"].get(k) == v for k, v in want.items()):
+            say(f"workload {name}: reusing {out} ({m['events']:,} events, {m['files']} files)")
+            m["reused"] = True
+            return m
+    shutil.rmtree(out, ignore_errors=True)
+    say(f"workload {name}: generating S={rows:,} backfill rows + C={changes:,} changes")
+    r = subprocess.run([PY, os.path.join(HERE, "gen.py"), "--out", out, "--rows", str(rows),
+                        "--changes", str(changes), "--late-share", str(late_share)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchFailure(f"generator failed: {r.stderr}")
+    say(r.stdout.strip())
+    with open(mpath) as fh:
+        m = json.load(fh)
+    m["reused"] = False
+    return m
+
+
+# ----------------------------------------------------------------------------
+# Engines
+# ----------------------------------------------------------------------------
+def sluice_bin() -> str:
+    return os.environ.get("SLUICE_BIN", os.path.join(ROOT, "build", "sluice"))
+
+
+def sluice_has_metrics() -> bool:
+    r = subprocess.run([sluice_bin(), "run", "--help"], capture_output=True, text=True)
+    return "--metrics" in (r.stdout + r.stderr)
+
+
+def parse_sluice(res, metrics_path: str | None) -> dict:
+    """Per-batch figures of a `sluice run`: from the --metrics file when the
+    binary has it, else from the progress lines (one per batch, flushed as
+    the batch commits; a batch's latency is the time since the line before)."""
+    batches = []
+    prev = 0.0
+    for t, line in res.lines:
+        if line.startswith("[sluice] ") and "_log v" in line and " rows" in line:
+            rows = int(line.split(" files, " if " files, " in line else " file, ")[1].split(" rows")[0])
+            batches.append({"rows": rows, "ms": (t - prev) * 1000.0})
+            prev = t
+    merges, ingests = [], []
+    if metrics_path and os.path.exists(metrics_path):
+        with open(metrics_path) as fh:
+            for line in fh:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev.get("event") == "merge":
+                    merges.append(ev)
+                elif ev.get("event") == "ingest":
+                    ingests.append(ev)
+    return {"batches": batches, "merges": merges, "ingests": ingests,
+            "metrics_file": bool(merges or ingests)}
+
+
+def _usage(res) -> dict:
+    return {"cpu_seconds": res.cpu_seconds, "load_before": res.load_before,
+            "load_after": res.load_after}
+
+
+def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str) -> dict:
+    sink = os.path.join(work, "sinks", f"sluice-{tag}")
+    shutil.rmtree(sink, ignore_errors=True)
+    # Merge after every log commit, as the peers' foreachBatch MERGE does
+    # (Sluice's default merges every minute).
+    env = dict(os.environ, SOURCE_PATH=source, DELTA_TABLE_PATH=sink, NAME="bench",
+               SLUICE_SOURCE_MAX_FILES_PER_BATCH=str(files_per_batch),
+               SLUICE_PIPELINE_MERGE_INTERVAL="0s")
+    cmd = [sluice_bin(), "run", "--once"]
+    metrics = None
+    if sluice_has_metrics():
+        metrics = os.path.join(work, "sinks", f"sluice-{tag}.metrics.jsonl")
+        if os.path.exists(metrics):
+            os.remove(metrics)
+        cmd += ["--metrics", metrics]
+    res = procwatch.run(cmd, env=env)
+    if res.returncode != 0:
+        tail = "\n".join(line for _t, line in res.lines[-10:])
+        raise BenchFailure(f"sluice run exited {res.returncode}:\n{tail}\n{res.stderr[-2000:]}")
+    summary = [line for _t, line in res.lines if "dead letters" in line and "total" in line]
+    if summary and " 0 dead letters" not in summary[-1]:
+        raise BenchFailure(f"sluice sent rows to the dead letters: {summary[-1]}")
+    parsed = parse_sluice(res, metrics)
+    return {"engine": "sluice", "seconds": res.seconds, "processing_seconds": res.seconds,
+            "peak_rss_bytes": res.peak_rss_bytes, "sink": sink, **_usage(res),
+            "log_table": os.path.join(sink, "bench", "orders_log"),
+            "merged_table": os.path.join(sink, "bench", "orders"),
+            "bytes_written": dir_bytes(sink), "files_per_batch": files_per_batch, **parsed}
+
+
+def run_copy_floor(work: str, source: str, files_per_batch: int) -> dict:
+    out = os.path.join(work, "sinks", "copy-floor")
+    shutil.rmtree(out, ignore_errors=True)
+    exe = os.path.join(ROOT, "build", "bench", "copy_floor")
+    res = procwatch.run([exe, "--source", source, "--out", out,
+                         "--files-per-batch", str(files_per_batch)])
+    if res.returncode != 0:
+        raise BenchFailure(f"copy_floor exited {res.returncode}: {res.stderr[-2000:]}")
+    r = json.loads(res.lines[-1][1])
+    return {"engine": "copy-floor", "seconds": res.seconds, "processing_seconds": r["seconds"],
+            "peak_rss_bytes": res.peak_rss_bytes, "bytes_written": r["bytes_written"],
+            **_usage(res), "events": r["events"], "decode_seconds": r["decode_seconds"],
+            "write_seconds": r["write_seconds"],
+            "batches": [{"ms": ms} for ms in r["batch_ms"]], "sink": out}
+
+
+def run_peer(work: str, engine: str, source: str, files_per_batch: int, extra=()) -> dict:
+    sink = os.path.join(work, "sinks", engine)
+    shutil.rmtree(sink, ignore_errors=True)
+    script = {"spark": "spark_peer.py", "delta-rs": "deltars_peer.py"}[engine]
+    cmd = [PY, os.path.join(HERE, "peers", script), "--source", source, "--sink", sink,
+           "--files-per-batch", str(files_per_batch), *extra]
+    res = procwatch.run(cmd)
+    found = [line for _t, line in res.lines if line.startswith("BENCH_RESULT ")]
+    if res.returncode != 0 or not found:
+        raise BenchFailure(f"{engine} peer exited {res.returncode}: {res.stderr[-3000:]}")
+    r = json.loads(found[-1][len("BENCH_RESULT "):])
+    r.update({"seconds": res.seconds, "peak_rss_bytes": res.peak_rss_bytes, "sink": sink,
+              **_usage(res),
+              "bytes_written": dir_bytes(os.path.join(sink, "bench"))})
+    return r
+
+
+# ----------------------------------------------------------------------------
+# Equality
+# ----------------------------------------------------------------------------
+def read_delta(path: str):
+    import pyarrow as pa
+    from deltalake import DeltaTable, QueryBuilder
+    dt = DeltaTable(path)
+    qb = QueryBuilder().register("t", dt)
+    table = pa.RecordBatchReader.from_stream(qb.execute("SELECT * FROM t")).read_all()
+    # DataFusion hands out string/binary views; take() has no kernel for them
+    plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    return table.cast(pa.schema([pa.field(f.name, plain.get(f.type, f.type)) for f in table.schema]))
+
+
+def log_rows(path: str) -> int:
+    from deltalake import DeltaTable, QueryBuilder
+    import pyarrow as pa
+    qb = QueryBuilder().register("t", DeltaTable(path))
+    return pa.RecordBatchReader.from_stream(
+        qb.execute("SELECT count(*) AS n FROM t")).read_all().column(0)[0].as_py()
+
+
+def _first_diff(a, b):
+    import pyarrow.compute as pc
+    eq = pc.equal(a, b)
+    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+    same = pc.or_(pc.fill_null(eq, False), both_null)
+    bad = pc.indices_nonzero(pc.invert(same))
+    return bad[0].as_py() if len(bad) else None
+
+
+def check_equal(name: str, ref, other, payload: list, key: str = "id") -> None:
+    """Raises BenchFailure naming the first differing key."""
+    import numpy as np
+    import pyarrow.compute as pc
+    ref = ref.select(payload)
+    other = other.select(payload)
+    ref = ref.take(pc.sort_indices(ref, [(key, "ascending")]))
+    other = other.take(pc.sort_indices(other, [(key, "ascending")]))
+    rk = ref.column(key).to_numpy()
+    ok = other.column(key).to_numpy()
+    if len(rk) != len(ok) or not np.array_equal(rk, ok):
+        only_ref = np.setdiff1d(rk, ok)
+        only_other = np.setdiff1d(ok, rk)
+        first = min([x for x in (only_ref[:1].tolist() + only_other[:1].tolist())], default=None)
+        raise BenchFailure(
+            f"{name}: merged table differs from Sluice's: {len(rk)} vs {len(ok)} rows; "
+            f"first differing key {key}={first} (in Sluice only: {len(only_ref)}, "
+            f"in {name} only: {len(only_other)})")
+    for col in payload:
+        a = ref.column(col).combine_chunks()
+        b = other.column(col).combine_chunks()
+        if b.type != a.type:
+            b = b.cast(a.type)
+        i = _first_diff(a, b)
+        if i is not None:
+            raise BenchFailure(
+                f"{name}: merged table differs from Sluice's at {key}={rk[i]}: column {col}: "
+                f"sluice {a[i].as_py()!r} vs {name} {b[i].as_py()!r}")
+
+
+# ----------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------
+def figures(run: dict, events: int) -> dict:
+    ms = [b["ms"] for b in run.get("batches", [])]
+    # Sluice: the merge commits of its --metrics file; peers: their own timing.
+    merge_ms = [m["ms"] for m in run.get("merges", []) if m.get("ms") is not None] or [
+        b["merge_ms"] for b in run.get("batches", []) if b.get("merge_ms") is not None]
+    out = {
+        "events": events,
+        "seconds_wall": round(run["seconds"], 3),
+        "seconds_processing": round(run["processing_seconds"], 3),
+        "events_per_s": events / run["processing_seconds"],
+        "events_per_s_wall": events / run["seconds"],
+        "batches": len(ms),
+        "batch_ms_p50": pct(ms, 50), "batch_ms_p99": pct(ms, 99),
+        "peak_rss_bytes": run["peak_rss_bytes"],
+        "bytes_written": run["bytes_written"],
+    }
+    if merge_ms:
+        out["merge_ms_p50"] = pct(merge_ms, 50)
+        out["merge_ms_p99"] = pct(merge_ms, 99)
+    out["cpu_seconds"] = round(run["cpu_seconds"], 3)
+    out["events_per_cpu_s"] = events / max(run["cpu_seconds"], 1e-9)
+    out["load_before"], out["load_after"] = run["load_before"], run["load_after"]
+    for k in ("startup_seconds", "decode_seconds", "write_seconds", "metrics_file"):
+        if k in run:
+            out[k] = run[k]
+    if run["engine"] == "delta-rs":
+        dec = sum(b["decode_ms"] for b in run["batches"]) / 1000
+        out["decode_seconds"] = dec
+        out["events_per_s_without_decode"] = events / max(run["processing_seconds"] - dec, 1e-9)
+    out["per_batch"] = run.get("batches", [])
+    return out
+
+
+def machine() -> dict:
+    info = {"nproc": os.cpu_count(), "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as fh:
+            info["mem_gib"] = round(int(fh.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        info["sluice_commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    return info
+
+
+def fmt_ratio(x) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.3g}"
+
+
+def main(argv) -> int:
+    scale = argv[1] if len(argv) > 1 else "small"
+    if scale not in SCALES:
+        print(f"usage: bench.py {'|'.join(SCALES)}", file=sys.stderr)
+        return 2
+    cfg = dict(SCALES[scale])
+    if os.environ.get("BENCH_ROWS"):
+        cfg["rows"] = int(os.environ["BENCH_ROWS"])
+    if os.environ.get("BENCH_CHANGES"):
+        cfg["changes"] = int(os.environ["BENCH_CHANGES"])
+    if os.environ.get("BENCH_TABLE_SIZES") is not None:
+        cfg["table_sizes"] = [int(x) for x in os.environ["BENCH_TABLE_SIZES"].split(",") if x]
+    if os.environ.get("BENCH_BATCH_FILES") is not None:
+        cfg["batch_files"] = [int(x) for x in os.environ["BENCH_BATCH_FILES"].split(",") if x]
+    peers = os.environ.get("BENCH_PEERS", "spark,delta-rs,copy-floor").split(",")
+    work = os.path.abspath(os.environ.get("BENCH_WORK", os.path.join(HERE, "work")))
+    os.makedirs(os.path.join(work, "sinks"), exist_ok=True)
+    if not os.path.exists(sluice_bin()):
+        raise BenchFailure(f"{sluice_bin()} is missing: run make build")
+    t_start = time.time()
+    fpb = cfg["files_per_batch"]
+
+    data = ensure_dataset(work, f"main-{cfg['rows']}-{cfg['changes']}", cfg["rows"], cfg["changes"])
+    source = os.path.join(work, "data", f"main-{cfg['rows']}-{cfg['changes']}")
+    events = data["events"]
+    results = {"scale": scale, "config": cfg, "peers": peers, "machine": machine(),
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
+               "workload": {k: data[k] for k in ("options", "events", "backfill_events",
+                                                 "cdc_events", "cdc_ops", "expected_live_rows",
+                                                 "files", "backfill_files", "cdc_files",
+                                                 "late_files", "bytes", "seconds")},
+               "engines": {}}
+    if not data.get("reused"):
+        results["workload"]["generator_events_per_s"] = data["events"] / data["seconds"]
+
+    runs = {}
+    say(f"sluice: {events:,} events, {fpb} files per batch")
+    runs["sluice"] = run_sluice(work, data, source, fpb, "main")
+    say(f"sluice: {runs['sluice']['seconds']:.1f}s")
+    if "copy-floor" in peers:
+        runs["copy-floor"] = run_copy_floor(work, source, fpb)
+        say(f"copy floor: {runs['copy-floor']['seconds']:.1f}s")
+        if runs["copy-floor"]["events"] != events:
+            raise BenchFailure(f"copy floor decoded {runs['copy-floor']['events']} events, "
+                               f"expected {events}")
+    if "delta-rs" in peers:
+        say("delta-rs peer ...")
+        runs["delta-rs"] = run_peer(work, "delta-rs", source, fpb)
+        say(f"delta-rs: {runs['delta-rs']['seconds']:.1f}s")
+    if "spark" in peers:
+        say("spark peer (local[2]) ...")
+        runs["spark"] = run_peer(work, "spark", source, fpb, ["--memory", cfg["spark_memory"]])
+        say(f"spark: {runs['spark']['seconds']:.1f}s "
+            f"(of which {runs['spark']['startup_seconds']:.1f}s session start)")
+
+    # Equality before any figure.
+    payload = [c["name"] for c in data["columns"]]
+    ref = read_delta(runs["sluice"]["merged_table"])
+    if ref.num_rows != data["expected_live_rows"]:
+        raise BenchFailure(f"sluice merged table has {ref.num_rows} rows, the generator expects "
+                           f"{data['expected_live_rows']}")
+    n_log = log_rows(runs["sluice"]["log_table"])
+    if n_log != events:
+        raise BenchFailure(f"sluice log table has {n_log} rows, expected {events}")
+    for engine in ("delta-rs", "spark"):
+        if engine in runs:
+            check_equal(engine, ref, read_delta(runs[engine]["merged_table"]), payload)
+            n = log_rows(runs[engine]["log_table"])
+            if n != events:
+                raise BenchFailure(f"{engine} log table has {n} rows, expected {events}")
+            say(f"{engine}: merged table equal to Sluice's ({ref.num_rows:,} rows), "
+                f"log table {n:,} rows")
+    del ref
+
+    for name, run in runs.items():
+        results["engines"][name] = figures(run, events)
+    s_eps = results["engines"]["sluice"]["events_per_s"]
+    ratios = {}
+    for name in ("spark", "delta-rs", "copy-floor"):
+        if name in results["engines"]:
+            ratios[name] = s_eps / results["engines"][name]["events_per_s"]
+    results["throughput_ratio"] = ratios
+    # The machine is shared: CPU time (whole process tree, Spark's session
+    # start included) is less sensitive to other load than wall time.
+    s_cpu = results["engines"]["sluice"]["events_per_cpu_s"]
+    results["cpu_efficiency_ratio"] = {
+        name: s_cpu / results["engines"][name]["events_per_cpu_s"]
+        for name in ("spark", "delta-rs", "copy-floor") if name in results["engines"]}
+    if "delta-rs" in results["engines"]:
+        results["throughput_ratio_delta_rs_without_decode"] = (
+            s_eps / results["engines"]["delta-rs"]["events_per_s_without_decode"])
+
+    # Sluice alone: batch size.
+    sweep = []
+    for n_files in cfg["batch_files"]:
+        r = runs["sluice"] if n_files == fpb else run_sluice(work, data, source, n_files, f"b{n_files}")
+        cdc = r["batches"][-(-data["backfill_files"] // n_files):]  # batches without backfill files
+        ms = [b["ms"] for b in cdc]
+        rows = [b["rows"] for b in cdc]
+        full = [b["ms"] for b in cdc if b["rows"] >= 0.8 * max(rows, default=0)]
+        sweep.append({"files_per_batch": n_files, "events_per_s": events / r["seconds"],
+                      "cdc_batches": len(ms), "cdc_events_per_batch_mean": sum(rows) / max(len(rows), 1),
+                      "cdc_full_batch_ms_p50": pct(full, 50),
+                      "cdc_us_per_event": sum(ms) * 1000 / max(sum(rows), 1),
+                      "peak_rss_bytes": r["peak_rss_bytes"], "cpu_seconds": r["cpu_seconds"]})
+        say(f"batch size {n_files} files: {events / r['seconds']:,.0f} events/s, CDC "
+            f"{sweep[-1]['cdc_us_per_event']:.1f} us/event, full CDC batch p50 {pct(full, 50) or 0:.0f} ms")
+    results["batch_size_sweep"] = sweep
+
+    # Sluice alone: table size (one 100K-event batch, no late files, after S rows).
+    tsweep = []
+    for rows in cfg["table_sizes"]:
+        d = ensure_dataset(work, f"size-{rows}", rows, SWEEP_CHANGES, late_share=0.0)
+        src = os.path.join(work, "data", f"size-{rows}")
+        files_per_batch = SWEEP_CHANGES // d["options"]["cdc_file_events"]
+        r = run_sluice(work, d, src, files_per_batch, f"size{rows}")
+        last = r["batches"][-1]
+        if last["rows"] != SWEEP_CHANGES:
+            raise BenchFailure(f"table-size run: last batch has {last['rows']} rows")
+        merges = r.get("merges") or [{}]
+        tsweep.append({"table_rows": rows, "batch_events": last["rows"], "batch_ms": last["ms"],
+                       "merge_ms": merges[-1].get("ms"), "merge_table_rows": merges[-1].get("table_rows"), "backfill_seconds": r["seconds"] - last["ms"] / 1000,
+                       "peak_rss_bytes": r["peak_rss_bytes"], "bytes_written": r["bytes_written"]})
+        say(f"table size {rows:,}: 100K-event batch {last['ms']:.0f} ms, peak RSS "
+            f"{r['peak_rss_bytes'] / 2**20:.0f} MiB")
+        shutil.rmtree(r["sink"], ignore_errors=True)
+    results["table_size_sweep"] = tsweep
+    if len(tsweep) >= 2:
+        results["table_size_cost_ratio"] = tsweep[-1]["batch_ms"] / tsweep[0]["batch_ms"]
+
+    results["seconds_total"] = time.time() - t_start
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    out = os.path.join(HERE, "results", f"{scale}-latest.json")
+    with open(out, "w") as fh:
+        json.dump(results, fh, indent=1)
+    say(f"results: {os.path.relpath(out, ROOT)}")
+    try:
+        import chart
+        png = chart.render(results, os.path.join(ROOT, "docs", f"benchmarks-{scale}.png"))
+        say(f"chart: {os.path.relpath(png, ROOT)}")
+    except ImportError as e:
+        say(f"no chart ({e})")
+    e = results["engines"]
+    for name in ("sluice", "copy-floor", "delta-rs", "spark"):
+        if name in e:
+            f = e[name]
+            say(f"{name:10s} {f['events_per_s']:>12,.0f} events/s  batch p50 "
+                f"{f['batch_ms_p50'] or 0:8.0f} ms p99 {f['batch_ms_p99'] or 0:8.0f} ms  peak RSS "
+                f"{f['peak_rss_bytes'] / 2**20:7.0f} MiB  written {f['bytes_written'] / 2**20:7.1f} MiB"
+                f"  cpu {f['cpu_seconds']:7.1f}s  load {f['load_before']:.1f}->{f['load_after']:.1f}")
+    print(f"throughput ratio: spark {fmt_ratio(ratios.get('spark'))}, "
+          f"delta-rs {fmt_ratio(ratios.get('delta-rs'))}, "
+          f"copy-floor {fmt_ratio(ratios.get('copy-floor'))}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except BenchFailure as e:
+        print(f"[bench] FAILED: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)

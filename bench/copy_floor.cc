@@ -1,0 +1,166 @@
+// The copy floor of the benchmark (docs/BENCHMARKS.md): reads the Datastream
+// Avro files of one table folder in path order, decodes them with Sluice's own
+// decoder (sources/datastream DecodeFile, formats/avro) and writes each batch
+// of N files once as one Parquet file (zstd level 3, 128K-row row groups, the
+// settings of Sluice's data writer). Nothing else: no normalisation, no
+// sequence keys, no Delta log, no merge. What Sluice does beyond this is the
+// price of the log and merged tables.
+//
+//   copy_floor --source DIR --out DIR [--files-per-batch N]
+//
+// Prints one JSON object: {"files":n,"events":n,"batches":n,"bytes_written":n,
+// "seconds":x,"decode_seconds":x,"write_seconds":x,"batch_ms":[...]}.
+#include <arrow/buffer.h>
+#include <arrow/io/file.h>
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sluice/sources/datastream/file_decoder.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ds = sluice::sources::datastream;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string source;
+  std::string out;
+  int files_per_batch = 10;
+};
+
+struct Totals {
+  int64_t files = 0;
+  int64_t events = 0;
+  int64_t batches = 0;
+  int64_t bytes_written = 0;
+  double decode_seconds = 0;
+  double write_seconds = 0;
+  std::vector<double> batch_ms;
+};
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+sluice::Result<std::vector<std::string>> ListAvroFiles(const std::string& root) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file() && it->path().extension() == ".avro") {
+      files.push_back(it->path().string());
+    }
+  }
+  if (ec) return sluice::Status::IOError("listing ", root, ": ", ec.message());
+  std::sort(files.begin(), files.end());  // path order, as sluice run reads them
+  return files;
+}
+
+sluice::Status CopyBatch(const std::vector<std::string>& paths, const std::string& out_path,
+                         Totals& totals) {
+  auto t0 = Clock::now();
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  ds::DecodeOptions options;
+  for (const auto& path : paths) {
+    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+    ARROW_ASSIGN_OR_RAISE(auto size, file->GetSize());
+    ARROW_ASSIGN_OR_RAISE(auto bytes, file->Read(size));
+    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, path, options));
+    if (decoded.unreadable || !decoded.bad.empty()) {
+      return sluice::Status::Invalid(path, ": ", decoded.bad.size(), " undecodable parts");
+    }
+    for (auto& b : decoded.batches) {
+      totals.events += b->num_rows();
+      batches.push_back(std::move(b));
+    }
+    ++totals.files;
+  }
+  auto t1 = Clock::now();
+  totals.decode_seconds += std::chrono::duration<double>(t1 - t0).count();
+  if (!batches.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(batches));
+    parquet::WriterProperties::Builder props;
+    props.compression(arrow::Compression::ZSTD);
+    props.compression_level(3);
+    props.max_row_group_length(128 * 1024);
+    ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::FileOutputStream::Open(out_path));
+    ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink,
+                                                   128 * 1024, props.build()));
+    ARROW_RETURN_NOT_OK(sink->Close());
+    totals.bytes_written += static_cast<int64_t>(fs::file_size(out_path));
+  }
+  totals.write_seconds += SecondsSince(t1);
+  totals.batch_ms.push_back(SecondsSince(t0) * 1000.0);
+  ++totals.batches;
+  return sluice::Status::OK();
+}
+
+sluice::Status Run(const Options& options) {
+  auto t0 = Clock::now();
+  ARROW_ASSIGN_OR_RAISE(auto files, ListAvroFiles(options.source));
+  std::error_code ec;
+  fs::create_directories(options.out, ec);
+  if (ec) return sluice::Status::IOError("creating ", options.out, ": ", ec.message());
+  Totals totals;
+  for (size_t first = 0; first < files.size(); first += options.files_per_batch) {
+    size_t last = std::min(files.size(), first + options.files_per_batch);
+    std::vector<std::string> group(files.begin() + first, files.begin() + last);
+    char name[64];
+    std::snprintf(name, sizeof(name), "/part-%06lld.parquet",
+                  static_cast<long long>(totals.batches));
+    ARROW_RETURN_NOT_OK(CopyBatch(group, options.out + name, totals));
+  }
+  std::printf(
+      "{\"files\":%lld,\"events\":%lld,\"batches\":%lld,\"bytes_written\":%lld,"
+      "\"seconds\":%.6f,\"decode_seconds\":%.6f,\"write_seconds\":%.6f,\"batch_ms\":[",
+      static_cast<long long>(totals.files), static_cast<long long>(totals.events),
+      static_cast<long long>(totals.batches), static_cast<long long>(totals.bytes_written),
+      SecondsSince(t0), totals.decode_seconds, totals.write_seconds);
+  for (size_t i = 0; i < totals.batch_ms.size(); ++i) {
+    std::printf("%s%.3f", i ? "," : "", totals.batch_ms[i]);
+  }
+  std::printf("]}\n");
+  return sluice::Status::OK();
+}
+
+int Usage() {
+  std::fprintf(stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i + 1 >= argc) return Usage();
+    if (arg == "--source") {
+      options.source = argv[++i];
+    } else if (arg == "--out") {
+      options.out = argv[++i];
+    } else if (arg == "--files-per-batch") {
+      options.files_per_batch = std::atoi(argv[++i]);
+    } else {
+      return Usage();
+    }
+  }
+  if (options.source.empty() || options.out.empty() || options.files_per_batch < 1) return Usage();
+  auto st = Run(options);
+  if (!st.ok()) {
+    std::fprintf(stderr, "copy_floor: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
