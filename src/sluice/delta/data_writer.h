@@ -22,7 +22,7 @@ struct DataWriteOptions {
   int64_t row_group_rows = 128 * 1024;
   /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed.
   std::string compression = "zstd";
-  int compression_level = 3;
+  int compression_level = 1;
   StatsOptions stats;
 };
 

@@ -73,6 +73,25 @@ int64_t NewestTimestampUs(const arrow::RecordBatch& batch) {
   return newest;
 }
 
+// True if the sequences ascend already (files usually arrive in order), so
+// the sort and its copy of every column can be skipped.
+bool SortedBySeq(const arrow::ChunkedArray& seq) {
+  std::string_view previous;
+  bool first = true;
+  for (const auto& chunk : seq.chunks()) {
+    if (chunk->type_id() != arrow::Type::BINARY) return false;
+    const auto& values = static_cast<const arrow::BinaryArray&>(*chunk);
+    if (values.null_count() > 0) return false;
+    for (int64_t i = 0; i < values.length(); ++i) {
+      std::string_view v = values.GetView(i);
+      if (!first && v < previous) return false;
+      previous = v;
+      first = false;
+    }
+  }
+  return true;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -572,7 +591,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
     // The log holds a commit's rows in source order (files can interleave:
     // a late file, several files of one minute), so a reader replaying it
     // sees changes as they happened.
-    if (auto seq = table->GetColumnByName("_cdc_seq")) {
+    if (auto seq = table->GetColumnByName("_cdc_seq"); seq && !SortedBySeq(*seq)) {
       ARROW_RETURN_NOT_OK(InitArrowCompute());
       ARROW_ASSIGN_OR_RAISE(auto order, arrow::compute::SortIndices(*seq));
       ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(table, order));

@@ -112,8 +112,9 @@ Result<std::shared_ptr<arrow::Array>> SourceStruct(const EventColumns& c, int64_
   ARROW_ASSIGN_OR_RAISE(auto schema_key, TextArray(c.schema_key, n));
   add("schema_key", schema_key);
   arrow::StringBuilder sort_keys;
+  const SortKeysJson sort_keys_json(c.sort_keys);
   for (int64_t i = 0; i < n; ++i) {
-    if (auto json = SortKeysJson(c.sort_keys, i)) {
+    if (auto json = sort_keys_json.Format(i)) {
       ARROW_RETURN_NOT_OK(sort_keys.Append(*json));
     } else {
       ARROW_RETURN_NOT_OK(sort_keys.AppendNull());

@@ -244,31 +244,36 @@ std::optional<std::string> SortKeyElement(const EventColumn& sort_keys, int64_t 
   return std::nullopt;
 }
 
-std::optional<std::string> SortKeysJson(const EventColumn& sort_keys, int64_t i) {
-  if (sort_keys.IsNull(i)) return std::nullopt;
+SortKeysJson::SortKeysJson(const EventColumn& sort_keys) : sort_keys_(sort_keys) {
   const auto& arr = sort_keys.array();
+  if (!arr || arr->type_id() != arrow::Type::LIST) return;
+  auto values = static_cast<const arrow::ListArray&>(*arr).values();
+  // A union element decoded as struct<string, long>: the one member set.
+  if (values->type_id() == arrow::Type::STRUCT) {
+    auto flat = static_cast<const arrow::StructArray&>(*values).Flatten();
+    if (flat.ok()) {
+      for (auto& m : *flat) members_.emplace_back(m);
+    }
+  } else {
+    members_.emplace_back(values);
+  }
+}
+
+std::optional<std::string> SortKeysJson::Format(int64_t i) const {
+  if (sort_keys_.IsNull(i)) return std::nullopt;
+  const auto& arr = sort_keys_.array();
   if (arr->type_id() != arrow::Type::LIST) {
     // Not a list (an unexpected encoding): keep its text form rather than lose it.
     auto scalar = arr->GetScalar(i);
     return scalar.ok() ? std::optional<std::string>((*scalar)->ToString()) : std::nullopt;
   }
   const auto& list = static_cast<const arrow::ListArray&>(*arr);
-  auto values = list.values();
-  // A union element decoded as struct<string, long>: the one member set.
-  std::vector<EventColumn> members;
-  if (values->type_id() == arrow::Type::STRUCT) {
-    auto flat = static_cast<const arrow::StructArray&>(*values).Flatten();
-    if (flat.ok()) {
-      for (auto& m : *flat) members.emplace_back(m);
-    }
-  } else {
-    members.emplace_back(values);
-  }
-  nlohmann::json out = nlohmann::json::array();
+  std::string out = "[";
   int64_t begin = list.value_offset(i), end = begin + list.value_length(i);
   for (int64_t k = begin; k < end; ++k) {
+    if (k > begin) out += ',';
     nlohmann::json v = nullptr;
-    for (const auto& m : members) {
+    for (const auto& m : members_) {
       if (m.IsNull(k)) continue;
       auto t = m.array()->type_id();
       if (auto s = m.String(k)) {
@@ -280,9 +285,10 @@ std::optional<std::string> SortKeysJson(const EventColumn& sort_keys, int64_t i)
       }
       break;
     }
-    out.push_back(std::move(v));
+    out += v.dump();
   }
-  return out.dump();
+  out += ']';
+  return out;
 }
 
 }  // namespace sluice::sources::datastream

@@ -77,9 +77,18 @@ struct EventColumns {
 /// source_metadata lacks a field.
 std::optional<std::string> SortKeyElement(const EventColumn& sort_keys, int64_t i, int index);
 
-/// sort_keys of one row as JSON text: list<utf8>, list<int>, or the Avro
-/// reader's list<struct<string, long>> union encoding (one member set per
-/// element). Null -> nullopt.
-std::optional<std::string> SortKeysJson(const EventColumn& sort_keys, int64_t i);
+/// sort_keys rows as JSON text: list<utf8>, list<int>, or the Avro reader's
+/// list<struct<string, long>> union encoding (one member set per element).
+/// Made once per batch: the union's members are flattened once, not per row.
+class SortKeysJson {
+ public:
+  explicit SortKeysJson(const EventColumn& sort_keys);
+  /// Row `i` as JSON text; null -> nullopt.
+  std::optional<std::string> Format(int64_t i) const;
+
+ private:
+  const EventColumn& sort_keys_;
+  std::vector<EventColumn> members_;
+};
 
 }  // namespace sluice::sources::datastream
