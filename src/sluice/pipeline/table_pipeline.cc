@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "sluice/core/arrow_init.h"
 #include "sluice/delta/maintenance.h"
@@ -499,18 +501,49 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
   std::vector<std::shared_ptr<arrow::RecordBatch>> changes;
   ds::NormalizeOptions norm;
   norm.primary_keys_override = config_.ForTable(qualified_).primary_keys;
-  for (const auto& f : pending) {
-    std::string where = folder_ + "/" + f.path;
-    ARROW_ASSIGN_OR_RAISE(auto bytes, ReadSource(f.path));  // IO errors: retry later
-    uint64_t ordinal = next.Add(f.path);
-    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, where, decode_options_));
-    for (auto& bad : decoded.bad) {
+  // Read, decode and normalize the files in parallel (each is independent
+  // and pure), then take their results in file order.
+  struct FileWork {
+    std::string where;
+    ds::DecodedFile decoded;
+    std::vector<ds::NormalizedBatch> normalized;
+  };
+  std::vector<uint64_t> ordinals;
+  for (const auto& f : pending) ordinals.push_back(next.Add(f.path));
+  auto work_on = [&](size_t k) -> Result<FileWork> {
+    FileWork w;
+    w.where = folder_ + "/" + pending[k].path;
+    ARROW_ASSIGN_OR_RAISE(auto bytes, ReadSource(pending[k].path));  // IO errors: retry later
+    ARROW_ASSIGN_OR_RAISE(w.decoded, ds::DecodeFile(bytes, w.where, decode_options_));
+    int64_t row_index = 0;
+    for (const auto& events : w.decoded.batches) {
+      ds::FileContext ctx{w.where, ordinals[k], ingested_at, row_index};
+      ARROW_ASSIGN_OR_RAISE(auto normalized, ds::Normalize(*events, ctx, norm));
+      w.normalized.push_back(std::move(normalized));
+      row_index += events->num_rows();
+    }
+    return w;
+  };
+  std::vector<Result<FileWork>> works;
+  const size_t parallel = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t first = 0; first < pending.size(); first += parallel) {
+    std::vector<std::future<Result<FileWork>>> wave;
+    for (size_t k = first; k < std::min(pending.size(), first + parallel); ++k) {
+      wave.push_back(std::async(std::launch::async, work_on, k));
+    }
+    for (auto& w : wave) works.push_back(w.get());
+  }
+  for (auto& work : works) {
+    ARROW_RETURN_NOT_OK(work.status());
+    FileWork& w = *work;
+    const std::string& where = w.where;
+    for (auto& bad : w.decoded.bad) {
       dead.Add({where, bad.offset, std::move(bad.reason), std::move(bad.raw)});
     }
     int64_t row_index = 0;
-    for (const auto& events : decoded.batches) {
-      ds::FileContext ctx{where, ordinal, ingested_at, row_index};
-      ARROW_ASSIGN_OR_RAISE(auto normalized, ds::Normalize(*events, ctx, norm));
+    for (size_t b = 0; b < w.decoded.batches.size(); ++b) {
+      const auto& events = w.decoded.batches[b];
+      auto& normalized = w.normalized[b];
       for (const auto& rejected : normalized.rejected) {
         auto row = events->Slice(rejected.row, 1);
         dead.Add({where, row_index + rejected.row, rejected.reason, row->ToString()});
