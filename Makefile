@@ -40,11 +40,13 @@ demo: build
 	  --tables 4 --rows-per-table 5000 --changes-per-table 10000 --codec deflate --quiet
 	@echo "== ingesting it with sluice run --once (configuration from the environment only)"
 	SOURCE_PATH=$(DEMO_DIR)/stream DELTA_TABLE_PATH=$(DEMO_DIR)/lake NAME=demo \
-	  $(BUILD)/sluice run --once
+	  SLUICE_SINK_HISTORY_TABLES=true $(BUILD)/sluice run --once
 	@echo
 	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders_log
 	@echo
 	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders
+	@echo
+	$(BUILD)/sluice inspect $(DEMO_DIR)/lake/shop/orders_history
 
 unit-test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
