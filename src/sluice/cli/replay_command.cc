@@ -4,6 +4,7 @@
 
 #include "sluice/cli/commands.h"
 #include "sluice/cli/parquet_files.h"
+#include "sluice/core/clock.h"
 #include "sluice/pipeline/table_replay.h"
 
 namespace sluice::cli {
@@ -16,9 +17,7 @@ int RunReplay(const ReplayArgs& args) {
   options.mode =
       args.copy_on_write ? merge::MergeMode::kCopyOnWrite : merge::MergeMode::kDeletionVectors;
   if (args.as_of == "now") {
-    options.as_of_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    options.as_of_us = WallClockUs();
   } else {
     auto ms = ParseTimestampMs(args.as_of);
     if (!ms.ok()) {

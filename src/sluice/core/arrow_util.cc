@@ -1,5 +1,8 @@
 #include "sluice/core/arrow_util.h"
 
+#include <arrow/array/concatenate.h>
+#include <arrow/compute/api.h>
+
 namespace sluice {
 
 int64_t TicksPerSecond(arrow::TimeUnit::type unit) {
@@ -45,6 +48,20 @@ std::optional<std::string_view> BinaryLikeView(const arrow::Array& array, int64_
     default:
       return std::nullopt;
   }
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> ColumnAs(
+    const std::shared_ptr<arrow::ChunkedArray>& column,
+    const std::shared_ptr<arrow::DataType>& type) {
+  std::shared_ptr<arrow::Array> array;
+  if (column->num_chunks() == 1) {
+    array = column->chunk(0);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(array, arrow::Concatenate(column->chunks()));
+  }
+  if (array->type()->Equals(*type)) return array;
+  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
+  return cast;
 }
 
 }  // namespace sluice

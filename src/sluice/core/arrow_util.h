@@ -2,6 +2,8 @@
 #pragma once
 
 #include <arrow/array.h>
+#include <arrow/chunked_array.h>
+#include <arrow/result.h>
 #include <arrow/type.h>
 
 #include <cstdint>
@@ -19,5 +21,11 @@ std::optional<std::string_view> BinaryLikeView(const arrow::Array& array, int64_
 
 /// True for the string and binary types BinaryLikeView reads.
 bool IsBinaryLike(arrow::Type::type id);
+
+/// A column read from a data file as one array of `type`: chunks combined,
+/// and cast when the file predates a widening (schema evolution).
+arrow::Result<std::shared_ptr<arrow::Array>> ColumnAs(
+    const std::shared_ptr<arrow::ChunkedArray>& column,
+    const std::shared_ptr<arrow::DataType>& type);
 
 }  // namespace sluice

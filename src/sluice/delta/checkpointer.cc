@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/checkpoint.h"
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/retention.h"
@@ -13,9 +14,7 @@ namespace sluice::delta {
 int64_t TombstoneRetentionMs(const Metadata& metadata) { return DeletedFileRetentionMs(metadata); }
 
 Status WriteCheckpoint(const Snapshot& snapshot) {
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  int64_t now_ms = WallClockMs();
   int64_t horizon = now_ms - TombstoneRetentionMs(snapshot.metadata());
   std::vector<Action> actions;
   actions.reserve(snapshot.files().size() + snapshot.tombstones().size() + 2);

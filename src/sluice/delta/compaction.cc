@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/partition_value.h"
 #include "sluice/delta/stats.h"
@@ -15,12 +16,6 @@
 namespace sluice::delta {
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Share of the file's rows its DV hides; 0 without a DV or without stats
 // (then only the size can make it a candidate).
@@ -251,7 +246,7 @@ Result<CompactionResult> CompactTable(const io::TableLocation& location,
 
   Transaction txn(snapshot, "OPTIMIZE");
   std::vector<Add> adds;
-  const int64_t now = NowMs();
+  const int64_t now = WallClockMs();
   auto run = [&]() -> Status {
     for (const auto& bin : plan.bins) {
       ARROW_RETURN_NOT_OK(RewriteBin(*snapshot, location, bin, options, &adds, &result));

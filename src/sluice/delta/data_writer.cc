@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 
+#include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
 #include "sluice/delta/partition_value.h"
 #include "sluice/io/table_location.h"
@@ -28,12 +29,6 @@ Result<arrow::Compression::type> CodecFor(const std::string& name) {
   if (name == "lz4") return arrow::Compression::LZ4;
   if (name == "uncompressed" || name == "none") return arrow::Compression::UNCOMPRESSED;
   return Status::Invalid("unknown Parquet compression '", name, "'");
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Writes the rows of one partition into as many files as the target size asks.
@@ -84,7 +79,7 @@ class PartitionWriter {
     add.path = EncodeAddPath(relative_);
     add.partition_values = values_;
     add.size = size;
-    add.modification_time = NowMs();
+    add.modification_time = WallClockMs();
     add.data_change = true;
     add.stats = stats_->ToJson();
     out->push_back(std::move(add));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/schema.h"
@@ -14,15 +15,7 @@
 
 namespace sluice::delta {
 
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<std::shared_ptr<const Snapshot>> LoadIfExists(const io::TableLocation& location) {
   auto snap = Snapshot::Load(location.log);
@@ -45,7 +38,7 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
     metadata.partition_columns = partition_columns;
     metadata.configuration = options.configuration;
     if (options.deletion_vectors) metadata.configuration["delta.enableDeletionVectors"] = "true";
-    metadata.created_time = NowMs();
+    metadata.created_time = WallClockMs();
     Protocol protocol =
         ProtocolForNewTable(options.deletion_vectors, SchemaUsesTimestampNtz(*data->schema()));
     txn = std::make_unique<Transaction>(location.log, protocol, metadata,
@@ -71,7 +64,7 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
       }
     }
     if (options.overwrite) {
-      int64_t now = NowMs();
+      int64_t now = WallClockMs();
       for (const auto& f : snapshot->files()) txn->RemoveFile(RemoveActionFor(f, now));
     }
   }
@@ -96,7 +89,7 @@ Result<CommitResult> DeleteRows(const io::TableLocation& location,
                            " does not have the deletionVectors feature; use copy-on-write");
   }
   Transaction txn(snapshot, "DELETE");
-  int64_t now = NowMs();
+  int64_t now = WallClockMs();
   std::vector<std::pair<Add, DeletionBitmap>> dv_updates;
   int64_t deleted = 0;
   for (const auto& file : snapshot->files()) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/checkpointer.h"
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/table_features.h"
@@ -21,12 +22,6 @@ bool IsCommitConflict(const Status& st) {
 }
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status Conflict(int64_t version, const std::string& why) {
   return Status(arrow::StatusCode::Invalid,
@@ -123,7 +118,7 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   CommitResult result;
   std::vector<std::vector<Action>> winners;  // commits that landed since we read
   for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
-    int64_t now_ms = NowMs();
+    int64_t now_ms = WallClockMs();
     std::vector<Action> actions = BuildActions(now_ms);
     Status st = store_->PutIfAbsent(CommitPath(version), CommitToJson(actions));
     if (st.ok()) {

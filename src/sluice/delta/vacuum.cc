@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/retention.h"
@@ -15,12 +16,6 @@
 namespace sluice::delta {
 
 namespace {
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool Hidden(const std::string& name, bool is_dir) {
   if (name.empty() || name[0] == '.') return true;

@@ -11,6 +11,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "sluice/core/arrow_util.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/change_event.h"
@@ -19,21 +20,6 @@
 namespace sluice::merge {
 
 namespace {
-
-// One column of a row group as a single array of `type` (older files may
-// hold a key column before a widening).
-Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::ChunkedArray>& column,
-                                               const std::shared_ptr<arrow::DataType>& type) {
-  std::shared_ptr<arrow::Array> array;
-  if (column->num_chunks() == 1) {
-    array = column->chunk(0);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(array, arrow::Concatenate(column->chunks()));
-  }
-  if (array->type()->Equals(*type)) return array;
-  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
-  return cast;
-}
 
 std::string SeqAt(const arrow::BinaryArray& a, int64_t i) {
   return a.IsNull(i) ? std::string() : std::string(a.GetView(i));

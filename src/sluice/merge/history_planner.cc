@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sluice/core/arrow_util.h"
 #include "sluice/merge/change_event.h"
 
 namespace sluice::merge {
@@ -67,20 +68,6 @@ struct FoldVersion {
   std::optional<int64_t> end_ts;
   int64_t origin = -1;
 };
-
-Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::ChunkedArray>& column,
-                                               const std::shared_ptr<arrow::DataType>& type) {
-  std::shared_ptr<arrow::Array> array;
-  if (column->num_chunks() == 1) {
-    array = column->chunk(0);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(array,
-                          arrow::Concatenate(column->chunks(), arrow::default_memory_pool()));
-  }
-  if (array->type()->Equals(*type)) return array;
-  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
-  return cast;
-}
 
 // _cdc_ts values of the batch's unit to and from the orphan side table's
 // microseconds (a nanosecond _cdc_ts loses its last three digits there).

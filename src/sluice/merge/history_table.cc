@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/merge/history_planner.h"
 #include "sluice/merge/history_rows.h"
@@ -35,9 +36,7 @@ Result<HistoryStepResult> HistoryTable::Step(const arrow::RecordBatch& changes,
   // loaded against the same instant.
   HistoryWriteOptions write = options;
   if (write.now_ms == 0) {
-    write.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+    write.now_ms = WallClockMs();
   }
   const int64_t orphan_cutoff = write.now_ms - write.orphan_retention_ms;
   if (!index_) {

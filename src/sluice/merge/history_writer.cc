@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
+
 namespace sluice::merge {
 
 Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
@@ -26,10 +28,7 @@ Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
                            " but the table is at version ", base, "; re-plan");
   }
   // 1. Orphan deletes, in their side table, before the history commit.
-  const int64_t now = options.now_ms != 0 ? options.now_ms
-                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count();
+  const int64_t now = options.now_ms != 0 ? options.now_ms : WallClockMs();
   ARROW_ASSIGN_OR_RAISE(auto orphans,
                         CommitOrphanDeletes(location, plan.orphans, options.app_id, options.version,
                                             now, now - options.orphan_retention_ms));

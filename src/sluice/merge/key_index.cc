@@ -9,6 +9,7 @@
 #include <bit>
 #include <chrono>
 
+#include "sluice/core/arrow_util.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/partition_value.h"
 #include "sluice/delta/table_reader.h"
@@ -17,21 +18,6 @@
 namespace sluice::merge {
 
 namespace {
-
-// Combines a column read from a file and casts it to `type` when the file
-// predates a widening (schema evolution), so keys encode as the table's.
-Result<std::shared_ptr<arrow::Array>> ColumnAs(const std::shared_ptr<arrow::ChunkedArray>& column,
-                                               const std::shared_ptr<arrow::DataType>& type) {
-  std::shared_ptr<arrow::Array> array;
-  if (column->num_chunks() == 1) {
-    array = column->chunk(0);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(array, arrow::Concatenate(column->chunks()));
-  }
-  if (array->type()->Equals(*type)) return array;
-  ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, type));
-  return cast;
-}
 
 // Calls `fn(keys, seqs, first_row, deleted rows sorted)` for each row group of `file`,
 // having read only the key columns and `_cdc_seq`.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/stats.h"
@@ -77,10 +78,7 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                            " but the table is at version ", base, "; re-plan");
   }
   if (!plan.appends) return Status::Invalid("merge plan has no appends table");
-  const int64_t now = options.now_ms != 0 ? options.now_ms
-                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count();
+  const int64_t now = options.now_ms != 0 ? options.now_ms : WallClockMs();
   const bool use_dv = options.mode == MergeMode::kDeletionVectors;
 
   // The main commit's transaction, with its checks done before anything is

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_features.h"
@@ -19,9 +20,7 @@ Result<std::unique_ptr<delta::Transaction>> CreateTableTransaction(
   metadata.id = NewUuidV4();
   ARROW_ASSIGN_OR_RAISE(metadata.schema_string, delta::SchemaToDeltaJson(schema));
   if (deletion_vectors) metadata.configuration["delta.enableDeletionVectors"] = "true";
-  metadata.created_time = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  metadata.created_time = WallClockMs();
   delta::Protocol protocol =
       delta::ProtocolForNewTable(deletion_vectors, delta::SchemaUsesTimestampNtz(schema));
   return std::make_unique<delta::Transaction>(location.log, std::move(protocol),

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/data_writer.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
@@ -156,9 +157,7 @@ Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
     txn = std::make_unique<delta::Transaction>(snapshot, "WRITE");
   }
   // Purge: rewrite each file holding expired rows with the rest of them.
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = WallClockMs();
   for (const auto& f : expired) {
     ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadDataFile(*snapshot, side, f));
     ARROW_ASSIGN_OR_RAISE(auto all, FromTable(*rows));

@@ -5,21 +5,14 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/merge/merge_planner.h"
 #include "sluice/merge/tombstone_store.h"
 
 namespace sluice::pipeline {
 
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string EncodePrimaryKeys(const std::vector<std::string>& keys) {
   return nlohmann::json(keys).dump();
@@ -189,7 +182,7 @@ Status TableMerger::EnsureIndex(const arrow::Schema& merged_schema, int64_t now_
     index_ = std::make_unique<merge::KeyIndex>(std::move(encoder));
     return Status::OK();
   }
-  if (now_ms == 0) now_ms = NowMs();
+  if (now_ms == 0) now_ms = WallClockMs();
   auto done_version = snapshot_->TxnVersion(app_id_);
   ARROW_ASSIGN_OR_RAISE(auto tombstones,
                         merge::LoadTombstones(*location_, done_version ? *done_version : 0,

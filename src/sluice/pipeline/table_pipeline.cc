@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/core/clock.h"
 #include "sluice/delta/maintenance.h"
 #include "sluice/delta/schema.h"
 #include "sluice/delta/table_writer.h"
@@ -29,12 +30,6 @@ namespace sluice::pipeline {
 namespace ds = sources::datastream;
 
 namespace {
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ds::DecodeOptions DecodeOptionsFor(const Config& config) {
   ds::DecodeOptions o;
@@ -92,6 +87,33 @@ bool SortedBySeq(const arrow::ChunkedArray& seq) {
     }
   }
   return true;
+}
+
+// The merge's invalid rows (null key, no usable sequence) as dead letters,
+// named by the event's origin (file + row) when it has one.
+void AddMergeDeadLetters(const merge::MergePlan& plan, const arrow::RecordBatch& batch,
+                         const std::string& fallback_file, DeadLetterWriter& dead) {
+  auto origin = batch.GetColumnByName("_cdc_origin");
+  for (const auto& bad : plan.invalid) {
+    std::string file = fallback_file;
+    if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
+      file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
+    }
+    dead.Add({file, bad.row, "merge: " + bad.reason, batch.Slice(bad.row, 1)->ToString()});
+  }
+}
+
+// What a committed merge did, for the progress line and the metrics.
+void RecordMergeCounts(const merge::MergePlan& plan, const merge::MergeCommit& commit,
+                       StepResult& result) {
+  if (!commit.outcome.already_applied) {
+    result.upserts = plan.counts.upserts;
+    result.deletes = plan.counts.deletes;
+    result.rows_deleted = plan.counts.rows_deleted;
+    result.ignored_stale = plan.counts.ignored_stale;
+    result.superseded = plan.counts.superseded;
+  }
+  result.invalid = plan.counts.invalid;
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -161,7 +183,7 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   merged_through_ = -1;
   history_through_ = -1;
   history_enabled_ = config_.ForTable(qualified_).history.value_or(config_.history_tables);
-  last_maintenance_ms_ = NowUs() / 1000;
+  last_maintenance_ms_ = WallClockUs() / 1000;
   history_path_ = history_enabled_ ? merged_path_ + "_history" : std::string();
   std::shared_ptr<const delta::Snapshot> merged_snapshot;
   {
@@ -326,7 +348,7 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
 
   // The merged table follows the log table.
   if (config_.log_tables && keys_known_ && !keys_.empty() && snapshot_) {
-    const int64_t now_ms = NowUs() / 1000;
+    const int64_t now_ms = WallClockUs() / 1000;
     if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
     const int64_t through =
         history_ ? std::min(merged_through_, history_through_) : merged_through_;
@@ -345,7 +367,7 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   // Maintenance between batches: every maintenance_interval, and once when
   // a --once run has drained its input and caught up.
   if (config_.maintenance && (snapshot_ || merger_)) {
-    const int64_t now_ms = NowUs() / 1000;
+    const int64_t now_ms = WallClockUs() / 1000;
     const bool caught_up = pending.empty() && !result.merged && !result.history;
     const bool due = now_ms - last_maintenance_ms_ >= config_.maintenance_interval_ms ||
                      (drain && caught_up && !maintained_this_run_);
@@ -465,25 +487,11 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
       // Rows the merge cannot key (null key, no sequence): dead letters,
       // committed under the merge's own txn so a retry writes them once.
       DeadLetterWriter dead(qualified_, config_.sink_path);
-      auto origin = batch->GetColumnByName("_cdc_origin");
-      for (const auto& bad : plan.invalid) {
-        std::string file = log_path_;
-        if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
-          file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
-        }
-        dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
-      }
+      AddMergeDeadLetters(plan, *batch, log_path_, dead);
       ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", version, now_ms * 1000));
     }
     ARROW_ASSIGN_OR_RAISE(commit, merger->Commit(plan, version, now_ms));
-    if (!commit->outcome.already_applied) {
-      result.upserts = plan.counts.upserts;
-      result.deletes = plan.counts.deletes;
-      result.rows_deleted = plan.counts.rows_deleted;
-      result.ignored_stale = plan.counts.ignored_stale;
-      result.superseded = plan.counts.superseded;
-    }
-    result.invalid = plan.counts.invalid;
+    RecordMergeCounts(plan, *commit, result);
   }
   merged_through_ = version;
   tail_.ForgetThrough(version);
@@ -495,7 +503,7 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
 }
 
 Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepResult& result) {
-  int64_t ingested_at = NowUs();
+  int64_t ingested_at = WallClockUs();
   ds::FileCursor next = cursor_;
   DeadLetterWriter dead(qualified_, config_.sink_path);
   std::vector<std::shared_ptr<arrow::RecordBatch>> changes;
@@ -640,14 +648,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
     ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
     ARROW_ASSIGN_OR_RAISE(plan, direct->Plan(*batch, version, now_ms));
     result.merge_changes = batch->num_rows();
-    auto origin = batch->GetColumnByName("_cdc_origin");
-    for (const auto& bad : plan->invalid) {
-      std::string file = folder_;
-      if (origin && origin->type_id() == arrow::Type::STRING && origin->IsValid(bad.row)) {
-        file = std::string(static_cast<const arrow::StringArray&>(*origin).GetView(bad.row));
-      }
-      dead.Add({file, bad.row, "merge: " + bad.reason, batch->Slice(bad.row, 1)->ToString()});
-    }
+    AddMergeDeadLetters(*plan, *batch, folder_, dead);
   }
 
   // The cursor file first (it records which files this version holds, so a
@@ -664,14 +665,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
       std::optional<merge::MergeCommit> commit;
       if (plan) {
         ARROW_ASSIGN_OR_RAISE(commit, direct->Commit(*plan, version, now_ms));
-        if (!commit->outcome.already_applied) {
-          result.upserts = plan->counts.upserts;
-          result.deletes = plan->counts.deletes;
-          result.rows_deleted = plan->counts.rows_deleted;
-          result.ignored_stale = plan->counts.ignored_stale;
-          result.superseded = plan->counts.superseded;
-        }
-        result.invalid = plan->counts.invalid;
+        RecordMergeCounts(*plan, *commit, result);
       } else {
         // No rows: an empty merge still records the cursor in the txn.
         ARROW_ASSIGN_OR_RAISE(commit, direct->CommitEmpty(version, now_ms));

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/core/clock.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/pipeline/table_merger.h"
@@ -82,9 +83,7 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
   TableMerger merger(options.out, keys, "sluice-replay", settings);
   ARROW_RETURN_NOT_OK(merger.Open());
 
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = WallClockMs();
   ReplaySummary summary;
   // The log is append-only: its files hold every change once, and the merge
   // rules make the order of reading irrelevant.
