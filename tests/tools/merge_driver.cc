@@ -155,7 +155,7 @@ class Driver {
     ARROW_ASSIGN_OR_RAISE(auto encoder, merge::KeyEncoder::Make(*merged_schema, args_.keys));
     ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(location_));
     if (!snapshot_) {
-      index_ = std::make_unique<merge::KeyIndex>(std::move(encoder));
+      index_ = std::make_unique<merge::KeyIndex>(std::move(encoder), location_);
       return Status::OK();
     }
     ARROW_ASSIGN_OR_RAISE(index_, Rebuilt(std::move(encoder)));

@@ -1,8 +1,7 @@
 // KeyIndex: for every primary key of a merged table, where its live row is
-// (data file, row index in the file) and the sequence of the event that wrote
-// it; for deleted keys, their tombstone (sequence of the delete, when it was
-// seen). The planner looks every event up here to apply the rules of
-// DESIGN.md §4 without reading the table.
+// (data file, row index in the file); for deleted keys, their tombstone
+// (sequence of the delete, when it was seen). The planner looks every event
+// up here to apply the rules of DESIGN.md §4 without scanning the table.
 //
 // The index is a cache: it is rebuilt from the table (key columns and
 // `_cdc_seq` of each data file, deletion vectors applied) plus the
@@ -10,11 +9,20 @@
 // table (DESIGN.md §8). After each merge commit it is updated in place by
 // Apply(); a commit conflict or any doubt means: rebuild.
 //
-// Memory: one 32-byte entry per key in a dense vector, an 8-byte slot per
-// bucket of an open-addressing table (load <= 0.75; the slot keeps 32 hash
-// bits so most probes never touch the entry), and the key and seq bytes in
-// one arena. No allocation per key. About 32 + 8/0.6 + |key| + |seq| bytes
-// per key: ~75 bytes for an int64 key and a 24-byte seq.
+// Memory is what bounds a large table, so a live key costs 12 bytes for an
+// integer key (docs/merge.md "Key index"):
+// - no sequence per key: each data file keeps an upper bound (its greatest
+//   `_cdc_seq`). An event above the bound is newer than the row; otherwise
+//   (late events, replays) the planner asks ExactSeqs, which reads the
+//   row's `_cdc_seq` (seq_reader.h caches recent files, so that is rare I/O);
+// - rows are numbered across files (file base + row), 32 bits a key;
+// - a single integer key column is stored as its 64-bit value (mixed by a
+//   bijection, so buckets are even and nothing is lost); other keys as a
+//   64-bit hash plus their exact bytes in an arena (20 bytes + the key);
+// - the keys sit in one sorted array (sorted_key_run.h) plus a small hash
+//   delta of new keys merged in batches.
+// Tombstones (deleted keys within their retention) are kept exactly, with
+// their sequence, in a hash map.
 //
 // Not thread-safe; one pipeline owns one table's index.
 #pragma once
@@ -23,6 +31,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +42,8 @@
 #include "sluice/io/table_location.h"
 #include "sluice/merge/key_encoder.h"
 #include "sluice/merge/merge_plan.h"
+#include "sluice/merge/seq_reader.h"
+#include "sluice/merge/sorted_key_run.h"
 
 namespace sluice::merge {
 
@@ -52,7 +63,7 @@ struct IndexBuildStats {
 /// One key as tests and tools see it (Entries()).
 struct IndexEntry {
   std::string key;
-  std::string seq;
+  std::string seq;  ///< tombstones only (live rows keep theirs in the file)
   bool live = false;
   std::string file;           ///< live: add.path
   int64_t row = 0;            ///< live: row index in the file
@@ -65,17 +76,22 @@ class KeyIndex {
   /// What the index knows about one key.
   struct Found {
     enum class Kind { kAbsent, kLive, kTombstone } kind = Kind::kAbsent;
-    std::string_view seq;               ///< valid until the index changes
+    /// Tombstone: the delete's sequence. Live: an upper bound of the row's
+    /// sequence (`seq_exact` false) until the caller replaces it with the
+    /// exact one (ExactSeqs). Valid until the index changes.
+    std::string_view seq;
+    bool seq_exact = false;
     const std::string* file = nullptr;  ///< live
     int64_t row = 0;                    ///< live
   };
 
-  /// An empty index (a table that does not exist yet).
-  explicit KeyIndex(KeyEncoder encoder);
+  /// An empty index for the table at `location` (which may not exist yet;
+  /// nullopt only for tests that never need a sequence read back).
+  KeyIndex(KeyEncoder encoder, std::optional<io::TableLocation> location);
 
   /// Reads `snapshot`'s key columns and `_cdc_seq` (nothing else) from every
   /// data file, applying deletion vectors, then installs `tombstones` (which
-  /// lose to a live row with a greater or equal seq).
+  /// give way to a live row of their key).
   static Result<std::unique_ptr<KeyIndex>> Build(const delta::Snapshot& snapshot,
                                                  const io::TableLocation& location,
                                                  KeyEncoder encoder,
@@ -84,6 +100,10 @@ class KeyIndex {
 
   Found Find(std::string_view key, uint64_t hash) const;
   Found Find(std::string_view key) const { return Find(key, HashKey(key)); }
+
+  /// The exact sequences of live rows (Found::file, Found::row), read from
+  /// the files (cached). Mutates only the cache.
+  Result<std::vector<std::string>> ExactSeqs(const std::vector<SeqReader::Request>& rows) const;
 
   /// Installs a commit: rows of rewritten files move, appended rows become
   /// the live rows of their keys, tombstones replace deleted keys. `plan`
@@ -103,52 +123,109 @@ class KeyIndex {
   void PurgeTombstones(int64_t cutoff_ms);
 
   int64_t live_count() const { return live_; }
-  int64_t tombstone_count() const { return static_cast<int64_t>(entries_.size()) - live_; }
-  /// Bytes held (entries, slots, arena, file names).
+  int64_t tombstone_count() const { return static_cast<int64_t>(tombstones_.size()); }
+  /// Bytes held (keys, directory, delta, tombstones, files, sequence cache).
   int64_t MemoryBytes() const;
   const KeyEncoder& encoder() const { return encoder_; }
   /// The table version the index reflects (-1: no table).
   int64_t version() const { return version_; }
   void set_version(int64_t v) { version_ = v; }
+  /// True if keys are held as their 64-bit value (one integer key column).
+  bool narrow() const { return narrow_; }
+  /// Rows read back from files to decide late events (ExactSeqs).
+  int64_t seq_rows_read() const { return seqs_->rows_read(); }
 
   /// Every entry sorted by key (tests, tools).
   std::vector<IndexEntry> Entries() const;
 
- private:
-  static constexpr uint32_t kTombstoneFile = UINT32_MAX;
-  struct Entry {
-    uint64_t hash;
-    uint64_t arena;  ///< offset of key bytes; seq bytes follow
-    int64_t where;   ///< live: row in file; tombstone: deleted_at_ms
-    uint32_t file;   ///< file id, or kTombstoneFile
-    uint16_t key_len;
-    uint16_t seq_len;
-  };
-  static_assert(sizeof(Entry) == 32);
+  /// Tests: the row-number space (2^32 - 1 by default) and the delta size
+  /// that triggers a merge into the sorted run, to reach both paths with
+  /// small tables.
+  void SetLimitsForTesting(uint32_t row_space, size_t delta_max);
 
-  /// Index of the entry for `key`, or -1.
-  int64_t Lookup(std::string_view key, uint64_t hash) const;
-  /// Sets `key` to (seq, file, where), inserting it if absent.
-  Status Upsert(std::string_view key, uint64_t hash, std::string_view seq, uint32_t file,
-                int64_t where);
-  uint32_t FileId(const std::string& path);
-  void Grow();
-  void MaybeCompactArena();
-  std::string_view KeyOf(const Entry& e) const { return {arena_.data() + e.arena, e.key_len}; }
-  std::string_view SeqOf(const Entry& e) const {
-    return {arena_.data() + e.arena + e.key_len, e.seq_len};
-  }
+ private:
+  /// Integer keys: the mixed 64-bit value, row number. 12 bytes.
+  struct NarrowSlot {
+    uint64_t token;
+    uint32_t row;
+  } __attribute__((packed, aligned(4)));
+  /// Other keys: hash, row number, offset of the key in the arena.
+  struct WideSlot {
+    uint64_t token;
+    uint32_t row;
+    uint32_t key_len;
+    uint64_t key_at;
+  };
+  struct FileInfo {
+    std::string path;
+    uint32_t base = 0;  ///< first row number; valid if `numbered`
+    uint32_t rows = 0;
+    bool numbered = false;
+    std::string max_seq;  ///< greatest `_cdc_seq` in the file (an upper bound)
+  };
+  /// Hash lookups by string_view without building a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  struct TombstoneInfo {
+    std::string seq;
+    int64_t deleted_at_ms = 0;
+  };
+
+  /// False for a key that cannot belong to a narrow index (wrong shape).
+  bool Fits(std::string_view key) const;
+  uint64_t TokenOf(std::string_view key, uint64_t hash) const;
+  std::string KeyOfNarrow(uint64_t token) const;
+  /// The row number of `key`, or kRemovedRow.
+  uint32_t LookupRow(std::string_view key, uint64_t token) const;
+  /// Points `key` at `row`, inserting it if absent.
+  void SetRow(std::string_view key, uint64_t token, uint32_t row);
+  /// Removes `key` from the live keys; false if it was not live.
+  bool EraseLive(std::string_view key, uint64_t token);
+  /// Merges the delta into the sorted run when it is large enough (or `force`).
+  Status MaybeMergeDelta(bool force);
+  /// Calls fn(uint32_t& row) for every live row number.
+  template <typename Fn>
+  void ForEachRow(Fn&& fn);
+
+  /// Numbers a new file's rows; may renumber every file to make room.
+  Result<uint32_t> AddFile(const std::string& path, int64_t rows, std::string max_seq);
+  /// File id of `path`, or -1.
+  int64_t FileIdOf(const std::string& path) const;
+  /// The file and in-file row of a row number.
+  std::pair<uint32_t, int64_t> Locate(uint32_t row) const;
+  /// Makes room for `rows` new row numbers (renumbering if needed).
+  Status Reserve(uint64_t rows);
+  /// Renumbers the files that still hold live rows from 0.
+  Status Renumber();
 
   KeyEncoder encoder_;
-  std::vector<Entry> entries_;
-  /// 0 = empty; else (hash >> 32) << 32 | (entry index + 1).
-  std::vector<uint64_t> slots_;
-  std::string arena_;
-  int64_t arena_garbage_ = 0;
-  int64_t live_ = 0;
-  std::vector<std::string> files_;
-  std::unordered_map<std::string, uint32_t> file_ids_;
+  bool narrow_ = false;
+  char narrow_tag_ = 'i';
   int64_t version_ = -1;
+  int64_t live_ = 0;
+
+  SortedKeyRun<NarrowSlot> narrow_run_;
+  SortedKeyRun<WideSlot> wide_run_;
+  std::string arena_;  // wide keys' bytes
+  int64_t arena_garbage_ = 0;
+  /// New keys since the last merge: 8-byte token (narrow) or key -> row.
+  StringMap<uint32_t> delta_;
+  size_t delta_max_ = 0;
+
+  StringMap<TombstoneInfo> tombstones_;
+
+  std::vector<FileInfo> files_;
+  std::unordered_map<std::string, uint32_t> file_ids_;
+  /// (base, file id) of numbered files, ascending.
+  std::vector<std::pair<uint32_t, uint32_t>> by_base_;
+  uint64_t next_row_ = 0;
+  uint32_t row_space_ = kRemovedRow;
+
+  std::unique_ptr<SeqReader> seqs_;
 };
 
 }  // namespace sluice::merge

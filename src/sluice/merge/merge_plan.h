@@ -1,5 +1,6 @@
 // MergePlan: what applying one deduped change batch does to the merged table,
-// decided by the planner (merge_planner.h) without any I/O, carried out by the
+// decided by the planner (merge_planner.h) without reading the table (but
+// for the exact sequences of late events' rows, key_index.h), carried out by the
 // writer (merge_writer.h) in one Delta commit, and then folded into the key
 // index (key_index.h) together with the writer's MergeOutcome. A value, like
 // leveldb's VersionEdit: plan → commit → install.
@@ -39,6 +40,9 @@ struct MergeCounts {
   int64_t deletes = 0;        ///< delete events applied (tombstones written)
   int64_t rows_deleted = 0;   ///< existing rows marked deleted (deletes + replaced rows)
   int64_t partial = 0;        ///< appended images completed from older values
+  /// Live rows whose exact sequence was read back (the index keeps only a
+  /// per-file bound; key_index.h): late events, replays, partial images.
+  int64_t exact_seq_reads = 0;
 };
 
 /// A value of an appended row that the event did not carry (a partial image,

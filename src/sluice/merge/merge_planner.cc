@@ -58,12 +58,40 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   auto schema = MergedTableSchema(*batch.schema());
   std::vector<BatchCell> cells;
 
+  // Every winner looked up first. The index bounds a live row's sequence
+  // by its file's greatest; where the bound does not decide (late events,
+  // replays, partial images) the exact sequence is read back, for all such
+  // rows at once.
+  std::vector<KeyIndex::Found> founds(dedup.winners.size());
+  std::vector<SeqReader::Request> exact_rows;
+  std::vector<size_t> exact_of;
+  for (size_t w = 0; w < dedup.winners.size(); ++w) {
+    const int64_t row = dedup.winners[w];
+    KeyIndex::Found& f = founds[w];
+    f = index.Find(keys.key(row), keys.hash(row));
+    if (f.kind != KeyIndex::Found::Kind::kLive || f.seq_exact) continue;
+    const bool partial = !unchanged.empty() && !unchanged[row].empty();
+    if (partial || seqs->GetView(row) <= f.seq) {
+      exact_rows.push_back({f.file, f.row});
+      exact_of.push_back(w);
+    }
+  }
+  std::vector<std::string> exact;
+  if (!exact_rows.empty()) {
+    ARROW_ASSIGN_OR_RAISE(exact, index.ExactSeqs(exact_rows));
+    for (size_t i = 0; i < exact.size(); ++i) {
+      founds[exact_of[i]].seq = exact[i];
+      founds[exact_of[i]].seq_exact = true;
+    }
+  }
+  plan.counts.exact_seq_reads = static_cast<int64_t>(exact_rows.size());
+
   arrow::Int64Builder take;
   for (size_t w = 0; w < dedup.winners.size(); ++w) {
     const int64_t row = dedup.winners[w];
     const std::string_view key = keys.key(row);
     const std::string_view seq = seqs->GetView(row);
-    KeyIndex::Found found = index.Find(key, keys.hash(row));
+    const KeyIndex::Found& found = founds[w];
     if (found.kind != KeyIndex::Found::Kind::kAbsent && seq <= found.seq) {
       ++plan.counts.ignored_stale;  // older than, or a replay of, what we hold
       continue;

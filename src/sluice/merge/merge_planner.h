@@ -1,7 +1,8 @@
 // MergePlanner: decides, for one change batch against the key index, which
 // existing rows to mark deleted, which row images to append and which
-// tombstones to add (DESIGN.md §4), as a MergePlan. Pure: no I/O, the index
-// is only read.
+// tombstones to add (DESIGN.md §4), as a MergePlan. The index is only read;
+// the one I/O is reading back the exact sequence of live rows the index only
+// bounds (late events, replays; key_index.h), through its cache.
 //
 // Per winning event E of key K (batch_dedup.h) with the index's entry T:
 //   T live or tombstone and seq(E) <= seq(T)  → ignored (stale, or a replay)

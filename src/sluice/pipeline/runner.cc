@@ -72,6 +72,8 @@ void WriteMetrics(std::ofstream& out, const std::string& table, const StepResult
                      {"deletes", step.deletes},
                      {"ignored_stale", step.ignored_stale}};
     if (step.merged_rows) j["table_rows"] = *step.merged_rows;
+    if (step.index_bytes > 0) j["index_bytes"] = step.index_bytes;
+    j["exact_seq_reads"] = step.exact_seq_reads;
     out << j.dump() << "\n";
   }
   out.flush();

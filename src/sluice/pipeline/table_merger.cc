@@ -179,7 +179,7 @@ Status TableMerger::EnsureIndex(const arrow::Schema& merged_schema, int64_t now_
     index_.reset();
   }
   if (!snapshot_) {
-    index_ = std::make_unique<merge::KeyIndex>(std::move(encoder));
+    index_ = std::make_unique<merge::KeyIndex>(std::move(encoder), *location_);
     return Status::OK();
   }
   if (now_ms == 0) now_ms = WallClockMs();

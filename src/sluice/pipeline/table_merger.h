@@ -61,6 +61,8 @@ class TableMerger {
   const std::vector<std::string>& keys() const { return keys_; }
   const std::shared_ptr<const delta::Snapshot>& snapshot() const { return snapshot_; }
   const io::TableLocation& location() const { return *location_; }
+  /// Bytes the key index holds (0 before it is built).
+  int64_t IndexBytes() const { return index_ ? index_->MemoryBytes() : 0; }
   /// Maintenance of the merged table and of its tombstone side table
   /// (docs/maintenance.md). A compaction moves rows, so the key index
   /// follows it (or is rebuilt). `last_vacuum_ms` is read and updated.

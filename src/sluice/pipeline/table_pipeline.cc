@@ -112,6 +112,7 @@ void RecordMergeCounts(const merge::MergePlan& plan, const merge::MergeCommit& c
     result.rows_deleted = plan.counts.rows_deleted;
     result.ignored_stale = plan.counts.ignored_stale;
     result.superseded = plan.counts.superseded;
+    result.exact_seq_reads = plan.counts.exact_seq_reads;
   }
   result.invalid = plan.counts.invalid;
 }
@@ -499,6 +500,7 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
   result.merged_version = commit->outcome.version;
   result.merge_already_applied = commit->outcome.already_applied;
   if (commit->snapshot) result.merged_rows = commit->snapshot->NumRecords();
+  if (merger_) result.index_bytes = merger_->IndexBytes();
   return Status::OK();
 }
 
@@ -675,6 +677,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
         result.merged_version = commit->outcome.version;
         result.merge_already_applied = commit->outcome.already_applied;
         result.merged_rows = commit->snapshot->NumRecords();
+        if (merger_) result.index_bytes = merger_->IndexBytes();
       }
     }
     cursor_ = std::move(next);

@@ -58,6 +58,8 @@ struct StepResult {
   int64_t merge_from_version = -1;     ///< first log version merged (log tables on)
   int64_t merge_to_version = -1;       ///< last log version merged
   std::optional<int64_t> merged_rows;  ///< rows in the merged table after the merge
+  int64_t index_bytes = 0;             ///< the merged table's key index in memory
+  int64_t exact_seq_reads = 0;         ///< late rows decided by their exact sequence
   /// History table (SCD2), when configured.
   bool history = false;  ///< a history commit was made (or found applied)
   int64_t history_version = -1;

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <random>
+#include <set>
 
 #include "merge_test_util.h"
 #include "sluice/merge/merge_planner.h"
@@ -28,7 +30,7 @@ class KeyIndexTest : public ::testing::Test {
                                 const delta::DataWriteOptions& data = {}) {
     auto location = *io::OpenTableLocation((dir_ / sub).string());
     auto encoder = *KeyEncoder::Make(*ChangeBatch(batches[0])->schema(), {"id"});
-    auto index = std::make_unique<KeyIndex>(encoder);
+    auto index = std::make_unique<KeyIndex>(encoder, location);
     int64_t version = 0;
     for (const auto& events : batches) {
       auto plan = PlanBatch(*index, *ChangeBatch(events), {1000, ++version});
@@ -94,17 +96,19 @@ TEST_F(KeyIndexTest, DeletionVectorAndCopyOnWriteModesGiveIdenticalRows) {
   }
 }
 
+// Keys of a string column: held as hash + exact bytes.
 TEST_F(KeyIndexTest, FindAndUpdateInMemory) {
-  auto encoder = *KeyEncoder::Make(*ChangeBatch({{"insert", "a", 1, {}, {}}})->schema(), {"id"});
-  KeyIndex index(encoder);
+  auto encoder = *KeyEncoder::Make(*ChangeBatch({{"insert", "a", 1, {}, {}}})->schema(), {"name"});
+  KeyIndex index(encoder, std::nullopt);
+  EXPECT_FALSE(index.narrow());
+  index.SetLimitsForTesting(UINT32_MAX - 1, 1000);  // the delta merges into the run
   EXPECT_EQ(index.Find("nope").kind, KeyIndex::Found::Kind::kAbsent);
-  // Grow well past the initial table, then check every key.
   MergePlan plan;
   MergeOutcome outcome;
   outcome.version = 0;
   for (int i = 0; i < 10000; ++i) {
     plan.append_keys.push_back("k" + std::to_string(i));
-    plan.append_seqs.push_back("s" + std::to_string(i));
+    plan.append_seqs.push_back("s" + std::to_string(100000 + i));
   }
   outcome.appended = {{"f1", 6000}, {"f2", 4000}};
   ASSERT_TRUE(index.Apply(plan, outcome).ok());
@@ -113,8 +117,15 @@ TEST_F(KeyIndexTest, FindAndUpdateInMemory) {
   ASSERT_EQ(f.kind, KeyIndex::Found::Kind::kLive);
   EXPECT_EQ(*f.file, "f2");
   EXPECT_EQ(f.row, 1);
-  EXPECT_EQ(f.seq, "s6001");
-  // A longer seq moves the bytes to the arena's end; a tombstone replaces.
+  // Live rows carry their file's greatest sequence as a bound; the exact
+  // one comes back from the cache of what was just written.
+  EXPECT_FALSE(f.seq_exact);
+  EXPECT_EQ(f.seq, "s109999");
+  auto exact = index.ExactSeqs({{f.file, f.row}});
+  ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+  EXPECT_EQ((*exact)[0], "s106001");
+  EXPECT_EQ(index.Find("k5").seq, "s105999");  // f1's bound
+  // A tombstone replaces the live row and is exact.
   MergePlan next;
   next.base_version = 0;
   next.tombstones.push_back({"k6001", "s6001-and-much-longer", 5, 1});
@@ -123,16 +134,99 @@ TEST_F(KeyIndexTest, FindAndUpdateInMemory) {
   ASSERT_TRUE(index.Apply(next, after).ok());
   f = index.Find("k6001");
   EXPECT_EQ(f.kind, KeyIndex::Found::Kind::kTombstone);
+  EXPECT_TRUE(f.seq_exact);
   EXPECT_EQ(f.seq, "s6001-and-much-longer");
   EXPECT_EQ(index.live_count(), 9999);
   EXPECT_EQ(index.tombstone_count(), 1);
   index.PurgeTombstones(6);
   EXPECT_EQ(index.Find("k6001").kind, KeyIndex::Found::Kind::kAbsent);
-  EXPECT_EQ(index.Find("k9999").seq, "s9999");
+  EXPECT_EQ(index.Find("k9999").kind, KeyIndex::Found::Kind::kLive);
   // A plan made at another version is refused.
   MergePlan stale;
   stale.base_version = 0;
   EXPECT_FALSE(index.Apply(stale, after).ok());
+}
+
+// An int64 key as key_encoder.h encodes it.
+std::string IntKey(int64_t v) {
+  std::string key(9, '\0');
+  key[0] = 'i';
+  uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);
+  for (int i = 8; i >= 1; --i, u >>= 8) key[i] = static_cast<char>(u & 0xff);
+  return key;
+}
+
+// Integer keys held as their value: random upserts and deletes against a
+// model, with a tiny delta (merged into the sorted run all the time) and a
+// tiny row-number space (files renumbered all the time).
+TEST_F(KeyIndexTest, IntegerKeysFollowAModelThroughMergesAndRenumbering) {
+  auto encoder = *KeyEncoder::Make(*ChangeBatch({{"insert", "a", 1, {}, {}}})->schema(), {"id"});
+  KeyIndex index(encoder, std::nullopt);
+  ASSERT_TRUE(index.narrow());
+  index.SetLimitsForTesting(1000, 16);
+  std::mt19937 rng(11);
+  // key -> (file, row) or tombstone seq
+  std::map<std::string, std::pair<std::string, int64_t>> live;
+  std::map<std::string, std::string> dead;
+  int files = 0;
+  for (int version = 0; version < 200; ++version) {
+    MergePlan plan;
+    plan.base_version = version - 1;
+    MergeOutcome outcome;
+    outcome.version = version;
+    std::set<int64_t> touched;
+    const std::string file = "f" + std::to_string(files++);
+    for (int e = 0; e < 12; ++e) {
+      // Negative, small and huge keys alike.
+      int64_t id = static_cast<int64_t>(rng() % 120) - 60;
+      if (e % 5 == 0) id *= INT64_C(153722867280912930);
+      if (!touched.insert(id).second) continue;
+      const std::string key = IntKey(id);
+      if (rng() % 4 == 0) {
+        plan.tombstones.push_back({key, "d" + std::to_string(version), version, version});
+        live.erase(key);
+        dead[key] = "d" + std::to_string(version);
+      } else {
+        live[key] = {file, static_cast<int64_t>(plan.append_keys.size())};
+        dead.erase(key);
+        plan.append_keys.push_back(key);
+        plan.append_seqs.push_back("s" + std::to_string(version));
+      }
+    }
+    if (!plan.append_keys.empty()) {
+      outcome.appended = {{file, static_cast<int64_t>(plan.append_keys.size())}};
+    }
+    auto applied = index.Apply(plan, outcome);
+    ASSERT_TRUE(applied.ok()) << version << " " << applied.ToString();
+    ASSERT_EQ(index.live_count(), static_cast<int64_t>(live.size()));
+    ASSERT_EQ(index.tombstone_count(), static_cast<int64_t>(dead.size()));
+  }
+  for (int64_t id = -60; id < 60; ++id) {
+    for (int64_t scaled : {id, id * INT64_C(153722867280912930)}) {
+      const std::string key = IntKey(scaled);
+      auto f = index.Find(key);
+      if (auto it = live.find(key); it != live.end()) {
+        ASSERT_EQ(f.kind, KeyIndex::Found::Kind::kLive) << scaled;
+        EXPECT_EQ(*f.file, it->second.first);
+        EXPECT_EQ(f.row, it->second.second);
+      } else if (auto d = dead.find(key); d != dead.end()) {
+        ASSERT_EQ(f.kind, KeyIndex::Found::Kind::kTombstone) << scaled;
+        EXPECT_EQ(f.seq, d->second);
+      } else {
+        EXPECT_EQ(f.kind, KeyIndex::Found::Kind::kAbsent) << scaled;
+      }
+    }
+  }
+  // Entries() gives back the exact encoded keys.
+  std::vector<std::string> keys;
+  for (const auto& e : index.Entries()) keys.push_back(e.key);
+  std::vector<std::string> want;
+  for (const auto& [k, v] : live) want.push_back(k);
+  for (const auto& [k, v] : dead) want.push_back(k);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(keys, want);
+  // A key of the wrong shape is nobody's.
+  EXPECT_EQ(index.Find("k1").kind, KeyIndex::Found::Kind::kAbsent);
 }
 
 // Index build time for a large table of realistic width. Disabled by

@@ -40,7 +40,7 @@ class MergeRulesTest : public ::testing::TestWithParam<MergeMode> {
     if (!index_) {
       auto encoder = KeyEncoder::Make(*batch->schema(), {"id"});
       EXPECT_TRUE(encoder.ok());
-      index_ = std::make_unique<KeyIndex>(*encoder);
+      index_ = std::make_unique<KeyIndex>(*encoder, location_);
     }
     ++version_;
     auto plan = PlanBatch(*index_, *batch, {now_ms_, version_});

@@ -57,7 +57,8 @@ class PartialImageTest : public ::testing::TestWithParam<MergeMode> {
   MergePlan Merge(const std::vector<PartialEvent>& events) {
     auto batch = PartialBatch(events);
     if (!index_)
-      index_ = std::make_unique<KeyIndex>(KeyEncoder::Make(*batch->schema(), {"id"}).ValueOrDie());
+      index_ = std::make_unique<KeyIndex>(KeyEncoder::Make(*batch->schema(), {"id"}).ValueOrDie(),
+                                          location_);
     ++version_;
     auto plan = PlanBatch(*index_, *batch, {now_ms_, version_});
     EXPECT_TRUE(plan.ok()) << plan.status().ToString();
