@@ -117,6 +117,29 @@ void RecordMergeCounts(const merge::MergePlan& plan, const merge::MergeCommit& c
   result.invalid = plan.counts.invalid;
 }
 
+// The merge's part of a step that ran on a worker.
+void CopyMergeResult(const StepResult& from, StepResult& to) {
+  to.merge_ms = from.merge_ms;
+  to.merged = from.merged;
+  to.merged_version = from.merged_version;
+  to.merge_already_applied = from.merge_already_applied;
+  to.merge_changes = from.merge_changes;
+  to.merge_from_version = from.merge_from_version;
+  to.merge_to_version = from.merge_to_version;
+  to.merged_rows = from.merged_rows;
+  to.index_bytes = from.index_bytes;
+  to.exact_seq_reads = from.exact_seq_reads;
+  to.history = from.history;
+  to.history_version = from.history_version;
+  to.history_versions_opened = from.history_versions_opened;
+  to.upserts = from.upserts;
+  to.deletes = from.deletes;
+  to.rows_deleted = from.rows_deleted;
+  to.ignored_stale = from.ignored_stale;
+  to.superseded = from.superseded;
+  to.invalid += from.invalid;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -339,24 +362,66 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   if (!resume_.empty()) pending = std::move(resume_);
   resume_.clear();
 
+  auto follows = [&] { return config_.log_tables && keys_known_ && !keys_.empty() && snapshot_; };
+  auto merge_due = [&](int64_t now_ms) {
+    const int64_t through =
+        history_ ? std::min(merged_through_, history_through_) : merged_through_;
+    const bool behind = through < snapshot_->version();
+    const bool due = (drain && pending.empty()) || last_merge_ms_ == 0 ||
+                     now_ms - last_merge_ms_ >= config_.merge_interval_ms;
+    return behind && due;
+  };
+  // A merge due before this batch (of the log as it stands) runs on a worker
+  // while the batch is decoded and committed to the log: the two touch
+  // different tables, and the merged table still follows the log in order.
+  // The batch itself is merged at the next due merge.
+  std::optional<PendingMerge> overlapped;
+  StepResult merge_result;
+  if (follows() && !pending.empty() && merger_ && last_merge_ms_ != 0) {
+    const int64_t now_ms = WallClockUs() / 1000;
+    if (merge_due(now_ms)) {
+      ARROW_ASSIGN_OR_RAISE(overlapped, PrepareMerge(merge_result, now_ms));
+    }
+  }
+
   const auto started = std::chrono::steady_clock::now();
-  if (!pending.empty()) {
+  if (overlapped) {
+    auto merge = std::async(std::launch::async, [&] {
+      const auto merge_started = std::chrono::steady_clock::now();
+      Status st = RunMerge(*overlapped, merge_result);
+      merge_result.merge_ms = std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - merge_started)
+                                  .count();
+      return st;
+    });
+    Status ingested = Ingest(pending, result);
+    result.ingest_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    Status merged = merge.get();
+    if (merged.ok()) FinishMerge(*overlapped);
+    ARROW_RETURN_NOT_OK(ingested);
+    ARROW_RETURN_NOT_OK(merged);
+    CopyMergeResult(merge_result, result);
+    overlapped.reset();
+  } else if (!pending.empty()) {
     ARROW_RETURN_NOT_OK(Ingest(pending, result));
     result.ingest_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
   }
 
-  // The merged table follows the log table.
-  if (config_.log_tables && keys_known_ && !keys_.empty() && snapshot_) {
+  // The merged table follows the log table (unless it just did, above).
+  // When more input is already waiting, a due merge is left to the next
+  // step, which runs it alongside that step's ingest; so with
+  // merge_interval 0s the merged table is at most one log commit behind
+  // while input flows, and level once it stops.
+  const bool defer =
+      !pending.empty() && last_merge_ms_ != 0 && !cursor_.Pending(listing, 1).empty();
+  if (follows() && !result.merged && !result.history && !defer) {
     const int64_t now_ms = WallClockUs() / 1000;
     if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
-    const int64_t through =
-        history_ ? std::min(merged_through_, history_through_) : merged_through_;
-    const bool behind = through < snapshot_->version();
-    const bool due = (drain && pending.empty()) || last_merge_ms_ == 0 ||
-                     now_ms - last_merge_ms_ >= config_.merge_interval_ms;
-    if (behind && due) {
+    if (merge_due(now_ms)) {
       const auto merge_started = std::chrono::steady_clock::now();
       ARROW_RETURN_NOT_OK(MergeFromLog(result, now_ms));
       result.merge_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -438,15 +503,18 @@ Status TablePipeline::MaintainTables(StepResult& result, int64_t now_ms) {
   return Status::OK();
 }
 
-Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
+Result<std::optional<TablePipeline::PendingMerge>> TablePipeline::PrepareMerge(StepResult& result,
+                                                                               int64_t now_ms) {
   ARROW_ASSIGN_OR_RAISE(TableMerger * merger, Merger());
+  (void)merger;
   // The history table may be behind the merged table (turned on later):
   // read from the older of the two; each takes only what it lacks.
   int64_t after = merged_through_;
   if (history_) after = std::min(after, history_through_);
   ARROW_ASSIGN_OR_RAISE(auto commits, tail_.Read(*snapshot_, *log_, after, config_.merge_max_rows));
-  if (commits.empty()) return Status::OK();
-  const int64_t version = commits.back().version;
+  if (commits.empty()) return std::nullopt;
+  PendingMerge m;
+  m.version = commits.back().version;
   auto rows_after = [&](int64_t done) -> Result<std::shared_ptr<arrow::Table>> {
     std::vector<std::shared_ptr<arrow::Table>> parts;
     for (const auto& c : commits) {
@@ -456,51 +524,61 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
     return arrow::ConcatenateTables(parts);
   };
   result.merge_from_version = commits.front().version;
-  result.merge_to_version = version;
+  result.merge_to_version = m.version;
   last_merge_ms_ = now_ms;
+  m.now_ms = now_ms;
+  if (history_ && history_through_ < m.version) {
+    m.history = true;
+    ARROW_ASSIGN_OR_RAISE(m.history_rows, rows_after(history_through_));
+  }
+  if (merged_through_ < m.version) {
+    m.merge = true;
+    ARROW_ASSIGN_OR_RAISE(m.merge_rows, rows_after(merged_through_));
+  }
+  return m;
+}
 
+Status TablePipeline::RunMerge(const PendingMerge& m, StepResult& result) {
   // History first: the merged table's txn is what the next run starts from
   // when both are level.
-  if (history_ && history_through_ < version) {
-    ARROW_ASSIGN_OR_RAISE(auto rows, rows_after(history_through_));
-    ARROW_RETURN_NOT_OK(ApplyHistory(rows, version, result));
-    history_through_ = version;
+  if (m.history) ARROW_RETURN_NOT_OK(ApplyHistory(m.history_rows, m.version, result));
+  // Only commits without new rows (cursor-only, or a compaction of the log):
+  // nothing to write. The merged table's txn stays behind them; a restart
+  // reads them again, which costs a log read and nothing else.
+  if (!m.merge || !m.merge_rows) return Status::OK();
+  TableMerger* merger = merger_.get();
+  ARROW_ASSIGN_OR_RAISE(auto batch, m.merge_rows->CombineChunksToBatch());
+  result.merge_changes = batch->num_rows();
+  ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, m.version, m.now_ms));
+  if (!plan.invalid.empty()) {
+    // Rows the merge cannot key (null key, no sequence): dead letters,
+    // committed under the merge's own txn so a retry writes them once.
+    DeadLetterWriter dead(qualified_, config_.sink_path);
+    AddMergeDeadLetters(plan, *batch, log_path_, dead);
+    std::lock_guard<std::mutex> lock(dead_letters_mu_);
+    ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", m.version, m.now_ms * 1000));
   }
-  if (merged_through_ >= version) {
-    tail_.ForgetThrough(version);
-    return Status::OK();
-  }
-  ARROW_ASSIGN_OR_RAISE(auto table, rows_after(merged_through_));
-  if (!table) {
-    // Only commits without new rows (cursor-only, or a compaction of the
-    // log): nothing to write. The merged table's txn stays behind them; a
-    // restart reads them again, which costs a log read and nothing else.
-    merged_through_ = version;
-    tail_.ForgetThrough(version);
-    return Status::OK();
-  }
-  std::optional<merge::MergeCommit> commit;
-  {
-    ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
-    result.merge_changes = batch->num_rows();
-    ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, version, now_ms));
-    if (!plan.invalid.empty()) {
-      // Rows the merge cannot key (null key, no sequence): dead letters,
-      // committed under the merge's own txn so a retry writes them once.
-      DeadLetterWriter dead(qualified_, config_.sink_path);
-      AddMergeDeadLetters(plan, *batch, log_path_, dead);
-      ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", version, now_ms * 1000));
-    }
-    ARROW_ASSIGN_OR_RAISE(commit, merger->Commit(plan, version, now_ms));
-    RecordMergeCounts(plan, *commit, result);
-  }
-  merged_through_ = version;
-  tail_.ForgetThrough(version);
+  ARROW_ASSIGN_OR_RAISE(auto commit, merger->Commit(plan, m.version, m.now_ms));
+  RecordMergeCounts(plan, commit, result);
   result.merged = true;
-  result.merged_version = commit->outcome.version;
-  result.merge_already_applied = commit->outcome.already_applied;
-  if (commit->snapshot) result.merged_rows = commit->snapshot->NumRecords();
-  if (merger_) result.index_bytes = merger_->IndexBytes();
+  result.merged_version = commit.outcome.version;
+  result.merge_already_applied = commit.outcome.already_applied;
+  if (commit.snapshot) result.merged_rows = commit.snapshot->NumRecords();
+  result.index_bytes = merger->IndexBytes();
+  return Status::OK();
+}
+
+void TablePipeline::FinishMerge(const PendingMerge& m) {
+  if (m.history) history_through_ = m.version;
+  if (m.merge) merged_through_ = m.version;
+  tail_.ForgetThrough(m.version);
+}
+
+Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
+  ARROW_ASSIGN_OR_RAISE(auto pending, PrepareMerge(result, now_ms));
+  if (!pending) return Status::OK();
+  ARROW_RETURN_NOT_OK(RunMerge(*pending, result));
+  FinishMerge(*pending);
   return Status::OK();
 }
 
@@ -659,7 +737,10 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
   // it all count: the log table's, or (log tables off) the merge.
   ARROW_RETURN_NOT_OK(cursor_store_->Put(CursorPath(version), next.ToJson()));
   result.dead_letters = static_cast<int64_t>(dead.size());
-  ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
+  {
+    std::lock_guard<std::mutex> lock(dead_letters_mu_);  // a merge may run alongside
+    ARROW_RETURN_NOT_OK(dead.Flush(app_id_, version, ingested_at));
+  }
 
   if (!config_.log_tables) {
     if (direct) {

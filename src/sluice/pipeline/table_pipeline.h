@@ -26,6 +26,7 @@
 #include <arrow/filesystem/type_fwd.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -110,8 +111,22 @@ class TablePipeline {
   /// Decodes `pending` and commits it to the log table (log tables off: to
   /// the merged table).
   Status Ingest(const std::vector<sources::datastream::SourceFile>& pending, StepResult& result);
-  /// One merge commit from the log tail, if the merged table is behind.
+  /// One merge commit from the log tail, if the merged table is behind:
+  /// PrepareMerge (reads the tail), RunMerge (history + merged commits; may
+  /// run on a worker, touching only the merger, the history table and the
+  /// dead letters under their lock), FinishMerge (advances the cursors).
   Status MergeFromLog(StepResult& result, int64_t now_ms);
+  struct PendingMerge {
+    int64_t version = -1;  ///< last log version taken
+    int64_t now_ms = 0;
+    bool history = false;  ///< the history table takes history_rows
+    std::shared_ptr<arrow::Table> history_rows;
+    bool merge = false;  ///< the merged table takes merge_rows (null: none)
+    std::shared_ptr<arrow::Table> merge_rows;
+  };
+  Result<std::optional<PendingMerge>> PrepareMerge(StepResult& result, int64_t now_ms);
+  Status RunMerge(const PendingMerge& merge, StepResult& result);
+  void FinishMerge(const PendingMerge& merge);
   /// The merger for the current keys (created on first use), and the
   /// history table with it when configured.
   Result<TableMerger*> Merger();
@@ -154,6 +169,8 @@ class TablePipeline {
   bool keys_known_ = false;
   std::vector<std::string> keys_;
   LogTail tail_;
+  /// Ingest and an overlapped merge both commit dead letters.
+  std::mutex dead_letters_mu_;
   int64_t last_merge_ms_ = 0;
   /// Log version the merged table is known to be merged through (-1: none).
   int64_t merged_through_ = -1;
