@@ -154,9 +154,17 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
     columns.push_back(batch.schema()->GetFieldIndex(f->name()));
   ARROW_ASSIGN_OR_RAISE(auto projected, batch.SelectColumns(columns));
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(projected, indices));
-  ARROW_ASSIGN_OR_RAISE(auto images,
-                        PatchCells(taken.record_batch(), *projected, std::move(cells)));
+  // Every row appended in batch order (a backfill: one event per key, none
+  // stale): the projection is the image, shared with the batch, not copied.
+  const auto& picked = static_cast<const arrow::Int64Array&>(*indices);
+  bool identity = picked.length() == batch.num_rows();
+  for (int64_t i = 0; identity && i < picked.length(); ++i) identity = picked.Value(i) == i;
+  std::shared_ptr<arrow::RecordBatch> taken_batch = projected;
+  if (!identity) {
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(projected, indices));
+    taken_batch = taken.record_batch();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto images, PatchCells(taken_batch, *projected, std::move(cells)));
   ARROW_ASSIGN_OR_RAISE(plan.appends, arrow::Table::FromRecordBatches(schema, {images}));
   return plan;
 }
