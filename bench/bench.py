@@ -322,6 +322,17 @@ def machine() -> dict:
                                                capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
+    # SLUICE_BIN may come from another checkout than the bench's commit above
+    exe = os.path.abspath(sluice_bin())
+    info["sluice_bin"] = exe
+    try:
+        info["sluice_bin_commit"] = subprocess.run(
+            ["git", "-C", os.path.dirname(exe), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True).stdout.strip() or None
+        info["sluice_bin_mtime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                 time.gmtime(os.path.getmtime(exe)))
+    except OSError:
+        pass
     return info
 
 

@@ -72,12 +72,14 @@ def hms(seconds: float) -> str:
 
 class MetricsTail:
     """Reads the complete JSON lines `sluice run --metrics` appended since the
-    last call."""
+    last call, and keeps the run's totals: files and rows ingested, changes
+    merged."""
 
     def __init__(self, path: str):
         self.path = path
         self.pos = 0
         self.partial = ""
+        self.files = self.rows = self.changes = 0
 
     def read(self) -> list:
         try:
@@ -90,11 +92,19 @@ class MetricsTail:
         text = self.partial + text
         lines = text.split("\n")
         self.partial = lines.pop()
-        return [json.loads(line) for line in lines if line.strip()]
+        events = [json.loads(line) for line in lines if line.strip()]
+        for e in events:
+            if e.get("event") == "ingest":
+                self.files += e.get("files", 0)
+                self.rows += e.get("rows", 0)
+            elif e.get("event") == "merge":
+                self.changes += e.get("changes", 0)
+        return events
 
     def wait(self, files: int, watch: procwatch.Watch, stall_seconds: float) -> list:
-        """Waits until `files` more files were ingested and the merge that
-        follows the last of them is committed; returns those metrics events."""
+        """Waits until `files` files in all were ingested and the merged table
+        has caught up with every row of them (a merge may come in a later
+        step than its ingest); returns the metrics events read meanwhile."""
         got = []
         last = time.monotonic()
         while True:
@@ -102,21 +112,21 @@ class MetricsTail:
             if new:
                 got += new
                 last = time.monotonic()
-            ingested = sum(e.get("files", 0) for e in got if e.get("event") == "ingest")
             bad = [e for e in got if e.get("dead_letters")]
             if bad:
                 raise SweepFailure(f"sluice sent rows to the dead letters: {bad[0]}")
-            if ingested > files:
-                raise SweepFailure(f"sluice ingested {ingested} files, {files} were fed")
-            if ingested == files and got[-1].get("event") == "merge":
+            if self.files > files:
+                raise SweepFailure(f"sluice ingested {self.files} files, {files} were fed")
+            if self.files == files and self.changes == self.rows:
                 return got
             if not watch.running():
                 tail = "\n".join(line for _t, line in watch.res.lines[-10:])
-                raise SweepFailure(f"sluice run exited while {files - ingested} files were "
+                raise SweepFailure(f"sluice run exited while {files - self.files} files were "
                                    f"pending:\n{tail}")
             if time.monotonic() - last > stall_seconds:
-                raise SweepFailure(f"no sluice commit for {stall_seconds:.0f}s "
-                                   f"({ingested} of {files} files ingested)")
+                raise SweepFailure(f"no sluice commit for {stall_seconds:.0f}s ({self.files} of "
+                                   f"{files} files ingested, {self.rows - self.changes} rows "
+                                   f"not merged)")
             time.sleep(0.05)
 
 
@@ -192,7 +202,7 @@ def run(work: str, sizes, sluice_bin: str, *, batches: int = 3, batch_events: in
         chunk = stream.backfill(staging, n) if kind == "backfill" else stream.cdc(staging, n)
         t1 = time.perf_counter()
         place(staging, source, chunk["dir"])
-        events = tail.wait(len(chunk["files"]), watch, stall_seconds)
+        events = tail.wait(stream.files, watch, stall_seconds)
         t2 = time.perf_counter()
         chunk["rss_bytes"] = watch.sample()  # also updates the peak (VmHWM)
         chunk["sink_bytes"] = dir_bytes(sink)
@@ -241,6 +251,7 @@ def run(work: str, sizes, sluice_bin: str, *, batches: int = 3, batch_events: in
                        "deletes": sum(e.get("deletes", 0) for e in mer),
                        "ignored_stale": sum(e.get("ignored_stale", 0) for e in mer),
                        "table_rows_after": mer[-1].get("table_rows"),
+                       "index_bytes": mer[-1].get("index_bytes"),
                        "rss_after_bytes": c["rss_bytes"]}
                 rec["batch_ms"] = rec["ingest_ms"] + rec["merge_ms"]
                 measured.append(rec)
@@ -257,6 +268,7 @@ def run(work: str, sizes, sluice_bin: str, *, batches: int = 3, batch_events: in
                 "batches_in_one_sluice_batch": sum(m["sluice_batches"] == 1 for m in measured),
                 "batches": measured,
                 "rss_after_bytes": measured[-1]["rss_after_bytes"],
+                "index_bytes": measured[-1]["index_bytes"],  # the key index, when Sluice reports it
                 "peak_rss_bytes": watch.peak_rss_bytes(),
                 "log_table_bytes": dir_bytes(log_table),
                 "merged_table_bytes": dir_bytes(merged_table),
@@ -270,9 +282,10 @@ def run(work: str, sizes, sluice_bin: str, *, batches: int = 3, batch_events: in
                 "load_before": load_before, "load_after": procwatch.loadavg(),
             }
             steps.append(step)
+            index = f" (key index {mib(step['index_bytes'])})" if step["index_bytes"] else ""
             say(f"table size {rows_before:,}: 100K-event batch {step['batch_ms']:,.0f} ms median "
                 f"(ingest {step['ingest_ms']:,.0f}, merge {step['merge_ms']:,.0f}), RSS after "
-                f"{mib(step['rss_after_bytes'])}, peak {mib(step['peak_rss_bytes'])}; log table "
+                f"{mib(step['rss_after_bytes'])}{index}, peak {mib(step['peak_rss_bytes'])}; log table "
                 f"{gib(step['log_table_bytes'])}, merged {gib(step['merged_table_bytes'])}; step "
                 f"{hms(step['step_seconds'])}, {hms(step['elapsed_seconds'])} elapsed")
     finally:

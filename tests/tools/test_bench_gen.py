@@ -253,11 +253,12 @@ def test_size_sweep_helpers(tmp_path):
     m = tmp_path / "m.jsonl"
     tail = size_sweep.MetricsTail(str(m))
     assert tail.read() == []
-    m.write_text('{"event":"ingest","files":2}\n{"event":"me')
-    assert tail.read() == [{"event": "ingest", "files": 2}]
+    m.write_text('{"event":"ingest","files":2,"rows":7}\n{"event":"me')
+    assert tail.read() == [{"event": "ingest", "files": 2, "rows": 7}]
     with open(m, "a") as fh:
-        fh.write('rge","ms":1.5}\n')
-    assert tail.read() == [{"event": "merge", "ms": 1.5}]
+        fh.write('rge","ms":1.5,"changes":7}\n')
+    assert tail.read() == [{"event": "merge", "ms": 1.5, "changes": 7}]
+    assert (tail.files, tail.rows, tail.changes) == (2, 7, 7)
     # a chunk moves into the source with one rename, and goes away with its empty folders
     staging, source = tmp_path / "staging", tmp_path / "source"
     rel = os.path.join("t", "2025", "03", "01", "00", "07")
