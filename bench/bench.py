@@ -494,6 +494,8 @@ def main(argv) -> int:
                       "peak_rss_bytes": r["peak_rss_bytes"], "cpu_seconds": r["cpu_seconds"]})
         say(f"batch size {n_files} files: {events / r['seconds']:,.0f} events/s, CDC "
             f"{sweep[-1]['cdc_us_per_event']:.1f} us/event, full CDC batch p50 {pct(full, 50) or 0:.0f} ms")
+        if r is not runs["sluice"]:
+            shutil.rmtree(r["sink"], ignore_errors=True)  # 3.3 GB each at full scale
     results["batch_size_sweep"] = sweep
 
     table_size_sweep(cfg, work, results)
