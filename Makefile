@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 CMAKE_LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all bootstrap build build-asan demo test unit-test asan-test interop-test fuzz-smoke bench fuzz format clean
+.PHONY: all bootstrap build build-asan demo test unit-test asan-test interop-test fuzz-smoke bench bench-size fuzz format clean
 
 all: build
 
@@ -74,6 +74,10 @@ test: unit-test asan-test fuzz-smoke interop-test
 
 bench: build
 	@bench/run $(BENCH_SCALE)
+
+# The table-size sweep alone (1M, 10M, 100M rows; BENCH_TABLE_SIZES overrides).
+bench-size: build
+	@bench/run size
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'fuzz/*.cc' 'bench/*.cc')

@@ -4,21 +4,27 @@ delta-spark, python deltalake (delta-rs) and the copy floor, on the same
 generated Datastream workload, results checked equal before any time is
 reported.
 
-    bench.py small|medium|full
+    bench.py small|medium|full|size
 
 Steps: generate the workload (bench/gen.py, reused when its options match);
 run `sluice run --once`, the copy floor, the delta-rs peer and the Spark peer
 on it with the same batches (N files each); check every peer's merged table
 against Sluice's (same keys, same payload values; log tables by row count;
 the expected number of live rows from the generator); then Sluice alone over
-batch sizes and table sizes. Writes bench/results/<scale>-latest.json and a
-chart (docs/benchmarks-<scale>.png), and ends with the line
-`throughput ratio: spark <x>, delta-rs <y>, copy-floor <z>`.
+batch sizes, and over table sizes (bench/size_sweep.py: one continuous
+`sluice run` fed chunk by chunk). Writes bench/results/<scale>-latest.json
+and a chart (docs/benchmarks-<scale>.png), and ends with the line
+`throughput ratio: spark <x>, delta-rs <y>, copy-floor <z>`. Scale `size`
+runs the table-size sweep alone (1M, 10M, 100M rows) and ends with the line
+`table size cost ratio: <x>`.
 
 Environment overrides: BENCH_ROWS, BENCH_CHANGES, BENCH_TABLE_SIZES (comma
 separated), BENCH_BATCH_FILES (comma separated), BENCH_PEERS (default
 "spark,delta-rs,copy-floor"), BENCH_WORK (work dir, default bench/work),
-SLUICE_BIN.
+SLUICE_BIN; for the table-size sweep BENCH_SWEEP_BATCHES (100K-event batches
+at each size, default 3), BENCH_CHUNK_ROWS (backfill rows a chunk, default
+1,000,000), BENCH_GEN_JOBS (generator processes, default: cores),
+BENCH_KEEP_SWEEP=1 (keep its tables under BENCH_WORK/size-sweep).
 """
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import procwatch  # noqa: E402
+import size_sweep  # noqa: E402
+from size_sweep import count_rows, dir_bytes  # noqa: E402
 
 PY = sys.executable
 SCALES = {
@@ -46,6 +54,10 @@ SCALES = {
     "full": dict(rows=10_000_000, changes=5_000_000, files_per_batch=10,
                  table_sizes=[1_000_000, 10_000_000, 100_000_000], batch_files=[1, 2, 5, 10, 20],
                  spark_memory="8g"),
+    # the table-size sweep alone
+    "size": dict(rows=0, changes=0, files_per_batch=10,
+                 table_sizes=[1_000_000, 10_000_000, 100_000_000], batch_files=[],
+                 sweep_only=True),
 }
 SWEEP_CHANGES = 100_000  # the events of the batch measured against table size
 
@@ -65,17 +77,6 @@ def pct(values, p):
     k = (len(v) - 1) * p / 100.0
     lo, hi = int(k), min(int(k) + 1, len(v) - 1)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
-def dir_bytes(path: str) -> int:
-    total = 0
-    for base, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.path.getsize(os.path.join(base, f))
-            except OSError:
-                pass
-    return total
 
 
 # ----------------------------------------------------------------------------
@@ -229,14 +230,6 @@ def read_delta(path: str):
     return table.cast(pa.schema([pa.field(f.name, plain.get(f.type, f.type)) for f in table.schema]))
 
 
-def log_rows(path: str) -> int:
-    from deltalake import DeltaTable, QueryBuilder
-    import pyarrow as pa
-    qb = QueryBuilder().register("t", DeltaTable(path))
-    return pa.RecordBatchReader.from_stream(
-        qb.execute("SELECT count(*) AS n FROM t")).read_all().column(0)[0].as_py()
-
-
 def _first_diff(a, b):
     import pyarrow.compute as pc
     eq = pc.equal(a, b)
@@ -329,6 +322,17 @@ def machine() -> dict:
                                                capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
+    # SLUICE_BIN may come from another checkout than the bench's commit above
+    exe = os.path.abspath(sluice_bin())
+    info["sluice_bin"] = exe
+    try:
+        info["sluice_bin_commit"] = subprocess.run(
+            ["git", "-C", os.path.dirname(exe), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True).stdout.strip() or None
+        info["sluice_bin_mtime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                 time.gmtime(os.path.getmtime(exe)))
+    except OSError:
+        pass
     return info
 
 
@@ -336,6 +340,37 @@ def fmt_ratio(x) -> str:
     if x is None:
         return "n/a"
     return f"{x:.3g}"
+
+
+def table_size_sweep(cfg: dict, work: str, results: dict) -> None:
+    """Sluice alone: one 100K-event batch (10 files, no late file) into a
+    table of S rows, for each S of cfg["table_sizes"] (bench/size_sweep.py)."""
+    if not cfg["table_sizes"]:
+        return
+    if not sluice_has_metrics():
+        raise BenchFailure(f"{sluice_bin()} has no `run --metrics`: the table-size sweep needs it")
+    env = os.environ.get
+    try:
+        sweep = size_sweep.run(
+            work, cfg["table_sizes"], sluice_bin(), batches=int(env("BENCH_SWEEP_BATCHES", "3")),
+            batch_events=SWEEP_CHANGES, chunk_rows=int(env("BENCH_CHUNK_ROWS", "1000000")),
+            gen_jobs=int(env("BENCH_GEN_JOBS", "0")), keep=env("BENCH_KEEP_SWEEP") == "1",
+            say=say)
+    except size_sweep.SweepFailure as e:
+        raise BenchFailure(f"table-size sweep: {e}") from e
+    results["table_size_sweep"] = sweep["steps"]
+    results["table_size_sweep_run"] = sweep["run"]
+    if sweep["cost_ratio"] is not None:
+        results["table_size_cost_ratio"] = sweep["cost_ratio"]
+
+
+def write_results(scale: str, results: dict) -> str:
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    out = os.path.join(HERE, "results", f"{scale}-latest.json")
+    with open(out, "w") as fh:
+        json.dump(results, fh, indent=1)
+    say(f"results: {os.path.relpath(out, ROOT)}")
+    return out
 
 
 def main(argv) -> int:
@@ -359,6 +394,20 @@ def main(argv) -> int:
         raise BenchFailure(f"{sluice_bin()} is missing: run make build")
     t_start = time.time()
     fpb = cfg["files_per_batch"]
+    if cfg.get("sweep_only"):
+        results = {"scale": scale, "config": cfg, "machine": machine(),
+                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start))}
+        table_size_sweep(cfg, work, results)
+        results["seconds_total"] = time.time() - t_start
+        write_results(scale, results)
+        for t in results.get("table_size_sweep", []):
+            say(f"{t['table_rows']:>12,} rows: 100K-event batch {t['batch_ms']:7,.0f} ms (merge "
+                f"{t['merge_ms']:6,.0f} ms), RSS after {t['rss_after_bytes'] / 2**20:6,.0f} MiB, "
+                f"peak {t['peak_rss_bytes'] / 2**20:6,.0f} MiB, tables "
+                f"{t['bytes_written'] / 2**30:6.2f} GiB")
+        ratio = results.get("table_size_cost_ratio")
+        print(f"table size cost ratio: {fmt_ratio(ratio)}", flush=True)
+        return 0
 
     data = ensure_dataset(work, f"main-{cfg['rows']}-{cfg['changes']}", cfg["rows"], cfg["changes"])
     source = os.path.join(work, "data", f"main-{cfg['rows']}-{cfg['changes']}")
@@ -399,13 +448,13 @@ def main(argv) -> int:
     if ref.num_rows != data["expected_live_rows"]:
         raise BenchFailure(f"sluice merged table has {ref.num_rows} rows, the generator expects "
                            f"{data['expected_live_rows']}")
-    n_log = log_rows(runs["sluice"]["log_table"])
+    n_log = count_rows(runs["sluice"]["log_table"])
     if n_log != events:
         raise BenchFailure(f"sluice log table has {n_log} rows, expected {events}")
     for engine in ("delta-rs", "spark"):
         if engine in runs:
             check_equal(engine, ref, read_delta(runs[engine]["merged_table"]), payload)
-            n = log_rows(runs[engine]["log_table"])
+            n = count_rows(runs[engine]["log_table"])
             if n != events:
                 raise BenchFailure(f"{engine} log table has {n} rows, expected {events}")
             say(f"{engine}: merged table equal to Sluice's ({ref.num_rows:,} rows), "
@@ -445,35 +494,14 @@ def main(argv) -> int:
                       "peak_rss_bytes": r["peak_rss_bytes"], "cpu_seconds": r["cpu_seconds"]})
         say(f"batch size {n_files} files: {events / r['seconds']:,.0f} events/s, CDC "
             f"{sweep[-1]['cdc_us_per_event']:.1f} us/event, full CDC batch p50 {pct(full, 50) or 0:.0f} ms")
+        if r is not runs["sluice"]:
+            shutil.rmtree(r["sink"], ignore_errors=True)  # 3.3 GB each at full scale
     results["batch_size_sweep"] = sweep
 
-    # Sluice alone: table size (one 100K-event batch, no late files, after S rows).
-    tsweep = []
-    for rows in cfg["table_sizes"]:
-        d = ensure_dataset(work, f"size-{rows}", rows, SWEEP_CHANGES, late_share=0.0)
-        src = os.path.join(work, "data", f"size-{rows}")
-        files_per_batch = SWEEP_CHANGES // d["options"]["cdc_file_events"]
-        r = run_sluice(work, d, src, files_per_batch, f"size{rows}")
-        last = r["batches"][-1]
-        if last["rows"] != SWEEP_CHANGES:
-            raise BenchFailure(f"table-size run: last batch has {last['rows']} rows")
-        merges = r.get("merges") or [{}]
-        tsweep.append({"table_rows": rows, "batch_events": last["rows"], "batch_ms": last["ms"],
-                       "merge_ms": merges[-1].get("ms"), "merge_table_rows": merges[-1].get("table_rows"), "backfill_seconds": r["seconds"] - last["ms"] / 1000,
-                       "peak_rss_bytes": r["peak_rss_bytes"], "bytes_written": r["bytes_written"]})
-        say(f"table size {rows:,}: 100K-event batch {last['ms']:.0f} ms, peak RSS "
-            f"{r['peak_rss_bytes'] / 2**20:.0f} MiB")
-        shutil.rmtree(r["sink"], ignore_errors=True)
-    results["table_size_sweep"] = tsweep
-    if len(tsweep) >= 2:
-        results["table_size_cost_ratio"] = tsweep[-1]["batch_ms"] / tsweep[0]["batch_ms"]
+    table_size_sweep(cfg, work, results)
 
     results["seconds_total"] = time.time() - t_start
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", f"{scale}-latest.json")
-    with open(out, "w") as fh:
-        json.dump(results, fh, indent=1)
-    say(f"results: {os.path.relpath(out, ROOT)}")
+    write_results(scale, results)
     try:
         import chart
         png = chart.render(results, os.path.join(ROOT, "docs", f"benchmarks-{scale}.png"))

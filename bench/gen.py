@@ -30,6 +30,11 @@ Every payload is a deterministic function of (seed, file, row), so the same
 options always give the same files. ``OUT/_bench/manifest.json`` records the
 counts (events per op, late events, files, expected live rows).
 
+``Stream`` writes one growing table chunk by chunk instead (backfill chunks
+of fresh keys, on-time CDC batches over the keys so far, each chunk in a
+minute folder of its own), for the table-size sweep (bench/size_sweep.py),
+whose input at 100M rows would not fit on the disk at once.
+
 Written for Sluice; no code was taken from other projects.
 """
 
@@ -199,29 +204,32 @@ def payload_columns(rng: np.random.Generator, keys: np.ndarray, ts_ms: np.ndarra
 # ----------------------------------------------------------------------------
 # The plan: which events, in which files, in which order
 # ----------------------------------------------------------------------------
-def plan_cdc(opts):
-    """Chooses op, key, binlog position and timestamp for every CDC event in
-    true (binlog) order. Returns arrays and the live-row count at the end."""
-    c = opts.changes
-    rng = np.random.default_rng([opts.seed, 1])
-    late_p = opts.late_share
+def draw_ops(rng: np.random.Generator, c: int, late_p: float) -> np.ndarray:
+    """The op of each of c CDC events: 60% updates, 25% inserts, 10% deletes
+    and late_p late updates (the shares of the first three scaled by
+    (1 - late_p) / 0.95)."""
     ins_p = 0.25 * (1 - late_p) / 0.95
     u = rng.random(c)
     op = np.full(c, OP_UPDATE, dtype=np.int8)
     op[u < ins_p] = OP_INSERT
     op[(u >= ins_p) & (u < ins_p + 0.10 * (1 - late_p) / 0.95)] = OP_DELETE
     op[u >= 1 - late_p] = OP_LATE
-    capacity = opts.rows + c + 1
-    alive = np.zeros(capacity, dtype=bool)
-    alive[1:opts.rows + 1] = True
-    protected = np.zeros(capacity, dtype=bool)  # has a late event: never deleted
+    return op
+
+
+def choose_keys(rng: np.random.Generator, op: np.ndarray, alive: np.ndarray, protected,
+                next_key: int, live: int, hot_n: int):
+    """The key of each event of `op`, in binlog order: inserts take fresh keys
+    (next_key, next_key + 1, ...), updates and deletes live keys (30% of the
+    updates one of the hot keys 1..hot_n). Updates `alive` (and `protected`,
+    keys with a late event, which are never deleted; None when there are no
+    late events) in place, and `op` where an update or delete finds no live key
+    and becomes an insert. Returns (keys, next_key, live)."""
+    c = len(op)
     keys = np.zeros(c, dtype=np.int64)
-    hot_n = max(100, opts.rows // 100)
     hot_pick = rng.random(c) < 0.3
     draws = rng.random(c * 2 + 64)
     di = 0
-    next_key = opts.rows + 1
-    live = opts.rows
     op_list = op.tolist()
     hot_list = hot_pick.tolist()
     for i in range(c):
@@ -241,7 +249,7 @@ def plan_cdc(opts):
                     di = 0
                 k = 1 + int(draws[di] * hi)
                 di += 1
-                if alive[k] and not (o == OP_DELETE and protected[k]):
+                if alive[k] and not (o == OP_DELETE and protected is not None and protected[k]):
                     break
             if o == OP_DELETE:
                 alive[k] = False
@@ -249,6 +257,21 @@ def plan_cdc(opts):
             elif o == OP_LATE:
                 protected[k] = True
         keys[i] = k
+    return keys, next_key, live
+
+
+def plan_cdc(opts):
+    """Chooses op, key, binlog position and timestamp for every CDC event in
+    true (binlog) order. Returns arrays and the live-row count at the end."""
+    c = opts.changes
+    rng = np.random.default_rng([opts.seed, 1])
+    op = draw_ops(rng, c, opts.late_share)
+    capacity = opts.rows + c + 1
+    alive = np.zeros(capacity, dtype=bool)
+    alive[1:opts.rows + 1] = True
+    protected = np.zeros(capacity, dtype=bool)  # has a late event: never deleted
+    hot_n = max(100, opts.rows // 100)
+    keys, _next_key, live = choose_keys(rng, op, alive, protected, opts.rows + 1, opts.rows, hot_n)
     g = np.cumsum(rng.integers(180, 900, c, dtype=np.int64))
     binlog = g // BINLOG_ROTATE + 1
     pos = g % BINLOG_ROTATE + 4
@@ -415,6 +438,141 @@ def generate(opts) -> dict:
     with open(os.path.join(opts.out, "_bench", "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
     return manifest
+
+
+class Stream:
+    """One table grown chunk by chunk while a Sluice process reads it (the
+    table-size sweep, bench/size_sweep.py), without writing the whole input
+    up front.
+
+    ``backfill(out, n)`` writes the next n backfill rows (fresh keys);
+    ``cdc(out, c)`` writes c on-time CDC events (no late ones) over the keys
+    written so far, with the op mix of the main workload (draw_ops with no
+    late share: ~63% updates, ~26% inserts of fresh keys, ~11% deletes of live
+    keys). Each chunk goes whole into a minute folder of its own (chunk i:
+    T0 + i minutes) and its file names keep growing, so path order is arrival
+    order across the whole run; binlog positions keep growing from CDC chunk to
+    CDC chunk. ``live`` is the row count the merged table must have after
+    everything written so far. Payloads are deterministic per (seed, file)."""
+
+    def __init__(self, seed: int = 1, backfill_file_rows: int = 20_000,
+                 cdc_file_events: int = 10_000, jobs: int = 0):
+        self.seed = seed
+        self.backfill_file_rows = backfill_file_rows
+        self.cdc_file_events = cdc_file_events
+        self.jobs = jobs or os.cpu_count() or 1
+        self.alive = np.zeros(1 << 16, dtype=bool)
+        self.next_key = 1
+        self.live = 0
+        self.backfill_rows = 0
+        self.cdc_ops = {"insert": 0, "update": 0, "delete": 0}
+        self.binlog_bytes = 0
+        self.cdc_ts_ms = T0_MS + 3_600_000
+        self.chunks = 0
+        self.files = 0
+        self.bytes = 0
+        self._seq = 1_000_000
+        self._task = int.from_bytes(hashlib.sha1(f"{seed}".encode()).digest()[:4], "big",
+                                    signed=True)
+        self._pool = None
+
+    @property
+    def cdc_events(self) -> int:
+        return sum(self.cdc_ops.values())
+
+    @property
+    def events(self) -> int:
+        return self.backfill_rows + self.cdc_events
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def _reserve(self, keys: int) -> None:
+        need = self.next_key + keys + 1
+        if need > len(self.alive):
+            grown = np.zeros(max(need, 2 * len(self.alive)), dtype=bool)
+            grown[:len(self.alive)] = self.alive
+            self.alive = grown
+
+    def _job(self, out, kind, arrival, keys, ts, binlog, pos, op, versions):
+        self._seq += 1 + (self.files * 7919) % 37
+        if self._seq >= 10_000_000:  # names must keep sorting in arrival order
+            raise ValueError("too many files for 7-digit sequence numbers")
+        rm = BACKFILL_RM if kind == "backfill" else CDC_RM
+        name = f"{SCHEMA_KEY}_{rm}_{self._task}_0_{self._seq}.avro"
+        job = (out, self.seed, self.files, kind, arrival, name, keys, ts, binlog, pos, op, versions)
+        self.files += 1
+        return job
+
+    def _write(self, kind, arrival, jobs) -> dict:
+        if self.jobs > 1 and len(jobs) > 1:
+            if self._pool is None:
+                self._pool = mp.get_context("fork").Pool(self.jobs)
+            written = list(self._pool.imap(write_file, jobs, chunksize=1))
+        else:
+            written = [write_file(j) for j in jobs]
+        self.chunks += 1
+        nbytes = sum(b for (_p, _n, b) in written)
+        self.bytes += nbytes
+        return {"kind": kind, "dir": os.path.join(OBJECT, _minute_dir(arrival)),
+                "files": [p for (p, _n, _b) in written],
+                "events": sum(n for (_p, n, _b) in written), "bytes": nbytes}
+
+    def _arrival(self) -> int:
+        return T0_MS + self.chunks * 60_000
+
+    def backfill(self, out: str, rows: int) -> dict:
+        """Writes the next `rows` backfill rows under `out`; returns the
+        chunk: its minute folder (relative to out), files, events, bytes."""
+        arrival = self._arrival()
+        first = self.next_key
+        self._reserve(rows)
+        jobs = []
+        for lo in range(first, first + rows, self.backfill_file_rows):
+            k = np.arange(lo, min(first + rows, lo + self.backfill_file_rows), dtype=np.int64)
+            jobs.append(self._job(out, "backfill", arrival, k, np.full(len(k), T0_MS, np.int64),
+                                  None, None, None, np.ones(len(k), np.int64)))
+        self.alive[first:first + rows] = True
+        self.next_key += rows
+        self.live += rows
+        self.backfill_rows += rows
+        return self._write("backfill", arrival, jobs)
+
+    def cdc(self, out: str, changes: int) -> dict:
+        """Writes `changes` on-time CDC events under `out` in files of
+        cdc_file_events; returns the chunk like backfill()."""
+        arrival = self._arrival()
+        rng = np.random.default_rng([self.seed, 3, self.chunks])
+        op = draw_ops(rng, changes, 0.0)
+        self._reserve(changes)
+        hot_n = max(1, min(max(100, self.live // 100), self.next_key - 1))
+        keys, self.next_key, self.live = choose_keys(rng, op, self.alive, None, self.next_key,
+                                                     self.live, hot_n)
+        g = self.binlog_bytes + np.cumsum(rng.integers(180, 900, changes, dtype=np.int64))
+        self.binlog_bytes = int(g[-1])
+        binlog = g // BINLOG_ROTATE + 1
+        pos = g % BINLOG_ROTATE + 4
+        ts = self.cdc_ts_ms + np.cumsum(rng.exponential(0.5, changes)).astype(np.int64)
+        self.cdc_ts_ms = int(ts[-1])
+        ts -= ts % 1000
+        versions = self.cdc_events + 2 + np.arange(changes, dtype=np.int64)
+        jobs = []
+        for lo in range(0, changes, self.cdc_file_events):
+            s = slice(lo, lo + self.cdc_file_events)
+            jobs.append(self._job(out, "cdc", arrival, keys[s], ts[s], binlog[s], pos[s], op[s],
+                                  versions[s]))
+        for name, code in (("insert", OP_INSERT), ("update", OP_UPDATE), ("delete", OP_DELETE)):
+            self.cdc_ops[name] += int((op == code).sum())
+        return self._write("cdc", arrival, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

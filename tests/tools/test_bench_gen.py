@@ -201,3 +201,93 @@ def test_sluice_progress_and_metrics_parsing(tmp_path):
                          "peak_rss_bytes": 1, "bytes_written": 1, "cpu_seconds": 0.5,
                          "load_before": 0.0, "load_after": 0.0, **parsed}, 40500)
     assert fig["merge_ms_p50"] == 80.0 and fig["events_per_s"] == 40500
+
+
+def _read_all(paths):
+    events = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            events.extend(fastavro.reader(fh))
+    return events
+
+
+def test_stream_chunks(tmp_path):
+    """gen.Stream (the table-size sweep's generator): chunk after chunk, path
+    order stays arrival order, binlog positions keep growing, and replaying
+    everything gives the stream's count of live rows."""
+    out = str(tmp_path / "s")
+    with gen.Stream(backfill_file_rows=200, cdc_file_events=150, jobs=1) as s:
+        chunks = [s.backfill(out, 500), s.cdc(out, 600), s.backfill(out, 300), s.cdc(out, 450)]
+        assert s.backfill_rows == 800 and s.cdc_events == 1050 and s.events == 1850
+        live = s.live
+    assert [len(c["files"]) for c in chunks] == [3, 4, 2, 3]
+    assert len({c["dir"] for c in chunks}) == 4  # a minute folder each
+    arrival = [p for c in chunks for p in c["files"]]
+    assert arrival == sorted(arrival)
+    assert all(os.path.dirname(p) == os.path.join(out, c["dir"]) for c in chunks for p in c["files"])
+    events = _read_all(arrival)
+    assert len(events) == 1850 and sum(c["events"] for c in chunks) == 1850
+    cdc = [e for e in events if "cdc" in e["read_method"]]
+    seqs = [_seq(e) for e in cdc]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)  # on time, no late events
+    ct = [e["source_metadata"]["change_type"] for e in cdc]
+    assert ct.count("INSERT") == s.cdc_ops["insert"] and ct.count("DELETE") == s.cdc_ops["delete"]
+    # the second backfill continues after the keys the CDC inserts took
+    second = [e["payload"]["id"] for e in _read_all(chunks[2]["files"])]
+    assert min(second) > max(e["payload"]["id"] for e in _read_all(chunks[1]["files"]))
+    state = {}
+    for e in sorted(events, key=_seq):
+        k = e["payload"]["id"]
+        if e["source_metadata"]["is_deleted"]:
+            assert k in state
+            del state[k]
+        else:
+            assert (k in state) == (e["source_metadata"]["change_type"] != "INSERT")
+            state[k] = e
+    assert len(state) == live
+
+
+def test_size_sweep_helpers(tmp_path):
+    import size_sweep
+
+    m = tmp_path / "m.jsonl"
+    tail = size_sweep.MetricsTail(str(m))
+    assert tail.read() == []
+    m.write_text('{"event":"ingest","files":2,"rows":7}\n{"event":"me')
+    assert tail.read() == [{"event": "ingest", "files": 2, "rows": 7}]
+    with open(m, "a") as fh:
+        fh.write('rge","ms":1.5,"changes":7}\n')
+    assert tail.read() == [{"event": "merge", "ms": 1.5, "changes": 7}]
+    assert (tail.files, tail.rows, tail.changes) == (2, 7, 7)
+    # a chunk moves into the source with one rename, and goes away with its empty folders
+    staging, source = tmp_path / "staging", tmp_path / "source"
+    rel = os.path.join("t", "2025", "03", "01", "00", "07")
+    (staging / rel).mkdir(parents=True)
+    (staging / rel / "a.avro").write_text("x")
+    (source / "t" / "2025" / "03" / "01" / "00" / "06").mkdir(parents=True)
+    size_sweep.place(str(staging), str(source), rel)
+    assert (source / rel / "a.avro").exists() and not (staging / rel).exists()
+    size_sweep.remove(str(source), rel)
+    assert not (source / rel).exists() and (source / "t" / "2025" / "03" / "01" / "00" / "06").exists()
+    size_sweep.remove(str(source), os.path.join("t", "2025", "03", "01", "00", "06"))
+    assert os.listdir(source / "t") == []
+
+
+def test_size_sweep_tiny(tmp_path):
+    """The whole streaming sweep at a tiny scale against the real binary."""
+    import size_sweep
+
+    exe = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "build", "sluice"))
+    if not os.path.exists(exe):
+        pytest.skip(f"{exe} is missing")
+    r = size_sweep.run(str(tmp_path), [3000, 9000], exe, batches=2, batch_events=1000,
+                       file_events=100, chunk_rows=4000, gen_jobs=1, say=lambda _m: None)
+    assert [s["target_rows"] for s in r["steps"]] == [3000, 9000]
+    assert [s["table_rows"] for s in r["steps"]] == [3000, 9000]  # backfill up to S live rows
+    for step in r["steps"]:
+        assert len(step["batches"]) == 2 and step["batch_ms"] > 0 and step["merge_ms"] > 0
+        assert all(b["files"] == [10] and b["rows"] == 1000 for b in step["batches"])
+    run = r["run"]
+    assert run["merged_rows_read"] == run["expected_live_rows"]
+    assert run["log_rows_read"] == run["events"] == run["backfill_rows"] + 4 * 1000
+    assert r["cost_ratio"] > 0 and not os.path.exists(tmp_path / "size-sweep")
