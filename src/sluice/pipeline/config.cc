@@ -53,6 +53,9 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     c.name = value;
   } else if (key == "pipeline.merge_interval") {
     ARROW_ASSIGN_OR_RAISE(c.merge_interval_ms, ParseDurationMs(value));
+  } else if (key == "pipeline.merge_overlap_bytes") {
+    ARROW_ASSIGN_OR_RAISE(c.merge_overlap_bytes, ParseInt(key, value));
+    if (c.merge_overlap_bytes < 0) return Status::Invalid(key, " must be at least 0");
   } else if (key == "pipeline.merge_max_rows") {
     ARROW_ASSIGN_OR_RAISE(c.merge_max_rows, ParseInt(key, value));
     if (c.merge_max_rows < 1) return Status::Invalid(key, " must be at least 1");
@@ -309,6 +312,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
   static const char* kKeys[] = {"pipeline.name",
                                 "pipeline.merge_interval",
                                 "pipeline.merge_max_rows",
+                                "pipeline.merge_overlap_bytes",
                                 "pipeline.schema_evolution",
                                 "source.kind",
                                 "source.format",

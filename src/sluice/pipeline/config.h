@@ -38,6 +38,9 @@ struct Config {
   int64_t merge_interval_ms = 60'000;
   /// A merge commit takes whole log commits until it holds this many rows.
   int64_t merge_max_rows = 1'000'000;
+  /// A due merge runs alongside the next batch's ingest when the two
+  /// (estimated in memory) fit in this many bytes; 0: never.
+  int64_t merge_overlap_bytes = int64_t{384} << 20;
   SchemaEvolution schema_evolution = SchemaEvolution::kMerge;
   // [source]
   std::string source_kind = "datastream";

@@ -1,6 +1,7 @@
 #include "sluice/pipeline/log_tail.h"
 
 #include <arrow/api.h>
+#include <arrow/util/byte_size.h>
 
 #include "sluice/delta/commit_reader.h"
 #include "sluice/delta/table_reader.h"
@@ -29,6 +30,14 @@ Result<std::shared_ptr<arrow::Table>> InSchema(const std::shared_ptr<arrow::Tabl
 }
 
 }  // namespace
+
+int64_t LogTail::BytesAfter(int64_t version) const {
+  int64_t bytes = 0;
+  for (auto it = cache_.upper_bound(version); it != cache_.end(); ++it) {
+    if (it->second) bytes += arrow::util::TotalBufferSize(*it->second);
+  }
+  return bytes;
+}
 
 void LogTail::Remember(int64_t version, std::shared_ptr<arrow::Table> rows) {
   if (!rows) return;

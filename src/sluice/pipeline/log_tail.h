@@ -33,6 +33,9 @@ class LogTail {
   /// Drops cached commits up to and including `version` (merged everywhere).
   void ForgetThrough(int64_t version);
   void Clear();
+  /// Bytes of the cached rows of commits after `version` (what a merge
+  /// from there holds in memory).
+  int64_t BytesAfter(int64_t version) const;
 
   /// Whole commits after `after`, up to `log`'s version, stopping once
   /// `max_rows` rows are collected (at least one commit when there is one).

@@ -379,7 +379,13 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   StepResult merge_result;
   if (follows() && !pending.empty() && merger_ && last_merge_ms_ != 0) {
     const int64_t now_ms = WallClockUs() / 1000;
-    if (merge_due(now_ms)) {
+    // Two batches in memory at once: only when they fit the budget.
+    int64_t input_bytes = 0;
+    for (const auto& f : pending) input_bytes += f.size;
+    const int64_t held = tail_.BytesAfter(merged_through_);
+    const bool fits =
+        config_.merge_overlap_bytes > 0 && held + 2 * input_bytes <= config_.merge_overlap_bytes;
+    if (fits && merge_due(now_ms)) {
       ARROW_ASSIGN_OR_RAISE(overlapped, PrepareMerge(merge_result, now_ms));
     }
   }
@@ -416,8 +422,15 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
   // step, which runs it alongside that step's ingest; so with
   // merge_interval 0s the merged table is at most one log commit behind
   // while input flows, and level once it stops.
-  const bool defer =
-      !pending.empty() && last_merge_ms_ != 0 && !cursor_.Pending(listing, 1).empty();
+  bool defer = false;
+  if (!pending.empty() && last_merge_ms_ != 0 && config_.merge_overlap_bytes > 0) {
+    // Deferred only if the next batch is there and will fit the budget.
+    auto next = cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch));
+    int64_t next_bytes = 0;
+    for (const auto& f : next) next_bytes += f.size;
+    defer = !next.empty() &&
+            tail_.BytesAfter(merged_through_) + 2 * next_bytes <= config_.merge_overlap_bytes;
+  }
   if (follows() && !result.merged && !result.history && !defer) {
     const int64_t now_ms = WallClockUs() / 1000;
     if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
