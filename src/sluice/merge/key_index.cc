@@ -130,7 +130,7 @@ std::string TokenBytes(uint64_t token) {
 
 constexpr size_t kDefaultDeltaMax = size_t{1} << 16;
 // Sequences of recently written or read rows kept for late events.
-constexpr int64_t kSeqCacheBytes = int64_t{64} << 20;
+constexpr int64_t kSeqCacheBytes = int64_t{16} << 20;
 
 }  // namespace
 
@@ -263,10 +263,10 @@ bool KeyIndex::EraseLive(std::string_view key, uint64_t token) {
 
 Status KeyIndex::MaybeMergeDelta(bool force) {
   const size_t run = static_cast<size_t>(narrow_ ? narrow_run_.size() : wide_run_.size());
-  // The delta costs ~80 bytes a key, the run 12: merge at 1/128 of the run
-  // (or 64K keys), so the delta stays a small share and the O(n) merge is
-  // paid once per many commits.
-  if (delta_.empty() || (!force && delta_.size() < std::max(delta_max_, run / 128))) {
+  // The delta costs ~80 bytes a key, the run 12: merge at 1/256 of the run
+  // (or 64K keys), so the delta stays a small share (~30 MiB at 100M keys)
+  // and the O(n) merge is paid once per many commits.
+  if (delta_.empty() || (!force && delta_.size() < std::max(delta_max_, run / 256))) {
     return Status::OK();
   }
   if (narrow_) {

@@ -731,6 +731,16 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
       ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(table, order));
       table = sorted.table();
     }
+    // One chunk, made here once: the merge plans one batch, and the decoded
+    // pieces can go now instead of living on while a merge of this batch
+    // runs alongside the next ingest (which would otherwise copy it again).
+    if (table->num_columns() > 0 && table->column(0)->num_chunks() > 1) {
+      ARROW_ASSIGN_OR_RAISE(auto one, table->CombineChunksToBatch());
+      ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatches({one}));
+    }
+    conformed.clear();
+    changes.clear();
+    works.clear();
   }
 
   // Log tables off: the merge plan of this batch (pure; its invalid rows
