@@ -14,8 +14,10 @@
 //
 // Memory: per key, one unordered_map node (~80 bytes + the key bytes when
 // longer than 15); per version, 112 bytes (three std::string + file id +
-// row), plus each sequence longer than 15 bytes on the heap. A denser
-// arena layout like key_index.h's would cut this to ~24 bytes + seq bytes.
+// row), plus each sequence longer than 15 bytes on the heap. The merged
+// table's index (key_index.h) got down to 12 bytes a key by keeping no
+// sequence per key and numbering rows across files; the same would apply
+// here (history tables are optional and off by default).
 // Per orphan delete, 48 bytes (seq + two int64) + its seq past 15 bytes,
 // and a second map node (~80 bytes + key) per key that has any.
 //
