@@ -278,8 +278,8 @@ def test_size_sweep_tiny(tmp_path):
     import size_sweep
 
     exe = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "build", "sluice"))
-    if not os.path.exists(exe):
-        pytest.skip(f"{exe} is missing")
+    # make test builds it first; a missing binary is a broken set-up, not a pass
+    assert os.path.exists(exe), f"{exe} is missing: build first (make build)"
     r = size_sweep.run(str(tmp_path), [3000, 9000], exe, batches=2, batch_events=1000,
                        file_events=100, chunk_rows=4000, gen_jobs=1, say=lambda _m: None)
     assert [s["target_rows"] for s in r["steps"]] == [3000, 9000]

@@ -43,16 +43,8 @@ inline uint64_t Mix(uint64_t h) {  // the splitmix64 / murmur3 finalizer
 
 // Fixed encoded width of a column type; 0 for variable-length types.
 int FixedWidth(const arrow::DataType& type) {
+  if (IntegerKeyTag(type) != 0) return 9;
   switch (type.id()) {
-    case arrow::Type::INT8:
-    case arrow::Type::INT16:
-    case arrow::Type::INT32:
-    case arrow::Type::INT64:
-    case arrow::Type::UINT8:
-    case arrow::Type::UINT16:
-    case arrow::Type::UINT32:
-    case arrow::Type::UINT64:
-      return 9;
     case arrow::Type::BOOL:
       return 2;
     case arrow::Type::DATE32:
@@ -339,6 +331,23 @@ Result<EncodedKeys> KeyEncoder::EncodeColumns(
   out.hashes_.resize(n);
   for (size_t i = 0; i < n; ++i) out.hashes_[i] = HashKey(out.key(static_cast<int64_t>(i)));
   return out;
+}
+
+char IntegerKeyTag(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::UINT8:
+    case arrow::Type::UINT16:
+    case arrow::Type::UINT32:
+      return 'i';
+    case arrow::Type::UINT64:
+      return 'u';
+    default:
+      return 0;
+  }
 }
 
 }  // namespace sluice::merge

@@ -97,4 +97,9 @@ class KeyEncoder {
 /// True if the encoder handles arrow type `type` as a key column.
 bool IsSupportedKeyType(const arrow::DataType& type);
 
+/// For an integer column type, the tag its keys are encoded with ('i' for
+/// the signed and narrower unsigned types, 'u' for uint64), each key being
+/// the tag + 8 bytes; 0 for any other type.
+char IntegerKeyTag(const arrow::DataType& type);
+
 }  // namespace sluice::merge

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <span>
 
 #include "sluice/core/arrow_util.h"
 #include "sluice/delta/deletion_vector.h"
@@ -139,26 +140,8 @@ KeyIndex::KeyIndex(KeyEncoder encoder, std::optional<io::TableLocation> location
       delta_max_(kDefaultDeltaMax),
       seqs_(std::make_unique<SeqReader>(std::move(location), kSeqCacheBytes)) {
   const auto& types = encoder_.key_types();
-  if (types.size() == 1) {
-    switch (types[0]->id()) {
-      case arrow::Type::INT8:
-      case arrow::Type::INT16:
-      case arrow::Type::INT32:
-      case arrow::Type::INT64:
-      case arrow::Type::UINT8:
-      case arrow::Type::UINT16:
-      case arrow::Type::UINT32:
-        narrow_ = true;
-        narrow_tag_ = 'i';
-        break;
-      case arrow::Type::UINT64:
-        narrow_ = true;
-        narrow_tag_ = 'u';
-        break;
-      default:
-        break;
-    }
-  }
+  if (types.size() == 1) narrow_tag_ = IntegerKeyTag(*types[0]);
+  narrow_ = narrow_tag_ != 0;
 }
 
 void KeyIndex::SetLimitsForTesting(uint32_t row_space, size_t delta_max) {
@@ -261,12 +244,12 @@ bool KeyIndex::EraseLive(std::string_view key, uint64_t token) {
   return false;
 }
 
-Status KeyIndex::MaybeMergeDelta(bool force) {
+Status KeyIndex::MaybeMergeDelta() {
   const size_t run = static_cast<size_t>(narrow_ ? narrow_run_.size() : wide_run_.size());
   // The delta costs ~80 bytes a key, the run 12: merge at 1/256 of the run
   // (or 64K keys), so the delta stays a small share (~30 MiB at 100M keys)
   // and the O(n) merge is paid once per many commits.
-  if (delta_.empty() || (!force && delta_.size() < std::max(delta_max_, run / 256))) {
+  if (delta_.empty() || delta_.size() < std::max(delta_max_, run / 256)) {
     return Status::OK();
   }
   if (narrow_) {
@@ -428,7 +411,6 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Build(const delta::Snapshot& snapsho
   void* buffer = std::malloc(capacity * slot_size);
   if (buffer == nullptr) return Status::OutOfMemory("key index: ", capacity, " keys");
   size_t count = 0;
-  Status grow_failed;
   auto push = [&](const auto& slot) {
     if (count == capacity) {
       void* grown = std::realloc(buffer, capacity * 2 * slot_size);
@@ -645,17 +627,16 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
     if (first + static_cast<size_t>(file.rows) > plan.append_keys.size()) {
       return Status::Invalid("key index: the commit wrote more rows than the plan appends");
     }
+    std::span<const std::string> seqs(plan.append_seqs.data() + first,
+                                      static_cast<size_t>(file.rows));
     std::string max_seq;
-    std::vector<std::string> seqs(
-        plan.append_seqs.begin() + static_cast<int64_t>(first),
-        plan.append_seqs.begin() + static_cast<int64_t>(first) + file.rows);
     for (const auto& q : seqs) max_seq = std::max(max_seq, q);
     ARROW_ASSIGN_OR_RAISE(auto base, AddFile(file.path, file.rows, std::move(max_seq)));
     seqs_->Remember(file.path, 0, seqs);
     for (int64_t r = 0; r < file.rows; ++r) {
       const auto& key = plan.append_keys[first + static_cast<size_t>(r)];
       const uint64_t hash = HashKey(key);
-      tombstones_.erase(key);
+      if (!tombstones_.empty()) tombstones_.erase(key);
       SetRow(key, TokenOf(key, hash), base + static_cast<uint32_t>(r));
     }
     first += static_cast<size_t>(file.rows);
@@ -668,7 +649,7 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
     EraseLive(t.key, TokenOf(t.key, HashKey(t.key)));
     tombstones_[t.key] = TombstoneInfo{t.seq, t.deleted_at_ms};
   }
-  ARROW_RETURN_NOT_OK(MaybeMergeDelta(false));
+  ARROW_RETURN_NOT_OK(MaybeMergeDelta());
   version_ = outcome.version;
   return Status::OK();
 }

@@ -185,8 +185,8 @@ class KeyIndex {
   void SetRow(std::string_view key, uint64_t token, uint32_t row);
   /// Removes `key` from the live keys; false if it was not live.
   bool EraseLive(std::string_view key, uint64_t token);
-  /// Merges the delta into the sorted run when it is large enough (or `force`).
-  Status MaybeMergeDelta(bool force);
+  /// Merges the delta into the sorted run when it is large enough.
+  Status MaybeMergeDelta();
   /// Calls fn(uint32_t& row) for every live row number.
   template <typename Fn>
   void ForEachRow(Fn&& fn);
@@ -204,7 +204,7 @@ class KeyIndex {
 
   KeyEncoder encoder_;
   bool narrow_ = false;
-  char narrow_tag_ = 'i';
+  char narrow_tag_ = 0;  ///< IntegerKeyTag of the one key column, or 0
   int64_t version_ = -1;
   int64_t live_ = 0;
 

@@ -19,7 +19,7 @@ SeqReader::SeqReader(std::optional<io::TableLocation> location, int64_t cache_by
     : location_(std::move(location)), capacity_(cache_bytes) {}
 
 void SeqReader::Remember(const std::string& path, int64_t first_row,
-                         const std::vector<std::string>& seqs) {
+                         std::span<const std::string> seqs) {
   if (seqs.empty() || capacity_ <= 0) return;
   arrow::BinaryBuilder builder;
   int64_t bytes = 0;

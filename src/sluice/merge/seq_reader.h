@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,7 +37,7 @@ class SeqReader {
 
   /// Remembers the sequences of rows [first_row, first_row + seqs.size())
   /// of `path` (a file just written).
-  void Remember(const std::string& path, int64_t first_row, const std::vector<std::string>& seqs);
+  void Remember(const std::string& path, int64_t first_row, std::span<const std::string> seqs);
 
   struct Request {
     const std::string* path;  ///< add.path

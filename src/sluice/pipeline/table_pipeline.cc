@@ -371,28 +371,30 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
                      now_ms - last_merge_ms_ >= config_.merge_interval_ms;
     return behind && due;
   };
+  // Two batches in memory at once only when they fit the budget: the rows
+  // a merge holds plus `next`'s input, decoded (~1.6 times its bytes).
+  auto overlap_fits = [&](const std::vector<ds::SourceFile>& next) {
+    int64_t bytes = 0;
+    for (const auto& f : next) bytes += f.size;
+    return config_.merge_overlap_bytes > 0 && !next.empty() &&
+           tail_.BytesAfter(merged_through_) + 2 * bytes <= config_.merge_overlap_bytes;
+  };
   // A merge due before this batch (of the log as it stands) runs on a worker
   // while the batch is decoded and committed to the log: the two touch
   // different tables, and the merged table still follows the log in order.
   // The batch itself is merged at the next due merge.
   std::optional<PendingMerge> overlapped;
   StepResult merge_result;
-  if (follows() && !pending.empty() && merger_ && last_merge_ms_ != 0) {
+  if (follows() && merger_ && last_merge_ms_ != 0 && overlap_fits(pending)) {
     const int64_t now_ms = WallClockUs() / 1000;
-    // Two batches in memory at once: only when they fit the budget.
-    int64_t input_bytes = 0;
-    for (const auto& f : pending) input_bytes += f.size;
-    const int64_t held = tail_.BytesAfter(merged_through_);
-    const bool fits =
-        config_.merge_overlap_bytes > 0 && held + 2 * input_bytes <= config_.merge_overlap_bytes;
-    if (fits && merge_due(now_ms)) {
+    if (merge_due(now_ms)) {
       ARROW_ASSIGN_OR_RAISE(overlapped, PrepareMerge(merge_result, now_ms));
     }
   }
 
-  const auto started = std::chrono::steady_clock::now();
+  std::future<Status> merge;
   if (overlapped) {
-    auto merge = std::async(std::launch::async, [&] {
+    merge = std::async(std::launch::async, [&] {
       const auto merge_started = std::chrono::steady_clock::now();
       Status st = RunMerge(*overlapped, merge_result);
       merge_result.merge_ms = std::chrono::duration<double, std::milli>(
@@ -400,37 +402,32 @@ Result<StepResult> TablePipeline::StepOnce(const std::vector<ds::SourceFile>& li
                                   .count();
       return st;
     });
-    Status ingested = Ingest(pending, result);
-    result.ingest_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-    Status merged = merge.get();
-    if (merged.ok()) FinishMerge(*overlapped);
-    ARROW_RETURN_NOT_OK(ingested);
-    ARROW_RETURN_NOT_OK(merged);
-    CopyMergeResult(merge_result, result);
-    overlapped.reset();
-  } else if (!pending.empty()) {
-    ARROW_RETURN_NOT_OK(Ingest(pending, result));
+  }
+  Status ingested;
+  if (!pending.empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    ingested = Ingest(pending, result);
     result.ingest_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
   }
+  if (overlapped) {
+    Status merged = merge.get();  // also when the ingest failed: never left running
+    if (merged.ok()) FinishMerge(*overlapped);
+    ARROW_RETURN_NOT_OK(ingested);
+    ARROW_RETURN_NOT_OK(merged);
+    CopyMergeResult(merge_result, result);
+  }
+  ARROW_RETURN_NOT_OK(ingested);
 
   // The merged table follows the log table (unless it just did, above).
   // When more input is already waiting, a due merge is left to the next
   // step, which runs it alongside that step's ingest; so with
   // merge_interval 0s the merged table is at most one log commit behind
   // while input flows, and level once it stops.
-  bool defer = false;
-  if (!pending.empty() && last_merge_ms_ != 0 && config_.merge_overlap_bytes > 0) {
-    // Deferred only if the next batch is there and will fit the budget.
-    auto next = cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch));
-    int64_t next_bytes = 0;
-    for (const auto& f : next) next_bytes += f.size;
-    defer = !next.empty() &&
-            tail_.BytesAfter(merged_through_) + 2 * next_bytes <= config_.merge_overlap_bytes;
-  }
+  const bool defer =
+      !pending.empty() && last_merge_ms_ != 0 &&
+      overlap_fits(cursor_.Pending(listing, static_cast<size_t>(config_.max_files_per_batch)));
   if (follows() && !result.merged && !result.history && !defer) {
     const int64_t now_ms = WallClockUs() / 1000;
     if (!merger_) ARROW_RETURN_NOT_OK(Merger().status());
@@ -518,8 +515,7 @@ Status TablePipeline::MaintainTables(StepResult& result, int64_t now_ms) {
 
 Result<std::optional<TablePipeline::PendingMerge>> TablePipeline::PrepareMerge(StepResult& result,
                                                                                int64_t now_ms) {
-  ARROW_ASSIGN_OR_RAISE(TableMerger * merger, Merger());
-  (void)merger;
+  ARROW_RETURN_NOT_OK(Merger().status());
   // The history table may be behind the merged table (turned on later):
   // read from the older of the two; each takes only what it lacks.
   int64_t after = merged_through_;
