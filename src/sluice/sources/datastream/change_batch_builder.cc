@@ -68,6 +68,11 @@ Result<std::shared_ptr<arrow::Array>> RowIdArray(const EventColumns& c, int64_t 
 }
 
 Result<std::shared_ptr<arrow::Array>> TextArray(const EventColumn& col, int64_t n) {
+  // The Avro reader already made utf8 (validated) columns: share them.
+  if (col.present() && col.array()->type_id() == arrow::Type::STRING &&
+      col.array()->length() == n) {
+    return col.array();
+  }
   arrow::StringBuilder b;
   ARROW_RETURN_NOT_OK(b.Reserve(n));
   for (int64_t i = 0; i < n; ++i) {
@@ -112,10 +117,12 @@ Result<std::shared_ptr<arrow::Array>> SourceStruct(const EventColumns& c, int64_
   ARROW_ASSIGN_OR_RAISE(auto schema_key, TextArray(c.schema_key, n));
   add("schema_key", schema_key);
   arrow::StringBuilder sort_keys;
+  ARROW_RETURN_NOT_OK(sort_keys.Reserve(n));
   const SortKeysJson sort_keys_json(c.sort_keys);
+  std::string json;
   for (int64_t i = 0; i < n; ++i) {
-    if (auto json = sort_keys_json.Format(i)) {
-      ARROW_RETURN_NOT_OK(sort_keys.Append(*json));
+    if (sort_keys_json.Format(i, json)) {
+      ARROW_RETURN_NOT_OK(sort_keys.Append(json));
     } else {
       ARROW_RETURN_NOT_OK(sort_keys.AppendNull());
     }

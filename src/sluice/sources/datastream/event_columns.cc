@@ -4,6 +4,7 @@
 #include <arrow/util/value_parsing.h>
 
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "sluice/core/arrow_util.h"
@@ -259,36 +260,70 @@ SortKeysJson::SortKeysJson(const EventColumn& sort_keys) : sort_keys_(sort_keys)
   }
 }
 
-std::optional<std::string> SortKeysJson::Format(int64_t i) const {
-  if (sort_keys_.IsNull(i)) return std::nullopt;
+namespace {
+
+// Appends `s` as a JSON string. Sort-key strings (log file names, LSNs) are
+// plain ASCII, so the common case is a straight copy.
+void AppendJsonString(std::string_view s, std::string& out) {
+  bool plain = true;
+  for (unsigned char ch : s) {
+    if (ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x80) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool SortKeysJson::Format(int64_t i, std::string& out) const {
+  out.clear();
+  if (sort_keys_.IsNull(i)) return false;
   const auto& arr = sort_keys_.array();
   if (arr->type_id() != arrow::Type::LIST) {
     // Not a list (an unexpected encoding): keep its text form rather than lose it.
     auto scalar = arr->GetScalar(i);
-    return scalar.ok() ? std::optional<std::string>((*scalar)->ToString()) : std::nullopt;
+    if (!scalar.ok()) return false;
+    out = (*scalar)->ToString();
+    return true;
   }
   const auto& list = static_cast<const arrow::ListArray&>(*arr);
-  std::string out = "[";
+  out += '[';
   int64_t begin = list.value_offset(i), end = begin + list.value_length(i);
   for (int64_t k = begin; k < end; ++k) {
     if (k > begin) out += ',';
-    nlohmann::json v = nullptr;
+    bool written = false;
     for (const auto& m : members_) {
       if (m.IsNull(k)) continue;
       auto t = m.array()->type_id();
       if (auto s = m.String(k)) {
-        v = std::string(*s);
+        AppendJsonString(*s, out);
+        written = true;
       } else if (arrow::is_integer(t)) {
-        if (auto n = m.Int64(k)) v = *n;
+        if (auto n = m.Int64(k)) {
+          char buf[24];
+          auto r = std::to_chars(buf, buf + sizeof(buf), *n);
+          out.append(buf, r.ptr);
+          written = true;
+        }
       } else if (auto scalar = m.array()->GetScalar(k); scalar.ok()) {
-        v = (*scalar)->ToString();
+        AppendJsonString((*scalar)->ToString(), out);
+        written = true;
       }
       break;
     }
-    out += v.dump();
+    if (!written) out += "null";
   }
   out += ']';
-  return out;
+  return true;
 }
 
 }  // namespace sluice::sources::datastream

@@ -83,8 +83,8 @@ std::optional<std::string> SortKeyElement(const EventColumn& sort_keys, int64_t 
 class SortKeysJson {
  public:
   explicit SortKeysJson(const EventColumn& sort_keys);
-  /// Row `i` as JSON text; null -> nullopt.
-  std::optional<std::string> Format(int64_t i) const;
+  /// Row `i` as JSON text into `out` (cleared first); false when null.
+  bool Format(int64_t i, std::string& out) const;
 
  private:
   const EventColumn& sort_keys_;
