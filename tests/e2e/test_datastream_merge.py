@@ -421,3 +421,49 @@ def test_maintenance_between_batches_keeps_every_row(tmp_path, empty_config):
                         "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     compare_merged_to_reference(cat_table(out), expected, obj)
+
+
+def _codecs(table: Path) -> set:
+    """The Parquet codecs of every column chunk in the table's data files
+    (not Sluice's own side tables under _sluice/, which stay zstd)."""
+    import pyarrow.parquet as pq
+    found = set()
+    for f in table.rglob("*.parquet"):
+        if "_delta_log" in f.parts or "_sluice" in f.parts:
+            continue
+        md = pq.ParquetFile(f).metadata
+        for g in range(md.num_row_groups):
+            for c in range(md.num_columns):
+                found.add(md.row_group(g).column(c).compression)
+    return found
+
+
+def test_sink_compression_applies_to_log_merged_and_history_tables(tmp_path, empty_config):
+    """`sink.compression = snappy` (the codec Spark and delta-rs write by
+    default): every data file of the log, merged and history tables is snappy,
+    and the merged table still equals the reference. The default is zstd."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    gen(src, tables=2, rows_per_table=30, changes_per_table=120, seed=7, files_per_minute=2)
+    expected = Expected(src)
+    env = sluice_env(src, sink, SLUICE_PIPELINE_MERGE_INTERVAL="0s",
+                     SLUICE_SINK_HISTORY_TABLES="true", SLUICE_SINK_COMPRESSION="snappy")
+    run_once_ok(empty_config, env)
+    objs = [o for o in OBJECTS if o in expected.tables]
+    assert objs
+    for obj in objs:
+        merged = merged_path(sink, expected, obj)
+        for table in (merged, Path(str(merged) + "_log"), Path(str(merged) + "_history")):
+            assert table_exists(table), table
+            assert _codecs(table) == {"SNAPPY"}, table
+            assert all(f.name.endswith(".snappy.parquet") for f in table.glob("*.parquet"))
+        compare_merged_to_reference(read_merged(sink, expected, obj), expected, obj,
+                                    expected.events[obj])
+
+    sink2 = tmp_path / "sink2"
+    run_once_ok(empty_config, sluice_env(src, sink2, SLUICE_PIPELINE_MERGE_INTERVAL="0s"))
+    assert _codecs(merged_path(sink2, expected, objs[0])) == {"ZSTD"}
+
+    bad = run_once(empty_config, sluice_env(src, tmp_path / "sink3",
+                                            SLUICE_SINK_COMPRESSION="brotli9"))
+    assert bad.returncode != 0
+    assert "sink.compression" in bad.stdout + bad.stderr and "brotli9" in bad.stdout + bad.stderr

@@ -4,6 +4,7 @@
 #include <arrow/compute/api.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/util/byte_size.h>
+#include <arrow/util/compression.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
@@ -28,7 +29,15 @@ Result<arrow::Compression::type> CodecFor(const std::string& name) {
   if (name == "gzip") return arrow::Compression::GZIP;
   if (name == "lz4") return arrow::Compression::LZ4;
   if (name == "uncompressed" || name == "none") return arrow::Compression::UNCOMPRESSED;
-  return Status::Invalid("unknown Parquet compression '", name, "'");
+  return Status::Invalid("unknown Parquet compression '", name,
+                         "' (zstd, snappy, lz4, gzip or uncompressed)");
+}
+
+// The level to write with, if the codec takes one.
+std::optional<int> LevelFor(arrow::Compression::type codec, std::optional<int> level) {
+  if (!arrow::util::Codec::SupportsCompressionLevel(codec)) return std::nullopt;
+  if (codec == arrow::Compression::ZSTD) return level.value_or(1);
+  return level;
 }
 
 // Writes the rows of one partition into as many files as the target size asks.
@@ -102,7 +111,7 @@ class PartitionWriter {
     ARROW_ASSIGN_OR_RAISE(auto codec, CodecFor(options_.compression));
     parquet::WriterProperties::Builder props;
     props.compression(codec);
-    if (codec == arrow::Compression::ZSTD) props.compression_level(options_.compression_level);
+    if (auto level = LevelFor(codec, options_.compression_level)) props.compression_level(*level);
     props.max_row_group_length(options_.row_group_rows);
     // A column whose dictionary outgrows this falls back to plain encoding;
     // Arrow's 1 MiB default spends a lot of hashing on nearly unique columns
@@ -133,6 +142,21 @@ class PartitionWriter {
 };
 
 }  // namespace
+
+Status ValidateCompression(const std::string& name, std::optional<int> level) {
+  ARROW_ASSIGN_OR_RAISE(auto codec, CodecFor(name));
+  if (!level) return Status::OK();
+  if (!arrow::util::Codec::SupportsCompressionLevel(codec)) {
+    return Status::Invalid("Parquet compression '", name, "' takes no level");
+  }
+  ARROW_ASSIGN_OR_RAISE(int lo, arrow::util::Codec::MinimumCompressionLevel(codec));
+  ARROW_ASSIGN_OR_RAISE(int hi, arrow::util::Codec::MaximumCompressionLevel(codec));
+  if (*level < lo || *level > hi) {
+    return Status::Invalid("compression level ", *level, " of '", name, "' is outside ", lo,
+                           "..", hi);
+  }
+  return Status::OK();
+}
 
 std::string EncodeAddPath(const std::string& relative) {
   static const char* kHex = "0123456789ABCDEF";

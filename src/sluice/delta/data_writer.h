@@ -6,6 +6,7 @@
 #include <arrow/filesystem/type_fwd.h>
 #include <arrow/type_fwd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,9 @@ struct DataWriteOptions {
   int64_t row_group_rows = 128 * 1024;
   /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed.
   std::string compression = "zstd";
-  int compression_level = 1;
+  /// For codecs with levels (zstd, gzip); unset: 1 for zstd (fast, and most
+  /// of zstd's ratio), the codec's own default otherwise.
+  std::optional<int> compression_level;
   StatsOptions stats;
 };
 
@@ -34,6 +37,10 @@ Result<std::vector<Add>> WriteDataFiles(arrow::fs::FileSystem& fs, const std::st
                                         const std::shared_ptr<arrow::Table>& data,
                                         const std::vector<std::string>& partition_columns,
                                         const DataWriteOptions& options = {});
+
+/// Checks a codec name and level as DataWriteOptions takes them; the error
+/// names the accepted values.
+Status ValidateCompression(const std::string& name, std::optional<int> level);
 
 /// Percent-encodes a relative file path for `add.path` (a URI reference).
 std::string EncodeAddPath(const std::string& relative);

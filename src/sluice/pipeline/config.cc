@@ -124,6 +124,16 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
   } else if (key == "sink.vacuum_retention") {
     ARROW_ASSIGN_OR_RAISE(int64_t ms, ParseDurationMs(value));
     c.vacuum_retention_ms = ms;
+  } else if (key == "sink.compression") {
+    c.compression = value;
+    std::transform(c.compression.begin(), c.compression.end(), c.compression.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+  } else if (key == "sink.compression_level") {
+    ARROW_ASSIGN_OR_RAISE(int64_t level, ParseInt(key, value));
+    if (level < INT32_MIN || level > INT32_MAX) {
+      return Status::Invalid("configuration ", key, ": ", value, " is out of range");
+    }
+    c.compression_level = static_cast<int>(level);
   } else if (key == "sink.checkpoint_interval") {
     ARROW_ASSIGN_OR_RAISE(c.checkpoint_interval, ParseInt(key, value));
   } else {
@@ -328,6 +338,8 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "sink.merge_mode",
                                 "sink.checkpoint_dir",
                                 "sink.checkpoint_interval",
+                                "sink.compression",
+                                "sink.compression_level",
                                 "sink.tombstone_retention",
                                 "sink.maintenance",
                                 "sink.maintenance_interval",
@@ -348,7 +360,17 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
     c.table_source_type =
         c.source_path.rfind("gs://", 0) == 0 ? "discovery-bucket" : "local-directory";
   }
+  if (Status st = delta::ValidateCompression(c.compression, c.compression_level); !st.ok()) {
+    return Status::Invalid("configuration sink.compression: ", st.message());
+  }
   return c;
+}
+
+delta::DataWriteOptions DataWriteOptionsFor(const Config& config) {
+  delta::DataWriteOptions o;
+  o.compression = config.compression;
+  o.compression_level = config.compression_level;
+  return o;
 }
 
 std::map<std::string, std::string> ProcessEnvironment() {

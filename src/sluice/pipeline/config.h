@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sluice/core/status.h"
+#include "sluice/delta/data_writer.h"
 
 namespace sluice::pipeline {
 
@@ -61,6 +62,11 @@ struct Config {
   /// ignored for that long); "7d".
   int64_t tombstone_retention_ms = 7LL * 24 * 3600 * 1000;
   std::string checkpoint_dir;  ///< where cursors live; empty = in the tables
+  /// Parquet codec of the data files Sluice writes (log, merged, history,
+  /// dead letters, and their compaction): zstd | snappy | lz4 | gzip |
+  /// uncompressed. Unset level: zstd 1, else the codec's default.
+  std::string compression = "zstd";
+  std::optional<int> compression_level;
   /// Table maintenance between batches (docs/maintenance.md): compaction of
   /// small files and of files whose DVs hide more than compact_deleted_ratio
   /// of their rows, and vacuum of unreferenced files past their retention.
@@ -77,6 +83,9 @@ struct Config {
   /// The per-table settings for `db.table` (empty defaults if none).
   TableConfig ForTable(const std::string& qualified_name) const;
 };
+
+/// How data files are written under `config` (codec and level).
+delta::DataWriteOptions DataWriteOptionsFor(const Config& config);
 
 /// Parses "10s", "500ms", "1m", "2h", "7d", or a bare number of seconds.
 Result<int64_t> ParseDurationMs(const std::string& text);

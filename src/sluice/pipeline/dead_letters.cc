@@ -6,9 +6,11 @@
 
 namespace sluice::pipeline {
 
-DeadLetterWriter::DeadLetterWriter(std::string source_table, std::string sink_path)
+DeadLetterWriter::DeadLetterWriter(std::string source_table, std::string sink_path,
+                                   delta::DataWriteOptions data)
     : source_table_(std::move(source_table)),
-      table_path_(io::JoinPath(io::JoinPath(sink_path, "_dead_letters"), source_table_)) {}
+      table_path_(io::JoinPath(io::JoinPath(sink_path, "_dead_letters"), source_table_)),
+      data_(std::move(data)) {}
 
 void DeadLetterWriter::Add(DeadLetter letter) {
   if (letter.raw.size() > kMaxRawBytes) {
@@ -57,6 +59,7 @@ Status DeadLetterWriter::Flush(const std::string& app_id, int64_t version, int64
   delta::TableWriteOptions options;
   options.deletion_vectors = false;
   options.txn = delta::Txn{app_id, version, {}};
+  options.data = data_;
   ARROW_RETURN_NOT_OK(
       delta::WriteTable(location, arrow::Table::Make(schema, cols), options).status());
   letters_.clear();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/core/status.h"
+#include "sluice/delta/data_writer.h"
 #include "sluice/io/table_location.h"
 
 namespace sluice::pipeline {
@@ -25,7 +26,8 @@ class DeadLetterWriter {
  public:
   static constexpr size_t kMaxRawBytes = 1 << 20;
 
-  DeadLetterWriter(std::string source_table, std::string sink_path);
+  DeadLetterWriter(std::string source_table, std::string sink_path,
+                   delta::DataWriteOptions data = {});
 
   void Add(DeadLetter letter);
   size_t size() const { return letters_.size(); }
@@ -37,6 +39,7 @@ class DeadLetterWriter {
  private:
   std::string source_table_;
   std::string table_path_;
+  delta::DataWriteOptions data_;
   std::vector<DeadLetter> letters_;
 };
 

@@ -38,6 +38,7 @@ MergeSettings MergeSettings::From(const Config& config) {
                                                 : merge::MergeMode::kDeletionVectors;
   s.tombstone_retention_ms = config.tombstone_retention_ms;
   s.checkpoint_interval = config.checkpoint_interval;
+  s.data = DataWriteOptionsFor(config);
   return s;
 }
 
@@ -110,6 +111,7 @@ Result<merge::MergeCommit> TableMerger::Commit(const merge::MergePlan& plan, int
       snapshot_ && plan.appends && !snapshot_->schema()->Equals(*plan.appends->schema(), false);
   mopts.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
   mopts.commit.checkpoint_interval = settings_.checkpoint_interval;
+  mopts.data = settings_.data;
   auto commit = merge::WriteMerge(*location_, snapshot_, plan, mopts);
   if (!commit.ok()) {
     Invalidate();  // the index is a cache: rebuild it (and re-read the table) next time

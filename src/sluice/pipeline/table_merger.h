@@ -32,6 +32,7 @@ struct MergeSettings {
   merge::MergeMode mode = merge::MergeMode::kDeletionVectors;
   int64_t tombstone_retention_ms = merge::kDefaultTombstoneRetentionMs;
   int64_t checkpoint_interval = 10;
+  delta::DataWriteOptions data;
   static MergeSettings From(const Config& config);
 };
 

@@ -336,6 +336,7 @@ Status TablePipeline::ApplyHistory(const std::shared_ptr<arrow::Table>& changes,
   options.version = version;
   options.allow_schema_change = true;  // evolution was decided on the log side
   options.commit.checkpoint_interval = config_.checkpoint_interval;
+  options.data = DataWriteOptionsFor(config_);
   auto applied = history_->Apply(*batch, options);
   if (!applied.ok()) {
     return applied.status().WithMessage("history table ", history_path_, ": ",
@@ -460,6 +461,7 @@ delta::MaintenancePolicy TablePipeline::MaintenancePolicyFor(int64_t last_vacuum
   delta::MaintenancePolicy policy;
   policy.compaction.max_deleted_ratio = config_.compact_deleted_ratio;
   policy.compaction.commit.checkpoint_interval = config_.checkpoint_interval;
+  policy.compaction.data = DataWriteOptionsFor(config_);
   policy.vacuum_interval_ms = config_.vacuum_interval_ms;
   policy.vacuum_options.retention_ms = config_.vacuum_retention_ms;
   policy.last_vacuum_ms = last_vacuum_ms;
@@ -562,7 +564,7 @@ Status TablePipeline::RunMerge(const PendingMerge& m, StepResult& result) {
   if (!plan.invalid.empty()) {
     // Rows the merge cannot key (null key, no sequence): dead letters,
     // committed under the merge's own txn so a retry writes them once.
-    DeadLetterWriter dead(qualified_, config_.sink_path);
+    DeadLetterWriter dead(qualified_, config_.sink_path, DataWriteOptionsFor(config_));
     AddMergeDeadLetters(plan, *batch, log_path_, dead);
     std::lock_guard<std::mutex> lock(dead_letters_mu_);
     ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", m.version, m.now_ms * 1000));
@@ -594,7 +596,7 @@ Status TablePipeline::MergeFromLog(StepResult& result, int64_t now_ms) {
 Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepResult& result) {
   int64_t ingested_at = WallClockUs();
   ds::FileCursor next = cursor_;
-  DeadLetterWriter dead(qualified_, config_.sink_path);
+  DeadLetterWriter dead(qualified_, config_.sink_path, DataWriteOptionsFor(config_));
   std::vector<std::shared_ptr<arrow::RecordBatch>> changes;
   ds::NormalizeOptions norm;
   norm.primary_keys_override = config_.ForTable(qualified_).primary_keys;
@@ -799,6 +801,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
   options.allow_schema_change = true;
   options.txn = delta::Txn{app_id_, version, {}};
   options.commit.checkpoint_interval = config_.checkpoint_interval;
+  options.data = DataWriteOptionsFor(config_);
   if (merging) options.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
   ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
   snapshot_ = committed.snapshot;

@@ -128,6 +128,32 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   EXPECT_NE(f.status().message().find("line"), std::string::npos);
 }
 
+TEST(ConfigTest, CompressionIsCheckedAndReachesTheDataWriteOptions) {
+  auto d = LoadConfig("", {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(DataWriteOptionsFor(*d).compression, "zstd");
+  EXPECT_FALSE(DataWriteOptionsFor(*d).compression_level.has_value());
+  auto s = LoadConfig("", {{"SLUICE_SINK_COMPRESSION", "Snappy"}});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(DataWriteOptionsFor(*s).compression, "snappy");
+  auto path = WriteTemp("[sink]\ncompression = \"zstd\"\ncompression_level = 3\n");
+  auto z = LoadConfig(path, {});
+  ASSERT_TRUE(z.ok()) << z.status().ToString();
+  EXPECT_EQ(DataWriteOptionsFor(*z).compression, "zstd");
+  EXPECT_EQ(DataWriteOptionsFor(*z).compression_level, 3);
+  // snappy has no levels: a level left in the file is refused, not ignored
+  auto no_level = LoadConfig(path, {{"SLUICE_SINK_COMPRESSION", "snappy"}});
+  ASSERT_FALSE(no_level.ok());
+  EXPECT_NE(no_level.status().message().find("takes no level"), std::string::npos);
+  auto bad = LoadConfig("", {{"SLUICE_SINK_COMPRESSION", "brotli9"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sink.compression"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("brotli9"), std::string::npos);
+  auto level = LoadConfig("", {{"SLUICE_SINK_COMPRESSION_LEVEL", "99"}});
+  ASSERT_FALSE(level.ok());
+  EXPECT_NE(level.status().message().find("99"), std::string::npos);
+}
+
 TEST(ConfigTest, Durations) {
   EXPECT_EQ(*ParseDurationMs("10s"), 10'000);
   EXPECT_EQ(*ParseDurationMs("250ms"), 250);
