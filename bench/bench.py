@@ -24,7 +24,11 @@ separated), BENCH_BATCH_FILES (comma separated), BENCH_PEERS (default
 SLUICE_BIN; for the table-size sweep BENCH_SWEEP_BATCHES (100K-event batches
 at each size, default 3), BENCH_CHUNK_ROWS (backfill rows a chunk, default
 1,000,000), BENCH_GEN_JOBS (generator processes, default: cores),
-BENCH_KEEP_SWEEP=1 (keep its tables under BENCH_WORK/size-sweep).
+BENCH_KEEP_SWEEP=1 (keep its tables under BENCH_WORK/size-sweep),
+BENCH_CODEC (the Parquet codec Sluice and the copy floor write; default
+snappy, what Spark and delta-rs write, so every engine does the same work).
+Sluice also runs once with its own default codec (zstd), reported as
+`sluice-zstd` with its own ratio line.
 """
 from __future__ import annotations
 
@@ -151,7 +155,12 @@ def _usage(res) -> dict:
             "load_after": res.load_after}
 
 
-def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str) -> dict:
+def bench_codec() -> str:
+    return os.environ.get("BENCH_CODEC", "snappy")
+
+
+def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str,
+               codec: str | None = None) -> dict:
     sink = os.path.join(work, "sinks", f"sluice-{tag}")
     shutil.rmtree(sink, ignore_errors=True)
     # Merge after every log commit, as the peers' foreachBatch MERGE does
@@ -160,7 +169,8 @@ def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag:
                SLUICE_SOURCE_MAX_FILES_PER_BATCH=str(files_per_batch),
                SLUICE_PIPELINE_MERGE_INTERVAL="0s",
                # The peers never compact or vacuum; maintenance is timed apart.
-               SLUICE_SINK_MAINTENANCE="false")
+               SLUICE_SINK_MAINTENANCE="false",
+               SLUICE_SINK_COMPRESSION=codec or bench_codec())
     cmd = [sluice_bin(), "run", "--once"]
     metrics = None
     if sluice_has_metrics():
@@ -180,7 +190,8 @@ def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag:
             "peak_rss_bytes": res.peak_rss_bytes, "sink": sink, **_usage(res),
             "log_table": os.path.join(sink, "bench", "orders_log"),
             "merged_table": os.path.join(sink, "bench", "orders"),
-            "bytes_written": dir_bytes(sink), "files_per_batch": files_per_batch, **parsed}
+            "bytes_written": dir_bytes(sink), "files_per_batch": files_per_batch,
+            "codec": codec or bench_codec(), **parsed}
 
 
 def run_copy_floor(work: str, source: str, files_per_batch: int) -> dict:
@@ -188,7 +199,7 @@ def run_copy_floor(work: str, source: str, files_per_batch: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     exe = os.path.join(ROOT, "build", "bench", "copy_floor")
     res = procwatch.run([exe, "--source", source, "--out", out,
-                         "--files-per-batch", str(files_per_batch)])
+                         "--files-per-batch", str(files_per_batch), "--compression", bench_codec()])
     if res.returncode != 0:
         raise BenchFailure(f"copy_floor exited {res.returncode}: {res.stderr[-2000:]}")
     r = json.loads(res.lines[-1][1])
@@ -425,7 +436,10 @@ def main(argv) -> int:
     runs = {}
     say(f"sluice: {events:,} events, {fpb} files per batch")
     runs["sluice"] = run_sluice(work, data, source, fpb, "main")
-    say(f"sluice: {runs['sluice']['seconds']:.1f}s")
+    say(f"sluice: {runs['sluice']['seconds']:.1f}s ({bench_codec()})")
+    if bench_codec() != "zstd":
+        runs["sluice-zstd"] = run_sluice(work, data, source, fpb, "zstd", codec="zstd")
+        say(f"sluice: {runs['sluice-zstd']['seconds']:.1f}s (zstd, its default)")
     if "copy-floor" in peers:
         runs["copy-floor"] = run_copy_floor(work, source, fpb)
         say(f"copy floor: {runs['copy-floor']['seconds']:.1f}s")
@@ -463,12 +477,22 @@ def main(argv) -> int:
 
     for name, run in runs.items():
         results["engines"][name] = figures(run, events)
+    if "sluice-zstd" in runs:
+        shutil.rmtree(runs["sluice-zstd"]["sink"], ignore_errors=True)
     s_eps = results["engines"]["sluice"]["events_per_s"]
     ratios = {}
     for name in ("spark", "delta-rs", "copy-floor"):
         if name in results["engines"]:
             ratios[name] = s_eps / results["engines"][name]["events_per_s"]
     results["throughput_ratio"] = ratios
+    results["codec"] = bench_codec()
+    ratios_zstd = {}
+    if "sluice-zstd" in results["engines"]:
+        z_eps = results["engines"]["sluice-zstd"]["events_per_s"]
+        ratios_zstd = {name: z_eps / results["engines"][name]["events_per_s"]
+                       for name in ("spark", "delta-rs", "copy-floor")
+                       if name in results["engines"]}
+        results["throughput_ratio_sluice_zstd"] = ratios_zstd
     # The machine is shared: CPU time (whole process tree, Spark's session
     # start included) is less sensitive to other load than wall time.
     s_cpu = results["engines"]["sluice"]["events_per_cpu_s"]
@@ -509,13 +533,16 @@ def main(argv) -> int:
     except ImportError as e:
         say(f"no chart ({e})")
     e = results["engines"]
-    for name in ("sluice", "copy-floor", "delta-rs", "spark"):
+    for name in ("sluice", "sluice-zstd", "copy-floor", "delta-rs", "spark"):
         if name in e:
             f = e[name]
             say(f"{name:10s} {f['events_per_s']:>12,.0f} events/s  batch p50 "
                 f"{f['batch_ms_p50'] or 0:8.0f} ms p99 {f['batch_ms_p99'] or 0:8.0f} ms  peak RSS "
                 f"{f['peak_rss_bytes'] / 2**20:7.0f} MiB  written {f['bytes_written'] / 2**20:7.1f} MiB"
                 f"  cpu {f['cpu_seconds']:7.1f}s  load {f['load_before']:.1f}->{f['load_after']:.1f}")
+    if ratios_zstd:
+        say(f"with zstd (Sluice's default codec; the peers write snappy): spark "
+            f"{fmt_ratio(ratios_zstd.get('spark'))}, delta-rs {fmt_ratio(ratios_zstd.get('delta-rs'))}")
     print(f"throughput ratio: spark {fmt_ratio(ratios.get('spark'))}, "
           f"delta-rs {fmt_ratio(ratios.get('delta-rs'))}, "
           f"copy-floor {fmt_ratio(ratios.get('copy-floor'))}", flush=True)

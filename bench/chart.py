@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
-ORDER = ["sluice", "copy-floor", "delta-rs", "spark"]
-COLORS = {"sluice": "#1f77b4", "copy-floor": "#7f7f7f", "delta-rs": "#ff7f0e", "spark": "#d62728"}
+ORDER = ["sluice", "sluice-zstd", "copy-floor", "delta-rs", "spark"]
+COLORS = {"sluice": "#1f77b4", "sluice-zstd": "#6baed6", "copy-floor": "#7f7f7f",
+          "delta-rs": "#ff7f0e", "spark": "#d62728"}
 
 
 def render(results: dict, out_png: str) -> str:

@@ -7,7 +7,7 @@
 // sequence keys, no Delta log, no merge. What Sluice does beyond this is the
 // price of the log and merged tables.
 //
-//   copy_floor --source DIR --out DIR [--files-per-batch N]
+//   copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]
 //
 // Prints one JSON object: {"files":n,"events":n,"batches":n,"bytes_written":n,
 // "seconds":x,"decode_seconds":x,"write_seconds":x,"batch_ms":[...]}.
@@ -38,6 +38,7 @@ struct Options {
   std::string source;
   std::string out;
   int files_per_batch = 10;
+  std::string compression = "zstd";
 };
 
 struct Totals {
@@ -69,7 +70,7 @@ sluice::Result<std::vector<std::string>> ListAvroFiles(const std::string& root) 
 }
 
 sluice::Status CopyBatch(const std::vector<std::string>& paths, const std::string& out_dir,
-                         Totals& totals) {
+                         const Options& run, Totals& totals) {
   auto t0 = Clock::now();
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   ds::DecodeOptions options;
@@ -94,7 +95,10 @@ sluice::Status CopyBatch(const std::vector<std::string>& paths, const std::strin
     // Sluice's own data writer (its Parquet settings, parallel column
     // encoding and per-file stats): the floor is one write of the input.
     arrow::fs::LocalFileSystem local;
-    ARROW_ASSIGN_OR_RAISE(auto adds, sluice::delta::WriteDataFiles(local, out_dir, table, {}));
+    sluice::delta::DataWriteOptions write;
+    write.compression = run.compression;
+    ARROW_ASSIGN_OR_RAISE(auto adds,
+                          sluice::delta::WriteDataFiles(local, out_dir, table, {}, write));
     for (const auto& add : adds) totals.bytes_written += add.size;
   }
   totals.write_seconds += SecondsSince(t1);
@@ -113,7 +117,7 @@ sluice::Status Run(const Options& options) {
   for (size_t first = 0; first < files.size(); first += options.files_per_batch) {
     size_t last = std::min(files.size(), first + options.files_per_batch);
     std::vector<std::string> group(files.begin() + first, files.begin() + last);
-    ARROW_RETURN_NOT_OK(CopyBatch(group, options.out, totals));
+    ARROW_RETURN_NOT_OK(CopyBatch(group, options.out, options, totals));
   }
   std::printf(
       "{\"files\":%lld,\"events\":%lld,\"batches\":%lld,\"bytes_written\":%lld,"
@@ -129,7 +133,7 @@ sluice::Status Run(const Options& options) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N]\n");
+  std::fprintf(stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]\n");
   return 2;
 }
 
@@ -146,6 +150,8 @@ int main(int argc, char** argv) {
       options.out = argv[++i];
     } else if (arg == "--files-per-batch") {
       options.files_per_batch = std::atoi(argv[++i]);
+    } else if (arg == "--compression") {
+      options.compression = argv[++i];
     } else {
       return Usage();
     }
