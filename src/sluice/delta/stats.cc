@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -183,12 +184,41 @@ void UpdateDecimal(Column* c, const arrow::Array& a, const std::vector<uint8_t>*
   });
 }
 
+// The first 8 bytes of `s`, zero padded, as a big-endian number: when two
+// strings' prefixes differ, the strings compare the same way.
+uint64_t Prefix8(std::string_view s) {
+  uint64_t v = 0;
+  if (!s.empty()) std::memcpy(&v, s.data(), std::min<size_t>(s.size(), 8));
+  return __builtin_bswap64(v);
+}
+
 template <typename ArrayType>
 void UpdateString(Column* c, const arrow::Array& a, const std::vector<uint8_t>* sel) {
   const auto& arr = checked_cast<const ArrayType&>(a);
   bool has = false;
   std::string_view lo, hi;
-  ForEachValid(a, sel, [&](int64_t i) { Accumulate(arr.GetView(i), &has, &lo, &hi); });
+  uint64_t plo = 0, phi = 0;
+  // Most values lie strictly between the running min and max by their first
+  // bytes; only the others are compared in full.
+  ForEachValid(a, sel, [&](int64_t i) {
+    std::string_view v = arr.GetView(i);
+    const uint64_t p = Prefix8(v);
+    if (!has) {
+      lo = hi = v;
+      plo = phi = p;
+      has = true;
+      return;
+    }
+    if (p > plo && p < phi) return;
+    if (p < plo || (p == plo && v < lo)) {
+      lo = v;
+      plo = p;
+    }
+    if (p > phi || (p == phi && hi < v)) {
+      hi = v;
+      phi = p;
+    }
+  });
   if (!has) return;
   if (!c->has_minmax) {
     c->min_s.assign(lo);

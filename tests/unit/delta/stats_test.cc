@@ -1,12 +1,14 @@
 #include "sluice/delta/stats.h"
 
 #include <arrow/array.h>
+#include <arrow/builder.h>
 #include <arrow/json/from_string.h>
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace sluice::delta {
 namespace {
@@ -196,6 +198,37 @@ TEST(StatsTest, AccumulatesAcrossBatchesAndStringTypes) {
                                    {"[null]", "[null]", R"(["zz"])"}});
   EXPECT_EQ(s, R"({"numRecords":5,"minValues":{"i":3,"ls":"a","sv":"b"},)"
                R"("maxValues":{"i":5,"ls":"z","sv":"zz"},"nullCount":{"i":2,"ls":2,"sv":1}})");
+}
+
+// Strings that share long prefixes, differ only past byte 8, hold NULs or
+// are prefixes of each other: min/max must still be the exact byte order.
+TEST(StatsTest, StringMinMaxIsByteOrderAcrossSharedPrefixes) {
+  std::mt19937 rng(7);
+  const char alphabet[] = {'\0', 'a', 'b'};
+  for (int round = 0; round < 200; ++round) {
+    auto schema = arrow::schema({field("s", arrow::utf8())});
+    StatsCollector c(schema);
+    std::string lo, hi;
+    bool has = false;
+    for (int b = 0; b < 3; ++b) {
+      arrow::StringBuilder builder;
+      const int n = 1 + static_cast<int>(rng() % 20);
+      for (int i = 0; i < n; ++i) {
+        std::string v(rng() % 12, 'a');
+        for (auto& ch : v) ch = alphabet[rng() % 3];
+        ASSERT_TRUE(builder.Append(v).ok());
+        if (!has || v < lo) lo = v;
+        if (!has || hi < v) hi = v;
+        has = true;
+      }
+      std::shared_ptr<arrow::Array> a;
+      ASSERT_TRUE(builder.Finish(&a).ok());
+      ASSERT_TRUE(c.Update(*arrow::RecordBatch::Make(schema, a->length(), {a})).ok());
+    }
+    auto j = json::parse(c.ToJson());
+    ASSERT_EQ(j["minValues"]["s"].get<std::string>(), lo) << round;
+    ASSERT_EQ(j["maxValues"]["s"].get<std::string>(), hi) << round;
+  }
 }
 
 TEST(StatsTest, DictionaryArrays) {
