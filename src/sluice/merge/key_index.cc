@@ -125,10 +125,6 @@ uint64_t LoadBigEndian(const char* p) {
   return v;
 }
 
-std::string TokenBytes(uint64_t token) {
-  return std::string(reinterpret_cast<const char*>(&token), sizeof(token));
-}
-
 constexpr size_t kDefaultDeltaMax = size_t{1} << 16;
 // Sequences of recently written or read rows kept for late events.
 constexpr int64_t kSeqCacheBytes = int64_t{16} << 20;
@@ -173,8 +169,8 @@ std::string KeyIndex::KeyOfNarrow(uint64_t token) const {
 
 uint32_t KeyIndex::LookupRow(std::string_view key, uint64_t token) const {
   if (narrow_) {
-    auto it = delta_.find(TokenBytes(token));
-    if (it != delta_.end()) return it->second;
+    auto it = narrow_delta_.find(token);
+    if (it != narrow_delta_.end()) return it->second;
     auto [lo, hi] = narrow_run_.Range(token);
     return lo == hi ? kRemovedRow : lo->row;
   }
@@ -197,7 +193,7 @@ void KeyIndex::SetRow(std::string_view key, uint64_t token, uint32_t row) {
       lo->row = row;
       return;
     }
-    auto [it, inserted] = delta_.try_emplace(TokenBytes(token), row);
+    auto [it, inserted] = narrow_delta_.try_emplace(token, row);
     if (inserted) ++live_;
     it->second = row;
     return;
@@ -217,7 +213,7 @@ void KeyIndex::SetRow(std::string_view key, uint64_t token, uint32_t row) {
 
 bool KeyIndex::EraseLive(std::string_view key, uint64_t token) {
   if (narrow_) {
-    if (delta_.erase(TokenBytes(token)) > 0) {
+    if (narrow_delta_.erase(token) > 0) {
       --live_;
       return true;
     }
@@ -246,21 +242,18 @@ bool KeyIndex::EraseLive(std::string_view key, uint64_t token) {
 
 Status KeyIndex::MaybeMergeDelta() {
   const size_t run = static_cast<size_t>(narrow_ ? narrow_run_.size() : wide_run_.size());
+  const size_t pending = narrow_ ? narrow_delta_.size() : delta_.size();
   // The delta costs ~80 bytes a key, the run 12: merge at 1/256 of the run
   // (or 64K keys), so the delta stays a small share (~30 MiB at 100M keys)
   // and the O(n) merge is paid once per many commits.
-  if (delta_.empty() || delta_.size() < std::max(delta_max_, run / 256)) {
+  if (pending == 0 || pending < std::max(delta_max_, run / 256)) {
     return Status::OK();
   }
   if (narrow_) {
     std::vector<NarrowSlot> added;
-    added.reserve(delta_.size());
-    for (const auto& [k, row] : delta_) {
-      uint64_t token;
-      std::memcpy(&token, k.data(), sizeof(token));
-      added.push_back(NarrowSlot{token, row});
-    }
-    delta_.clear();
+    added.reserve(narrow_delta_.size());
+    for (const auto& [token, row] : narrow_delta_) added.push_back(NarrowSlot{token, row});
+    narrow_delta_.clear();
     std::sort(added.begin(), added.end(),
               [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
     if (!narrow_run_.Merge(added)) return Status::OutOfMemory("key index: cannot grow");
@@ -294,6 +287,7 @@ Status KeyIndex::MaybeMergeDelta() {
 
 template <typename Fn>
 void KeyIndex::ForEachRow(Fn&& fn) {
+  for (auto& [k, row] : narrow_delta_) row = fn(row);
   for (auto& [k, row] : delta_) row = fn(row);
   if (narrow_) {
     narrow_run_.ForEach([&](NarrowSlot& s) {
@@ -728,6 +722,8 @@ int64_t KeyIndex::MemoryBytes() const {
       narrow_run_.MemoryBytes() + wide_run_.MemoryBytes() + static_cast<int64_t>(arena_.capacity());
   bytes +=
       static_cast<int64_t>(delta_.size()) * 80 + static_cast<int64_t>(delta_.bucket_count()) * 8;
+  bytes += static_cast<int64_t>(narrow_delta_.size()) * 32 +
+           static_cast<int64_t>(narrow_delta_.bucket_count()) * 8;
   for (const auto& [k, t] : tombstones_) {
     bytes += static_cast<int64_t>(k.size() + t.seq.size()) + 96;
   }
@@ -747,15 +743,8 @@ std::vector<IndexEntry> KeyIndex::Entries() const {
     x.row = in_file;
     out.push_back(std::move(x));
   };
-  for (const auto& [k, row] : delta_) {
-    if (narrow_) {
-      uint64_t token;
-      std::memcpy(&token, k.data(), sizeof(token));
-      live(KeyOfNarrow(token), row);
-    } else {
-      live(k, row);
-    }
-  }
+  for (const auto& [token, row] : narrow_delta_) live(KeyOfNarrow(token), row);
+  for (const auto& [k, row] : delta_) live(k, row);
   narrow_run_.ForEach([&](const NarrowSlot& s) {
     if (s.row != kRemovedRow) live(KeyOfNarrow(s.token), s.row);
   });

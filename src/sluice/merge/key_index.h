@@ -212,7 +212,12 @@ class KeyIndex {
   SortedKeyRun<WideSlot> wide_run_;
   std::string arena_;  // wide keys' bytes
   int64_t arena_garbage_ = 0;
-  /// New keys since the last merge: 8-byte token (narrow) or key -> row.
+  /// Tokens are already well mixed (splitmix64): hash them as they are.
+  struct TokenHash {
+    size_t operator()(uint64_t token) const { return static_cast<size_t>(token); }
+  };
+  /// New keys since the last merge -> row: by token (narrow) or by key (wide).
+  std::unordered_map<uint64_t, uint32_t, TokenHash> narrow_delta_;
   StringMap<uint32_t> delta_;
   size_t delta_max_ = 0;
 
