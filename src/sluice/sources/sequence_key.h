@@ -25,6 +25,9 @@ namespace sluice::sources {
 
 class SequenceKeyBuilder {
  public:
+  // Keys are 10-60 bytes: one allocation instead of growing past the SSO.
+  SequenceKeyBuilder() { buf_.reserve(64); }
+
   SequenceKeyBuilder& U8(uint8_t v) {
     buf_.push_back(static_cast<char>(v));
     return *this;
@@ -44,9 +47,11 @@ class SequenceKeyBuilder {
 
  private:
   SequenceKeyBuilder& BigEndian(uint64_t v, int width) {
-    for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {
-      buf_.push_back(static_cast<char>((v >> shift) & 0xFF));
+    char bytes[8];
+    for (int i = 0; i < width; ++i) {
+      bytes[i] = static_cast<char>((v >> ((width - 1 - i) * 8)) & 0xFF);
     }
+    buf_.append(bytes, static_cast<size_t>(width));
     return *this;
   }
 

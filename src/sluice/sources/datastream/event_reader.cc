@@ -11,11 +11,13 @@ namespace sluice::sources::datastream {
 
 namespace {
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return out;
+// ASCII case-insensitive equality with an upper-case literal.
+bool IsUpper(std::string_view s, std::string_view upper) {
+  if (s.size() != upper.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(s[i])) != upper[i]) return false;
+  }
+  return true;
 }
 
 std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -69,28 +71,37 @@ std::optional<std::string> EventReader::Read(int64_t row, uint64_t file_ordinal,
   pos.row_index = row_index;
 
   auto read_method = c_.read_method.String(row);
-  out->kind = read_method ? SourceKindFromReadMethod(*read_method) : SourceKind::kUnknown;
+  out->kind = SourceKind::kUnknown;
+  if (read_method) {
+    if (!has_last_read_method_ || *read_method != last_read_method_) {
+      last_read_method_.assign(*read_method);
+      last_kind_ = SourceKindFromReadMethod(*read_method);
+      last_backfill_ = IsBackfillReadMethod(*read_method);
+      has_last_read_method_ = true;
+    }
+    out->kind = last_kind_;
+  }
   if (out->kind == SourceKind::kUnknown) out->kind = fallback_kind_;
-  pos.backfill = read_method && IsBackfillReadMethod(*read_method);
+  pos.backfill = read_method && last_backfill_;
 
   // Operation.
   const bool deleted = is_deleted_.Bool(row).value_or(false);
   auto change_type = change_type_.String(row);
-  std::string ct = change_type ? Upper(*change_type) : std::string();
-  if (ct == "UPDATE-DELETE") {
+  const std::string_view ct = change_type ? *change_type : std::string_view();
+  if (IsUpper(ct, "UPDATE-DELETE")) {
     out->op = CdcOp::kDelete;
     pos.update_delete = true;
   } else if (deleted) {
     out->op = CdcOp::kDelete;
   } else if (pos.backfill) {
     out->op = CdcOp::kSnapshot;
-  } else if (ct == "DELETE") {
+  } else if (IsUpper(ct, "DELETE")) {
     out->op = CdcOp::kDelete;
-  } else if (ct == "INSERT" || ct.empty()) {
+  } else if (IsUpper(ct, "INSERT") || ct.empty()) {
     out->op = CdcOp::kInsert;
-  } else if (ct == "UPDATE-INSERT" || ct == "UPDATE") {
+  } else if (IsUpper(ct, "UPDATE-INSERT") || IsUpper(ct, "UPDATE")) {
     out->op = CdcOp::kUpdate;
-  } else if (ct == "TRUNCATE") {
+  } else if (IsUpper(ct, "TRUNCATE")) {
     out->op = CdcOp::kTruncate;
   } else {
     return "source_metadata.change_type " + Quoted(*change_type) + " is not a known change type";
@@ -124,8 +135,8 @@ std::optional<std::string> EventReader::ReadMySql(int64_t row, EventPosition* po
   // Binlog-mode files carry log_file/log_position; GTID-mode files
   // binlog_file/binlog_position. Whichever pair has a non-empty file wins;
   // sort_keys [ts, file, position] is the last resort.
-  std::string file_label = "source_metadata.log_file";
-  std::string pos_label = "source_metadata.log_position";
+  std::string_view file_label = "source_metadata.log_file";
+  std::string_view pos_label = "source_metadata.log_position";
   auto file = Text(log_file_, row, -1);
   std::optional<std::string> offset_text;
   if (file && !file->empty()) {
@@ -141,13 +152,13 @@ std::optional<std::string> EventReader::ReadMySql(int64_t row, EventPosition* po
     file_label = "sort_keys[1]";
     pos_label = "sort_keys[2]";
   } else {
-    return file_label + " is missing";
+    return std::string(file_label) + " is missing";
   }
   auto number = ParseBinlogFileNumber(*file);
-  if (!number) return file_label + " " + Quoted(*file) + " has no binlog file number";
-  if (!offset_text) return pos_label + " is missing";
+  if (!number) return std::string(file_label) + " " + Quoted(*file) + " has no binlog file number";
+  if (!offset_text) return std::string(pos_label) + " is missing";
   auto offset = ParseDecimalU64(*offset_text);
-  if (!offset) return pos_label + " " + Quoted(*offset_text) + " is not a position";
+  if (!offset) return std::string(pos_label) + " " + Quoted(*offset_text) + " is not a position";
   pos->binlog_file = *number;
   pos->binlog_position = *offset;
   return std::nullopt;

@@ -70,6 +70,12 @@ class EventReader {
   EventColumn change_type_, is_deleted_, log_file_, log_position_, binlog_file_, binlog_position_,
       lsn_, scn_, rs_id_, ssn_;
   SourceKind fallback_kind_ = SourceKind::kUnknown;
+  /// The last read_method seen and what it means: a file holds one or two
+  /// distinct values, so rows skip the case-folding. One reader per thread.
+  mutable std::string last_read_method_;
+  mutable bool has_last_read_method_ = false;
+  mutable SourceKind last_kind_ = SourceKind::kUnknown;
+  mutable bool last_backfill_ = false;
 };
 
 }  // namespace sluice::sources::datastream
