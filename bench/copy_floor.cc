@@ -133,7 +133,8 @@ sluice::Status Run(const Options& options) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]\n");
+  std::fprintf(
+      stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]\n");
   return 2;
 }
 

@@ -164,8 +164,8 @@ Status ValidateCompression(const std::string& name, std::optional<int> level) {
   ARROW_ASSIGN_OR_RAISE(int lo, arrow::util::Codec::MinimumCompressionLevel(codec));
   ARROW_ASSIGN_OR_RAISE(int hi, arrow::util::Codec::MaximumCompressionLevel(codec));
   if (*level < lo || *level > hi) {
-    return Status::Invalid("compression level ", *level, " of '", name, "' is outside ", lo,
-                           "..", hi);
+    return Status::Invalid("compression level ", *level, " of '", name, "' is outside ", lo, "..",
+                           hi);
   }
   return Status::OK();
 }

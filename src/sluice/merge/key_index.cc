@@ -616,6 +616,32 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
     });
   }
   // 2. Appended rows: row i of plan.appends is in the file covering it.
+  // Many new integer keys at once (a backfill) while the delta is empty: the
+  // keys the run lacks are sorted and merged into it in one pass instead of
+  // going through the delta's hash map.
+  const bool bulk = narrow_ && narrow_delta_.empty() && plan.append_keys.size() >= delta_max_;
+  // (Renumbering happens in Reserve, before this; nothing renumbers rows
+  // while `fresh` holds some.)
+  std::vector<NarrowSlot> fresh;
+  auto merge_fresh = [&]() -> Status {
+    if (fresh.empty()) return Status::OK();
+    // A key appended twice keeps its last row, as SetRow would.
+    std::stable_sort(fresh.begin(), fresh.end(),
+                     [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
+    size_t kept = 0;
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      if (kept > 0 && fresh[kept - 1].token == fresh[i].token) {
+        fresh[kept - 1] = fresh[i];
+      } else {
+        fresh[kept++] = fresh[i];
+      }
+    }
+    fresh.resize(kept);
+    live_ += static_cast<int64_t>(kept);
+    if (!narrow_run_.Merge(fresh)) return Status::OutOfMemory("key index: cannot grow");
+    fresh.clear();
+    return Status::OK();
+  };
   size_t first = 0;
   for (const auto& file : outcome.appended) {
     if (first + static_cast<size_t>(file.rows) > plan.append_keys.size()) {
@@ -623,21 +649,38 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
     }
     std::span<const std::string> seqs(plan.append_seqs.data() + first,
                                       static_cast<size_t>(file.rows));
-    std::string max_seq;
-    for (const auto& q : seqs) max_seq = std::max(max_seq, q);
-    ARROW_ASSIGN_OR_RAISE(auto base, AddFile(file.path, file.rows, std::move(max_seq)));
+    const std::string* max_seq = nullptr;
+    for (const auto& q : seqs) {
+      if (max_seq == nullptr || *max_seq < q) max_seq = &q;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto base,
+                          AddFile(file.path, file.rows, max_seq ? *max_seq : std::string()));
     seqs_->Remember(file.path, 0, seqs);
     for (int64_t r = 0; r < file.rows; ++r) {
       const auto& key = plan.append_keys[first + static_cast<size_t>(r)];
       const uint64_t hash = HashKey(key);
       if (!tombstones_.empty()) tombstones_.erase(key);
-      SetRow(key, TokenOf(key, hash), base + static_cast<uint32_t>(r));
+      const uint64_t token = TokenOf(key, hash);
+      const uint32_t row = base + static_cast<uint32_t>(r);
+      if (!bulk) {
+        SetRow(key, token, row);
+        continue;
+      }
+      auto [lo, hi] = narrow_run_.Range(token);
+      if (lo == hi) {
+        fresh.push_back(NarrowSlot{token, row});
+        continue;
+      }
+      if (lo->row == kRemovedRow) ++live_;
+      lo->row = row;
     }
     first += static_cast<size_t>(file.rows);
   }
   if (first != plan.append_keys.size()) {
     return Status::Invalid("key index: the commit wrote fewer rows than the plan appends");
   }
+  ARROW_RETURN_NOT_OK(merge_fresh());
+
   // 3. Tombstones.
   for (const auto& t : plan.tombstones) {
     EraseLive(t.key, TokenOf(t.key, HashKey(t.key)));

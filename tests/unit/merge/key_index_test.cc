@@ -158,7 +158,9 @@ std::string IntKey(int64_t v) {
 
 // Integer keys held as their value: random upserts and deletes against a
 // model, with a tiny delta (merged into the sorted run all the time) and a
-// tiny row-number space (files renumbered all the time).
+// tiny row-number space (files renumbered all the time). Every third commit
+// appends more keys than the delta holds, in two files, which takes the
+// bulk path (sorted straight into the run) across a renumbering.
 TEST_F(KeyIndexTest, IntegerKeysFollowAModelThroughMergesAndRenumbering) {
   auto encoder = *KeyEncoder::Make(*ChangeBatch({{"insert", "a", 1, {}, {}}})->schema(), {"id"});
   KeyIndex index(encoder, std::nullopt);
@@ -176,7 +178,9 @@ TEST_F(KeyIndexTest, IntegerKeysFollowAModelThroughMergesAndRenumbering) {
     outcome.version = version;
     std::set<int64_t> touched;
     const std::string file = "f" + std::to_string(files++);
-    for (int e = 0; e < 12; ++e) {
+    const std::string second = "f" + std::to_string(files++);
+    const int events = version % 3 == 0 ? 60 : 12;
+    for (int e = 0; e < events; ++e) {
       // Negative, small and huge keys alike.
       int64_t id = static_cast<int64_t>(rng() % 120) - 60;
       if (e % 5 == 0) id *= INT64_C(153722867280912930);
@@ -193,9 +197,13 @@ TEST_F(KeyIndexTest, IntegerKeysFollowAModelThroughMergesAndRenumbering) {
         plan.append_seqs.push_back("s" + std::to_string(version));
       }
     }
-    if (!plan.append_keys.empty()) {
-      outcome.appended = {{file, static_cast<int64_t>(plan.append_keys.size())}};
+    const auto n = static_cast<int64_t>(plan.append_keys.size());
+    const int64_t split = n >= 20 ? n / 2 : n;
+    for (int64_t i = split; i < n; ++i) {
+      live[plan.append_keys[static_cast<size_t>(i)]] = {second, i - split};
     }
+    if (n > 0) outcome.appended = {{file, split}};
+    if (split < n) outcome.appended.push_back({second, n - split});
     auto applied = index.Apply(plan, outcome);
     ASSERT_TRUE(applied.ok()) << version << " " << applied.ToString();
     ASSERT_EQ(index.live_count(), static_cast<int64_t>(live.size()));
