@@ -616,8 +616,9 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
     });
   }
   // 2. Appended rows: row i of plan.appends is in the file covering it.
-  // Many new integer keys at once (a backfill) while the delta is empty: the
-  // keys the run lacks are sorted and merged into it in one pass instead of
+  // Many appended integer keys while the delta is empty: the keys the run
+  // lacks are collected, and when there are as many as a delta merge takes
+  // (a backfill), sorted and merged into the run in one pass instead of
   // going through the delta's hash map.
   const bool bulk = narrow_ && narrow_delta_.empty() && plan.append_keys.size() >= delta_max_;
   // (Renumbering happens in Reserve, before this; nothing renumbers rows
@@ -625,6 +626,18 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
   std::vector<NarrowSlot> fresh;
   auto merge_fresh = [&]() -> Status {
     if (fresh.empty()) return Status::OK();
+    // Fewer new keys than a delta merge takes (a CDC batch into a large
+    // table): they go to the delta, as SetRow would put them; an O(n) merge
+    // of the run for each such batch costs more than the hash map.
+    if (fresh.size() < std::max(delta_max_, static_cast<size_t>(narrow_run_.size()) / 256)) {
+      for (const auto& slot : fresh) {
+        auto [it, inserted] = narrow_delta_.try_emplace(slot.token, slot.row);
+        if (inserted) ++live_;
+        it->second = slot.row;
+      }
+      fresh.clear();
+      return Status::OK();
+    }
     // A key appended twice keeps its last row, as SetRow would.
     std::stable_sort(fresh.begin(), fresh.end(),
                      [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
