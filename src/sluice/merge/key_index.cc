@@ -240,24 +240,40 @@ bool KeyIndex::EraseLive(std::string_view key, uint64_t token) {
   return false;
 }
 
-Status KeyIndex::MaybeMergeDelta() {
+size_t KeyIndex::DeltaMergeAt() const {
+  // The delta costs ~40-80 bytes a key, the run 12: merge at 1/256 of the
+  // run (or 64K keys), so the delta stays a small share (~30 MiB at 100M
+  // keys) and the O(n) merge is paid once per many commits.
   const size_t run = static_cast<size_t>(narrow_ ? narrow_run_.size() : wide_run_.size());
-  const size_t pending = narrow_ ? narrow_delta_.size() : delta_.size();
-  // The delta costs ~80 bytes a key, the run 12: merge at 1/256 of the run
-  // (or 64K keys), so the delta stays a small share (~30 MiB at 100M keys)
-  // and the O(n) merge is paid once per many commits.
-  if (pending == 0 || pending < std::max(delta_max_, run / 256)) {
-    return Status::OK();
+  return std::max(delta_max_, run / 256);
+}
+
+Result<size_t> KeyIndex::MergeIntoNarrowRun(std::vector<NarrowSlot> added) {
+  // Stable, so that of a token given twice the last row is kept.
+  std::stable_sort(added.begin(), added.end(),
+                   [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
+  size_t kept = 0;
+  for (size_t i = 0; i < added.size(); ++i) {
+    if (kept > 0 && added[kept - 1].token == added[i].token) {
+      added[kept - 1] = added[i];
+    } else {
+      added[kept++] = added[i];
+    }
   }
+  added.resize(kept);
+  if (!narrow_run_.Merge(added)) return Status::OutOfMemory("key index: cannot grow");
+  return kept;
+}
+
+Status KeyIndex::MaybeMergeDelta() {
+  const size_t pending = narrow_ ? narrow_delta_.size() : delta_.size();
+  if (pending == 0 || pending < DeltaMergeAt()) return Status::OK();
   if (narrow_) {
     std::vector<NarrowSlot> added;
     added.reserve(narrow_delta_.size());
     for (const auto& [token, row] : narrow_delta_) added.push_back(NarrowSlot{token, row});
     narrow_delta_.clear();
-    std::sort(added.begin(), added.end(),
-              [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
-    if (!narrow_run_.Merge(added)) return Status::OutOfMemory("key index: cannot grow");
-    return Status::OK();
+    return MergeIntoNarrowRun(std::move(added)).status();
   }
   // Wide: drop the holes' bytes from the arena once they are half of it.
   if (arena_garbage_ * 2 > static_cast<int64_t>(arena_.size())) {
@@ -624,37 +640,6 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
   // (Renumbering happens in Reserve, before this; nothing renumbers rows
   // while `fresh` holds some.)
   std::vector<NarrowSlot> fresh;
-  auto merge_fresh = [&]() -> Status {
-    if (fresh.empty()) return Status::OK();
-    // Fewer new keys than a delta merge takes (a CDC batch into a large
-    // table): they go to the delta, as SetRow would put them; an O(n) merge
-    // of the run for each such batch costs more than the hash map.
-    if (fresh.size() < std::max(delta_max_, static_cast<size_t>(narrow_run_.size()) / 256)) {
-      for (const auto& slot : fresh) {
-        auto [it, inserted] = narrow_delta_.try_emplace(slot.token, slot.row);
-        if (inserted) ++live_;
-        it->second = slot.row;
-      }
-      fresh.clear();
-      return Status::OK();
-    }
-    // A key appended twice keeps its last row, as SetRow would.
-    std::stable_sort(fresh.begin(), fresh.end(),
-                     [](const NarrowSlot& a, const NarrowSlot& b) { return a.token < b.token; });
-    size_t kept = 0;
-    for (size_t i = 0; i < fresh.size(); ++i) {
-      if (kept > 0 && fresh[kept - 1].token == fresh[i].token) {
-        fresh[kept - 1] = fresh[i];
-      } else {
-        fresh[kept++] = fresh[i];
-      }
-    }
-    fresh.resize(kept);
-    live_ += static_cast<int64_t>(kept);
-    if (!narrow_run_.Merge(fresh)) return Status::OutOfMemory("key index: cannot grow");
-    fresh.clear();
-    return Status::OK();
-  };
   size_t first = 0;
   for (const auto& file : outcome.appended) {
     if (first + static_cast<size_t>(file.rows) > plan.append_keys.size()) {
@@ -692,7 +677,14 @@ Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
   if (first != plan.append_keys.size()) {
     return Status::Invalid("key index: the commit wrote fewer rows than the plan appends");
   }
-  ARROW_RETURN_NOT_OK(merge_fresh());
+  if (fresh.size() >= DeltaMergeAt()) {
+    ARROW_ASSIGN_OR_RAISE(size_t added, MergeIntoNarrowRun(std::move(fresh)));
+    live_ += static_cast<int64_t>(added);
+  } else {
+    // A few new keys (a CDC batch into a large table) go to the delta, as
+    // SetRow would put them: an O(n) merge of the run each time costs more.
+    for (const auto& slot : fresh) SetRow({}, slot.token, slot.row);
+  }
 
   // 3. Tombstones.
   for (const auto& t : plan.tombstones) {

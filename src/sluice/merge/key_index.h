@@ -185,6 +185,11 @@ class KeyIndex {
   void SetRow(std::string_view key, uint64_t token, uint32_t row);
   /// Removes `key` from the live keys; false if it was not live.
   bool EraseLive(std::string_view key, uint64_t token);
+  /// How many keys wait in the delta before it is merged into the run.
+  size_t DeltaMergeAt() const;
+  /// Sorts `added` by token (a token given twice keeps its last row) and
+  /// merges it into the narrow run; returns how many tokens went in.
+  Result<size_t> MergeIntoNarrowRun(std::vector<NarrowSlot> added);
   /// Merges the delta into the sorted run when it is large enough.
   Status MaybeMergeDelta();
   /// Calls fn(uint32_t& row) for every live row number.

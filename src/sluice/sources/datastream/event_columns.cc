@@ -5,9 +5,9 @@
 
 #include <cctype>
 #include <charconv>
-#include <nlohmann/json.hpp>
 
 #include "sluice/core/arrow_util.h"
+#include "sluice/formats/avro/json_fallback.h"
 #include "sluice/sources/datastream/position_parsers.h"
 
 namespace sluice::sources::datastream {
@@ -260,30 +260,6 @@ SortKeysJson::SortKeysJson(const EventColumn& sort_keys) : sort_keys_(sort_keys)
   }
 }
 
-namespace {
-
-// Appends `s` as a JSON string. Sort-key strings (log file names, LSNs) are
-// plain ASCII, so the common case is a straight copy.
-void AppendJsonString(std::string_view s, std::string& out) {
-  bool plain = true;
-  for (unsigned char ch : s) {
-    if (ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x80) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) {
-    out += '"';
-    out += s;
-    out += '"';
-    return;
-  }
-  out +=
-      nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
-
 bool SortKeysJson::Format(int64_t i, std::string& out) const {
   out.clear();
   if (sort_keys_.IsNull(i)) return false;
@@ -305,7 +281,7 @@ bool SortKeysJson::Format(int64_t i, std::string& out) const {
       if (m.IsNull(k)) continue;
       auto t = m.array()->type_id();
       if (auto s = m.String(k)) {
-        AppendJsonString(*s, out);
+        formats::avro::AppendJsonString(*s, /*latin1=*/false, &out);
         written = true;
       } else if (arrow::is_integer(t)) {
         if (auto n = m.Int64(k)) {
@@ -315,7 +291,7 @@ bool SortKeysJson::Format(int64_t i, std::string& out) const {
           written = true;
         }
       } else if (auto scalar = m.array()->GetScalar(k); scalar.ok()) {
-        AppendJsonString((*scalar)->ToString(), out);
+        formats::avro::AppendJsonString((*scalar)->ToString(), /*latin1=*/false, &out);
         written = true;
       }
       break;
