@@ -11,7 +11,9 @@ COLORS = {"sluice": "#1f77b4", "sluice-zstd": "#6baed6", "copy-floor": "#7f7f7f"
           "delta-rs": "#ff7f0e", "spark": "#d62728"}
 
 
-def render(results: dict, out_png: str) -> str:
+def render(results: dict, out_png: str, size_results: dict | None = None) -> str:
+    """`size_results` (a size-latest.json) fills the table-size panel when
+    `results` has no sweep of its own, as the full run is made without it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -43,7 +45,10 @@ def render(results: dict, out_png: str) -> str:
                  "(solid p50, light p99)")
     ax = axes[1][0]
     sw = results.get("batch_size_sweep", [])
-    if sw:
+    if len(sw) < 2:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no batch-size sweep in this run", ha="center", va="center")
+    else:
         ev = [s["cdc_events_per_batch_mean"] for s in sw]
         ax.plot(ev, [s["cdc_full_batch_ms_p50"] or 0 for s in sw], "o-", color=COLORS["sluice"],
                 label="CDC batch p50 (ms)")
@@ -61,7 +66,14 @@ def render(results: dict, out_png: str) -> str:
         ax2.legend(loc="lower right")
     ax = axes[1][1]
     ts = results.get("table_size_sweep", [])
-    if ts:
+    ts_from = ""
+    if not ts and size_results:
+        ts = size_results.get("table_size_sweep", [])
+        ts_from = f"\n(make bench-size, {size_results.get('started', '?')})"
+    if not ts:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no table-size sweep in this run", ha="center", va="center")
+    else:
         ax.plot([t["table_rows"] for t in ts], [t["batch_ms"] for t in ts], "o-",
                 color=COLORS["sluice"])
         for t in ts:
@@ -71,7 +83,7 @@ def render(results: dict, out_png: str) -> str:
         ax.set_xlabel("rows in the merged table")
         ax.set_ylabel("ms for one 100K-event batch")
         ax.set_ylim(0, max(t["batch_ms"] for t in ts) * 1.25)
-        ax.set_title("Sluice: batch cost vs table size")
+        ax.set_title("Sluice: batch cost vs table size" + ts_from)
     m = results.get("machine", {})
     fig.suptitle(f"Sluice bench, scale {results['scale']}: S={results['config']['rows']:,} rows, "
                  f"C={results['config']['changes']:,} changes; {m.get('nproc')} cores, "
