@@ -88,7 +88,7 @@ class Sluice:
     # -- commands
     def write(self, table_dir, data, *, partition_by=None, mode=None,
               target_file_size=None, checkpoint_interval=None, txn=None,
-              deletion_vectors: bool = True):
+              deletion_vectors: bool = True, compression=None):
         args = ["write", table_dir, "--input", self._as_parquet(data)]
         if partition_by:
             args += ["--partition-by", ",".join(partition_by) if not isinstance(
@@ -99,6 +99,8 @@ class Sluice:
             args += ["--target-file-size", int(target_file_size)]
         if checkpoint_interval is not None:
             args += ["--checkpoint-interval", int(checkpoint_interval)]
+        if compression is not None:
+            args += ["--compression", compression]
         if txn is not None:
             app_id, version = txn
             args += ["--txn", f"{app_id}={int(version)}"]

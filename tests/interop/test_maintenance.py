@@ -9,6 +9,7 @@ import json
 import os
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import peers
@@ -48,7 +49,8 @@ def test_compact_then_vacuum_keeps_every_reader_identical(spark, sluice, tmp_tab
     for b in range(8):  # many small files
         t = batch(b * 25, 25, partitioned)
         tables.append(t)
-        sluice.write(path, t, partition_by=parts)
+        # One batch in gzip: every reader must read a table of mixed codecs.
+        sluice.write(path, t, partition_by=parts, compression="gzip" if b == 3 else None)
     # Deletion vectors in several files, one file mostly deleted, inline DVs too.
     deleted = [1, 2, 30, 31, 77, 120, 199] + list(range(50, 70))
     sluice.delete(path, "id", deleted[:7])
@@ -62,8 +64,14 @@ def test_compact_then_vacuum_keeps_every_reader_identical(spark, sluice, tmp_tab
     for label, got in before.items():
         assert_same_rows(expected, got, "id", label=f"before/{label}")
     files_before = data_files(path)
+    codecs_before = {pq.ParquetFile(f).metadata.row_group(0).column(0).compression
+                     for f in files_before if f.endswith(".parquet")}
+    assert codecs_before == {"ZSTD", "GZIP"}, codecs_before
 
-    out = sluice.run("compact", path, "--max-deleted-ratio", "0.2").stdout
+    bad = sluice.run("compact", path, "--compression", "brotli", expect_fail=True).stderr
+    assert "--compression" in bad and "snappy" in bad, bad
+    out = sluice.run("compact", path, "--max-deleted-ratio", "0.2",
+                     "--compression", "snappy").stdout
     assert "compacted at version" in out, out
     versions = sorted(glob.glob(os.path.join(path, "_delta_log", "*.json")))
     with open(versions[-1]) as f:
@@ -74,6 +82,12 @@ def test_compact_then_vacuum_keeps_every_reader_identical(spark, sluice, tmp_tab
     assert all(r["dataChange"] is False for r in removes)
     assert all(a["dataChange"] is False and "deletionVector" not in a for a in adds)
     assert all(json.loads(a["stats"])["numRecords"] > 0 for a in adds)
+    # The new files use the codec asked for (the table's were zstd and gzip).
+    for a in adds:
+        meta = pq.ParquetFile(os.path.join(path, a["path"])).metadata
+        codecs = {meta.row_group(g).column(c).compression
+                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+        assert codecs == {"SNAPPY"}, (a["path"], codecs)
     if partitioned:
         assert {a["partitionValues"]["region"] for a in adds} == {"eu", "us"}
         for a in adds:

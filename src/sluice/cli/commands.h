@@ -18,6 +18,8 @@ struct WriteArgs {
   std::string mode = "append";
   int64_t target_file_size = 128LL << 20;
   int64_t checkpoint_interval = 10;
+  std::string compression = "zstd";      ///< Parquet codec of the new files
+  std::optional<int> compression_level;  ///< unset: the codec's default (zstd: 1)
   bool no_deletion_vectors = false;
   std::string txn;  ///< APP_ID=VERSION
 };
@@ -65,7 +67,9 @@ struct CompactArgs {
   int64_t small_file_size = 0;  ///< 0: target / 4
   int min_small_files = 5;
   double max_deleted_ratio = 0.2;
-  int64_t max_bytes = 0;  ///< 0: no bound
+  int64_t max_bytes = 0;                 ///< 0: no bound
+  std::string compression = "zstd";      ///< Parquet codec of the new files
+  std::optional<int> compression_level;  ///< unset: the codec's default (zstd: 1)
   bool no_side_tables = false;
 };
 int RunCompact(const CompactArgs& args);

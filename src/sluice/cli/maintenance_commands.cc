@@ -7,6 +7,7 @@
 #include "sluice/cli/commands.h"
 #include "sluice/cli/duration.h"
 #include "sluice/delta/compaction.h"
+#include "sluice/delta/data_writer.h"
 #include "sluice/delta/retention.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/delta/vacuum.h"
@@ -64,6 +65,8 @@ Result<std::shared_ptr<const delta::Snapshot>> LoadTable(const Target& t) {
 }  // namespace
 
 int RunCompact(const CompactArgs& args) {
+  auto codec = delta::ValidateCompression(args.compression, args.compression_level);
+  if (!codec.ok()) return Fail("--compression", codec);
   auto targets = Targets(args.table, !args.no_side_tables);
   if (!targets.ok()) return Fail("compact " + args.table, targets.status());
   for (const auto& t : *targets) {
@@ -75,6 +78,11 @@ int RunCompact(const CompactArgs& args) {
     options.min_small_files = args.min_small_files;
     options.max_deleted_ratio = args.max_deleted_ratio;
     options.max_bytes = args.max_bytes;
+    // The side table keeps its own settings, as the pipeline writes it.
+    if (!t.tombstones) {
+      options.data.compression = args.compression;
+      options.data.compression_level = args.compression_level;
+    }
     if (t.tombstones) options = merge::TombstoneCompactionOptions(options);
     auto result = delta::CompactTable(t.location, *snapshot, options);
     if (!result.ok()) return Fail("compact " + t.name, result.status());

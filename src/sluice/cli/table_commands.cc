@@ -9,6 +9,7 @@
 #include "sluice/cli/commands.h"
 #include "sluice/cli/parquet_files.h"
 #include "sluice/delta/checkpointer.h"
+#include "sluice/delta/data_writer.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
 
@@ -51,6 +52,8 @@ Result<std::map<std::string, delta::DeletionBitmap>> MatchKeys(
 }  // namespace
 
 int RunWrite(const WriteArgs& args) {
+  auto codec = delta::ValidateCompression(args.compression, args.compression_level);
+  if (!codec.ok()) return Fail("--compression", codec);
   auto location = io::OpenTableLocation(args.table);
   if (!location.ok()) return Fail(args.table, location.status());
   auto data = ReadParquetFile(args.input);
@@ -60,6 +63,8 @@ int RunWrite(const WriteArgs& args) {
   options.deletion_vectors = !args.no_deletion_vectors;
   options.overwrite = args.mode == "overwrite";
   options.data.target_file_size = args.target_file_size;
+  options.data.compression = args.compression;
+  options.data.compression_level = args.compression_level;
   options.commit.checkpoint_interval = args.checkpoint_interval;
   if (!args.txn.empty()) {
     auto eq = args.txn.rfind('=');
