@@ -45,7 +45,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import procwatch  # noqa: E402
 import size_sweep  # noqa: E402
-from size_sweep import count_rows, dir_bytes  # noqa: E402
+from size_sweep import count_rows, dir_bytes, query_delta  # noqa: E402
 
 PY = sys.executable
 SCALES = {
@@ -266,11 +266,7 @@ def run_peer(work: str, engine: str, source: str, files_per_batch: int, extra=()
 # ----------------------------------------------------------------------------
 def read_delta(path: str, where: str = ""):
     import pyarrow as pa
-    from deltalake import DeltaTable, QueryBuilder
-    dt = DeltaTable(path)
-    qb = QueryBuilder().register("t", dt)
-    sql = "SELECT * FROM t" + (f" WHERE {where}" if where else "")
-    table = pa.RecordBatchReader.from_stream(qb.execute(sql)).read_all()
+    table = query_delta(path, "SELECT * FROM t" + (f" WHERE {where}" if where else ""))
     # DataFusion hands out string/binary views; take() has no kernel for them
     plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
     return table.cast(pa.schema([pa.field(f.name, plain.get(f.type, f.type)) for f in table.schema]))
@@ -289,11 +285,7 @@ EQUALITY_CHUNK_ROWS = 2_000_000
 
 
 def key_range(path: str, key: str = "id") -> tuple:
-    import pyarrow as pa
-    from deltalake import DeltaTable, QueryBuilder
-    qb = QueryBuilder().register("t", DeltaTable(path))
-    t = pa.RecordBatchReader.from_stream(
-        qb.execute(f"SELECT min({key}) AS lo, max({key}) AS hi, count(*) AS n FROM t")).read_all()
+    t = query_delta(path, f"SELECT min({key}) AS lo, max({key}) AS hi, count(*) AS n FROM t")
     return t.column(0)[0].as_py(), t.column(1)[0].as_py(), t.column(2)[0].as_py()
 
 
@@ -317,7 +309,7 @@ def check_merged_tables(ref_path: str, others: dict, payload: list, expected_row
         for name, path in others.items():
             check_equal(name, ref, read_delta(path, where), payload, key)
     for name, path in others.items():
-        _lo, _hi, m = key_range(path, key)
+        m = count_rows(path)
         if m != n:  # rows outside Sluice's key range
             raise BenchFailure(f"{name}: merged table has {m} rows, Sluice's {n}")
 
@@ -492,8 +484,9 @@ def main(argv) -> int:
         print(f"table size cost ratio: {fmt_ratio(ratio)}", flush=True)
         return 0
 
-    data = ensure_dataset(work, f"main-{cfg['rows']}-{cfg['changes']}", cfg["rows"], cfg["changes"])
-    source = os.path.join(work, "data", f"main-{cfg['rows']}-{cfg['changes']}")
+    ds = f"main-{cfg['rows']}-{cfg['changes']}"
+    data = ensure_dataset(work, ds, cfg["rows"], cfg["changes"])
+    source = os.path.join(work, "data", ds)
     events = data["events"]
     results = {"scale": scale, "config": cfg, "peers": peers, "machine": machine(),
                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
@@ -506,7 +499,6 @@ def main(argv) -> int:
         results["workload"]["generator_events_per_s"] = data["events"] / data["seconds"]
 
     runs = {}
-    ds = f"main-{cfg['rows']}-{cfg['changes']}"
     say(f"page cache: read {warm_page_cache(source) / 2**20:,.0f} MiB of input once")
     say(f"sluice: {events:,} events, {fpb} files per batch")
     runs["sluice"] = reusable(work, "sluice", ds,

@@ -48,13 +48,18 @@ def dir_bytes(path: str) -> int:
     return total
 
 
-def count_rows(path: str) -> int:
-    """Rows of a Delta table as delta-rs reads it (deletion vectors applied)."""
+def query_delta(path: str, sql: str):
+    """Runs `sql` over the Delta table at `path`, registered as `t`, through
+    delta-rs's query engine (deletion vectors applied); a pyarrow Table."""
     import pyarrow as pa
     from deltalake import DeltaTable, QueryBuilder
     qb = QueryBuilder().register("t", DeltaTable(path))
-    return pa.RecordBatchReader.from_stream(
-        qb.execute("SELECT count(*) AS n FROM t")).read_all().column(0)[0].as_py()
+    return pa.RecordBatchReader.from_stream(qb.execute(sql)).read_all()
+
+
+def count_rows(path: str) -> int:
+    """Rows of a Delta table as delta-rs reads it (deletion vectors applied)."""
+    return query_delta(path, "SELECT count(*) AS n FROM t").column(0)[0].as_py()
 
 
 def mib(n: float) -> str:

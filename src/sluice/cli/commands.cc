@@ -7,6 +7,18 @@
 
 namespace sluice::cli {
 
+namespace {
+
+void AddCodecOptions(CLI::App* command, CodecArgs& codec) {
+  command->add_option("--compression", codec.name,
+                      "Parquet codec of the new files: zstd (default), snappy, lz4, gzip, "
+                      "uncompressed");
+  command->add_option("--compression-level", codec.level,
+                      "codec level (zstd, gzip; default: 1 for zstd)");
+}
+
+}  // namespace
+
 int RunMain(int argc, char** argv) {
   if (Status st = InitArrowCompute(); !st.ok()) {
     std::cerr << "sluice: cannot initialise Arrow compute: " << st.ToString() << std::endl;
@@ -33,10 +45,7 @@ int RunMain(int argc, char** argv) {
       ->check(CLI::IsMember({"append", "overwrite"}));
   w->add_option("--target-file-size", write.target_file_size, "bytes per data file");
   w->add_option("--checkpoint-interval", write.checkpoint_interval, "commits between checkpoints");
-  w->add_option("--compression", write.compression,
-                "Parquet codec: zstd (default), snappy, lz4, gzip, uncompressed");
-  w->add_option("--compression-level", write.compression_level,
-                "codec level (zstd, gzip; default: 1 for zstd)");
+  AddCodecOptions(w, write.codec);
   w->add_flag("--no-deletion-vectors", write.no_deletion_vectors,
               "create a protocol (1,2) table without deletion vectors");
   w->add_option("--txn", write.txn, "APP_ID=VERSION progress to commit with the rows");
@@ -89,10 +98,7 @@ int RunMain(int argc, char** argv) {
                 "rewrite files whose deletion vector hides more than this share of rows")
       ->check(CLI::Range(0.0, 1.0));
   o->add_option("--max-bytes", compact.max_bytes, "stop after this many input bytes (0: all)");
-  o->add_option("--compression", compact.compression,
-                "Parquet codec of the new files: zstd (default), snappy, lz4, gzip, uncompressed");
-  o->add_option("--compression-level", compact.compression_level,
-                "codec level (zstd, gzip; default: 1 for zstd)");
+  AddCodecOptions(o, compact.codec);
   o->add_flag("--no-side-tables", compact.no_side_tables,
               "leave the merged table's _sluice/tombstones table alone");
 

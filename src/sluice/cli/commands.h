@@ -11,6 +11,12 @@ namespace sluice::cli {
 /// Parses argv and runs one subcommand; returns the process exit code.
 int RunMain(int argc, char** argv);
 
+/// The Parquet codec of the files a command writes (as sink.compression).
+struct CodecArgs {
+  std::string name = "zstd";
+  std::optional<int> level;  ///< unset: the codec's default (zstd: 1)
+};
+
 struct WriteArgs {
   std::string table;
   std::string input;
@@ -18,8 +24,7 @@ struct WriteArgs {
   std::string mode = "append";
   int64_t target_file_size = 128LL << 20;
   int64_t checkpoint_interval = 10;
-  std::string compression = "zstd";      ///< Parquet codec of the new files
-  std::optional<int> compression_level;  ///< unset: the codec's default (zstd: 1)
+  CodecArgs codec;
   bool no_deletion_vectors = false;
   std::string txn;  ///< APP_ID=VERSION
 };
@@ -67,9 +72,8 @@ struct CompactArgs {
   int64_t small_file_size = 0;  ///< 0: target / 4
   int min_small_files = 5;
   double max_deleted_ratio = 0.2;
-  int64_t max_bytes = 0;                 ///< 0: no bound
-  std::string compression = "zstd";      ///< Parquet codec of the new files
-  std::optional<int> compression_level;  ///< unset: the codec's default (zstd: 1)
+  int64_t max_bytes = 0;  ///< 0: no bound
+  CodecArgs codec;
   bool no_side_tables = false;
 };
 int RunCompact(const CompactArgs& args);

@@ -65,7 +65,7 @@ Result<std::shared_ptr<const delta::Snapshot>> LoadTable(const Target& t) {
 }  // namespace
 
 int RunCompact(const CompactArgs& args) {
-  auto codec = delta::ValidateCompression(args.compression, args.compression_level);
+  auto codec = delta::ValidateCompression(args.codec.name, args.codec.level);
   if (!codec.ok()) return Fail("--compression", codec);
   auto targets = Targets(args.table, !args.no_side_tables);
   if (!targets.ok()) return Fail("compact " + args.table, targets.status());
@@ -78,12 +78,13 @@ int RunCompact(const CompactArgs& args) {
     options.min_small_files = args.min_small_files;
     options.max_deleted_ratio = args.max_deleted_ratio;
     options.max_bytes = args.max_bytes;
-    // The side table keeps its own settings, as the pipeline writes it.
-    if (!t.tombstones) {
-      options.data.compression = args.compression;
-      options.data.compression_level = args.compression_level;
+    if (t.tombstones) {
+      // The side table keeps zstd, as the pipeline writes it.
+      options = merge::TombstoneCompactionOptions(options);
+    } else {
+      options.data.compression = args.codec.name;
+      options.data.compression_level = args.codec.level;
     }
-    if (t.tombstones) options = merge::TombstoneCompactionOptions(options);
     auto result = delta::CompactTable(t.location, *snapshot, options);
     if (!result.ok()) return Fail("compact " + t.name, result.status());
     std::cout << t.name << ": ";

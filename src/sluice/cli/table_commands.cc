@@ -52,7 +52,7 @@ Result<std::map<std::string, delta::DeletionBitmap>> MatchKeys(
 }  // namespace
 
 int RunWrite(const WriteArgs& args) {
-  auto codec = delta::ValidateCompression(args.compression, args.compression_level);
+  auto codec = delta::ValidateCompression(args.codec.name, args.codec.level);
   if (!codec.ok()) return Fail("--compression", codec);
   auto location = io::OpenTableLocation(args.table);
   if (!location.ok()) return Fail(args.table, location.status());
@@ -63,8 +63,8 @@ int RunWrite(const WriteArgs& args) {
   options.deletion_vectors = !args.no_deletion_vectors;
   options.overwrite = args.mode == "overwrite";
   options.data.target_file_size = args.target_file_size;
-  options.data.compression = args.compression;
-  options.data.compression_level = args.compression_level;
+  options.data.compression = args.codec.name;
+  options.data.compression_level = args.codec.level;
   options.commit.checkpoint_interval = args.checkpoint_interval;
   if (!args.txn.empty()) {
     auto eq = args.txn.rfind('=');
