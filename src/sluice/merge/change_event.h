@@ -1,8 +1,7 @@
 // The parts of a change event the merge looks at: its operation and its
 // sequence (DESIGN.md §3, §4), read from a change batch's `_cdc_op` and
-// `_cdc_seq` columns. The column names are repeated here rather than taken
-// from sources/ because merge/ must not depend on the sources layer; the
-// strings are the contract (DESIGN.md §3).
+// `_cdc_seq` columns. The canonical column names live in
+// core/change_schema.h; the merge adds the partial-image column.
 #pragma once
 
 #include <arrow/type_fwd.h>
@@ -12,19 +11,17 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/core/change_schema.h"
 #include "sluice/core/status.h"
 
 namespace sluice::merge {
 
-inline constexpr std::string_view kOpColumn = "_cdc_op";
-inline constexpr std::string_view kSeqColumn = "_cdc_seq";
-inline constexpr std::string_view kTsColumn = "_cdc_ts";
 /// Optional list<string>: payload columns the event does not carry (a
 /// partial image; partial_image.h). Absent or null: a full image.
 inline constexpr std::string_view kUnchangedColumn = "_cdc_unchanged";
 /// Change-batch columns the merged table does not keep (DESIGN.md §3).
-inline constexpr std::string_view kDroppedColumns[] = {"_cdc_op", "_cdc_ingested_at", "_cdc_origin",
-                                                       "_cdc_source", "_cdc_unchanged"};
+inline constexpr std::string_view kDroppedColumns[] = {kOpColumn, kIngestedAtColumn, kOriginColumn,
+                                                       kSourceColumn, kUnchangedColumn};
 
 /// What an event does to its key's row in the merged table.
 enum class MergeOp : uint8_t {

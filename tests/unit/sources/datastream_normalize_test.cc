@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "sluice/formats/avro/ocf_reader.h"
-#include "sluice/sources/change_schema.h"
+#include "sluice/core/change_schema.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
 #include "sluice/sources/datastream/unified_types.h"
 #include "sluice/sources/sequence_key.h"

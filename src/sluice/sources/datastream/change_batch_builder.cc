@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "sluice/sources/change_schema.h"
+#include "sluice/core/change_schema.h"
 #include "sluice/sources/datastream/event_columns.h"
 #include "sluice/sources/datastream/event_reader.h"
 #include "sluice/sources/datastream/unified_types.h"

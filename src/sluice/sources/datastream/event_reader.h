@@ -33,7 +33,7 @@
 #include <optional>
 #include <string>
 
-#include "sluice/sources/change_schema.h"
+#include "sluice/core/change_schema.h"
 #include "sluice/sources/datastream/event_columns.h"
 #include "sluice/sources/datastream/sequence_layout.h"
 

@@ -24,7 +24,7 @@
 
 #include "sluice/core/status.h"
 
-namespace sluice::sources {
+namespace sluice {
 
 /// The operation of one change. The numeric value is the dictionary index.
 enum class CdcOp : int32_t {
@@ -65,4 +65,4 @@ std::vector<std::shared_ptr<arrow::Field>> CanonicalFields(
 /// Sluice, which a source table column may not use).
 bool IsReservedColumnName(std::string_view name);
 
-}  // namespace sluice::sources
+}  // namespace sluice

@@ -1,8 +1,8 @@
-#include "sluice/sources/change_schema.h"
+#include "sluice/core/change_schema.h"
 
 #include <arrow/api.h>
 
-namespace sluice::sources {
+namespace sluice {
 
 namespace {
 constexpr std::string_view kOpNames[] = {"snapshot", "insert", "update", "delete", "truncate"};
@@ -56,4 +56,4 @@ std::vector<std::shared_ptr<arrow::Field>> CanonicalFields(
 
 bool IsReservedColumnName(std::string_view name) { return name.starts_with("_cdc_"); }
 
-}  // namespace sluice::sources
+}  // namespace sluice
