@@ -68,21 +68,21 @@ def check_cursor_in_every_commit(log_path: Path, app_id: str):
 
 
 def ingestion_batches(log_path: Path, app_id: str, folder: str) -> list:
-    """The files of each commit, in commit order, from the cursor files of
-    the txn versions the log table went through."""
-    versions = []
+    """The files of each commit, in commit order, from the units every
+    commit of the app records in commitInfo.operationParameters (superseded
+    cursor files are deleted, so the commits themselves say what they hold)."""
+    batches = []
     for f in sorted((log_path / "_delta_log").glob("*.json")):
-        for line in f.read_text().splitlines():
-            if line.strip() and "txn" in json.loads(line):
-                t = json.loads(line)["txn"]
-                if t["appId"] == app_id:
-                    versions.append(t["version"])
-    batches, seen = [], set()
-    for v in versions:
-        now = cursor_paths(cursor_file(log_path, folder, v))
-        assert seen <= now, f"cursor {v} forgot files {seen - now}"
-        batches.append(sorted(now - seen))
-        seen = now
+        actions = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        if not any("txn" in a and a["txn"]["appId"] == app_id for a in actions):
+            continue
+        info = next(a["commitInfo"] for a in actions if "commitInfo" in a)
+        params = info.get("operationParameters", {})
+        units = params.get("units")
+        if isinstance(units, str):
+            units = json.loads(units)
+        assert units is not None, f"{f.name}: commit without its units"
+        batches.append(sorted(units))
     return batches
 
 

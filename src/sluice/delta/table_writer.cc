@@ -68,12 +68,14 @@ Result<CommitResult> WriteTable(const io::TableLocation& location,
       for (const auto& f : snapshot->files()) txn->RemoveFile(RemoveActionFor(f, now));
     }
   }
-  txn->SetOperationParameters(std::string("{\"mode\":\"") +
-                              (options.overwrite ? "Overwrite" : "Append") + "\"}");
+  txn->SetOperationParameters(
+      std::string("{\"mode\":\"") + (options.overwrite ? "Overwrite" : "Append") + "\"" +
+      (options.operation_parameters.empty() ? "" : ",") + options.operation_parameters + "}");
   ARROW_ASSIGN_OR_RAISE(auto adds, WriteDataFiles(*location.fs, location.root, data,
                                                   partition_columns, options.data));
   for (auto& a : adds) txn->AddFile(std::move(a));
   if (options.txn) txn->SetTxn(options.txn->app_id, options.txn->version);
+  for (const auto& t : options.more_txns) txn->SetTxn(t.app_id, t.version);
   return txn->Commit(options.commit);
 }
 

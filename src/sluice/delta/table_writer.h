@@ -19,6 +19,11 @@ struct TableWriteOptions {
   bool overwrite = false;                            ///< remove every existing file
   std::map<std::string, std::string> configuration;  ///< used when creating
   std::optional<Txn> txn;                            ///< progress to commit with the data
+  /// More progress in the same commit (a position of several offsets).
+  std::vector<Txn> more_txns;
+  /// Extra members of commitInfo.operationParameters, as the text of JSON
+  /// members without braces (`"units":["a","b"]`); empty: none.
+  std::string operation_parameters;
   /// Let the data's schema replace the table's in the same commit (schema
   /// evolution; the caller decided the change is allowed).
   bool allow_schema_change = false;

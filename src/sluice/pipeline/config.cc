@@ -62,10 +62,9 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
   } else if (key == "pipeline.schema_evolution") {
     ARROW_ASSIGN_OR_RAISE(c.schema_evolution, ParseSchemaEvolution(value));
   } else if (key == "source.kind") {
-    if (value != "datastream") {
-      return Status::NotImplemented("source.kind '", value,
-                                    "' is not implemented yet (only datastream)");
-    }
+    // Checked against the registered sources when the run starts
+    // (sources/source_registry.h).
+    if (value.empty()) return Status::Invalid("source.kind is empty");
     c.source_kind = value;
   } else if (key == "source.format") {
     if (value != "avro" && value != "json") {
@@ -85,6 +84,14 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     if (c.max_files_per_batch < 1) return Status::Invalid(key, " must be at least 1");
   } else if (key == "source.poll_interval") {
     ARROW_ASSIGN_OR_RAISE(c.poll_interval_ms, ParseDurationMs(value));
+  } else if (key == "source.settle_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.settle_ms, ParseDurationMs(value));
+  } else if (key == "source.incomplete_timeout") {
+    ARROW_ASSIGN_OR_RAISE(c.incomplete_timeout_ms, ParseDurationMs(value));
+  } else if (key == "source.late_window") {
+    ARROW_ASSIGN_OR_RAISE(c.late_window_ms, ParseDurationMs(value));
+  } else if (key == "source.late_check_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.late_check_interval_ms, ParseDurationMs(value));
   } else if (key == "source.datastream.number_type") {
     if (value != "decimal" && value != "string") {
       return Status::Invalid(key, ": expected decimal or string, got '", value, "'");
@@ -330,6 +337,10 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.table_source_type",
                                 "source.max_files_per_batch",
                                 "source.poll_interval",
+                                "source.settle_interval",
+                                "source.incomplete_timeout",
+                                "source.late_window",
+                                "source.late_check_interval",
                                 "source.datastream.number_type",
                                 "sink.path",
                                 "sink.table_prefix",

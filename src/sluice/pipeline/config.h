@@ -50,6 +50,15 @@ struct Config {
   std::string table_source_type;  ///< local-directory | discovery-bucket
   int64_t max_files_per_batch = 2;
   int64_t poll_interval_ms = 10'000;
+  /// File sources (docs/sources.md): a file on local disk is read once its
+  /// modification time is this old and its format says it is whole; one
+  /// that still looks cut after incomplete_timeout is read as it is.
+  int64_t settle_ms = 2'000;
+  int64_t incomplete_timeout_ms = 30'000;
+  /// Stream time after which a time folder is sealed into the cursor's
+  /// watermark, and how often sealed folders are checked for late files.
+  int64_t late_window_ms = 24LL * 3600 * 1000;
+  int64_t late_check_interval_ms = 10LL * 60 * 1000;
   // [source.datastream]
   std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
   // [sink]

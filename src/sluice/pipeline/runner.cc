@@ -1,7 +1,5 @@
 #include "sluice/pipeline/runner.h"
 
-#include <arrow/filesystem/localfs.h>
-
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -11,8 +9,8 @@
 #include <thread>
 
 #include "sluice/delta/transaction.h"
-#include "sluice/pipeline/table_pipeline.h"
-#include "sluice/sources/datastream/discovery.h"
+#include "sluice/pipeline/source_options.h"
+#include "sluice/pipeline/stream_pipeline.h"
 
 namespace sluice::pipeline {
 
@@ -38,45 +36,104 @@ std::string FormatLag(int64_t ms) {
   return buf;
 }
 
-struct TableState {
-  std::unique_ptr<TablePipeline> pipeline;
+// Totals of one source table over the run.
+struct TableTotals {
   RunSummary totals;
+  RunSummary merged;  ///< rows = row images written to the merged table
+  bool told_no_keys = false;
+};
+
+struct StreamState {
+  std::unique_ptr<StreamPipeline> pipeline;
+  std::map<std::string, TableTotals> tables;
   bool stopped = false;
   std::string error;
   int io_failures = 0;
-  bool told_no_keys = false;
-  RunSummary merged;  ///< rows = row images written to the merged table
   std::chrono::steady_clock::time_point retry_at{};
 };
 
 // One JSON object per line for benchmarks and monitoring: an "ingest"
 // event per log commit, a "merge" event per merged-table commit.
-void WriteMetrics(std::ofstream& out, const std::string& table, const StepResult& step) {
-  if (step.files > 0) {
+void WriteMetrics(std::ofstream& out, const std::string& table, const TableStep& step) {
+  if (step.ingest.units > 0) {
     nlohmann::json j{{"event", "ingest"},
                      {"table", table},
-                     {"files", step.files},
-                     {"rows", step.rows},
-                     {"ms", step.ingest_ms},
-                     {"version", step.version},
-                     {"dead_letters", step.dead_letters}};
+                     {"files", step.ingest.units},
+                     {"rows", step.ingest.rows},
+                     {"ms", step.ingest.ms},
+                     {"version", step.ingest.version},
+                     {"dead_letters", step.ingest.dead_letters}};
     out << j.dump() << "\n";
   }
-  if (step.merged) {
+  if (step.follow.merged) {
     nlohmann::json j{{"event", "merge"},
                      {"table", table},
-                     {"changes", step.merge_changes},
-                     {"ms", step.merge_ms > 0 ? step.merge_ms : step.ingest_ms},
-                     {"version", step.merged_version},
-                     {"upserts", step.upserts},
-                     {"deletes", step.deletes},
-                     {"ignored_stale", step.ignored_stale}};
-    if (step.merged_rows) j["table_rows"] = *step.merged_rows;
-    if (step.index_bytes > 0) j["index_bytes"] = step.index_bytes;
-    j["exact_seq_reads"] = step.exact_seq_reads;
+                     {"changes", step.follow.changes},
+                     {"ms", step.follow.ms > 0 ? step.follow.ms : step.ingest.ms},
+                     {"version", step.follow.merged_version},
+                     {"upserts", step.follow.upserts},
+                     {"deletes", step.follow.deletes},
+                     {"ignored_stale", step.follow.ignored_stale}};
+    if (step.follow.merged_rows) j["table_rows"] = *step.follow.merged_rows;
+    if (step.follow.index_bytes > 0) j["index_bytes"] = step.follow.index_bytes;
+    j["exact_seq_reads"] = step.follow.exact_seq_reads;
     out << j.dump() << "\n";
   }
   out.flush();
+}
+
+// The progress line of one table's step.
+void PrintStep(std::ostream& out, const Config& config, const std::string& qname,
+               const TableStep& step) {
+  const IngestResult& in = step.ingest;
+  const FollowResult& f = step.follow;
+  out << "[sluice] ";
+  if (in.units > 0) {
+    if (config.log_tables) {
+      out << qname << "_log";
+      if (in.version >= 0) out << " v" << in.version;
+      out << ": ";
+    } else {
+      // Merged tables only: the merged table's version leads the line.
+      out << qname;
+      if (f.merged) out << " v" << f.merged_version;
+      out << ": ";
+    }
+    out << in.units << " file" << (in.units == 1 ? "" : "s") << ", " << in.rows << " rows";
+    if (in.dead_letters) out << ", " << in.dead_letters << " dead letters";
+    if (in.schema_changed) out << ", schema evolved";
+    if (in.rows) out << ", lag " << FormatLag(in.lag_ms);
+  }
+  if (f.merged) {
+    if (config.log_tables) {
+      out << (in.units > 0 ? "; " : "") << qname << " v" << f.merged_version << " <- log v"
+          << f.from_version;
+      if (f.to_version != f.from_version) out << "..v" << f.to_version;
+      out << ":";
+    } else {
+      out << ";";
+    }
+    out << " ";
+    if (f.already_applied) {
+      out << "already applied";
+    } else {
+      out << "+" << f.upserts << " -" << f.deletes;
+      if (f.ignored_stale) out << " (ignored " << f.ignored_stale << " stale)";
+      if (f.invalid) out << ", " << f.invalid << " invalid";
+    }
+    if (f.merged_rows) out << ", " << *f.merged_rows << " rows";
+  }
+  if (f.history) {
+    out << ((in.units > 0 || f.merged) ? "; " : "") << qname << "_history v" << f.history_version
+        << ": +" << f.history_versions_opened << " versions";
+  }
+  if (step.maintenance.worked()) {
+    out << ((in.units > 0 || f.merged || f.history) ? "; " : "") << qname
+        << " maintenance: compacted " << step.maintenance.compacted_files_removed << " files into "
+        << step.maintenance.compacted_files_added << ", vacuumed "
+        << step.maintenance.vacuumed_files << " files";
+  }
+  out << std::endl;
 }
 
 }  // namespace
@@ -92,48 +149,42 @@ int ShardOf(const std::string& folder, int count) {
 
 Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ostream& out) {
   ARROW_RETURN_NOT_OK(ValidateForRun(config));
-  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
-  std::string root = config.source_path;
-  if (root.rfind("file://", 0) == 0) root = root.substr(7);
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  ARROW_ASSIGN_OR_RAISE(auto source_options, SourceOptionsFor(config));
+  ARROW_ASSIGN_OR_RAISE(auto source, sources::MakeSource(source_options));
 
   std::unique_ptr<std::ofstream> metrics;
   if (!options.metrics_path.empty()) {
     metrics = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
     if (!*metrics) return Status::IOError("cannot open metrics file ", options.metrics_path);
   }
-  std::map<std::string, TableState> tables;
+  std::map<std::string, StreamState> streams;
   auto t0 = std::chrono::steady_clock::now();
-  out << "[sluice] " << config.name << ": " << config.source_kind << " " << config.format
-      << " files from " << config.source_path << " into " << config.sink_path
+  out << "[sluice] " << config.name << ": " << source->Describe() << " into " << config.sink_path
       << (options.once ? " (--once)" : "") << std::endl;
 
   while (!g_stop_requested) {
-    ARROW_ASSIGN_OR_RAISE(auto folders, sources::datastream::ListTableFolders(*fs, root));
-    for (const auto& folder : folders) {
-      if (options.shard_count > 1 && ShardOf(folder, options.shard_count) != options.shard_index)
+    ARROW_ASSIGN_OR_RAISE(auto ids, source->Discover());
+    for (const auto& id : ids) {
+      if (options.shard_count > 1 && ShardOf(id, options.shard_count) != options.shard_index)
         continue;
-      if (tables.count(folder)) continue;
-      tables[folder].pipeline = std::make_unique<TablePipeline>(config, fs, root, folder);
-      out << "[sluice] discovered table folder '" << folder << "'" << std::endl;
+      if (streams.count(id)) continue;
+      ARROW_ASSIGN_OR_RAISE(auto stream, source->OpenStream(id));
+      streams[id].pipeline = std::make_unique<StreamPipeline>(config, std::move(stream));
+      out << "[sluice] discovered table folder '" << id << "'" << std::endl;
     }
     bool any_work = false;
     bool any_pending_retry = false;
-    for (auto& [folder, state] : tables) {
+    for (auto& [id, state] : streams) {
       if (state.stopped || g_stop_requested) continue;
       if (std::chrono::steady_clock::now() < state.retry_at) {
         any_pending_retry = true;
         continue;
       }
-      auto listing = sources::datastream::ListTableFiles(*fs, root, folder, config.format);
-      Result<StepResult> step =
-          listing.ok() ? state.pipeline->Step(*listing, options.once) : listing.status();
+      Result<StreamStep> step = state.pipeline->Step(options.once);
       if (!step.ok()) {
         const auto& st = step.status();
-        std::string name =
-            state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
-        // I/O errors and a concurrent writer's commit (the merged table's key
-        // index is then rebuilt) are retried with backoff.
+        const std::string name = state.pipeline->name();
+        // I/O errors and a concurrent writer's commit are retried with backoff.
         if ((st.IsIOError() || delta::IsCommitConflict(st)) && ++state.io_failures <= 5) {
           int backoff = 1 << std::min(state.io_failures, 5);
           state.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(backoff);
@@ -148,75 +199,49 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       state.io_failures = 0;
-      const bool maintenance_work =
-          step->maintained && (step->compacted_files_removed > 0 || step->vacuumed_files > 0);
-      if (step->files == 0 && !step->merged && !step->history && !maintenance_work) continue;
-      any_work = true;
-      state.totals.files += step->files;
-      state.totals.rows += step->rows;
-      state.totals.dead_letters += step->dead_letters;
-      if (step->version >= 0 || (!config.log_tables && step->merged)) ++state.totals.commits;
-      const std::string& qname = state.pipeline->qualified_name();
-      if (state.pipeline->keys_known() && state.pipeline->primary_keys().empty() &&
-          !state.told_no_keys) {
-        state.told_no_keys = true;
-        out << "[sluice] " << qname << ": no primary keys (none in the source metadata or tables.\""
-            << qname << "\".primary_keys): log table only, no merged table" << std::endl;
+      if (step->waiting) any_pending_retry = true;
+      for (const auto& notice : step->notices) {
+        out << "[sluice] " << state.pipeline->name() << ": " << notice << std::endl;
       }
-      if (metrics) WriteMetrics(*metrics, qname, *step);
-      out << "[sluice] ";
-      if (step->files > 0) {
-        if (config.log_tables) {
-          out << qname << "_log";
-          if (step->version >= 0) out << " v" << step->version;
-          out << ": ";
-        } else {
-          // Merged tables only: the merged table's version leads the line.
-          out << qname;
-          if (step->merged) out << " v" << step->merged_version;
-          out << ": ";
+      for (const auto& ts : step->tables) {
+        const std::string& qname = ts.table;
+        TableTotals& totals = state.tables[qname];
+        if (!ts.follower_retry.empty()) {
+          out << "[sluice] " << qname << ": merged table: " << ts.follower_retry << std::endl;
+          any_pending_retry = true;
         }
-        out << step->files << " file" << (step->files == 1 ? "" : "s") << ", " << step->rows
-            << " rows";
-        if (step->dead_letters) out << ", " << step->dead_letters << " dead letters";
-        if (step->schema_changed) out << ", schema evolved";
-        if (step->rows) out << ", lag " << FormatLag(step->lag_ms);
-      }
-      if (step->merged) {
-        if (config.log_tables) {
-          out << (step->files > 0 ? "; " : "") << qname << " v" << step->merged_version
-              << " <- log v" << step->merge_from_version;
-          if (step->merge_to_version != step->merge_from_version)
-            out << "..v" << step->merge_to_version;
-          out << ":";
-        } else {
-          out << ";";
+        if (!ts.follower_stopped.empty()) {
+          out << "[sluice] " << qname
+              << ": merged and history tables stopped: " << ts.follower_stopped
+              << " (the log table goes on)" << std::endl;
         }
-        out << " ";
-        if (step->merge_already_applied) {
-          out << "already applied";
-        } else {
-          out << "+" << step->upserts << " -" << step->deletes;
-          if (step->ignored_stale) out << " (ignored " << step->ignored_stale << " stale)";
-          if (step->invalid) out << ", " << step->invalid << " invalid";
+        const bool worked =
+            ts.ingest.units > 0 || ts.follow.merged || ts.follow.history || ts.maintenance.worked();
+        if (!worked) continue;
+        any_work = true;
+        totals.totals.files += ts.ingest.units;
+        totals.totals.rows += ts.ingest.rows;
+        totals.totals.dead_letters += ts.ingest.dead_letters;
+        if (ts.ingest.version >= 0 || (!config.log_tables && ts.follow.merged)) {
+          ++totals.totals.commits;
         }
-        if (step->merged_rows) out << ", " << *step->merged_rows << " rows";
-
-        if (!step->merge_already_applied) {
-          ++state.merged.commits;
-          state.merged.rows += step->upserts;
+        for (const auto* t : state.pipeline->tables()) {
+          if (t->qualified() == qname && t->keys_known() && t->keys().empty() &&
+              !totals.told_no_keys) {
+            totals.told_no_keys = true;
+            out << "[sluice] " << qname
+                << ": no primary keys (none in the source metadata or tables.\"" << qname
+                << "\".primary_keys): log table only, no merged table" << std::endl;
+          }
+        }
+        if (metrics) WriteMetrics(*metrics, qname, ts);
+        PrintStep(out, config, qname, ts);
+        if (ts.follow.merged && !ts.follow.already_applied) {
+          ++totals.merged.commits;
+          totals.merged.rows += ts.follow.upserts;
         }
       }
-      if (step->history) {
-        out << ((step->files > 0 || step->merged) ? "; " : "") << qname << "_history v"
-            << step->history_version << ": +" << step->history_versions_opened << " versions";
-      }
-      if (maintenance_work) {
-        out << ((step->files > 0 || step->merged || step->history) ? "; " : "") << qname
-            << " maintenance: compacted " << step->compacted_files_removed << " files into "
-            << step->compacted_files_added << ", vacuumed " << step->vacuumed_files << " files";
-      }
-      out << std::endl;
+      if (step->worked) any_work = true;
     }
     if (options.once && !any_work && !any_pending_retry) break;
     if (!options.once && !any_work) {
@@ -234,31 +259,47 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
   RunSummary summary;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << "\n== Sluice summary (" << secs << " s) ==\n";
-  for (const auto& [folder, state] : tables) {
-    ++summary.tables;
-    summary.files += state.totals.files;
-    summary.rows += state.totals.rows;
-    summary.dead_letters += state.totals.dead_letters;
-    summary.commits += state.totals.commits;
-    std::string name =
-        state.pipeline->qualified_name().empty() ? folder : state.pipeline->qualified_name();
-    out << "  " << name << ": " << state.totals.files << " files, " << state.totals.rows
-        << " rows, " << state.totals.dead_letters << " dead letters, " << state.totals.commits
-        << " commits";
-    if (!state.pipeline->log_table_path().empty())
-      out << " -> " << state.pipeline->log_table_path();
-    if (state.merged.commits > 0) {
-      out << "; merged: " << state.merged.commits << " commits -> "
-          << state.pipeline->merged_table_path();
+  for (auto& [id, state] : streams) {
+    auto tables = state.pipeline->tables();
+    if (tables.empty()) {
+      // Nothing landed in this stream yet.
+      ++summary.tables;
+      out << "  " << id << ": 0 files, 0 rows, 0 dead letters, 0 commits";
+      if (state.stopped) {
+        ++summary.failed_tables;
+        out << "\n    STOPPED: " << state.error;
+      }
+      out << "\n";
+      continue;
     }
-    if (!state.pipeline->history_table_path().empty() && state.merged.commits > 0) {
-      out << "; history -> " << state.pipeline->history_table_path();
+    for (const auto* t : tables) {
+      const std::string name = t->qualified();
+      const TableTotals& totals = state.tables[name];
+      ++summary.tables;
+      summary.files += totals.totals.files;
+      summary.rows += totals.totals.rows;
+      summary.dead_letters += totals.totals.dead_letters;
+      summary.commits += totals.totals.commits;
+      out << "  " << name << ": " << totals.totals.files << " files, " << totals.totals.rows
+          << " rows, " << totals.totals.dead_letters << " dead letters, " << totals.totals.commits
+          << " commits";
+      if (!t->log_path().empty()) out << " -> " << t->log_path();
+      if (totals.merged.commits > 0) {
+        out << "; merged: " << totals.merged.commits << " commits -> " << t->merged_path();
+      }
+      if (!t->history_path().empty() && totals.merged.commits > 0) {
+        out << "; history -> " << t->history_path();
+      }
+      const std::string follower_stopped = state.pipeline->FollowerStopped(name);
+      if (state.stopped) {
+        ++summary.failed_tables;
+        out << "\n    STOPPED: " << state.error;
+      } else if (!follower_stopped.empty()) {
+        ++summary.failed_tables;
+        out << "\n    merged and history tables stopped: " << follower_stopped;
+      }
+      out << "\n";
     }
-    if (state.stopped) {
-      ++summary.failed_tables;
-      out << "\n    STOPPED: " << state.error;
-    }
-    out << "\n";
   }
   out << "  total: " << summary.tables << " tables, " << summary.files << " files, " << summary.rows
       << " rows, " << summary.dead_letters << " dead letters";

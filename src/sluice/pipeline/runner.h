@@ -1,6 +1,7 @@
-// Runner: discovers the source's tables (at start and on every poll, so a
-// table that appears later starts without a restart), runs one
-// TablePipeline per table, prints a line per commit, and a summary at the
+// Runner: makes the configured source (sources/source_registry.h), discovers its streams (at start
+// and on every poll, so a table that appears later starts without a restart), runs one
+// StreamPipeline per source stream (stream_pipeline.h), prints a line per
+// commit, and a summary at the
 // end. One table's failure never stops the others: an I/O error is retried
 // on the next poll with backoff; any other error (e.g. a schema change the
 // strategy refuses) stops that table and is reported.

@@ -1,0 +1,35 @@
+#include "sluice/pipeline/source_options.h"
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/delta/schema.h"
+
+namespace sluice::pipeline {
+
+Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
+  sources::SourceOptions o;
+  o.kind = config.source_kind;
+  o.format = config.format;
+  o.path = config.source_path;
+  o.settings["number_type"] = config.number_type;
+  o.settle_ms = config.settle_ms;
+  o.incomplete_timeout_ms = config.incomplete_timeout_ms;
+  o.late_window_ms = config.late_window_ms;
+  o.late_check_interval_ms = config.late_check_interval_ms;
+  for (const auto& [qualified, table] : config.tables) {
+    sources::SourceTableOptions t;
+    t.primary_keys = table.primary_keys;
+    for (const auto& [column, name] : table.column_types) {
+      auto type = delta::ArrowTypeFromDeltaType(nlohmann::ordered_json(name), column);
+      if (!type.ok()) {
+        return Status::Invalid("tables.\"", qualified, "\".column_types.", column, ": ",
+                               type.status().message());
+      }
+      t.column_types[column] = *type;
+    }
+    o.tables[qualified] = std::move(t);
+  }
+  return o;
+}
+
+}  // namespace sluice::pipeline

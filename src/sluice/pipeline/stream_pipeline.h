@@ -1,0 +1,116 @@
+// StreamPipeline: runs one source stream (sources/source.h) into the tables
+// of the source tables it feeds. Each Step():
+//
+//   1. ingest: the stream's next units, decoded in parallel, routed to their
+//      tables, each table's rows one log commit carrying the position
+//      (table_ingest.h); the position's state is created first, once
+//      (position_store.h), so a crash or a second process never records
+//      another batch under the same version;
+//   2. follow: every merge_interval (and when a drain has caught up) each
+//      merged/history table catches up with its log (table_follower.h); a
+//      due merge runs on a worker alongside the next batch's ingest when
+//      both fit pipeline.merge_overlap_bytes;
+//   3. maintain: every maintenance_interval, checkpoints, compaction and
+//      vacuum of every table a source table owns (table_maintenance.h).
+//
+// The parts fail apart: a follower that cannot run (an unsupported key, a
+// refused change) stops only the merged and history tables of its source
+// table, with the reason; the log keeps ingesting. An I/O error or a
+// concurrent writer's commit is retried by the caller with backoff.
+//
+// Single-table streams (a Datastream folder) restore from their table's
+// txn and position store. Multi-table streams (Stream::routes_many) also
+// keep a stream checkpoint, `<sink>/_sluice/streams/<pipeline>/<stream>/`,
+// created after every table of a batch committed: a restart resumes from it
+// and each table skips the units its own txns already hold.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/pipeline/config.h"
+#include "sluice/pipeline/table_ingest.h"
+#include "sluice/pipeline/table_maintenance.h"
+#include "sluice/sources/source.h"
+
+namespace sluice::pipeline {
+
+/// What one step did for one source table.
+struct TableStep {
+  std::string table;  ///< "db.table"
+  IngestResult ingest;
+  FollowResult follow;
+  MaintenanceResult maintenance;
+  /// Set on the step in which the follower stopped: why.
+  std::string follower_stopped;
+  /// A follower error that will be retried (I/O, a concurrent writer).
+  std::string follower_retry;
+};
+
+struct StreamStep {
+  std::vector<TableStep> tables;
+  /// Input exists that is not ready yet (a file settling or being written).
+  bool waiting = false;
+  /// Something committed or maintained.
+  bool worked = false;
+  std::vector<std::string> notices;
+};
+
+class StreamPipeline {
+ public:
+  StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream);
+  ~StreamPipeline();
+
+  /// One batch (see the file comment). `drain`: a --once run, which merges
+  /// and maintains as soon as the input is drained.
+  Result<StreamStep> Step(bool drain);
+
+  const std::string& id() const { return stream_->id(); }
+  /// The tables fed so far.
+  std::vector<const TableIngest*> tables() const;
+  /// Why a table's follower stopped ("" while it runs).
+  std::string FollowerStopped(const std::string& qualified) const;
+  /// "db.table" of a single-table stream once known, else the stream id.
+  std::string name() const;
+
+ private:
+  struct TableState {
+    std::unique_ptr<TableIngest> ingest;
+    TableMaintenanceSchedule maintenance;
+    int64_t last_merge_ms = 0;
+    std::string follower_stopped;
+    int follower_failures = 0;
+    std::chrono::steady_clock::time_point follower_retry_at{};
+  };
+
+  Status Open();
+  Result<StreamStep> StepOnce(bool drain);
+  Result<TableState*> TableFor(const sources::SourceTable& table);
+  /// Decodes and commits `units`; may shorten them (a unit not complete).
+  Status Ingest(std::vector<sources::Unit> units, StreamStep& step);
+  /// The follower part of a step for one table.
+  Status Follow(TableState& t, bool drain, bool units_empty, bool defer, TableStep& out);
+  void FollowerFailed(TableState& t, const Status& st, TableStep& out);
+  TableStep& StepFor(StreamStep& step, const std::string& table);
+  Status SaveStreamCheckpoint(const sources::Position& position);
+
+  const Config& config_;
+  std::unique_ptr<sources::Stream> stream_;
+  std::string app_id_;
+  bool opened_ = false;
+  std::map<std::string, TableState> tables_;  // by "db.table"
+  /// A batch planned (by a crashed run or another process) and resumed.
+  std::vector<sources::Unit> resume_;
+  std::mutex dead_letters_mu_;
+  // Multi-table streams.
+  std::unique_ptr<PositionStore> checkpoints_;
+  int64_t checkpoint_seq_ = 0;
+  bool last_batch_full_ = false;
+};
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,240 @@
+#include "sluice/sources/file_stream.h"
+
+#include <arrow/buffer.h>
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "sluice/core/clock.h"
+
+namespace sluice::sources {
+
+namespace {
+
+std::string BaseName(const std::string& path) {
+  auto pos = path.rfind('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+int64_t ToMs(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
+FileStream::FileStream(std::string id, FileStreamOptions options)
+    : id_(std::move(id)), options_(std::move(options)) {}
+
+Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& path) const {
+  ARROW_ASSIGN_OR_RAISE(auto file,
+                        options_.fs->OpenInputFile(options_.root + "/" + id_ + "/" + path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  return file->ReadAt(0, size);
+}
+
+Status FileStream::Walk(const std::string& dir, bool everything,
+                        std::vector<ListedFile>& out) const {
+  arrow::fs::FileSelector sel;
+  sel.base_dir = options_.root + "/" + id_ + (dir.empty() ? "" : "/" + dir);
+  sel.recursive = false;
+  sel.allow_not_found = true;
+  ARROW_ASSIGN_OR_RAISE(auto infos, options_.fs->GetFileInfo(sel));
+  const bool local = options_.fs->type_name() == "local";
+  const std::string& watermark = cursor_.watermark();
+  for (const auto& info : infos) {
+    std::string name = BaseName(info.path());
+    if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+    std::string rel = Join(dir, name);
+    if (info.type() == arrow::fs::FileType::Directory) {
+      if (!everything && !watermark.empty()) {
+        // Every path under `rel/` sorts below the watermark unless the
+        // watermark itself lies under it: then the subtree is sealed.
+        std::string prefix = rel + "/";
+        if (watermark.compare(0, prefix.size(), prefix) != 0 && prefix < watermark) continue;
+      }
+      ARROW_RETURN_NOT_OK(Walk(rel, everything, out));
+      continue;
+    }
+    if (info.type() != arrow::fs::FileType::File || !IsDataFile(name)) continue;
+    if (!everything && cursor_.Sealed(rel)) continue;
+    int64_t stamp =
+        std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch())
+            .count();
+    if (local) {
+      // A file moved or copied in with its old modification time (mv,
+      // rsync -t) still gets a fresh change time: when it appeared.
+      struct stat st;
+      if (::stat(info.path().c_str(), &st) == 0) {
+        stamp = std::max(ToMs(st.st_mtim), ToMs(st.st_ctim));
+      }
+    }
+    out.push_back({rel, info.size(), stamp});
+  }
+  return Status::OK();
+}
+
+Result<std::vector<ListedFile>> FileStream::List(bool everything) const {
+  std::vector<ListedFile> out;
+  ARROW_RETURN_NOT_OK(Walk("", everything, out));
+  std::sort(out.begin(), out.end(),
+            [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
+  return out;
+}
+
+bool FileStream::Ready(const ListedFile& file, int64_t now_ms) const {
+  return !options_.visible_while_written || now_ms - file.mtime_ms >= options_.settle_ms;
+}
+
+Result<std::optional<SourceTable>> FileStream::Identify() {
+  if (identity_) return identity_;
+  ARROW_ASSIGN_OR_RAISE(auto listing, List(false));
+  const int64_t now = WallClockMs();
+  waiting_ = false;
+  for (const auto& f : listing) {
+    if (!Ready(f, now)) {
+      waiting_ = true;
+      continue;
+    }
+    auto bytes = ReadFile(f.path);
+    if (!bytes.ok()) continue;
+    if (options_.visible_while_written &&
+        ((*bytes)->size() != f.size || (CheckExtent(**bytes, f.path) == FileExtent::kTruncated &&
+                                        now - f.mtime_ms < options_.incomplete_timeout_ms))) {
+      waiting_ = true;
+      continue;
+    }
+    Unit unit{f.path, f.size, f.mtime_ms, 0};
+    auto id = IdentifyFile(unit, *bytes);
+    if (id.ok() && *id) {
+      identity_ = *id;
+      return identity_;
+    }
+  }
+  return std::nullopt;
+}
+
+Status FileStream::Restore(const std::optional<Position>& committed) {
+  cursor_ = FileCursor();
+  listing_.clear();
+  check_due_ = true;
+  clean_check_ms_.reset();
+  if (!committed || committed->key() == 0) return Status::OK();
+  if (committed->state.empty()) {
+    return Status::Invalid("stream ", id_, ": position ", committed->key(),
+                           " was committed but its cursor is missing");
+  }
+  ARROW_ASSIGN_OR_RAISE(cursor_, FileCursor::FromJson(committed->state, "of stream " + id_));
+  if (static_cast<int64_t>(cursor_.count()) != committed->key()) {
+    return Status::Invalid("stream ", id_, ": the cursor holds ", cursor_.count(),
+                           " files but the committed position says ", committed->key());
+  }
+  return Status::OK();
+}
+
+Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
+  const int64_t now = WallClockMs();
+  waiting_ = false;
+  ARROW_ASSIGN_OR_RAISE(auto listing, List(false));
+  std::vector<ListedFile> candidates;
+  auto note_changed = [&](const ListedFile& f) {
+    auto e = cursor_.Find(f.path);
+    if (e && (e->size != f.size || f.mtime_ms > e->mtime_ms) && e->mtime_ms != 0 &&
+        reported_.insert("changed:" + f.path).second) {
+      notices_.push_back("file " + Where(f.path) + " changed after it was ingested (size " +
+                         std::to_string(e->size) + " -> " + std::to_string(f.size) +
+                         "); its new content is not read again");
+    }
+  };
+  for (const auto& f : listing) {
+    note_changed(f);
+    if (cursor_.IsNew(f)) candidates.push_back(f);
+  }
+  listing_ = std::move(listing);
+  if (check_due_ || now - last_check_ms_ >= options_.late_check_interval_ms) {
+    // The late-file check: the sealed range too.
+    ARROW_ASSIGN_OR_RAISE(auto all, List(true));
+    bool found = false;
+    for (const auto& f : all) {
+      if (!cursor_.Sealed(f.path)) continue;
+      note_changed(f);
+      if (!cursor_.IsNew(f)) continue;
+      found = true;
+      candidates.push_back(f);
+      if (reported_.insert("late:" + f.path).second) {
+        notices_.push_back("late file " + Where(f.path) +
+                           " landed in a sealed folder (at or before " + cursor_.watermark() +
+                           "); ingested now");
+      }
+    }
+    last_check_ms_ = now;
+    check_due_ = found;
+    if (!found) clean_check_ms_ = now;
+    std::sort(candidates.begin(), candidates.end(),
+              [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
+  }
+  std::vector<Unit> out;
+  for (const auto& f : candidates) {
+    if (out.size() >= max_units) break;
+    if (!Ready(f, now)) {
+      waiting_ = true;
+      continue;
+    }
+    out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
+  }
+  return out;
+}
+
+Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ctx) const {
+  ARROW_ASSIGN_OR_RAISE(auto bytes, ReadFile(unit.name));  // I/O errors: the batch is retried
+  if (options_.visible_while_written) {
+    const bool grown = bytes->size() != unit.bytes;
+    const bool young = WallClockMs() - unit.mtime_ms < options_.incomplete_timeout_ms;
+    if (grown || (young && CheckExtent(*bytes, unit.name) == FileExtent::kTruncated)) {
+      DecodedUnit waiting;
+      waiting.complete = false;
+      return waiting;
+    }
+  }
+  return DecodeFile(unit, bytes, ctx);
+}
+
+Result<Position> FileStream::PositionAfter(const std::vector<Unit>& units) const {
+  std::vector<ListedFile> files;
+  for (const auto& u : units) files.push_back({u.name, u.bytes, u.mtime_ms});
+  auto time_of = [this](std::string_view p) { return TimeOf(p); };
+  FileCursor next = cursor_.With(files, time_of);
+  if (clean_check_ms_) next.MarkChecked(*clean_check_ms_, options_.late_check_margin_ms);
+  next.Seal(listing_, options_.late_window_ms, time_of);
+  Position p;
+  p.offsets.push_back({"", static_cast<int64_t>(next.count())});
+  p.state = next.ToJson();
+  return p;
+}
+
+Result<std::optional<std::vector<Unit>>> FileStream::PlannedUnits(const Position& planned) const {
+  ARROW_ASSIGN_OR_RAISE(auto cursor, FileCursor::FromJson(planned.state, "planned batch"));
+  if (cursor.base() != cursor_.count() || cursor.batch().empty()) return std::nullopt;
+  std::vector<Unit> units;
+  for (const auto& path : cursor.batch()) {
+    auto e = cursor.Find(path);
+    units.push_back({path, e ? e->size : 0, e ? e->mtime_ms : 0, cursor_.count() + units.size()});
+  }
+  return units;
+}
+
+void FileStream::Advance(const Position& position) {
+  auto next = FileCursor::FromJson(position.state, "of stream " + id_);
+  if (next.ok()) cursor_ = std::move(*next);
+  clean_check_ms_.reset();
+}
+
+std::vector<std::string> FileStream::TakeNotices() { return std::move(notices_); }
+
+}  // namespace sluice::sources

@@ -1,0 +1,116 @@
+// FileStream: the base of every file source's stream (Datastream now, DMS
+// next): one table folder whose files are laid out by time, ingested in path
+// order, exactly once, with a bounded cursor (file_cursor.h).
+//
+// What the base does, so that each file source only says what its files are:
+//   listing     only the unsealed part of the folder on every poll (subtrees
+//               entirely at or below the watermark are not listed), and the
+//               whole folder on a late-file check (at the first poll, then
+//               every late_check_interval_ms) so a file that lands in a
+//               sealed folder is still ingested, with a notice;
+//   readiness   a file is taken only when complete: on a filesystem where a
+//               file can be seen while it is written (local disk, mounts),
+//               its modification time must be settle_ms old, and its format's
+//               own check (IsComplete) must pass; a file that still fails it
+//               after incomplete_timeout_ms unchanged is read as it is, its
+//               damage going to dead letters. Object stores list only
+//               finalized objects, so neither wait applies there;
+//   changes     a file whose size or modification time changed after it was
+//               ingested is reported (TakeNotices), never silently re-read;
+//   positions   one txn offset (version = files ingested) and the cursor as
+//               the position's state.
+#pragma once
+
+#include <arrow/filesystem/type_fwd.h>
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sluice/sources/file_cursor.h"
+#include "sluice/sources/source.h"
+
+namespace sluice::sources {
+
+struct FileStreamOptions {
+  std::shared_ptr<arrow::fs::FileSystem> fs;
+  /// The source root in `fs`; the stream's folder is `root/<id>`.
+  std::string root;
+  /// Files may be visible while still being written (local disk).
+  bool visible_while_written = true;
+  int64_t settle_ms = 2'000;
+  int64_t incomplete_timeout_ms = 30'000;
+  /// Stream time after which a folder is sealed into the watermark.
+  int64_t late_window_ms = 24LL * 3600 * 1000;
+  int64_t late_check_interval_ms = 10LL * 60 * 1000;
+  /// Allowance for clocks and in-flight writes when a late-file check
+  /// moves the cursor's checked time.
+  int64_t late_check_margin_ms = 5LL * 60 * 1000;
+};
+
+/// How a file's completeness looks to its format.
+enum class FileExtent { kWhole, kTruncated, kDamaged };
+
+class FileStream : public Stream {
+ public:
+  FileStream(std::string id, FileStreamOptions options);
+
+  const std::string& id() const override { return id_; }
+  Result<std::optional<SourceTable>> Identify() override;
+  Status Restore(const std::optional<Position>& committed) override;
+  Result<std::vector<Unit>> Pending(size_t max_units) override;
+  bool waiting() const override { return waiting_; }
+  Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override;
+  Result<Position> PositionAfter(const std::vector<Unit>& units) const override;
+  Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override;
+  void Advance(const Position& position) override;
+  std::vector<std::string> TakeNotices() override;
+
+  const FileCursor& cursor() const { return cursor_; }
+
+ protected:
+  /// A data file of this source (by name; hidden files are never listed).
+  virtual bool IsDataFile(std::string_view name) const = 0;
+  /// The time a path stands for (its time folders or name), UTC ms; nullopt
+  /// when the layout does not say (such paths are never sealed).
+  virtual std::optional<int64_t> TimeOfPath(std::string_view path) const = 0;
+  /// The format's own completeness check of a file's bytes.
+  virtual FileExtent CheckExtent(const arrow::Buffer& bytes, std::string_view path) const = 0;
+  /// The table a (complete) file belongs to, when it tells.
+  virtual Result<std::optional<SourceTable>> IdentifyFile(
+      const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes) = 0;
+  /// Decodes a complete file (or one read as it is after the timeout).
+  virtual Result<DecodedUnit> DecodeFile(const Unit& unit,
+                                         const std::shared_ptr<arrow::Buffer>& bytes,
+                                         const DecodeContext& ctx) const = 0;
+
+  Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& path) const;
+  /// "<id>/<path>": how messages and dead letters name a file.
+  std::string Where(const std::string& path) const { return id_ + "/" + path; }
+
+  std::optional<SourceTable> identity_;
+
+ private:
+  /// Files under the folder; sealed subtrees skipped unless `everything`.
+  Result<std::vector<ListedFile>> List(bool everything) const;
+  Status Walk(const std::string& dir, bool everything, std::vector<ListedFile>& out) const;
+  bool Ready(const ListedFile& file, int64_t now_ms) const;
+  std::optional<int64_t> TimeOf(std::string_view path) const { return TimeOfPath(path); }
+
+  std::string id_;
+  FileStreamOptions options_;
+  FileCursor cursor_;
+  /// The last listing of the unsealed range (for sealing).
+  std::vector<ListedFile> listing_;
+  bool waiting_ = false;
+  bool check_due_ = true;
+  int64_t last_check_ms_ = 0;
+  /// Listing time of a late-file check that found nothing new.
+  std::optional<int64_t> clean_check_ms_;
+  std::set<std::string> reported_;
+  std::vector<std::string> notices_;
+};
+
+}  // namespace sluice::sources

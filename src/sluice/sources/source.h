@@ -1,0 +1,192 @@
+// Source: the one interface every CDC source implements (Datastream, DMS,
+// Debezium/Kafka); the pipeline names no concrete source (docs/sources.md is
+// the contract in prose).
+//
+// A source is a set of *streams*: independently ordered inputs that each
+// restart from their own position (a Datastream table folder, a DMS table
+// folder or CDC_TXN path, a Kafka topic). A stream hands out its pending
+// input as *units* (a file, a range of messages) in a deterministic order,
+// decodes a unit into change batches in the canonical schema
+// (core/change_schema.h), each routed to the source table it belongs to, and
+// describes the position after a run of units so that the pipeline can commit
+// it in the Delta `txn` of the same commit as the rows.
+//
+// The pipeline drives a stream like this, one batch at a time:
+//
+//   Identify()              -> which table(s); wait while unknown
+//   Restore(committed)      -> the position read back from the tables
+//   Pending(max)            -> the next units (not yet ingested), in order
+//   Decode(unit)            -> rows per table + bad records (thread-safe,
+//                              called in parallel for the units of a batch)
+//   PositionAfter(units)    -> the position once these units are committed
+//   Advance(position)       -> after the commit landed
+//
+// Exactly once rests on three rules every source keeps:
+//   1. Pending() after Restore(p) never returns a unit that p covers, and
+//      returns every unit p does not cover, eventually (late units included).
+//   2. Decode() is a pure function of the unit's bytes and its ordinal: the
+//      same unit decodes to the same rows, with the same _cdc_seq, on every
+//      attempt and in every process.
+//   3. PositionAfter() is a pure function of the restored position and the
+//      units: two processes that take the same units compute the same
+//      position, so a losing writer's commit conflicts on the txn instead of
+//      recording something else.
+#pragma once
+
+#include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+
+namespace sluice::sources {
+
+/// A source table: where its rows go (`<sink>/<database>/<table>`).
+struct SourceTable {
+  std::string database;
+  std::string table;
+  std::string Qualified() const { return database + "." + table; }
+  bool operator==(const SourceTable&) const = default;
+};
+
+/// One piece of input. `name` is what messages, dead letters and the commit
+/// record show (a file path relative to the stream, `topic/partition@from`).
+struct Unit {
+  std::string name;
+  int64_t bytes = 0;     ///< input size, for memory budgets (0: unknown)
+  int64_t mtime_ms = 0;  ///< when the unit landed (0: unknown)
+  uint64_t ordinal = 0;  ///< its place in the stream's order, set by Pending()
+};
+
+/// Input that could not become change rows, for the dead-letter table.
+struct BadRecord {
+  std::string where;   ///< file (or topic/partition@offset) it came from
+  int64_t offset = 0;  ///< byte offset in the unit, or the row index
+  std::string reason;
+  std::string raw;  ///< the bytes (or the row, printed)
+};
+
+/// The rows one unit holds for one table.
+struct TableChanges {
+  SourceTable table;
+  /// Primary keys the source carries for the table (empty: none known).
+  std::vector<std::string> primary_keys;
+  /// Change batches in the canonical schema, in unit order.
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  /// Rows of this table that could not be made changes.
+  std::vector<BadRecord> bad;
+};
+
+struct DecodedUnit {
+  /// False when the unit is not complete yet (a file still being written):
+  /// the pipeline takes no unit from it onwards in this batch and asks again
+  /// later. `tables` and `bad` are then empty.
+  bool complete = true;
+  std::vector<TableChanges> tables;
+  /// Input that cannot be routed to a table (a corrupt block): it goes to
+  /// the dead letters of the stream's table (single-table streams) or of the
+  /// stream (`<sink>/_dead_letters/<stream>`).
+  std::vector<BadRecord> bad;
+};
+
+/// A stream's position: committed as one Delta `txn` action per offset
+/// (appId = "<pipeline>/<stream id><offset.suffix>", version), in the same
+/// commit as the rows, plus `state` for what does not fit in txn versions (a
+/// file cursor), which the pipeline stores keyed by the first offset's
+/// version, created once and never overwritten.
+struct Position {
+  struct Offset {
+    std::string suffix;  ///< "" for a single offset, "#<partition>" for several
+    int64_t version = 0;
+    bool operator==(const Offset&) const = default;
+  };
+  std::vector<Offset> offsets;
+  std::string state;
+  /// The version under which `state` is stored (the first offset's).
+  int64_t key() const { return offsets.empty() ? 0 : offsets.front().version; }
+};
+
+struct DecodeContext {
+  int64_t ingested_at_us = 0;  ///< _cdc_ingested_at of every row
+};
+
+/// Per-table settings a source needs from the configuration.
+struct SourceTableOptions {
+  std::vector<std::string> primary_keys;  ///< overrides the source's keys
+  /// Pinned column types for untyped input (JSON, CSV without a schema).
+  std::map<std::string, std::shared_ptr<arrow::DataType>> column_types;
+};
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+
+  /// Stable name of the stream (a folder, a topic): part of every txn appId,
+  /// so it must never change for the same input.
+  virtual const std::string& id() const = 0;
+
+  /// True when one unit may carry rows of several tables (a Kafka topic
+  /// routed by `source.table`, DMS CDC_TXN files). Such a stream's position
+  /// is also kept as a stream checkpoint by the pipeline.
+  virtual bool routes_many() const { return false; }
+
+  /// The table a single-table stream feeds, once it can be told (file
+  /// sources read it from the first complete unit); nullopt while nothing
+  /// has landed, and the pipeline waits. Multi-table streams return nullopt.
+  virtual Result<std::optional<SourceTable>> Identify() = 0;
+
+  /// Restores the stream to `committed` (nullopt: nothing committed yet).
+  /// Fails when the state cannot be read (named in the message).
+  virtual Status Restore(const std::optional<Position>& committed) = 0;
+
+  /// The next units after the current position, in order, at most
+  /// `max_units`. Empty: nothing ready now (see waiting()).
+  virtual Result<std::vector<Unit>> Pending(size_t max_units) = 0;
+
+  /// True when units exist that are not ready yet (a file settling): a
+  /// drain-and-exit run waits for them instead of exiting.
+  virtual bool waiting() const { return false; }
+
+  /// Decodes one unit. Thread-safe. Bad input is returned as BadRecords,
+  /// never as an error; an error means the input could not be read (an I/O
+  /// failure: the batch is retried).
+  virtual Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const = 0;
+
+  /// The position once `units` (a prefix-closed run that Pending() returned,
+  /// in order) are committed after the current one. Does not move the stream.
+  virtual Result<Position> PositionAfter(const std::vector<Unit>& units) const = 0;
+
+  /// The units a stored position `planned` adds to the current one, when it
+  /// was planned from it (a batch another process, or a crashed run, planned
+  /// and may have committed); nullopt when it was planned from another
+  /// position (stale: it can never commit).
+  virtual Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const = 0;
+
+  /// Moves the stream to `position` (its commit landed).
+  virtual void Advance(const Position& position) = 0;
+
+  /// Warnings since the last call (a late file, a file changed after it was
+  /// ingested), for the progress output.
+  virtual std::vector<std::string> TakeNotices() { return {}; }
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// The streams that exist now; called on every poll, so a stream that
+  /// appears later starts without a restart. Sorted, stable ids.
+  virtual Result<std::vector<std::string>> Discover() = 0;
+
+  virtual Result<std::unique_ptr<Stream>> OpenStream(const std::string& id) = 0;
+
+  /// "datastream avro files from /data/stream", for the first output line.
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace sluice::sources
