@@ -238,4 +238,21 @@ class KeyIndex {
   std::unique_ptr<SeqReader> seqs_;
 };
 
+// Defined here: the store (key_index_store.cc) and Apply (key_index_apply.cc)
+// both renumber rows through it.
+template <typename Fn>
+inline void KeyIndex::ForEachRow(Fn&& fn) {
+  for (auto& [k, row] : narrow_delta_) row = fn(row);
+  for (auto& [k, row] : delta_) row = fn(row);
+  if (narrow_) {
+    narrow_run_.ForEach([&](NarrowSlot& s) {
+      if (s.row != kRemovedRow) s.row = fn(uint32_t{s.row});
+    });
+  } else {
+    wide_run_.ForEach([&](WideSlot& s) {
+      if (s.row != kRemovedRow) s.row = fn(s.row);
+    });
+  }
+}
+
 }  // namespace sluice::merge
