@@ -161,7 +161,9 @@ class KeyIndex {
     uint32_t base = 0;  ///< first row number; valid if `numbered`
     uint32_t rows = 0;
     bool numbered = false;
-    std::string max_seq;  ///< greatest `_cdc_seq` in the file (an upper bound)
+    /// Upper bound of the live rows' `_cdc_seq`: the greatest of the file's live
+    /// rows when built (key_index_build.cc), of the rows written when appended.
+    std::string max_seq;
   };
   /// Hash lookups by string_view without building a std::string.
   struct StringHash {

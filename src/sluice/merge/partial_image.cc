@@ -100,8 +100,7 @@ Result<std::shared_ptr<arrow::Table>> FillCarriedValues(
     add.path = file;
     ARROW_ASSIGN_OR_RAISE(auto rows, scan.Open(add));
     const auto& absent = rows.absent_columns();
-    std::map<int, arrow::RecordBatch*> parts;  // part -> its rows, read once
-    std::vector<std::shared_ptr<arrow::RecordBatch>> held;
+    std::map<int, std::shared_ptr<arrow::RecordBatch>> parts;  // read once each
     for (const CarriedValue* c : wanted) {
       const int column = scan.schema()->GetFieldIndex(c->column);
       if (column < 0) continue;
@@ -116,8 +115,7 @@ Result<std::shared_ptr<arrow::Table>> FillCarriedValues(
       auto it = parts.find(part);
       if (it == parts.end()) {
         ARROW_ASSIGN_OR_RAISE(auto batch, rows.ReadPart(part));
-        held.push_back(batch.rows);
-        it = parts.emplace(part, held.back().get()).first;
+        it = parts.emplace(part, std::move(batch.rows)).first;
       }
       ARROW_ASSIGN_OR_RAISE(auto scalar, it->second->column(column)->GetScalar(
                                              c->file_row - rows.part_first_row(part)));
