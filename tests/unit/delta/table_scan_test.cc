@@ -177,6 +177,30 @@ TEST_F(TableScanTest, ColumnMissingFromAnOlderFileReadsNull) {
   EXPECT_EQ(extras, (std::vector<int64_t>{-1, -1, 20, 30}));
 }
 
+TEST_F(TableScanTest, NestedColumnIsReadWhole) {
+  // A struct column spans several Parquet leaves; projecting it reads them all.
+  arrow::Int64Builder id, a;
+  arrow::StringBuilder b;
+  ASSERT_TRUE(id.AppendValues({1, 2}).ok());
+  ASSERT_TRUE(a.AppendValues({10, 20}).ok());
+  ASSERT_TRUE(b.AppendValues({"x", "y"}).ok());
+  auto inner =
+      arrow::struct_({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  auto s = *arrow::StructArray::Make({*a.Finish(), *b.Finish()}, inner->fields());
+  auto table = arrow::Table::Make(
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("s", inner)}),
+      {*id.Finish(), s});
+  auto written = WriteTable(loc_, table, {});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto batches = ScanAll({{"s"}, false});
+  ASSERT_EQ(batches.size(), 1u);
+  const auto& column = *batches[0].second.rows->column(0);
+  ASSERT_TRUE(column.type()->Equals(inner)) << column.type()->ToString();
+  const auto& out = static_cast<const arrow::StructArray&>(column);
+  EXPECT_EQ(Ints(*out.field(0)), (std::vector<int64_t>{10, 20}));
+  EXPECT_EQ(Strings(*out.field(1)), (std::vector<std::string>{"x", "y"}));
+}
+
 TEST_F(TableScanTest, MissingFileIsAnErrorNamingIt) {
   Append(loc_, 0, 2);
   auto snapshot = Latest();
