@@ -1,7 +1,11 @@
 // Classic (V1 spec) Delta checkpoints: the reconciled table state as one
 // Parquet file with one row per action, each action kind a struct column
 // (PROTOCOL.md "Checkpoints", "Checkpoint Schema"), and the
-// `_delta_log/_last_checkpoint` pointer that lets readers skip listing.
+// `_delta_log/_last_checkpoint` pointer that lets readers skip listing
+// (last_checkpoint.h, included here so this stays the one entry point).
+//
+// Implemented in checkpoint_schema.cc (the schema), checkpoint_writer.cc and
+// checkpoint_reader.cc.
 #pragma once
 
 #include <arrow/buffer.h>
@@ -15,6 +19,7 @@
 
 #include "sluice/core/status.h"
 #include "sluice/delta/actions.h"
+#include "sluice/delta/last_checkpoint.h"
 
 namespace sluice::delta {
 
@@ -40,22 +45,5 @@ Result<std::shared_ptr<arrow::Buffer>> WriteCheckpointParquet(const std::vector<
 /// NotImplemented. `where` (the file name) prefixes every error.
 Result<std::vector<Action>> ReadCheckpointParquet(
     const std::shared_ptr<arrow::Buffer>& parquet_bytes, const std::string& where);
-
-/// The content of `_delta_log/_last_checkpoint` (PROTOCOL.md "Last Checkpoint
-/// File Schema"). Optional fields Sluice does not use (checkpointSchema,
-/// tags, checksum, v2Checkpoint) are ignored on read and not written.
-struct LastCheckpoint {
-  int64_t version = 0;
-  int64_t size = 0;  ///< number of actions (rows) in the checkpoint
-  std::optional<int64_t> parts;
-  std::optional<int64_t> size_in_bytes;
-  std::optional<int64_t> num_of_add_files;
-  bool operator==(const LastCheckpoint&) const = default;
-};
-
-/// One-line JSON object; absent optionals are omitted.
-std::string LastCheckpointToJson(const LastCheckpoint& last);
-/// Errors name the file and the offending field.
-Result<LastCheckpoint> LastCheckpointFromJson(std::string_view json);
 
 }  // namespace sluice::delta

@@ -2,8 +2,6 @@
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
-#include <parquet/arrow/reader.h>
-#include <parquet/arrow/schema.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,7 +10,6 @@
 #include <unordered_set>
 
 #include "sluice/core/arrow_util.h"
-#include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/change_event.h"
 #include "sluice/merge/history_orphans.h"
@@ -58,54 +55,43 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot&
   const auto& types = index->encoder_.key_types();
   const std::string seq_names[] = {std::string(kSeqColumn), std::string(kLastSeqColumn),
                                    std::string(kEndSeqColumn)};
-  for (const auto& file : snapshot.files()) {
+  // Only the key and sequence columns are read (a projected scan).
+  delta::ScanOptions options;
+  options.columns = names;
+  options.columns.insert(options.columns.end(), std::begin(seq_names), std::end(seq_names));
+  options.positions = true;
+  ARROW_ASSIGN_OR_RAISE(auto scan, delta::TableScan::Make(snapshot, location, std::move(options)));
+  for (const auto& add : snapshot.files()) {
     ++s.files;
-    const uint32_t file_id = index->FileId(file.path);
-    ARROW_ASSIGN_OR_RAISE(std::string abs, delta::ResolveDataPath(location, file.path));
-    ARROW_ASSIGN_OR_RAISE(auto input, location.fs->OpenInputFile(abs));
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
-    delta::DeletionBitmap deleted;
-    if (file.deletion_vector) {
-      ARROW_ASSIGN_OR_RAISE(
-          deleted, delta::ReadDeletionVector(*location.fs, location.root, *file.deletion_vector));
+    const uint32_t file_id = index->FileId(add.path);
+    ARROW_ASSIGN_OR_RAISE(auto file, scan.Open(add));
+    for (const auto& name : file.absent_columns()) {
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        return Status::Invalid("history file ", add.path, " lacks key column ", name);
+      }
+      return Status::Invalid("data file ", add.path, " has no ", name,
+                             " column; it is not a history table written by Sluice");
     }
-    // Only the key and sequence columns are read (Parquet projection).
-    std::vector<int> leaves;
-    for (const auto& field : reader->manifest().schema_fields) {
-      const auto& name = field.field->name();
-      bool wanted =
-          std::find(names.begin(), names.end(), name) != names.end() ||
-          std::find(std::begin(seq_names), std::end(seq_names), name) != std::end(seq_names);
-      if (field.is_leaf() && wanted) leaves.push_back(field.column_index);
-    }
-    int64_t first_row = 0;
-    for (int rg = 0; rg < reader->num_row_groups(); ++rg) {
-      std::shared_ptr<arrow::Table> t;
-      ARROW_RETURN_NOT_OK(reader->ReadRowGroup(rg, leaves, &t));
-      const int64_t n = t->num_rows();
+    s.rows_read += file.num_rows();
+    for (int part = 0; part < file.num_parts(); ++part) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, file.ReadPart(part));
+      const int64_t n = batch.rows->num_rows();
       std::vector<std::shared_ptr<arrow::Array>> key_columns;
       for (size_t k = 0; k < names.size(); ++k) {
-        auto column = t->GetColumnByName(names[k]);
-        if (!column) return Status::Invalid("history file ", abs, " lacks key column ", names[k]);
-        ARROW_ASSIGN_OR_RAISE(auto array, ColumnAs(column, types[k]));
+        auto column = batch.rows->column(static_cast<int>(k));
+        ARROW_ASSIGN_OR_RAISE(auto array,
+                              ColumnAs(std::make_shared<arrow::ChunkedArray>(column), types[k]));
         key_columns.push_back(std::move(array));
       }
       std::shared_ptr<arrow::BinaryArray> seqs[3];
       for (int c = 0; c < 3; ++c) {
-        auto column = t->GetColumnByName(seq_names[c]);
-        if (!column) {
-          return Status::Invalid("data file ", abs, " has no ", seq_names[c],
-                                 " column; it is not a history table written by Sluice");
-        }
-        ARROW_ASSIGN_OR_RAISE(auto array, ColumnAs(column, arrow::binary()));
+        auto column = batch.rows->column(static_cast<int>(names.size()) + c);
+        ARROW_ASSIGN_OR_RAISE(
+            auto array, ColumnAs(std::make_shared<arrow::ChunkedArray>(column), arrow::binary()));
         seqs[c] = std::static_pointer_cast<arrow::BinaryArray>(array);
       }
       ARROW_ASSIGN_OR_RAISE(auto keys, index->encoder_.EncodeColumns(key_columns, n));
       for (int64_t i = 0; i < n; ++i) {
-        ++s.rows_read;
-        const int64_t row = first_row + i;
-        if (deleted.Contains(static_cast<uint64_t>(row))) continue;
         if (!keys.valid(i)) {
           ++s.null_keys;
           continue;
@@ -113,11 +99,10 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot&
         Version v;
         v.seqs = {SeqAt(*seqs[0], i), SeqAt(*seqs[1], i), SeqAt(*seqs[2], i)};
         v.file = file_id;
-        v.row = row;
+        v.row = batch.positions[static_cast<size_t>(i)];
         index->chains_[std::string(keys.key(i))].push_back(std::move(v));
         ++index->versions_;
       }
-      first_row += n;
     }
   }
   for (auto& [key, chain] : index->chains_) SortChain(chain);

@@ -161,7 +161,9 @@ class KeyIndex {
     uint32_t base = 0;  ///< first row number; valid if `numbered`
     uint32_t rows = 0;
     bool numbered = false;
-    std::string max_seq;  ///< greatest `_cdc_seq` in the file (an upper bound)
+    /// Upper bound of the live rows' `_cdc_seq`: the greatest of the file's live
+    /// rows when built (key_index_build.cc), of the rows written when appended.
+    std::string max_seq;
   };
   /// Hash lookups by string_view without building a std::string.
   struct StringHash {
@@ -237,5 +239,22 @@ class KeyIndex {
 
   std::unique_ptr<SeqReader> seqs_;
 };
+
+// Defined here: the store (key_index_store.cc) and Apply (key_index_apply.cc)
+// both renumber rows through it.
+template <typename Fn>
+inline void KeyIndex::ForEachRow(Fn&& fn) {
+  for (auto& [k, row] : narrow_delta_) row = fn(row);
+  for (auto& [k, row] : delta_) row = fn(row);
+  if (narrow_) {
+    narrow_run_.ForEach([&](NarrowSlot& s) {
+      if (s.row != kRemovedRow) s.row = fn(uint32_t{s.row});
+    });
+  } else {
+    wide_run_.ForEach([&](WideSlot& s) {
+      if (s.row != kRemovedRow) s.row = fn(s.row);
+    });
+  }
+}
 
 }  // namespace sluice::merge

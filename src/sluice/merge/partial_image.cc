@@ -1,8 +1,6 @@
 #include "sluice/merge/partial_image.h"
 
 #include <arrow/api.h>
-#include <arrow/filesystem/filesystem.h>
-#include <parquet/arrow/reader.h>
 
 #include <algorithm>
 #include <map>
@@ -85,32 +83,42 @@ Result<std::shared_ptr<arrow::Table>> FillCarriedValues(
   std::map<std::string, std::vector<const CarriedValue*>> by_file;
   for (const auto& c : carried) by_file[c.file].push_back(&c);
   for (const auto& [file, wanted] : by_file) {
-    ARROW_ASSIGN_OR_RAISE(std::string path, delta::ResolveDataPath(location, file));
-    ARROW_ASSIGN_OR_RAISE(auto input, location.fs->OpenInputFile(path));
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
-    std::shared_ptr<arrow::Schema> file_schema;
-    ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
-    std::map<std::string, std::shared_ptr<arrow::ChunkedArray>> columns;
+    // Only the carried columns, typed as the appends; read by path, so row
+    // numbers are physical.
+    delta::ScanOptions options;
     for (const CarriedValue* c : wanted) {
-      auto target = appends->schema()->GetFieldByName(c->column);
-      if (!target) continue;
-      auto it = columns.find(c->column);
-      if (it == columns.end()) {
-        std::shared_ptr<arrow::ChunkedArray> data;
-        int index = file_schema->GetFieldIndex(c->column);
-        if (index >= 0) ARROW_RETURN_NOT_OK(reader->ReadColumn(index, &data));
-        it = columns.emplace(c->column, std::move(data)).first;
+      if (!appends->schema()->GetFieldByName(c->column)) continue;
+      if (std::find(options.columns.begin(), options.columns.end(), c->column) ==
+          options.columns.end()) {
+        options.columns.push_back(c->column);
       }
-      if (!it->second) continue;  // an older file without the column: NULL
-      if (c->file_row < 0 || c->file_row >= it->second->length()) {
+    }
+    if (options.columns.empty()) continue;
+    ARROW_ASSIGN_OR_RAISE(auto scan,
+                          delta::TableScan::Make(location, appends->schema(), {}, options));
+    delta::Add add;
+    add.path = file;
+    ARROW_ASSIGN_OR_RAISE(auto rows, scan.Open(add));
+    const auto& absent = rows.absent_columns();
+    std::map<int, std::shared_ptr<arrow::RecordBatch>> parts;  // read once each
+    for (const CarriedValue* c : wanted) {
+      const int column = scan.schema()->GetFieldIndex(c->column);
+      if (column < 0) continue;
+      // An older file without the column: NULL.
+      if (std::find(absent.begin(), absent.end(), c->column) != absent.end()) continue;
+      if (c->file_row < 0 || c->file_row >= rows.num_rows()) {
         return Status::Invalid("data file ", file, " has no row ", c->file_row,
                                " (key index out of date)");
       }
-      ARROW_ASSIGN_OR_RAISE(auto scalar, it->second->GetScalar(c->file_row));
-      if (!scalar->type->Equals(*target->type())) {
-        ARROW_ASSIGN_OR_RAISE(scalar, scalar->CastTo(target->type()));
+      int part = 0;
+      while (c->file_row >= rows.part_first_row(part) + rows.part_rows(part)) ++part;
+      auto it = parts.find(part);
+      if (it == parts.end()) {
+        ARROW_ASSIGN_OR_RAISE(auto batch, rows.ReadPart(part));
+        it = parts.emplace(part, std::move(batch.rows)).first;
       }
+      ARROW_ASSIGN_OR_RAISE(auto scalar, it->second->column(column)->GetScalar(
+                                             c->file_row - rows.part_first_row(part)));
       values[c->column][c->append_row] = std::move(scalar);
     }
   }

@@ -1,15 +1,9 @@
 #include "sluice/merge/seq_reader.h"
 
 #include <arrow/api.h>
-#include <arrow/filesystem/api.h>
-#include <parquet/arrow/reader.h>
-#include <parquet/arrow/schema.h>
-#include <parquet/file_reader.h>
-#include <parquet/metadata.h>
 
 #include <algorithm>
 
-#include "sluice/core/arrow_util.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/change_event.h"
 
@@ -70,33 +64,32 @@ Status SeqReader::Load(const std::string& path, const std::vector<int64_t>& rows
   if (!location_) {
     return Status::Invalid("no sequence is known for row ", rows.front(), " of ", path);
   }
-  ARROW_ASSIGN_OR_RAISE(std::string abs, delta::ResolveDataPath(*location_, path));
-  ARROW_ASSIGN_OR_RAISE(auto input, location_->fs->OpenInputFile(abs));
-  ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
-  int leaf = -1;
-  for (const auto& field : reader->manifest().schema_fields) {
-    if (field.is_leaf() && field.field->name() == kSeqColumn) leaf = field.column_index;
+  // Only `_cdc_seq`, as bytes, with no snapshot at hand: files are read by
+  // path, every physical row (the rows asked for are live ones).
+  auto schema = arrow::schema({arrow::field(std::string(kSeqColumn), arrow::binary())});
+  ARROW_ASSIGN_OR_RAISE(auto scan, delta::TableScan::Make(*location_, std::move(schema), {},
+                                                          {{std::string(kSeqColumn)}, false}));
+  delta::Add add;
+  add.path = path;
+  ARROW_ASSIGN_OR_RAISE(auto file, scan.Open(add));
+  if (!file.absent_columns().empty()) {
+    return Status::Invalid("data file ", path, " has no ", kSeqColumn, " column");
   }
-  if (leaf < 0) return Status::Invalid("data file ", abs, " has no ", kSeqColumn, " column");
-  auto metadata = reader->parquet_reader()->metadata();
-  int64_t first = 0;
   size_t next = 0;  // first row of `rows` not yet covered
-  for (int rg = 0; rg < metadata->num_row_groups() && next < rows.size(); ++rg) {
-    const int64_t n = metadata->RowGroup(rg)->num_rows();
+  for (int part = 0; part < file.num_parts() && next < rows.size(); ++part) {
+    const int64_t first = file.part_first_row(part);
+    const int64_t n = file.part_rows(part);
     if (rows[next] < first + n) {
-      std::shared_ptr<arrow::Table> table;
-      ARROW_RETURN_NOT_OK(reader->ReadRowGroup(rg, {leaf}, &table));
-      ARROW_ASSIGN_OR_RAISE(auto column, ColumnAs(table->column(0), arrow::binary()));
-      auto seqs = std::static_pointer_cast<arrow::BinaryArray>(column);
+      ARROW_ASSIGN_OR_RAISE(auto batch, file.ReadPart(part));
+      auto seqs = std::static_pointer_cast<arrow::BinaryArray>(batch.rows->column(0));
       const int64_t bytes = seqs->total_values_length() + seqs->length() * 4;
       rows_read_ += seqs->length();
       Insert(path, first, Chunk{std::move(seqs), bytes});
       while (next < rows.size() && rows[next] < first + n) ++next;
     }
-    first += n;
   }
   if (next < rows.size()) {
-    return Status::Invalid("data file ", abs, " has ", first, " rows; row ", rows[next],
+    return Status::Invalid("data file ", path, " has ", file.num_rows(), " rows; row ", rows[next],
                            " is not among them");
   }
   return Status::OK();
