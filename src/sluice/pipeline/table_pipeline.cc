@@ -20,6 +20,7 @@
 #include "sluice/merge/merge_writer.h"
 #include "sluice/merge/tombstone_store.h"
 #include "sluice/pipeline/dead_letters.h"
+#include "sluice/pipeline/merge_settings.h"
 #include "sluice/pipeline/schema_evolution.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
 #include "sluice/sources/datastream/file_decoder.h"
@@ -233,10 +234,11 @@ Status TablePipeline::Open(const std::vector<ds::SourceFile>& listing) {
   if (!configured.empty()) {
     keys_ = configured;
     keys_known_ = true;
-  } else if (auto recorded = snapshot_ ? PrimaryKeysOf(*snapshot_) : std::nullopt) {
+  } else if (auto recorded = snapshot_ ? merge::PrimaryKeysOf(*snapshot_) : std::nullopt) {
     keys_ = *recorded;
     keys_known_ = true;
-  } else if (auto merged_keys = merged_snapshot ? PrimaryKeysOf(*merged_snapshot) : std::nullopt) {
+  } else if (auto merged_keys =
+                 merged_snapshot ? merge::PrimaryKeysOf(*merged_snapshot) : std::nullopt) {
     keys_ = *merged_keys;
     keys_known_ = true;
   }
@@ -301,13 +303,13 @@ Result<StepResult> TablePipeline::Step(const std::vector<ds::SourceFile>& listin
   return result;
 }
 
-Result<TableMerger*> TablePipeline::Merger() {
+Result<merge::MergedTable*> TablePipeline::Merger() {
   if (!merger_) {
     // With log tables the merged table follows the log (its txn counts log
     // versions); without, it is the cursor itself (its txn counts files).
     std::string app = config_.log_tables ? app_id_ + "#log" : app_id_;
     auto merger =
-        std::make_unique<TableMerger>(merged_path_, keys_, app, MergeSettings::From(config_));
+        std::make_unique<merge::MergedTable>(merged_path_, keys_, app, MergeSettingsFor(config_));
     ARROW_RETURN_NOT_OK(merger->Open());
     if (history_enabled_) {
       ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
@@ -329,9 +331,9 @@ Status TablePipeline::ApplyHistory(const std::shared_ptr<arrow::Table>& changes,
   if (!history_ || !changes || changes->num_rows() == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto batch, changes->CombineChunksToBatch());
   merge::HistoryWriteOptions options;
-  options.mode = MergeSettings::From(config_).mode;
+  options.mode = MergeSettingsFor(config_).mode;
   // Orphan deletes are kept as long as the merged table keeps tombstones.
-  options.orphan_retention_ms = MergeSettings::From(config_).tombstone_retention_ms;
+  options.orphan_retention_ms = MergeSettingsFor(config_).tombstone_retention_ms;
   options.app_id = config_.log_tables ? app_id_ + "#log" : app_id_;
   options.version = version;
   options.allow_schema_change = true;  // evolution was decided on the log side
@@ -496,21 +498,14 @@ Status TablePipeline::MaintainTables(StepResult& result, int64_t now_ms) {
     count(report);
   }
   if (history_) {
-    ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
-    ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(loc));
-    if (snapshot) {
-      auto report =
-          delta::MaintainTable(loc, snapshot, MaintenancePolicyFor(history_vacuum_ms_), now_ms);
-      if (!report.ok()) {
-        history_->Reset();
-        return report.status().WithMessage("history table ", history_path_, ": ",
-                                           report.status().message());
-      }
-      // Its index points at rows by file: rebuilt after a compaction.
-      if (report->compaction && report->compaction->committed) history_->Reset();
-      history_vacuum_ms_ = report->last_vacuum_ms;
-      count(*report);
+    auto report =
+        history_->Maintain(MaintenancePolicyFor(history_vacuum_ms_), orphans_vacuum_ms_, now_ms);
+    if (!report.ok()) {
+      return report.status().WithMessage("history table ", history_path_, ": ",
+                                         report.status().message());
     }
+    history_vacuum_ms_ = report->last_vacuum_ms;
+    count(*report);
   }
   return Status::OK();
 }
@@ -557,7 +552,7 @@ Status TablePipeline::RunMerge(const PendingMerge& m, StepResult& result) {
   // nothing to write. The merged table's txn stays behind them; a restart
   // reads them again, which costs a log read and nothing else.
   if (!m.merge || !m.merge_rows) return Status::OK();
-  TableMerger* merger = merger_.get();
+  merge::MergedTable* merger = merger_.get();
   ARROW_ASSIGN_OR_RAISE(auto batch, m.merge_rows->CombineChunksToBatch());
   result.merge_changes = batch->num_rows();
   ARROW_ASSIGN_OR_RAISE(auto plan, merger->Plan(*batch, m.version, m.now_ms));
@@ -569,7 +564,7 @@ Status TablePipeline::RunMerge(const PendingMerge& m, StepResult& result) {
     std::lock_guard<std::mutex> lock(dead_letters_mu_);
     ARROW_RETURN_NOT_OK(dead.Flush(app_id_ + "#log", m.version, m.now_ms * 1000));
   }
-  ARROW_ASSIGN_OR_RAISE(auto commit, merger->Commit(plan, m.version, m.now_ms));
+  ARROW_ASSIGN_OR_RAISE(auto commit, merger->Commit(*batch, plan, m.version, m.now_ms));
   RecordMergeCounts(plan, commit, result);
   result.merged = true;
   result.merged_version = commit.outcome.version;
@@ -673,7 +668,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
                            qualified_, "\".primary_keys or turn log tables on");
   }
   const bool merging = keys_known_ && !keys_.empty();
-  TableMerger* direct = nullptr;  // log tables off: merge this batch right away
+  merge::MergedTable* direct = nullptr;  // log tables off: merge this batch right away
   if (merging && !config_.log_tables) {
     ARROW_ASSIGN_OR_RAISE(direct, Merger());
   }
@@ -744,12 +739,13 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
   // Log tables off: the merge plan of this batch (pure; its invalid rows
   // join this version's dead letters).
   std::optional<merge::MergePlan> plan;
+  std::shared_ptr<arrow::RecordBatch> direct_batch;  // planned again if the table moves
   const int64_t now_ms = ingested_at / 1000;
   if (direct && table) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
-    ARROW_ASSIGN_OR_RAISE(plan, direct->Plan(*batch, version, now_ms));
-    result.merge_changes = batch->num_rows();
-    AddMergeDeadLetters(*plan, *batch, folder_, dead);
+    ARROW_ASSIGN_OR_RAISE(direct_batch, table->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(plan, direct->Plan(*direct_batch, version, now_ms));
+    result.merge_changes = direct_batch->num_rows();
+    AddMergeDeadLetters(*plan, *direct_batch, folder_, dead);
   }
 
   // The cursor file first (it records which files this version holds, so a
@@ -768,7 +764,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
       ARROW_RETURN_NOT_OK(ApplyHistory(table, version, result));
       std::optional<merge::MergeCommit> commit;
       if (plan) {
-        ARROW_ASSIGN_OR_RAISE(commit, direct->Commit(*plan, version, now_ms));
+        ARROW_ASSIGN_OR_RAISE(commit, direct->Commit(*direct_batch, *plan, version, now_ms));
         RecordMergeCounts(*plan, *commit, result);
       } else {
         // No rows: an empty merge still records the cursor in the txn.
@@ -802,7 +798,7 @@ Status TablePipeline::Ingest(const std::vector<ds::SourceFile>& pending, StepRes
   options.txn = delta::Txn{app_id_, version, {}};
   options.commit.checkpoint_interval = config_.checkpoint_interval;
   options.data = DataWriteOptionsFor(config_);
-  if (merging) options.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
+  if (merging) options.configuration[merge::kPrimaryKeysProperty] = merge::EncodePrimaryKeys(keys_);
   ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
   snapshot_ = committed.snapshot;
   tail_.Remember(committed.version, table);

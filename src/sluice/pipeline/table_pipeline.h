@@ -33,9 +33,9 @@
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/history_table.h"
+#include "sluice/merge/merged_table.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/log_tail.h"
-#include "sluice/pipeline/table_merger.h"
 #include "sluice/sources/datastream/discovery.h"
 #include "sluice/sources/datastream/file_cursor.h"
 #include "sluice/sources/datastream/file_decoder.h"
@@ -129,7 +129,7 @@ class TablePipeline {
   void FinishMerge(const PendingMerge& merge);
   /// The merger for the current keys (created on first use), and the
   /// history table with it when configured.
-  Result<TableMerger*> Merger();
+  Result<merge::MergedTable*> Merger();
   /// Compacts and vacuums the table's Delta tables when due.
   Status MaintainTables(StepResult& result, int64_t now_ms);
   delta::MaintenancePolicy MaintenancePolicyFor(int64_t last_vacuum_ms) const;
@@ -155,7 +155,7 @@ class TablePipeline {
   std::shared_ptr<const delta::Snapshot> snapshot_;  // null until the table exists
   // The merged table.
   std::string merged_path_;
-  std::unique_ptr<TableMerger> merger_;  // null until the keys are known
+  std::unique_ptr<merge::MergedTable> merger_;  // null until the keys are known
   // The history (SCD2) table, when configured: `<table>_history`.
   bool history_enabled_ = false;
   std::string history_path_;
@@ -165,7 +165,7 @@ class TablePipeline {
   int64_t last_maintenance_ms_ = 0;
   bool maintained_this_run_ = false;
   int64_t log_vacuum_ms_ = 0, merged_vacuum_ms_ = 0, tombstones_vacuum_ms_ = 0,
-          history_vacuum_ms_ = 0;
+          history_vacuum_ms_ = 0, orphans_vacuum_ms_ = 0;
   bool keys_known_ = false;
   std::vector<std::string> keys_;
   LogTail tail_;
