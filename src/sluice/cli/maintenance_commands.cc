@@ -1,5 +1,6 @@
 // `sluice compact | vacuum`: table maintenance from the command line. Both
-// also maintain a merged table's tombstone side table (_sluice/tombstones),
+// also maintain the table's side tables (merge/side_table.h: a merged
+// table's _sluice/tombstones, a history table's _sluice/orphan_deletes),
 // which the merge appends one tiny file to per batch.
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "sluice/delta/retention.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/delta/vacuum.h"
+#include "sluice/merge/history_orphans.h"
 #include "sluice/merge/tombstone_store.h"
 
 namespace sluice::cli {
@@ -35,21 +37,23 @@ std::string Bytes(int64_t n) {
   return buf;
 }
 
-// The tables one command works on: the table, then its side table if any.
+// The tables one command works on: the table, then its side tables if any.
 struct Target {
   std::string name;  // for messages
   io::TableLocation location;
-  bool tombstones = false;
+  const merge::SideTable* side = nullptr;  // set for a side table
 };
 
 Result<std::vector<Target>> Targets(const std::string& table, bool side_tables) {
   std::vector<Target> out;
   ARROW_ASSIGN_OR_RAISE(auto location, io::OpenTableLocation(table));
-  out.push_back({table, location, false});
+  out.push_back({table, location, nullptr});
   if (side_tables) {
-    ARROW_ASSIGN_OR_RAISE(auto side, merge::TombstoneLocation(location));
-    ARROW_ASSIGN_OR_RAISE(auto head, side.log->Head(delta::CommitPath(0)));
-    if (head) out.push_back({table + "/_sluice/tombstones", side, true});
+    for (const merge::SideTable* kind : {&merge::TombstoneTable(), &merge::OrphanDeleteTable()}) {
+      ARROW_ASSIGN_OR_RAISE(auto side, kind->Location(location));
+      ARROW_ASSIGN_OR_RAISE(auto head, side.log->Head(delta::CommitPath(0)));
+      if (head) out.push_back({table + "/_sluice/" + kind->spec().name, side, kind});
+    }
   }
   return out;
 }
@@ -78,9 +82,9 @@ int RunCompact(const CompactArgs& args) {
     options.min_small_files = args.min_small_files;
     options.max_deleted_ratio = args.max_deleted_ratio;
     options.max_bytes = args.max_bytes;
-    if (t.tombstones) {
-      // The side table keeps zstd, as the pipeline writes it.
-      options = merge::TombstoneCompactionOptions(options);
+    if (t.side) {
+      // A side table keeps zstd, as the pipeline writes it.
+      options = t.side->CompactionOptions(options);
     } else {
       options.data.compression = args.codec.name;
       options.data.compression_level = args.codec.level;

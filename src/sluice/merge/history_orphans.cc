@@ -2,36 +2,12 @@
 
 #include <arrow/api.h>
 
-#include <algorithm>
-#include <climits>
-#include <cstdlib>
-
-#include "sluice/delta/data_writer.h"
-#include "sluice/delta/table_reader.h"
-#include "sluice/delta/table_writer.h"
-#include "sluice/merge/table_create.h"
-
 namespace sluice::merge {
 
 namespace {
 
-// add.tags key holding the oldest recorded_at (ms) of a file, so a purge
-// only opens files that hold expired rows.
-constexpr const char* kMinRecordedAtTag = "sluice.minRecordedAtMs";
-
 std::shared_ptr<arrow::DataType> TsType() {
   return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
-}
-
-std::shared_ptr<arrow::Schema> OrphanSchema() {
-  static const auto schema = arrow::schema({
-      arrow::field("key", arrow::binary(), false),
-      arrow::field("seq", arrow::binary(), false),
-      arrow::field("ts", TsType(), false),
-      arrow::field("recorded_at", TsType(), false),
-      arrow::field("batch_version", arrow::int64(), false),
-  });
-  return schema;
 }
 
 Result<std::shared_ptr<arrow::Table>> ToTable(const std::vector<HistoryOrphan>& orphans) {
@@ -52,7 +28,7 @@ Result<std::shared_ptr<arrow::Table>> ToTable(const std::vector<HistoryOrphan>& 
   ARROW_RETURN_NOT_OK(ts.Finish(&cols[2]));
   ARROW_RETURN_NOT_OK(at.Finish(&cols[3]));
   ARROW_RETURN_NOT_OK(version.Finish(&cols[4]));
-  return arrow::Table::Make(OrphanSchema(), cols);
+  return arrow::Table::Make(OrphanDeleteTable().spec().schema, cols);
 }
 
 Result<std::vector<HistoryOrphan>> FromTable(const arrow::Table& table) {
@@ -77,91 +53,56 @@ Result<std::vector<HistoryOrphan>> FromTable(const arrow::Table& table) {
   return out;
 }
 
-// Writes `orphans` as data files tagged with their oldest recorded_at.
-Status AddFiles(const io::TableLocation& side, const std::vector<HistoryOrphan>& orphans,
-                delta::Transaction& txn) {
-  if (orphans.empty()) return Status::OK();
-  int64_t oldest = INT64_MAX;
-  for (const auto& o : orphans) oldest = std::min(oldest, o.recorded_at_ms);
-  ARROW_ASSIGN_OR_RAISE(auto table, ToTable(orphans));
-  ARROW_ASSIGN_OR_RAISE(auto adds, delta::WriteDataFiles(*side.fs, side.root, table, {}));
-  for (auto& a : adds) {
-    a.tags = std::map<std::string, std::string>{{kMinRecordedAtTag, std::to_string(oldest)}};
-    txn.AddFile(std::move(a));
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
+const SideTable& OrphanDeleteTable() {
+  static const SideTable table(SideTableSpec{
+      "orphan_deletes",
+      arrow::schema({
+          arrow::field("key", arrow::binary(), false),
+          arrow::field("seq", arrow::binary(), false),
+          arrow::field("ts", TsType(), false),
+          arrow::field("recorded_at", TsType(), false),
+          arrow::field("batch_version", arrow::int64(), false),
+      }),
+      "recorded_at",
+      // The oldest recorded_at (ms) of a file.
+      "sluice.minRecordedAtMs",
+  });
+  return table;
+}
+
 Result<io::TableLocation> OrphanDeleteLocation(const io::TableLocation& history) {
-  return io::OpenTableLocation(io::JoinPath(history.root, "_sluice/orphan_deletes"));
+  return OrphanDeleteTable().Location(history);
 }
 
 Result<std::vector<HistoryOrphan>> LoadOrphanDeletes(const io::TableLocation& history,
                                                      int64_t max_batch_version, int64_t cutoff_ms) {
-  ARROW_ASSIGN_OR_RAISE(auto side, OrphanDeleteLocation(history));
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(side));
-  if (!snapshot) return std::vector<HistoryOrphan>{};
-  ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadSnapshot(*snapshot, side));
-  ARROW_ASSIGN_OR_RAISE(auto all, FromTable(*rows));
-  std::vector<HistoryOrphan> out;
-  out.reserve(all.size());
-  for (auto& o : all) {
-    if (o.batch_version <= max_batch_version && o.recorded_at_ms >= cutoff_ms) {
-      out.push_back(std::move(o));
-    }
-  }
-  return out;
+  ARROW_ASSIGN_OR_RAISE(auto rows, OrphanDeleteTable().Load(history, max_batch_version, cutoff_ms));
+  if (!rows) return std::vector<HistoryOrphan>{};
+  return FromTable(*rows);
 }
 
 Result<OrphanDeleteCommit> CommitOrphanDeletes(const io::TableLocation& history,
                                                const std::vector<HistoryOrphan>& orphans,
                                                const std::string& app_id, int64_t version,
                                                int64_t now_ms, int64_t cutoff_ms) {
-  OrphanDeleteCommit result;
-  if (orphans.empty()) return result;
+  if (orphans.empty()) return OrphanDeleteCommit{};
   for (const auto& o : orphans) {
     if (o.batch_version != version) {
       return Status::Invalid("orphan delete of batch ", o.batch_version,
                              " written with txn version ", version);
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto side, OrphanDeleteLocation(history));
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(side));
-  if (snapshot) {
-    auto done = snapshot->TxnVersion(app_id);
-    if (done && *done >= version) {
-      result.skipped = true;
-      return result;
-    }
-  }
-  std::unique_ptr<delta::Transaction> txn;
-  if (!snapshot) {
-    ARROW_ASSIGN_OR_RAISE(txn, CreateTableTransaction(side, *OrphanSchema(), false, "WRITE"));
-  } else {
-    txn = std::make_unique<delta::Transaction>(snapshot, "WRITE");
-    // Purge: rewrite each file holding expired rows with the rest of them.
-    for (const auto& f : snapshot->files()) {
-      if (!f.tags) continue;
-      auto it = f.tags->find(kMinRecordedAtTag);
-      if (it == f.tags->end() || std::atoll(it->second.c_str()) >= cutoff_ms) continue;
-      ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadDataFile(*snapshot, side, f));
-      ARROW_ASSIGN_OR_RAISE(auto all, FromTable(*rows));
-      std::vector<HistoryOrphan> kept;
-      for (auto& o : all) {
-        if (o.recorded_at_ms >= cutoff_ms) kept.push_back(std::move(o));
-      }
-      result.purged += static_cast<int64_t>(all.size() - kept.size());
-      txn->RemoveFile(delta::RemoveActionFor(f, now_ms));
-      ARROW_RETURN_NOT_OK(AddFiles(side, kept, *txn));
-    }
-  }
-  ARROW_RETURN_NOT_OK(AddFiles(side, orphans, *txn));
-  result.written = static_cast<int64_t>(orphans.size());
-  txn->SetTxn(app_id, version);
-  ARROW_RETURN_NOT_OK(txn->Commit().status());
-  return result;
+  ARROW_ASSIGN_OR_RAISE(auto rows, ToTable(orphans));
+  return OrphanDeleteTable().Commit(history, rows, app_id, version, now_ms, cutoff_ms,
+                                    /*purge_alone=*/false);
+}
+
+Result<std::optional<delta::MaintenanceReport>> MaintainOrphanDeletes(
+    const io::TableLocation& history, const delta::MaintenancePolicy& policy,
+    int64_t& last_vacuum_ms, int64_t now_ms) {
+  return OrphanDeleteTable().Maintain(history, policy, last_vacuum_ms, now_ms);
 }
 
 }  // namespace sluice::merge

@@ -2,9 +2,8 @@
 // seen so far, found no open version (docs/merge.md "History"). The history
 // table's rows cannot carry them (no version ends there), yet an older
 // upsert arriving in a later batch must end at such a delete, so they live in
-// a hidden side table, `<history table>/_sluice/orphan_deletes` (VACUUM and
-// readers ignore `_`-prefixed directories, as for the merged table's
-// tombstones, tombstone_store.h). Its schema:
+// a hidden side table (side_table.h), `<history table>/_sluice/orphan_deletes`,
+// like the merged table's tombstones (tombstone_store.h). Its schema:
 //
 //   key            binary     encoded primary key (key_encoder.h grammar)
 //   seq            binary     _cdc_seq of the delete
@@ -32,11 +31,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sluice/delta/maintenance.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/history_plan.h"
+#include "sluice/merge/side_table.h"
 
 namespace sluice::merge {
 
@@ -48,11 +50,12 @@ Result<io::TableLocation> OrphanDeleteLocation(const io::TableLocation& history)
 Result<std::vector<HistoryOrphan>> LoadOrphanDeletes(const io::TableLocation& history,
                                                      int64_t max_batch_version, int64_t cutoff_ms);
 
-struct OrphanDeleteCommit {
-  bool skipped = false;  ///< the side table already had this version
-  int64_t written = 0;
-  int64_t purged = 0;  ///< expired rows dropped
-};
+/// The side table's description (schema, retention column and tag).
+const SideTable& OrphanDeleteTable();
+
+/// skipped: the side table already had this version; purged: expired rows
+/// dropped.
+using OrphanDeleteCommit = SideTableCommit;
 
 /// Step 1 above: writes `orphans` as given (recorded_at_ms and
 /// batch_version set by the caller; a batch_version other than `version` is
@@ -63,5 +66,11 @@ Result<OrphanDeleteCommit> CommitOrphanDeletes(const io::TableLocation& history,
                                                const std::vector<HistoryOrphan>& orphans,
                                                const std::string& app_id, int64_t version,
                                                int64_t now_ms, int64_t cutoff_ms);
+
+/// Compacts and vacuums the side table of `history` (SideTable::Maintain);
+/// `last_vacuum_ms` is read and updated. Nothing if it does not exist.
+Result<std::optional<delta::MaintenanceReport>> MaintainOrphanDeletes(
+    const io::TableLocation& history, const delta::MaintenancePolicy& policy,
+    int64_t& last_vacuum_ms, int64_t now_ms);
 
 }  // namespace sluice::merge

@@ -10,8 +10,13 @@
 //   index.Apply(plan, commit.outcome)
 //
 // Any error drops the index and the cached snapshot, so the next Apply
-// rebuilds both from the table (a commit conflict, a crash, a half-done
-// batch: the table is the truth). Not thread-safe.
+// rebuilds both from the table (a crash, a half-done batch: the table is the
+// truth). A plan another writer made stale (an OPTIMIZE or DELETE of the
+// history table: merge_writer.h IsStalePlan) is planned again on the new
+// table version and committed, up to kMaxPlanAttempts
+// times, as MergedTable does (merged_table.h); exactly once is kept by the
+// txn. A commit landing on top of another writer's drops the index (it
+// knows only its own rows). Not thread-safe.
 #pragma once
 
 #include <arrow/type_fwd.h>
@@ -20,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/delta/maintenance.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/history_index.h"
 #include "sluice/merge/history_plan.h"
@@ -34,6 +40,9 @@ struct HistoryStepResult {
   std::vector<InvalidRow> invalid;
   /// The table already held txn(app_id, version): nothing was written.
   bool already_applied = false;
+  /// Times the batch was planned again because another writer had moved
+  /// the table.
+  int replans = 0;
   int64_t table_version = -1;
   /// The index was (re)built from the table in this step.
   bool index_built = false;
@@ -41,6 +50,12 @@ struct HistoryStepResult {
 
 class HistoryTable {
  public:
+  /// Plans of one batch at most (the first included) while other writers
+  /// keep moving the table, and the pause before the first re-plan
+  /// (doubled each time, at most 1 s).
+  static constexpr int kMaxPlanAttempts = 6;
+  static constexpr int64_t kReplanBackoffMs = 20;
+
   /// Invalid if `options.keys` is empty. Nothing is read until Apply.
   static Result<std::unique_ptr<HistoryTable>> Open(io::TableLocation location,
                                                     HistoryOptions options);
@@ -51,6 +66,16 @@ class HistoryTable {
   /// batch that gained a column add it to the table.
   Result<HistoryStepResult> Apply(const arrow::RecordBatch& changes,
                                   const HistoryWriteOptions& write);
+
+  /// Maintenance of the history table and of its orphan-delete side table
+  /// (docs/maintenance.md), as MergedTable::Maintain does for the merged
+  /// table and its tombstones: `policy.last_vacuum_ms` is the history
+  /// table's, `orphans_last_vacuum_ms` the side table's (read and updated).
+  /// A compaction drops the index (rebuilt on the next Apply); one that lost
+  /// to another writer's commit is left for the next call. Nothing before
+  /// the table exists (the report keeps policy.last_vacuum_ms).
+  Result<delta::MaintenanceReport> Maintain(const delta::MaintenancePolicy& policy,
+                                            int64_t& orphans_last_vacuum_ms, int64_t now_ms);
 
   /// Forgets the index and snapshot (they are rebuilt on the next Apply).
   void Reset();

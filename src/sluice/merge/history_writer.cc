@@ -24,8 +24,9 @@ Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
   }
   const int64_t base = snapshot ? snapshot->version() : -1;
   if (plan.base_version != base) {
-    return Status::Invalid("history plan was made against table version ", plan.base_version,
-                           " but the table is at version ", base, "; re-plan");
+    return StalePlan("history plan was made against table version " +
+                     std::to_string(plan.base_version) + " but the table is at version " +
+                     std::to_string(base) + "; re-plan");
   }
   // 1. Orphan deletes, in their side table, before the history commit.
   const int64_t now = options.now_ms != 0 ? options.now_ms : WallClockMs();

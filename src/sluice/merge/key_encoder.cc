@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -53,6 +54,9 @@ int FixedWidth(const arrow::DataType& type) {
       return 10;
     case arrow::Type::DECIMAL128:
       return 18;
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+      return 9;
     default:
       return 0;
   }
@@ -68,6 +72,30 @@ void WriteSigned(const arrow::Array& array, const std::vector<int64_t>& cursor, 
     char* out = base + cursor[i];
     out[0] = 'i';
     PutU64(out + 1, static_cast<uint64_t>(static_cast<int64_t>(a.Value(i))) ^ kSignBit);
+  }
+}
+
+// The 'f' encoding of a floating-point value: keys compare by value with
+// -0.0 == 0.0 and every NaN equal to every other (Spark's MERGE normalizes
+// join keys the same way), so both zeros, and all NaN payloads, map to one
+// bit pattern; then the IEEE order trick (negative: all bits flipped;
+// positive: sign bit flipped) makes memcmp order value order.
+inline uint64_t FloatKeyBits(double v) {
+  if (v == 0.0) v = 0.0;  // -0.0 == 0.0 is true: both become +0.0
+  uint64_t bits = std::isnan(v) ? 0x7ff8000000000000ULL : std::bit_cast<uint64_t>(v);
+  return (bits & kSignBit) ? ~bits : bits ^ kSignBit;
+}
+
+template <typename ArrayT>
+void WriteFloat(const arrow::Array& array, const std::vector<int64_t>& cursor, char* base,
+                const int32_t* invalid) {
+  const auto& a = static_cast<const ArrayT&>(array);
+  for (int64_t i = 0; i < a.length(); ++i) {
+    if (invalid[i] >= 0) continue;
+    char* out = base + cursor[i];
+    out[0] = 'f';
+    // A float widens to the double of the same value, exactly.
+    PutU64(out + 1, FloatKeyBits(static_cast<double>(a.Value(i))));
   }
 }
 
@@ -192,6 +220,12 @@ void WriteColumn(const arrow::Array& array, std::vector<int64_t>& cursor, char* 
       }
       break;
     }
+    case arrow::Type::FLOAT:
+      WriteFloat<arrow::FloatArray>(array, cursor, base, invalid);
+      break;
+    case arrow::Type::DOUBLE:
+      WriteFloat<arrow::DoubleArray>(array, cursor, base, invalid);
+      break;
     case arrow::Type::STRING:
       WriteBytes<arrow::StringArray>(array, 's', cursor, base, invalid);
       break;

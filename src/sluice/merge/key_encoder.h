@@ -13,12 +13,19 @@
 //           | 't' unit-byte int64-be-sf    timestamp (unit 0=s 1=ms 2=us 3=ns; tz ignored)
 //           | 'n' scale-byte 16 bytes      decimal128: two's complement, big endian,
 //                                          sign bit flipped
+//           | 'f' float64-be-ordered       float, double: the value as a double
+//                                          (-0.0 as 0.0, every NaN as one quiet
+//                                          NaN), negative: all bits flipped,
+//                                          else the sign bit flipped
 //           | 's' uint32-be length bytes   utf8, large_utf8
 //           | 'y' uint32-be length bytes   binary, large_binary
 //
 // Every integer family is widened before encoding (int32 5 and int64 5 are
-// the same key), so the safe widenings of schema evolution (DESIGN.md §5)
-// keep keys, and tombstones persisted before a widening still match. Fixed
+// the same key), and so is float to double, so the safe widenings of schema
+// evolution (DESIGN.md §5) keep keys, and tombstones persisted before a
+// widening still match. Floating-point keys (MySQL allows FLOAT and DOUBLE
+// in a primary key) compare by value as Spark's MERGE compares them:
+// -0.0 equals 0.0 and NaN equals NaN. Fixed
 // widths plus length prefixes make the encoding injective; the sign flips
 // also make memcmp order equal value order for fixed-width columns, which
 // nothing relies on today but costs nothing.

@@ -18,6 +18,12 @@ namespace sluice::merge {
 
 namespace {
 
+class StalePlanDetail : public arrow::StatusDetail {
+ public:
+  const char* type_id() const override { return "sluice::StalePlan"; }
+  std::string ToString() const override { return "the table moved since the plan was made"; }
+};
+
 // Writes `data` as new files, reporting each with its row count.
 Result<std::vector<WrittenFile>> WriteFiles(const io::TableLocation& location,
                                             const std::shared_ptr<arrow::Table>& data,
@@ -58,6 +64,16 @@ Result<FileRewrite> Rewrite(const delta::Snapshot& snapshot, const io::TableLoca
 
 }  // namespace
 
+bool IsStalePlan(const Status& st) {
+  if (st.ok()) return false;
+  if (delta::IsCommitConflict(st)) return true;
+  return st.detail() && std::string(st.detail()->type_id()) == "sluice::StalePlan";
+}
+
+Status StalePlan(const std::string& message) {
+  return Status(arrow::StatusCode::Invalid, message, std::make_shared<StalePlanDetail>());
+}
+
 Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                                std::shared_ptr<const delta::Snapshot> snapshot,
                                const MergePlan& plan, const MergeWriteOptions& options) {
@@ -74,8 +90,9 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   }
   const int64_t base = snapshot ? snapshot->version() : -1;
   if (plan.base_version != base) {
-    return Status::Invalid("merge plan was made against table version ", plan.base_version,
-                           " but the table is at version ", base, "; re-plan");
+    return StalePlan("merge plan was made against table version " +
+                     std::to_string(plan.base_version) + " but the table is at version " +
+                     std::to_string(base) + "; re-plan");
   }
   if (!plan.appends) return Status::Invalid("merge plan has no appends table");
   const int64_t now = options.now_ms != 0 ? options.now_ms : WallClockMs();
@@ -107,6 +124,19 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
       ARROW_ASSIGN_OR_RAISE(metadata.schema_string,
                             delta::SchemaToDeltaJson(*plan.appends->schema()));
       txn->UpdateMetadata(std::move(metadata));
+    }
+  }
+
+  // A plan deleting rows of a file another writer has since removed (an
+  // OPTIMIZE, a DELETE) is stale: found out before anything is written.
+  if (!plan.deletes.empty()) {
+    size_t present = 0;
+    if (snapshot) {
+      for (const auto& file : snapshot->files()) present += plan.deletes.count(file.path);
+    }
+    if (present != plan.deletes.size()) {
+      return StalePlan("merge plan deletes rows of files that are not in table version " +
+                       std::to_string(base) + "; re-plan");
     }
   }
 
@@ -143,8 +173,7 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
     }
   }
   if (touched != plan.deletes.size()) {
-    return Status::Invalid("merge plan deletes rows of files that are not in table version ", base,
-                           "; re-plan");
+    return Status::Invalid("merge plan deletes rows of files that are not in table version ", base);
   }
   if (!dv_updates.empty()) {
     delta::DeletionVectorFileWriter dv_writer(location.fs, location.root);

@@ -56,8 +56,21 @@ struct MergeCommit {
 /// Commits `plan` on top of `snapshot` (null: the table does not exist yet).
 /// If the table's txn for app_id is already >= version, nothing is written
 /// and outcome.already_applied is set. A plan made against another version
-/// than `snapshot`'s is refused (Invalid); a concurrent writer's conflicting
-/// commit is returned as delta::IsCommitConflict.
+/// than `snapshot`'s, or deleting rows of files `snapshot` lacks, is refused
+/// (Invalid, IsStalePlan); a concurrent writer's conflicting commit is
+/// returned as delta::IsCommitConflict (also IsStalePlan). A concurrent
+/// commit that does not conflict (Delta's rules, delta/transaction.h) is
+/// committed over: outcome.version is then above plan.base_version + 1 and
+/// the returned snapshot holds the other writer's changes too.
+/// True if `st` says the table moved since the plan was made (another
+/// writer's commit: OPTIMIZE, DELETE, ...): the plan is stale, and reloading
+/// the table, planning again and committing is the remedy (MergedTable and
+/// HistoryTable do it). False for every other error.
+bool IsStalePlan(const Status& st);
+
+/// An Invalid status carrying the stale-plan detail.
+Status StalePlan(const std::string& message);
+
 Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                                std::shared_ptr<const delta::Snapshot> snapshot,
                                const MergePlan& plan, const MergeWriteOptions& options);

@@ -1,8 +1,6 @@
 // Tombstone persistence. DESIGN.md §8 wants all durable state in Delta
 // tables, and a Delta commit covers one table, so tombstones live in a hidden
-// side table, `<merged table>/_sluice/tombstones` (Spark's and delta-rs's
-// VACUUM skip `_`-prefixed directories; readers only see files the main log
-// names). Its schema:
+// side table (side_table.h), `<merged table>/_sluice/tombstones`. Its schema:
 //
 //   key            binary     encoded primary key (key_encoder.h grammar)
 //   seq            binary     _cdc_seq of the delete
@@ -22,12 +20,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sluice/delta/compaction.h"
+#include "sluice/delta/maintenance.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/merge_plan.h"
+#include "sluice/merge/side_table.h"
 
 namespace sluice::merge {
 
@@ -41,12 +42,12 @@ Result<io::TableLocation> TombstoneLocation(const io::TableLocation& table);
 Result<std::vector<Tombstone>> LoadTombstones(const io::TableLocation& table,
                                               int64_t max_batch_version, int64_t cutoff_ms);
 
-struct TombstoneCommit {
-  bool skipped = false;  ///< the side table already had this version
-  int64_t written = 0;
-  int64_t purged = 0;  ///< expired tombstones dropped
-  int64_t files_rewritten = 0;
-};
+/// The side table's description (schema, retention column and tag).
+const SideTable& TombstoneTable();
+
+/// skipped: the side table already had this version; purged: expired
+/// tombstones dropped.
+using TombstoneCommit = SideTableCommit;
 
 /// Step 1 above. `tombstones` may be empty (then only a purge, if due, is
 /// committed; nothing at all if none is due).
@@ -60,5 +61,11 @@ Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
 /// next purge") when an input has none, so the purge still finds expired
 /// rows after compaction.
 delta::CompactionOptions TombstoneCompactionOptions(delta::CompactionOptions base = {});
+
+/// Compacts and vacuums the side table of `table` (SideTable::Maintain);
+/// `last_vacuum_ms` is read and updated. Nothing if it does not exist.
+Result<std::optional<delta::MaintenanceReport>> MaintainTombstones(
+    const io::TableLocation& table, const delta::MaintenancePolicy& policy, int64_t& last_vacuum_ms,
+    int64_t now_ms);
 
 }  // namespace sluice::merge

@@ -7,6 +7,7 @@
 #include "sluice/delta/table_writer.h"
 #include "sluice/merge/merge_planner.h"
 #include "sluice/pipeline/fault_points.h"
+#include "sluice/pipeline/merge_settings.h"
 
 namespace sluice::pipeline {
 
@@ -54,7 +55,7 @@ TableFollower::TableFollower(const Config& config, std::string qualified, std::s
 Status TableFollower::Open() {
   if (merger_) return Status::OK();
   auto merger =
-      std::make_unique<TableMerger>(merged_path_, keys_, app_id_, MergeSettings::From(config_));
+      std::make_unique<merge::MergedTable>(merged_path_, keys_, app_id_, MergeSettingsFor(config_));
   ARROW_RETURN_NOT_OK(merger->Open());
   if (has_history()) {
     ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
@@ -90,9 +91,9 @@ Status TableFollower::ApplyHistory(const std::shared_ptr<arrow::Table>& changes,
   if (!history_ || !changes || changes->num_rows() == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto batch, changes->CombineChunksToBatch());
   merge::HistoryWriteOptions options;
-  options.mode = MergeSettings::From(config_).mode;
+  options.mode = MergeSettingsFor(config_).mode;
   // Orphan deletes are kept as long as the merged table keeps tombstones.
-  options.orphan_retention_ms = MergeSettings::From(config_).tombstone_retention_ms;
+  options.orphan_retention_ms = MergeSettingsFor(config_).tombstone_retention_ms;
   options.app_id = app_id_;
   options.version = version;
   options.allow_schema_change = true;  // evolution was decided on the log side
@@ -116,8 +117,9 @@ Status TableFollower::ApplyRows(const std::shared_ptr<arrow::Table>& merge_rows,
                                 FollowResult& result) {
   // 1. The plan (pure), and the rows it cannot key as dead letters.
   std::optional<merge::MergePlan> plan;
+  std::shared_ptr<arrow::RecordBatch> batch;  // planned again if another writer moves the table
   if (merge && merge_rows && merge_rows->num_rows() > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, merge_rows->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(batch, merge_rows->CombineChunksToBatch());
     result.changes = batch->num_rows();
     ARROW_ASSIGN_OR_RAISE(plan, merger_->Plan(*batch, version, now_ms));
     AddMergeDeadLetters(*plan, *batch, merged_path_, dead);
@@ -134,7 +136,7 @@ Status TableFollower::ApplyRows(const std::shared_ptr<arrow::Table>& merge_rows,
   // 4. The merged table.
   std::optional<merge::MergeCommit> commit;
   if (plan) {
-    ARROW_ASSIGN_OR_RAISE(commit, merger_->Commit(*plan, version, now_ms));
+    ARROW_ASSIGN_OR_RAISE(commit, merger_->Commit(*batch, *plan, version, now_ms));
     RecordMergeCounts(*plan, *commit, result);
   } else if (record_empty) {
     // No rows: an empty commit still records the position in the txn.
@@ -220,17 +222,11 @@ Status TableFollower::Maintain(const delta::MaintenancePolicy& merged_policy,
   ARROW_ASSIGN_OR_RAISE(merged_report,
                         merger_->Maintain(merged_policy, tombstones_vacuum_ms_, now_ms));
   if (!history_) return Status::OK();
-  ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(loc));
-  if (!snapshot) return Status::OK();
-  auto report = delta::MaintainTable(loc, snapshot, history_policy, now_ms);
+  auto report = history_->Maintain(history_policy, orphans_vacuum_ms_, now_ms);
   if (!report.ok()) {
-    history_->Reset();
     return report.status().WithMessage("history table ", history_path_, ": ",
                                        report.status().message());
   }
-  // Its index points at rows by file: rebuilt after a compaction.
-  if (report->compaction && report->compaction->committed) history_->Reset();
   history_report = std::move(*report);
   return Status::OK();
 }

@@ -33,7 +33,7 @@
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/dead_letters.h"
 #include "sluice/pipeline/log_tail.h"
-#include "sluice/pipeline/table_merger.h"
+#include "sluice/merge/merged_table.h"
 
 namespace sluice::pipeline {
 
@@ -105,7 +105,7 @@ class TableFollower {
                DeadLetterWriter& dead, std::mutex& dead_letters_mu, FollowResult& result);
 
   /// Compacts and vacuums the merged table with its tombstones, and the
-  /// history table with its side table, when due.
+  /// history table with its orphan deletes, when due.
   Status Maintain(const delta::MaintenancePolicy& merged_policy,
                   const delta::MaintenancePolicy& history_policy, int64_t now_ms,
                   delta::MaintenanceReport& merged_report,
@@ -130,11 +130,12 @@ class TableFollower {
   std::string history_path_;
   std::vector<std::string> keys_;
   std::string app_id_;
-  std::unique_ptr<TableMerger> merger_;
+  std::unique_ptr<merge::MergedTable> merger_;
   std::unique_ptr<merge::HistoryTable> history_;
   int64_t merged_through_ = -1;
   int64_t history_through_ = -1;
   int64_t tombstones_vacuum_ms_ = 0;
+  int64_t orphans_vacuum_ms_ = 0;
 };
 
 }  // namespace sluice::pipeline

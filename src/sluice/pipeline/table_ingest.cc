@@ -12,6 +12,7 @@
 #include "sluice/delta/maintenance.h"
 #include "sluice/delta/table_writer.h"
 #include "sluice/merge/merge_planner.h"
+#include "sluice/merge/primary_keys.h"
 #include "sluice/pipeline/dead_letters.h"
 #include "sluice/pipeline/schema_evolution.h"
 
@@ -110,11 +111,11 @@ Status TableIngest::Open() {
   if (!configured.empty()) {
     keys_ = configured;
     keys_known_ = true;
-  } else if (auto recorded = snapshot_ ? PrimaryKeysOf(*snapshot_) : std::nullopt) {
+  } else if (auto recorded = snapshot_ ? merge::PrimaryKeysOf(*snapshot_) : std::nullopt) {
     keys_ = *recorded;
     keys_known_ = true;
   } else if (auto merged_keys =
-                 merged_snapshot_ ? PrimaryKeysOf(*merged_snapshot_) : std::nullopt) {
+                 merged_snapshot_ ? merge::PrimaryKeysOf(*merged_snapshot_) : std::nullopt) {
     keys_ = *merged_keys;
     keys_known_ = true;
   }
@@ -341,7 +342,7 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
   options.commit.checkpoint_interval = config_.checkpoint_interval;
   options.data = DataWriteOptionsFor(config_);
   if (keys_known_ && !keys_.empty()) {
-    options.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
+    options.configuration[merge::kPrimaryKeysProperty] = merge::EncodePrimaryKeys(keys_);
   }
   ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
   snapshot_ = committed.snapshot;

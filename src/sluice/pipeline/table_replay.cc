@@ -9,7 +9,7 @@
 #include "sluice/core/clock.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
-#include "sluice/pipeline/table_merger.h"
+#include "sluice/merge/merged_table.h"
 
 namespace sluice::pipeline {
 
@@ -55,10 +55,10 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
   }
   std::vector<std::string> keys = options.primary_keys;
   if (keys.empty()) {
-    auto recorded = PrimaryKeysOf(*log);
+    auto recorded = merge::PrimaryKeysOf(*log);
     if (!recorded || recorded->empty()) {
       return Status::Invalid("log table ", options.log_table, " records no primary keys (",
-                             kPrimaryKeysProperty, "); name them with --keys");
+                             merge::kPrimaryKeysProperty, "); name them with --keys");
     }
     keys = *recorded;
   }
@@ -76,11 +76,11 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
     }
   }
 
-  MergeSettings settings;
+  merge::MergeSettings settings;
   settings.mode = options.mode;
   // Every delete of the log must still shadow older events read after it.
   settings.tombstone_retention_ms = INT64_MAX / 4;
-  TableMerger merger(options.out, keys, "sluice-replay", settings);
+  merge::MergedTable merger(options.out, keys, "sluice-replay", settings);
   ARROW_RETURN_NOT_OK(merger.Open());
 
   const int64_t now_ms = WallClockMs();
@@ -99,9 +99,8 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
     pending_rows = 0;
     ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
     ++version;
-    ARROW_ASSIGN_OR_RAISE(auto plan, merger.Plan(*batch, version, now_ms));
-    summary.invalid += plan.counts.invalid;
-    ARROW_RETURN_NOT_OK(merger.Commit(plan, version, now_ms).status());
+    ARROW_ASSIGN_OR_RAISE(auto applied, merger.Apply(*batch, version, now_ms));
+    summary.invalid += applied.plan.counts.invalid;
     ++summary.commits;
     if (options.progress) options.progress(files_done, total, summary.rows_taken);
     return Status::OK();

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "merge_test_util.h"
+#include "sluice/delta/compaction.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/merge/history_index.h"
 #include "sluice/merge/history_orphans.h"
@@ -369,6 +370,75 @@ TEST_P(HistoryTableTest, OrphansArePurgedAfterTheRetention) {
   // As for a purged tombstone, an older upsert arriving now is not ended by it.
   Apply({{"insert", "s1", 1, 10, "a", 1}});
   EXPECT_EQ(Rows()[0], R(1, "a", 1, 10, std::nullopt, "s1", "s1", ""));
+}
+
+TEST_P(HistoryTableTest, AnotherWritersCompactionMakesTheBatchPlanAgain) {
+  for (int64_t id = 1; id <= 4; ++id) {
+    Apply({{"insert", "s0" + std::to_string(id), id, 10, "v", id}});  // one file each
+  }
+  // An OPTIMIZE by another writer while the table holds its index: the
+  // next batch is planned on the old files, so its commit conflicts.
+  delta::CompactionOptions options;
+  options.min_small_files = 2;
+  auto compacted = delta::CompactTable(location_, *delta::Snapshot::Load(location_.log), options);
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  ASSERT_TRUE(compacted->committed);
+  auto step = Apply({{"update", "s1", 1, 20, "w", 10}, {"delete", "s1", 3, 20}});
+  EXPECT_EQ(step.replans, 1);
+  EXPECT_FALSE(step.already_applied);
+  EXPECT_EQ(step.counts.versions_opened, 1);
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "v", 1, 10, 20, "s01", "s01", "s1"),
+                                       R(1, "w", 10, 20, std::nullopt, "s1", "s1", ""),
+                                       R(2, "v", 2, 10, std::nullopt, "s02", "s02", ""),
+                                       R(3, "v", 3, 10, 20, "s03", "s03", "s1"),
+                                       R(4, "v", 4, 10, std::nullopt, "s04", "s04", "")}));
+  // A batch the table already holds (another process applied it) is not
+  // applied twice.
+  step = Apply({{"update", "s1", 1, 20, "w", 10}, {"delete", "s1", 3, 20}}, false, false, 5);
+  EXPECT_TRUE(step.already_applied);
+  EXPECT_EQ(Rows().size(), 5u);
+}
+
+TEST_P(HistoryTableTest, MaintainCompactsAndVacuumsTheOrphanDeletes) {
+  now_ms_ = 1'700'000'000'000;
+  for (int64_t v = 1; v <= 6; ++v) {
+    // Each batch: a version, and a delete of a key with none (an orphan).
+    Apply({{"insert", "s" + std::to_string(v), v, 10 * v, "v", v},
+           {"delete", "s" + std::to_string(v), 100 + v, 10 * v}});
+    now_ms_ += 1000;
+  }
+  auto side = OrphanDeleteLocation(location_);
+  ASSERT_TRUE(side.ok());
+  auto before = delta::Snapshot::Load(side->log);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ((*before)->files().size(), 6u);
+  auto orphans = LoadOrphanDeletes(location_, 6, 0);
+  ASSERT_TRUE(orphans.ok());
+  ASSERT_EQ(orphans->size(), 6u);
+
+  delta::MaintenancePolicy policy;
+  policy.compaction.min_small_files = 2;
+  int64_t orphans_vacuum_ms = 0;
+  auto report = table_->Maintain(policy, orphans_vacuum_ms, now_ms_);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_TRUE(report->compaction && report->compaction->committed);  // the history table
+  EXPECT_EQ(report->last_vacuum_ms, now_ms_);
+  EXPECT_EQ(orphans_vacuum_ms, now_ms_);  // the side table was vacuumed too
+  auto after = delta::Snapshot::Load(side->log);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ((*after)->files().size(), 1u);  // and compacted
+  // The compacted file keeps its oldest recorded_at, so the purge finds it.
+  const auto& tags = (*after)->files()[0].tags;
+  ASSERT_TRUE(tags && tags->count("sluice.minRecordedAtMs"));
+  EXPECT_EQ(tags->at("sluice.minRecordedAtMs"), std::to_string(1'700'000'000'000));
+  auto kept = LoadOrphanDeletes(location_, 6, 0);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, *orphans);
+  // The index was dropped with the compaction; the next batch rebuilds it,
+  // and a late upsert of an orphaned key still ends at its delete.
+  auto step = Apply({{"insert", "s0", 101, 5, "late", 0}});
+  EXPECT_TRUE(step.index_built);
+  EXPECT_EQ(std::get<4>(Rows()[6]), std::optional<int64_t>(10));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HistoryTableTest,

@@ -3,6 +3,10 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
+#include <limits>
+
 namespace sluice::merge {
 namespace {
 
@@ -129,9 +133,62 @@ TEST(KeyEncoderTest, MakeRejectsBadKeyLists) {
   EXPECT_FALSE(KeyEncoder::Make(*schema, {}).ok());
   EXPECT_FALSE(KeyEncoder::Make(*schema, {"missing"}).ok());
   EXPECT_FALSE(KeyEncoder::Make(*schema, {"id", "id"}).ok());
-  EXPECT_FALSE(KeyEncoder::Make(*schema, {"f"}).ok());
   EXPECT_FALSE(KeyEncoder::Make(*schema, {"l"}).ok());
   EXPECT_TRUE(KeyEncoder::Make(*schema, {"id"}).ok());
+  // Floating-point keys are supported (MySQL allows them): see below.
+  EXPECT_TRUE(KeyEncoder::Make(*schema, {"f"}).ok());
+  EXPECT_TRUE(KeyEncoder::Make(*schema, {"id", "f"}).ok());
+}
+
+std::shared_ptr<arrow::Array> Doubles(const std::vector<std::optional<double>>& v) {
+  arrow::DoubleBuilder b;
+  for (auto x : v) EXPECT_TRUE((x ? b.Append(*x) : b.AppendNull()).ok());
+  return b.Finish().ValueOrDie();
+}
+
+TEST(KeyEncoderTest, FloatKeysCompareByValueAsSparkDoes) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double other_nan = std::bit_cast<double>(uint64_t{0xfff0000000000123ULL});  // -NaN, payload
+  ASSERT_TRUE(std::isnan(other_nan));
+  auto keys = Encode({Doubles({0.0, -0.0, nan, other_nan, -nan, 1.5, 1.5, -1.5, {}})});
+  EXPECT_EQ(keys.key(0), keys.key(1));  // -0.0 == 0.0
+  EXPECT_EQ(keys.hash(0), keys.hash(1));
+  EXPECT_EQ(keys.key(2), keys.key(3));  // every NaN is one key
+  EXPECT_EQ(keys.key(2), keys.key(4));
+  EXPECT_EQ(keys.hash(2), keys.hash(3));
+  EXPECT_NE(keys.key(0), keys.key(2));
+  EXPECT_EQ(keys.key(5), keys.key(6));
+  EXPECT_NE(keys.key(5), keys.key(7));
+  EXPECT_NE(keys.key(0), keys.key(5));
+  EXPECT_FALSE(keys.valid(8));
+  EXPECT_EQ(keys.InvalidReason(8), "primary key column 'k0' is null");
+}
+
+TEST(KeyEncoderTest, FloatWidensToTheSameKeyAsDouble) {
+  // float -> double is a safe widening (schema evolution): keys must stay.
+  arrow::FloatBuilder f;
+  ASSERT_TRUE(f.AppendValues({1.1f, -0.0f, std::numeric_limits<float>::quiet_NaN()}).ok());
+  auto narrow = Encode({f.Finish().ValueOrDie()});
+  auto wide =
+      Encode({Doubles({static_cast<double>(1.1f), 0.0, std::numeric_limits<double>::quiet_NaN()})});
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(narrow.key(i), wide.key(i)) << i;
+}
+
+TEST(KeyEncoderTest, FloatOrderIsValueOrder) {
+  const double inf = std::numeric_limits<double>::infinity();
+  auto keys = Encode({Doubles({-inf, -1e300, -2.5, -1e-300, 0.0, 1e-300, 2.5, 1e300, inf})});
+  for (int64_t i = 0; i + 1 < keys.size(); ++i) EXPECT_LT(keys.key(i), keys.key(i + 1)) << i;
+  // An int 1 and a double 1.0 are different key types, tagged apart.
+  EXPECT_NE(Encode({Ints({1})}).key(0), Encode({Doubles({1.0})}).key(0));
+}
+
+TEST(KeyEncoderTest, CompositeKeyWithADouble) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto keys = Encode({Ints({7, 7, 7, 7, 8}), Doubles({-0.0, 0.0, nan, -nan, 0.0})});
+  EXPECT_EQ(keys.key(0), keys.key(1));
+  EXPECT_EQ(keys.key(2), keys.key(3));
+  EXPECT_NE(keys.key(0), keys.key(2));
+  EXPECT_NE(keys.key(1), keys.key(4));
 }
 
 TEST(KeyEncoderTest, HashIsDeterministic) {

@@ -3,6 +3,9 @@
 // key index must equal one rebuilt from the table.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -10,6 +13,7 @@
 #include "sluice/merge/key_index.h"
 #include "sluice/merge/merge_planner.h"
 #include "sluice/merge/merge_writer.h"
+#include "sluice/merge/merged_table.h"
 #include "sluice/merge/tombstone_store.h"
 
 namespace sluice::merge {
@@ -264,6 +268,110 @@ TEST_P(MergeRulesTest, RandomWorkloadMatchesAReplayModel) {
     if (s.live) expected.emplace_back(id, s.name, s.amount, s.seq);
   }
   EXPECT_EQ(Rows(), expected);
+}
+
+// A composite (int, double) key, as a MySQL table with a FLOAT in its
+// primary key: keys compare by value as Spark's MERGE compares them, -0.0
+// equal to 0.0 and NaN equal to NaN.
+struct FloatKeyEvent {
+  std::string op;
+  std::string seq;
+  int64_t id;
+  double f;
+  std::string name;
+};
+
+std::shared_ptr<arrow::RecordBatch> FloatKeyBatch(const std::vector<FloatKeyEvent>& events) {
+  arrow::Int64Builder id;
+  arrow::DoubleBuilder f;
+  arrow::StringBuilder name, op;
+  arrow::BinaryBuilder seq;
+  auto ts_type = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+  arrow::TimestampBuilder ts(ts_type, arrow::default_memory_pool());
+  for (const auto& e : events) {
+    EXPECT_TRUE(id.Append(e.id).ok());
+    EXPECT_TRUE(f.Append(e.f).ok());
+    EXPECT_TRUE(name.Append(e.name).ok());
+    EXPECT_TRUE(op.Append(e.op).ok());
+    EXPECT_TRUE(seq.Append(e.seq).ok());
+    EXPECT_TRUE(ts.Append(1'700'000'000'000'000).ok());
+  }
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("float64_field", arrow::float64()),
+       arrow::field("name", arrow::utf8()), arrow::field("_cdc_op", arrow::utf8(), false),
+       arrow::field("_cdc_seq", arrow::binary(), false), arrow::field("_cdc_ts", ts_type)});
+  return arrow::RecordBatch::Make(
+      schema, static_cast<int64_t>(events.size()),
+      {id.Finish().ValueOrDie(), f.Finish().ValueOrDie(), name.Finish().ValueOrDie(),
+       op.Finish().ValueOrDie(), seq.Finish().ValueOrDie(), ts.Finish().ValueOrDie()});
+}
+
+/// (id, the double as printed: "nan", "-0", "1.5", ..., name), sorted.
+std::vector<std::tuple<int64_t, std::string, std::string>> FloatKeyRows(
+    const io::TableLocation& location) {
+  auto snapshot = delta::Snapshot::Load(location.log);
+  EXPECT_TRUE(snapshot.ok());
+  auto table = delta::ReadSnapshot(**snapshot, location).ValueOrDie();
+  auto b = table->CombineChunksToBatch().ValueOrDie();
+  auto id = std::static_pointer_cast<arrow::Int64Array>(b->GetColumnByName("id"));
+  auto f = std::static_pointer_cast<arrow::DoubleArray>(b->GetColumnByName("float64_field"));
+  auto name = std::static_pointer_cast<arrow::StringArray>(b->GetColumnByName("name"));
+  std::vector<std::tuple<int64_t, std::string, std::string>> rows;
+  for (int64_t i = 0; i < b->num_rows(); ++i) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", f->Value(i));
+    rows.emplace_back(id->Value(i), std::isnan(f->Value(i)) ? "nan" : text, name->GetString(i));
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+TEST_P(MergeRulesTest, ACompositeKeyWithADoubleMatchesByValue) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double other_nan = -std::numeric_limits<double>::quiet_NaN();
+  using Rows3 = std::vector<std::tuple<int64_t, std::string, std::string>>;
+  MergeSettings settings;
+  settings.mode = GetParam();
+  auto open = [&] {
+    auto t = std::make_unique<MergedTable>(
+        dir_.string(), std::vector<std::string>{"id", "float64_field"}, kApp, settings);
+    EXPECT_TRUE(t->Open().ok());
+    return t;
+  };
+  auto table = open();
+  auto apply = [&](MergedTable& t, const std::vector<FloatKeyEvent>& events, int64_t version) {
+    auto applied = t.Apply(*FloatKeyBatch(events), version, now_ms_);
+    EXPECT_TRUE(applied.ok()) << applied.status().ToString();
+    return applied.ok() ? applied->plan.counts : MergeCounts{};
+  };
+  apply(*table,
+        {{"insert", "s1", 1, 0.0, "a"},
+         {"insert", "s2", 1, nan, "n"},
+         {"insert", "s3", 2, -0.0, "b"}},
+        1);
+  EXPECT_EQ(FloatKeyRows(location_), (Rows3{{1, "0", "a"}, {1, "nan", "n"}, {2, "-0", "b"}}));
+  // -0.0 updates the 0.0 row, another NaN the NaN row, 0.0 the -0.0 row.
+  auto counts = apply(*table,
+                      {{"update", "s4", 1, -0.0, "a2"},
+                       {"update", "s5", 1, other_nan, "n2"},
+                       {"update", "s6", 2, 0.0, "b2"}},
+                      2);
+  EXPECT_EQ(counts.upserts, 3);
+  EXPECT_EQ(counts.rows_deleted, 3);
+  EXPECT_EQ(FloatKeyRows(location_), (Rows3{{1, "-0", "a2"}, {1, "nan", "n2"}, {2, "0", "b2"}}));
+  // A delete by the other zero, a late (older) NaN event ignored.
+  counts = apply(*table, {{"delete", "s7", 1, 0.0, ""}, {"update", "s0", 1, nan, "old"}}, 3);
+  EXPECT_EQ(counts.ignored_stale, 1);
+  EXPECT_EQ(FloatKeyRows(location_), (Rows3{{1, "nan", "n2"}, {2, "0", "b2"}}));
+  // After a restart (index rebuilt from the files and tombstones), the same.
+  table = open();
+  counts = apply(*table,
+                 {{"insert", "s3", 1, -0.0, "late"},  // older than the delete's tombstone
+                  {"update", "s8", 2, -0.0, "b3"},
+                  {"update", "s8", 1, nan, "n3"}},
+                 4);
+  EXPECT_EQ(counts.ignored_stale, 1);
+  EXPECT_EQ(FloatKeyRows(location_), (Rows3{{1, "nan", "n3"}, {2, "-0", "b3"}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, MergeRulesTest,
