@@ -121,10 +121,13 @@ int RunMain(int argc, char** argv) {
   i->add_flag("--json", inspect_json, "print one JSON object");
 
   DemoArgs demo;
-  auto* m = app.add_subcommand("demo", "write a sample change stream into Delta tables");
-  m->add_option("--dir", demo.dir, "output directory");
-  m->add_option("--rows", demo.rows, "rows in the initial load");
-  m->add_option("--batches", demo.batches, "change batches after the load");
+  auto* m = app.add_subcommand(
+      "demo",
+      "generate a Datastream change stream and run the pipeline on it (log, merged and "
+      "history tables)");
+  m->add_option("--dir", demo.dir, "output directory: DIR/stream (the files), DIR/lake (tables)");
+  m->add_option("--rows", demo.rows, "rows in the backfill (initial load), over both tables");
+  m->add_option("--batches", demo.batches, "minutes of CDC changes after the backfill");
 
   try {
     app.parse(argc, argv);

@@ -90,8 +90,8 @@ int RunInspect(const std::string& table, bool json);
 
 struct DemoArgs {
   std::string dir = "demo-out";
-  int64_t rows = 200000;
-  int batches = 12;
+  int64_t rows = 2000;  ///< backfill rows over the demo's tables
+  int batches = 6;      ///< minutes of CDC after the backfill
 };
 int RunDemo(const DemoArgs& args);
 

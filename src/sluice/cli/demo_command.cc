@@ -1,243 +1,214 @@
-// `sluice demo`: until the Datastream source lands, writes a built-in sample
-// change stream (an initial load, then batches of inserts, updates and
-// deletes on an `orders` table) into a change log table and a latest-state
-// table, with visible progress and a summary.
+// `sluice demo`: the real pipeline on a stream it makes up. Writes a Google
+// Datastream JSON stream of a small MySQL database (demo_stream.h) under
+// DIR/stream, ingests it with pipeline::Run exactly as `sluice run --once`
+// would (change log, merged and SCD2 history tables under DIR/lake, with the
+// same progress lines and summary), then reads every table back and checks
+// its rows against what was generated.
 #include <arrow/api.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <random>
-#include <unordered_map>
+#include <optional>
 
 #include "sluice/cli/commands.h"
+#include "sluice/cli/demo_stream.h"
+#include "sluice/delta/snapshot.h"
 #include "sluice/delta/table_reader.h"
-#include "sluice/delta/table_writer.h"
+#include "sluice/io/table_location.h"
+#include "sluice/pipeline/runner.h"
 
 namespace sluice::cli {
 
 namespace {
 
-struct OrderRow {
-  int64_t id;
-  std::string customer;
-  int64_t amount_cents;
-  std::string status;
-  int64_t updated_at_us;
+namespace fs = std::filesystem;
+
+// What one Delta table holds, read back from its log (and, for a history
+// table, its rows).
+struct TableReadBack {
+  bool exists = false;
+  int64_t version = -1;
+  int64_t rows = 0;
+  std::optional<int64_t> current;  ///< history: versions still open (__END_AT null)
 };
 
-std::shared_ptr<arrow::Schema> OrdersSchema(bool with_op) {
-  arrow::FieldVector fields = {
-      arrow::field("order_id", arrow::int64(), false),
-      arrow::field("customer", arrow::utf8()),
-      arrow::field("amount", arrow::decimal128(18, 2)),
-      arrow::field("status", arrow::utf8()),
-      arrow::field("updated_at", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
-  };
-  if (with_op) {
-    fields.push_back(arrow::field("_cdc_op", arrow::utf8()));
-    fields.push_back(arrow::field("_cdc_seq", arrow::int64()));
+Result<TableReadBack> ReadBack(const std::string& path, bool history) {
+  TableReadBack out;
+  if (!fs::is_directory(fs::path(path) / "_delta_log")) return out;
+  ARROW_ASSIGN_OR_RAISE(auto location, io::OpenTableLocation(path));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::Snapshot::Load(location.log));
+  out.exists = true;
+  out.version = snapshot->version();
+  std::optional<int64_t> rows = snapshot->NumRecords();
+  if (!history && rows) {
+    out.rows = *rows;
+    return out;
   }
-  return arrow::schema(fields);
+  ARROW_ASSIGN_OR_RAISE(auto table, delta::ReadSnapshot(*snapshot, location));
+  out.rows = table->num_rows();
+  if (auto end_at = table->GetColumnByName("__END_AT")) {
+    out.current = end_at->null_count();
+  }
+  return out;
 }
 
-Result<std::shared_ptr<arrow::Table>> ToTable(const std::vector<OrderRow>& rows,
-                                              const std::vector<std::string>* ops,
-                                              int64_t first_seq) {
-  arrow::Int64Builder id;
-  arrow::StringBuilder customer, status, op;
-  arrow::Decimal128Builder amount(arrow::decimal128(18, 2));
-  arrow::TimestampBuilder ts(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"),
-                             arrow::default_memory_pool());
-  arrow::Int64Builder seq;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    ARROW_RETURN_NOT_OK(id.Append(r.id));
-    ARROW_RETURN_NOT_OK(customer.Append(r.customer));
-    ARROW_RETURN_NOT_OK(amount.Append(arrow::Decimal128(r.amount_cents)));
-    ARROW_RETURN_NOT_OK(status.Append(r.status));
-    ARROW_RETURN_NOT_OK(ts.Append(r.updated_at_us));
-    if (ops) {
-      ARROW_RETURN_NOT_OK(op.Append((*ops)[i]));
-      ARROW_RETURN_NOT_OK(seq.Append(first_seq + static_cast<int64_t>(i)));
+// DIR may be new, empty, or an earlier demo's output (only stream/ and
+// lake/); anything else is the user's and is left alone.
+Status PrepareDirectory(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) {
+      return Status::Invalid(dir.string(), " exists and is not a directory");
+    }
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name != "stream" && name != "lake") {
+        return Status::Invalid(dir.string(), " holds '", name,
+                               "': sluice demo only replaces its own stream/ and lake/; "
+                               "choose a new or empty directory with --dir");
+      }
+    }
+    if (ec) return Status::IOError("cannot list ", dir.string(), ": ", ec.message());
+    for (const char* own : {"stream", "lake"}) {
+      fs::remove_all(dir / own, ec);
+      if (ec) return Status::IOError("cannot remove ", (dir / own).string(), ": ", ec.message());
     }
   }
-  std::vector<std::shared_ptr<arrow::Array>> cols(ops ? 7 : 5);
-  ARROW_RETURN_NOT_OK(id.Finish(&cols[0]));
-  ARROW_RETURN_NOT_OK(customer.Finish(&cols[1]));
-  ARROW_RETURN_NOT_OK(amount.Finish(&cols[2]));
-  ARROW_RETURN_NOT_OK(status.Finish(&cols[3]));
-  ARROW_RETURN_NOT_OK(ts.Finish(&cols[4]));
-  if (ops) {
-    ARROW_RETURN_NOT_OK(op.Finish(&cols[5]));
-    ARROW_RETURN_NOT_OK(seq.Finish(&cols[6]));
-  }
-  return arrow::Table::Make(OrdersSchema(ops != nullptr), cols);
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create ", dir.string(), ": ", ec.message());
+  return Status::OK();
 }
 
-Status RunDemoImpl(const DemoArgs& args) {
-  namespace fs = std::filesystem;
-  fs::remove_all(args.dir);
-  std::string merged_path = args.dir + "/shop/orders";
-  std::string log_path = args.dir + "/shop/orders_log";
-  ARROW_ASSIGN_OR_RAISE(auto merged, io::OpenTableLocation(merged_path));
-  ARROW_ASSIGN_OR_RAISE(auto log, io::OpenTableLocation(log_path));
+pipeline::Config DemoConfig(const fs::path& dir) {
+  pipeline::Config config;
+  config.name = "sluice-demo";
+  config.format = "json";
+  config.source_path = (dir / "stream").string();
+  config.table_source_type = "local-directory";
+  config.sink_path = (dir / "lake").string();
+  config.log_tables = true;
+  config.history_tables = true;
+  // Merge every batch, so the progress shows the merged and history tables
+  // following the log (a real job merges every minute).
+  config.merge_interval_ms = 0;
+  // The source's column types, as a user pins them for JSON input (JSON has
+  // no decimal, timestamp or boolean types of its own).
+  for (const auto& spec : DemoTables()) {
+    auto& table = config.tables[spec.qualified()];
+    for (const auto& column : spec.columns) table.column_types[column.name] = column.delta_type;
+  }
+  return config;
+}
 
-  std::mt19937_64 rng(42);
-  const char* statuses[] = {"new", "paid", "shipped", "delivered", "returned"};
-  std::unordered_map<int64_t, size_t> where;  // id -> index in `live`
-  std::vector<OrderRow> live;
-  int64_t clock_us = 1700000000LL * 1000000;
-  int64_t next_id = 1, seq = 0;
+void PrintRow(const std::string& name, const TableReadBack& t, const std::string& what) {
+  char line[160];
+  std::snprintf(line, sizeof(line), "  %-24s v%-4lld %8lld  %s", name.c_str(),
+                static_cast<long long>(t.version), static_cast<long long>(t.rows), what.c_str());
+  std::cout << line << "\n";
+}
+
+Status RunDemoImpl(const DemoArgs& args, int* exit_code) {
+  DemoStreamOptions stream_options;
+  stream_options.rows = args.rows;
+  stream_options.batches = args.batches;
+  if (Status st = CheckDemoStreamOptions(stream_options); !st.ok()) {
+    *exit_code = 2;
+    return st;
+  }
+  const fs::path dir = fs::absolute(args.dir).lexically_normal();
+  ARROW_RETURN_NOT_OK(PrepareDirectory(dir));
+  const std::string stream_dir = (dir / "stream").string();
+  const std::string lake_dir = (dir / "lake").string();
+
+  std::cout
+      << "[demo] writing a Google Datastream JSON stream of a MySQL database (shop.customers, "
+         "shop.orders): a backfill, then "
+      << args.batches << " minutes of binlog changes, into " << stream_dir << std::endl;
   auto t0 = std::chrono::steady_clock::now();
-  int64_t events = 0;
-
-  auto make_row = [&](int64_t id) {
-    return OrderRow{id, "customer-" + std::to_string(rng() % 50000),
-                    static_cast<int64_t>(rng() % 10000000), statuses[rng() % 2], clock_us};
-  };
-
-  // Initial load.
-  std::vector<OrderRow> load;
-  for (int64_t i = 0; i < args.rows; ++i) load.push_back(make_row(next_id++));
-  std::vector<std::string> ops(load.size(), "snapshot");
-  ARROW_ASSIGN_OR_RAISE(auto log_batch, ToTable(load, &ops, seq));
-  seq += static_cast<int64_t>(load.size());
-  delta::TableWriteOptions log_opts;
-  log_opts.deletion_vectors = false;
-  log_opts.txn = delta::Txn{"sluice-demo/shop.orders", 0, {}};
-  ARROW_ASSIGN_OR_RAISE(auto lr, delta::WriteTable(log, log_batch, log_opts));
-  ARROW_ASSIGN_OR_RAISE(auto merged_batch, ToTable(load, nullptr, 0));
-  delta::TableWriteOptions merged_opts;
-  merged_opts.txn = delta::Txn{"sluice-demo/shop.orders", 0, {}};
-  ARROW_ASSIGN_OR_RAISE(auto mr, delta::WriteTable(merged, merged_batch, merged_opts));
-  for (auto& r : load) {
-    where[r.id] = live.size();
-    live.push_back(r);
-  }
-  events += static_cast<int64_t>(load.size());
-  std::cout << "[demo] initial load: " << load.size() << " rows -> orders_log v" << lr.version
-            << ", orders v" << mr.version << std::endl;
-
-  for (int b = 1; b <= args.batches; ++b) {
-    clock_us += 60LL * 1000000;
-    int64_t batch_events = std::max<int64_t>(args.rows / 20, 10);
-    std::vector<OrderRow> changes;
-    std::vector<std::string> change_ops;
-    std::map<int64_t, OrderRow> upserts;  // latest image per key in this batch
-    std::set<int64_t> deletes;
-    for (int64_t e = 0; e < batch_events; ++e) {
-      int kind = static_cast<int>(rng() % 100);
-      if (kind < 25 || live.empty()) {  // insert
-        auto r = make_row(next_id++);
-        changes.push_back(r);
-        change_ops.push_back("insert");
-        upserts[r.id] = r;
-        deletes.erase(r.id);
-      } else {
-        int64_t id = live[rng() % live.size()].id;
-        if (deletes.count(id)) continue;
-        if (kind < 90) {  // update
-          OrderRow r = upserts.count(id) ? upserts[id] : live[where[id]];
-          r.status = statuses[rng() % 5];
-          r.amount_cents += static_cast<int64_t>(rng() % 1000);
-          r.updated_at_us = clock_us + e;
-          changes.push_back(r);
-          change_ops.push_back("update");
-          upserts[id] = r;
-        } else {  // delete
-          OrderRow r = upserts.count(id) ? upserts[id] : live[where[id]];
-          changes.push_back(r);
-          change_ops.push_back("delete");
-          upserts.erase(id);
-          deletes.insert(id);
-        }
-      }
-    }
-    ARROW_ASSIGN_OR_RAISE(auto change_table, ToTable(changes, &change_ops, seq));
-    seq += static_cast<int64_t>(changes.size());
-    log_opts.txn->version = b;
-    ARROW_ASSIGN_OR_RAISE(lr, delta::WriteTable(log, change_table, log_opts));
-
-    // Latest state: mark replaced and deleted rows in deletion vectors, then
-    // append the new images.
-    ARROW_ASSIGN_OR_RAISE(auto snap, delta::Snapshot::Load(merged.log));
-    std::map<std::string, delta::DeletionBitmap> rows_by_file;
-    std::set<int64_t> touched(deletes.begin(), deletes.end());
-    for (auto& [id, r] : upserts) touched.insert(id);
-    for (const auto& file : snap->files()) {
-      delta::Add raw = file;
-      raw.deletion_vector.reset();
-      ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadDataFile(*snap, merged, raw));
-      auto ids = std::static_pointer_cast<arrow::Int64Array>(rows->column(0)->chunk(0));
-      delta::DeletionBitmap bm;
-      for (int64_t i = 0; i < ids->length(); ++i) {
-        if (touched.count(ids->Value(i))) bm.Add(static_cast<uint64_t>(i));
-      }
-      if (bm.Cardinality() > 0) rows_by_file[file.path] = std::move(bm);
-    }
-    if (!rows_by_file.empty()) {
-      ARROW_RETURN_NOT_OK(
-          delta::DeleteRows(merged, snap, rows_by_file, delta::DeleteMode::kDeletionVectors)
-              .status());
-    }
-    std::vector<OrderRow> images;
-    for (auto& [id, r] : upserts) images.push_back(r);
-    ARROW_ASSIGN_OR_RAISE(auto image_table, ToTable(images, nullptr, 0));
-    merged_opts.txn->version = b;
-    ARROW_ASSIGN_OR_RAISE(mr, delta::WriteTable(merged, image_table, merged_opts));
-
-    for (int64_t id : deletes) {
-      size_t idx = where[id];
-      where[live.back().id] = idx;
-      std::swap(live[idx], live.back());
-      live.pop_back();
-      where.erase(id);
-    }
-    for (auto& [id, r] : upserts) {
-      auto it = where.find(id);
-      if (it == where.end()) {
-        where[id] = live.size();
-        live.push_back(r);
-      } else {
-        live[it->second] = r;
-      }
-    }
-    events += static_cast<int64_t>(changes.size());
-    std::cout << "[demo] batch " << b << "/" << args.batches << ": " << changes.size()
-              << " changes (" << upserts.size() << " upserts, " << deletes.size()
-              << " deletes) -> orders_log v" << lr.version << ", orders v" << mr.version
-              << (mr.checkpointed ? " (checkpoint)" : "") << std::endl;
-  }
+  ARROW_ASSIGN_OR_RAISE(auto stats, WriteDemoStream(stream_dir, stream_options));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  ARROW_ASSIGN_OR_RAISE(auto final_snap, delta::Snapshot::Load(merged.log));
-  ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadSnapshot(*final_snap, merged));
-  if (rows->num_rows() != static_cast<int64_t>(live.size())) {
-    return Status::Invalid("demo check failed: orders has ", rows->num_rows(), " rows, expected ",
-                           live.size());
+  const auto& specs = DemoTables();
+  char took[32];
+  std::snprintf(took, sizeof(took), "%.2f", secs);
+  std::cout << "[demo] " << stats.events << " events in " << stats.files << " files (" << took
+            << " s)" << std::endl;
+  for (size_t t = 0; t < specs.size(); ++t) {
+    const auto& c = stats.tables[t];
+    std::cout << "[demo]   " << specs[t].qualified() << ": " << c.backfill << " backfill rows, "
+              << c.inserts << " inserts, " << c.updates << " updates, " << c.deletes
+              << " deletes in " << c.files << " files" << std::endl;
   }
-  ARROW_ASSIGN_OR_RAISE(auto log_snap, delta::Snapshot::Load(log.log));
-  std::cout << "\n== Sluice demo summary ==\n"
-            << "events ingested   " << events << " in " << secs << " s ("
-            << static_cast<int64_t>(events / std::max(secs, 1e-9)) << " events/s)\n"
-            << "orders_log        " << log_path << ": version " << log_snap->version() << ", "
-            << log_snap->files().size() << " files, " << log_snap->NumRecords().value_or(-1)
-            << " change rows\n"
-            << "orders            " << merged_path << ": version " << final_snap->version() << ", "
-            << final_snap->files().size() << " files, " << rows->num_rows()
-            << " live rows (checked against the generator's own state)\n"
-            << "inspect with      build/sluice inspect " << merged_path << "\n";
+
+  pipeline::Config config = DemoConfig(dir);
+  ARROW_RETURN_NOT_OK(pipeline::ValidateForRun(config));
+  std::cout << "\n[demo] ingesting it as `sluice run --once` would (source.format = json, "
+               "sink.history_tables = true):\n"
+            << std::endl;
+  pipeline::RunOptions run_options;
+  run_options.once = true;
+  ARROW_ASSIGN_OR_RAISE(auto summary, pipeline::Run(config, run_options, std::cout));
+  if (summary.failed_tables > 0) {
+    *exit_code = 3;
+    return Status::Invalid(summary.failed_tables, " table(s) stopped (see above)");
+  }
+
+  std::cout << "\n== Sluice demo: the tables, read back from " << lake_dir << " ==\n";
+  std::vector<std::string> problems;
+  for (size_t t = 0; t < specs.size(); ++t) {
+    const auto& spec = specs[t];
+    const auto& generated = stats.tables[t];
+    const int64_t events =
+        generated.backfill + generated.inserts + generated.updates + generated.deletes;
+    const std::string base = lake_dir + "/" + spec.database + "/" + spec.table;
+    ARROW_ASSIGN_OR_RAISE(auto log, ReadBack(base + "_log", false));
+    ARROW_ASSIGN_OR_RAISE(auto merged, ReadBack(base, false));
+    ARROW_ASSIGN_OR_RAISE(auto history, ReadBack(base + "_history", true));
+    if (events == 0) continue;
+    PrintRow(spec.qualified() + "_log", log,
+             "change events (generated " + std::to_string(events) + ")");
+    PrintRow(spec.qualified(), merged,
+             "live rows (generated " + std::to_string(generated.live_rows) + ")");
+    PrintRow(spec.qualified() + "_history", history,
+             "versions" + (history.current ? ", " + std::to_string(*history.current) + " current"
+                                           : std::string()));
+    if (!log.exists || log.rows != events) {
+      problems.push_back(spec.qualified() + "_log holds " + std::to_string(log.rows) + " rows, " +
+                         std::to_string(events) + " events were generated");
+    }
+    if (!merged.exists || merged.rows != generated.live_rows) {
+      problems.push_back(spec.qualified() + " holds " + std::to_string(merged.rows) +
+                         " rows, the source ends with " + std::to_string(generated.live_rows));
+    }
+    if (history.current && *history.current != generated.live_rows) {
+      problems.push_back(spec.qualified() + "_history has " + std::to_string(*history.current) +
+                         " current versions, the source ends with " +
+                         std::to_string(generated.live_rows) + " rows");
+    }
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += "\n  " + p;
+    return Status::Invalid("the tables do not match the generated stream:", all);
+  }
+  std::cout << "  every table matches the generated stream.\n\n"
+            << "Look closer:\n"
+            << "  sluice inspect " << lake_dir << "/shop/orders\n"
+            << "  sluice cat " << lake_dir << "/shop/orders_history --out history.parquet\n"
+            << "  sluice replay --log-table " << lake_dir
+            << "/shop/orders_log --as-of <time> --out orders-then" << std::endl;
   return Status::OK();
 }
 
 }  // namespace
 
 int RunDemo(const DemoArgs& args) {
-  Status st = RunDemoImpl(args);
+  int exit_code = 1;
+  Status st = RunDemoImpl(args, &exit_code);
   if (!st.ok()) {
     std::cerr << "sluice demo: " << st.ToString() << std::endl;
-    return 1;
+    return exit_code;
   }
   return 0;
 }
