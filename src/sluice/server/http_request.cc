@@ -193,6 +193,13 @@ ParseResult ParseHttpRequest(std::string_view bytes, const HttpParserLimits& lim
   while (bytes.substr(pos, 2) == kCrlf) pos += 2;
 
   size_t line_end = bytes.find(kCrlf, pos);
+  // A request line is printable ASCII; anything else (a TLS handshake, a
+  // binary probe) is refused at once rather than after the timeout.
+  const size_t seen_end = line_end == std::string_view::npos ? bytes.size() : line_end;
+  for (size_t i = pos; i < seen_end; ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    if ((c < 0x20 && c != '\r') || c >= 0x7f) return Error(400, "malformed request line");
+  }
   if (line_end == std::string_view::npos) {
     if (bytes.size() > limits.max_head_bytes) return Error(431, "request head too large");
     return ParseResult{};

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <vector>
@@ -242,7 +243,13 @@ void HttpServer::Run() {
       while (true) {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;  // EAGAIN, or a transient error (EMFILE): retry next loop
-        if (conns.size() >= options_.max_connections) {
+        // Connections that were answered and are only draining do not hold
+        // a slot, but are bounded too (they last at most kLingerTime).
+        const size_t active =
+            static_cast<size_t>(std::count_if(conns.begin(), conns.end(), [](const Connection& c) {
+              return c.phase != Phase::kDraining;
+            }));
+        if (active >= options_.max_connections || conns.size() >= 2 * options_.max_connections) {
           RefuseBusy(fd);
           continue;
         }
