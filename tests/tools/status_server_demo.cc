@@ -3,7 +3,7 @@
 // tests/ops and for looking at the page by hand:
 //
 //   build/tests/unit/status_server_demo --port 9400 [--token T]
-//       [--stop-after-s N] [--interval-ms MS]
+//       [--stop-after-s N] [--interval-ms MS] [--request-timeout-ms MS]
 //
 // shop.orders runs, shop.customers catches up through a shrinking backlog,
 // inventory.items runs until --stop-after-s (0: stopped from the start) and
@@ -45,7 +45,7 @@ struct FakeTable {
 [[noreturn]] void Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--port P] [--host H] [--token T] [--stop-after-s N] "
-               "[--interval-ms MS]\n",
+               "[--interval-ms MS] [--request-timeout-ms MS]\n",
                argv0);
   std::exit(2);
 }
@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   std::string token;
   double stop_after_s = 0;
   int64_t interval_ms = 1000;
+  int64_t request_timeout_ms = 5000;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) Usage(argv[0]);
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
       token = argv[++i];
     } else if (arg == "--stop-after-s") {
       stop_after_s = std::atof(argv[++i]);
+    } else if (arg == "--request-timeout-ms") {
+      request_timeout_ms = std::atoll(argv[++i]);
     } else if (arg == "--interval-ms") {
       interval_ms = std::atoll(argv[++i]);
     } else {
@@ -107,8 +110,9 @@ int main(int argc, char** argv) {
   HttpServerOptions options;
   options.address = {host, static_cast<uint16_t>(port)};
   options.token = token;
+  options.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   HttpServer server(options);
-  sluice::Status st = AddOpsRoutes(&server, {&registry, &board, true, {}});
+  sluice::Status st = AddOpsRoutes(&server, &registry, &board);
   if (st.ok()) st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "status_server_demo: %s\n", st.ToString().c_str());

@@ -6,10 +6,23 @@
 
 namespace sluice::server {
 
-Status AddOpsRoutes(HttpServer* server, OpsEndpoints ep) {
-  if (server == nullptr || ep.registry == nullptr || ep.board == nullptr) {
+namespace {
+
+struct Endpoints {
+  const MetricsRegistry* registry;
+  const StatusBoard* board;
+  bool process_metrics;
+  std::function<int64_t()> now_ms;
+};
+
+}  // namespace
+
+Status AddOpsRoutes(HttpServer* server, const MetricsRegistry* registry, const StatusBoard* board,
+                    OpsRouteOptions options) {
+  if (server == nullptr || registry == nullptr || board == nullptr) {
     return Status::Invalid("AddOpsRoutes needs a server, a registry and a status board");
   }
+  Endpoints ep{registry, board, options.process_metrics, std::move(options.now_ms)};
   if (!ep.now_ms) ep.now_ms = [] { return WallClockMs(); };
 
   ARROW_RETURN_NOT_OK(server->AddRoute(

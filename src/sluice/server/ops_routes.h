@@ -19,16 +19,16 @@
 
 namespace sluice::server {
 
-struct OpsEndpoints {
-  const MetricsRegistry* registry = nullptr;  ///< required; outlives the server
-  const StatusBoard* board = nullptr;         ///< required; outlives the server
-  bool process_metrics = true;                ///< append process_* to /metrics
-  /// The clock for snapshots (tests substitute one); default WallClockMs.
+struct OpsRouteOptions {
+  bool process_metrics = true;  ///< append process_* to /metrics
+  /// The clock for snapshots (tests substitute one); empty: WallClockMs.
   std::function<int64_t()> now_ms;
 };
 
-/// \brief Adds the five routes to `server` (before its Start). Returns
-/// Status::Invalid if a pointer is null or a route is already taken.
-Status AddOpsRoutes(HttpServer* server, OpsEndpoints endpoints);
+/// \brief Adds the five routes to `server` (before its Start). `registry`
+/// and `board` must outlive the server. Returns Status::Invalid if a pointer
+/// is null or a route is already taken.
+Status AddOpsRoutes(HttpServer* server, const MetricsRegistry* registry, const StatusBoard* board,
+                    OpsRouteOptions options = {});
 
 }  // namespace sluice::server

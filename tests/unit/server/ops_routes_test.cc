@@ -31,7 +31,9 @@ class OpsRoutesTest : public ::testing::Test {
     options.address = {"127.0.0.1", 0};
     options.token = std::move(token);
     auto server = std::make_unique<HttpServer>(options);
-    Status st = AddOpsRoutes(server.get(), {&registry_, &board_, true, [] { return 42; }});
+    OpsRouteOptions routes;
+    routes.now_ms = [] { return int64_t{42}; };
+    Status st = AddOpsRoutes(server.get(), &registry_, &board_, routes);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_TRUE(server->Start().ok());
     return server;
