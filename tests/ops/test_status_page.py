@@ -66,7 +66,10 @@ def test_rows_states_and_stopped_reason(demo, chromium):
     # Versions, last commit, dead letters, sparklines.
     orders = rows["shop.orders"]["text"]
     assert re.search(r"log\s+v\d+", orders)
-    assert "dead letters" in orders
+    dead = re.search(r"(\d+) dead letters?\b", orders)
+    assert dead and int(dead.group(1)) >= 1, orders
+    assert "does not fit DECIMAL(12,2)" in orders  # newest dead letter's reason
+    assert "part-1.avro#17" in orders              # ... and its origin
     assert dom.count("<polyline") >= 9  # three sparklines per table
 
 

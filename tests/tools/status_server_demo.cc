@@ -118,8 +118,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "status_server_demo: %s\n", st.ToString().c_str());
     return 1;
   }
-  std::printf("listening on http://%s/\n", ListenAddress{host, server.port()}.ToString().c_str());
-  std::fflush(stdout);
 
   int tick = 0;
   while (!g_stop) {
@@ -194,6 +192,13 @@ int main(int argc, char** argv) {
         s.schema_changes.push_back({start_ms - 3'600'000, "added column note STRING", true});
       }
       board.Publish(std::move(s));
+    }
+    if (tick == 0) {
+      // Announced once every table has been published and counted, so a
+      // client never sees a half-filled first state.
+      std::printf("listening on http://%s/\n",
+                  ListenAddress{host, server.port()}.ToString().c_str());
+      std::fflush(stdout);
     }
     ++tick;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

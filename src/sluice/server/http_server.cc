@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <exception>
 #include <vector>
 
 #include "sluice/server/bearer_token.h"
@@ -144,10 +143,10 @@ HttpResponse HttpServer::Dispatch(const HttpRequest& request) const {
     denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
     return denied;
   }
+  // A handler's exception (bad_alloc, a JSON error) must not end the server
+  // thread, and its text is not echoed to the client.
   try {
     return it->second.handler(request);
-  } catch (const std::exception& e) {
-    return HttpResponse::Text(500, "internal error");
   } catch (...) {
     return HttpResponse::Text(500, "internal error");
   }
