@@ -42,15 +42,6 @@ void CloseFd(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
-// Best effort for connections turned away: the socket is fresh, so a short
-// answer fits in its send buffer.
-void RefuseBusy(int fd) {
-  std::string busy = SerializeResponse(HttpResponse::Text(503, "too many connections"), false);
-  [[maybe_unused]] ssize_t n = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
-}
-
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
@@ -243,18 +234,23 @@ void HttpServer::Run() {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;  // EAGAIN, or a transient error (EMFILE): retry next loop
         // Connections that were answered and are only draining do not hold
-        // a slot, but are bounded too (they last at most kLingerTime).
+        // a slot. One beyond the limit is answered 503 through the normal
+        // write-and-drain path (closing at once could reset the answer);
+        // past twice the limit it is closed unanswered.
         const size_t active =
             static_cast<size_t>(std::count_if(conns.begin(), conns.end(), [](const Connection& c) {
               return c.phase != Phase::kDraining;
             }));
-        if (active >= options_.max_connections || conns.size() >= 2 * options_.max_connections) {
-          RefuseBusy(fd);
+        if (conns.size() >= 2 * options_.max_connections) {
+          ::close(fd);
           continue;
         }
         Connection c;
         c.fd = fd;
         c.deadline = Clock::now() + options_.request_timeout;
+        if (active >= options_.max_connections) {
+          answer(c, HttpResponse::Text(503, "too many connections"), false);
+        }
         conns.push_back(std::move(c));
       }
     }

@@ -7,7 +7,7 @@
 // (see http_request.h: 400/405/431/505), paths without a route (404), a
 // missing or wrong bearer token on a protected route (401), a client that
 // has not sent a complete head within `request_timeout` (408), connections
-// beyond `max_connections` (503, answered and closed at once).
+// beyond `max_connections` (503 at once; past twice the limit, closed unanswered).
 //
 // Thread-safety: AddRoute before Start only; Start/Stop from one thread;
 // handlers run on the server thread, one at a time, and must be quick (they
