@@ -67,9 +67,9 @@ def test_rows_states_and_stopped_reason(demo, chromium):
     orders = rows["shop.orders"]["text"]
     assert re.search(r"log\s+v\d+", orders)
     dead = re.search(r"(\d+) dead letters?\b", orders)
-    assert dead and int(dead.group(1)) >= 1, orders
+    assert dead and int(dead.group(1)) >= 2, orders
     assert "does not fit DECIMAL(12,2)" in orders  # newest dead letter's reason
-    assert "part-1.avro#17" in orders              # ... and its origin
+    assert re.search(r"part-\d+\.avro#\d+", orders)  # ... and its origin
     assert dom.count("<polyline") >= 9  # three sparklines per table
 
 

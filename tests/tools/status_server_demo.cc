@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   tables[2].events_per_second = 40;
   tables[1].backlog = 400;
   for (FakeTable& t : tables) t.metrics = metrics->ForTable(t.name);
+  // Two dead letters before start, so the first page already lists some.
+  tables[0].dead = 2;
+  tables[0].metrics.dead_letters->Increment(2);
 
   // A minute of history, so sparklines have something to draw at once.
   for (int64_t k = 60; k > 0; --k) {
