@@ -50,47 +50,59 @@ std::string_view TypeName(MetricType type) {
   return "untyped";
 }
 
-// {a="x",b="y"} plus an optional extra label (le); empty when no labels.
-std::string LabelSet(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                     std::string_view extra_name = {}, std::string_view extra_value = {}) {
-  if (names.empty() && extra_name.empty()) return "";
-  std::string out = "{";
+// `a="x",b="y"`: the inside of a label set.
+std::string LabelPairs(const std::vector<std::string>& names,
+                       const std::vector<std::string>& values) {
+  std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
     if (i > 0) out += ',';
-    out += fmt::format("{}=\"{}\"", names[i], EscapeLabelValue(values[i]));
+    out += names[i];
+    out += "=\"";
+    out += EscapeLabelValue(values[i]);
+    out += '"';
   }
-  if (!extra_name.empty()) {
-    if (!names.empty()) out += ',';
-    out += fmt::format("{}=\"{}\"", extra_name, extra_value);
-  }
-  out += '}';
   return out;
 }
 
-void RenderSeries(const std::string& name, const std::vector<std::string>& label_names,
-                  const std::vector<std::string>& values, const Counter& c, std::string* out) {
-  *out +=
-      fmt::format("{}{} {}\n", name, LabelSet(label_names, values), FormatSampleValue(c.Value()));
+// One sample line: name[suffix]{labels[,extra]} value. Plain appends: a
+// scrape renders thousands of these.
+void AppendSample(std::string* out, const std::string& name, std::string_view suffix,
+                  const std::string& labels, std::string_view extra, std::string_view value) {
+  *out += name;
+  *out += suffix;
+  if (!labels.empty() || !extra.empty()) {
+    *out += '{';
+    *out += labels;
+    if (!labels.empty() && !extra.empty()) *out += ',';
+    *out += extra;
+    *out += '}';
+  }
+  *out += ' ';
+  *out += value;
+  *out += '\n';
 }
 
-void RenderSeries(const std::string& name, const std::vector<std::string>& label_names,
-                  const std::vector<std::string>& values, const Gauge& g, std::string* out) {
-  *out +=
-      fmt::format("{}{} {}\n", name, LabelSet(label_names, values), FormatSampleValue(g.Value()));
+void RenderSeries(const std::string& name, const std::string& labels, const Counter& c,
+                  std::string* out) {
+  AppendSample(out, name, "", labels, "", FormatSampleValue(c.Value()));
 }
 
-void RenderSeries(const std::string& name, const std::vector<std::string>& label_names,
-                  const std::vector<std::string>& values, const Histogram& h, std::string* out) {
+void RenderSeries(const std::string& name, const std::string& labels, const Gauge& g,
+                  std::string* out) {
+  AppendSample(out, name, "", labels, "", FormatSampleValue(g.Value()));
+}
+
+void RenderSeries(const std::string& name, const std::string& labels, const Histogram& h,
+                  std::string* out) {
   Histogram::Snapshot snap = h.Read();
   for (size_t i = 0; i <= snap.upper_bounds.size(); ++i) {
     std::string le =
         i < snap.upper_bounds.size() ? FormatSampleValue(snap.upper_bounds[i]) : "+Inf";
-    *out += fmt::format("{}_bucket{} {}\n", name, LabelSet(label_names, values, "le", le),
-                        snap.cumulative_counts[i]);
+    AppendSample(out, name, "_bucket", labels, "le=\"" + le + "\"",
+                 std::to_string(snap.cumulative_counts[i]));
   }
-  *out += fmt::format("{}_sum{} {}\n", name, LabelSet(label_names, values),
-                      FormatSampleValue(snap.sum));
-  *out += fmt::format("{}_count{} {}\n", name, LabelSet(label_names, values), snap.count);
+  AppendSample(out, name, "_sum", labels, "", FormatSampleValue(snap.sum));
+  AppendSample(out, name, "_count", labels, "", std::to_string(snap.count));
 }
 
 Status CheckBuckets(const std::vector<double>& buckets) {
@@ -191,9 +203,12 @@ Result<Metric*> MetricFamily<Metric>::WithLabels(const std::vector<std::string>&
     } else {
       metric = std::make_unique<Metric>();
     }
-    it = series_.emplace(label_values, std::move(metric)).first;
+    it = series_
+             .emplace(label_values,
+                      Series{LabelPairs(label_names_, label_values), std::move(metric)})
+             .first;
   }
-  return it->second.get();
+  return it->second.metric.get();
 }
 
 template <typename Metric>
@@ -201,8 +216,8 @@ void MetricFamily<Metric>::Render(std::string* out) const {
   *out +=
       fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, EscapeHelp(help_), name_, TypeName(type_));
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [values, metric] : series_) {
-    RenderSeries(name_, label_names_, values, *metric, out);
+  for (const auto& [values, series] : series_) {
+    RenderSeries(name_, series.labels, *series.metric, out);
   }
 }
 

@@ -98,7 +98,11 @@ class MetricFamily {
   std::vector<std::string> label_names_;
   std::vector<double> buckets_;
   mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> series_;
+  struct Series {
+    std::string labels;  ///< `a="x",b="y"` rendered once (escaped, no braces)
+    std::unique_ptr<Metric> metric;
+  };
+  std::map<std::vector<std::string>, Series> series_;
 };
 
 using CounterFamily = MetricFamily<Counter>;
