@@ -1,0 +1,261 @@
+#include "sluice/server/http_server.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "sluice/server/bearer_token.h"
+
+namespace sluice::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Longest wait of one poll: bounds how late a deadline is noticed.
+constexpr int kMaxPollMs = 250;
+// After the answer, how long unread request bytes are drained before close
+// (closing with unread input makes the kernel send RST, which can destroy
+// the answer in flight).
+constexpr std::chrono::milliseconds kLingerTime{1000};
+constexpr size_t kReadChunk = 4096;
+
+enum class Phase { kReading, kWriting, kDraining };
+
+struct Connection {
+  int fd = -1;
+  Phase phase = Phase::kReading;
+  std::string in;
+  std::string out;
+  size_t out_offset = 0;
+  Clock::time_point deadline;
+};
+
+void CloseFd(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::AddRoute(const std::string& path, HttpHandler handler, RouteAccess access) {
+  if (thread_.joinable() || listen_fd_ >= 0) {
+    return Status::Invalid("HttpServer::AddRoute after Start");
+  }
+  if (path.empty() || path.front() != '/') {
+    return Status::Invalid(fmt::format("route '{}' must start with '/'", path));
+  }
+  if (!routes_.emplace(path, Route{std::move(handler), access}).second) {
+    return Status::Invalid(fmt::format("route '{}' added twice", path));
+  }
+  return Status::OK();
+}
+
+Status HttpServer::Start() {
+  if (listen_fd_ >= 0) return Status::Invalid("HttpServer already started");
+  const std::string where = options_.address.ToString();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(options_.address.port);
+  int rc = getaddrinfo(options_.address.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return Status::IOError(fmt::format("cannot resolve {}: {}", where, gai_strerror(rc)));
+  }
+  int fd = -1;
+  int last_errno = 0;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_errno = errno;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
+      last_errno = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) return ErrnoStatus(last_errno, "listen on", where);
+
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
+    if (bound.ss_family == AF_INET) {
+      bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    } else if (bound.ss_family == AF_INET6) {
+      bound_port_ = ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    }
+  }
+  if (::pipe2(wake_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus(err, "pipe2 for", where);
+  }
+  listen_fd_ = fd;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  char byte = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &byte, 1);
+  thread_.join();
+  CloseFd(listen_fd_);
+  CloseFd(wake_pipe_[0]);
+  CloseFd(wake_pipe_[1]);
+  listen_fd_ = wake_pipe_[0] = wake_pipe_[1] = -1;
+}
+
+HttpResponse HttpServer::Dispatch(const HttpRequest& request) const {
+  auto it = routes_.find(request.path);
+  if (it == routes_.end()) return HttpResponse::Text(404, "not found");
+  if (!options_.token.empty() && it->second.access == RouteAccess::kProtected &&
+      !BearerTokenMatches(request.Header("authorization"), options_.token)) {
+    HttpResponse denied = HttpResponse::Text(401, "missing or wrong bearer token");
+    denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
+    return denied;
+  }
+  // A handler's exception (bad_alloc, a JSON error) must not end the server
+  // thread, and its text is not echoed to the client.
+  try {
+    return it->second.handler(request);
+  } catch (...) {
+    return HttpResponse::Text(500, "internal error");
+  }
+}
+
+void HttpServer::Run() {
+  std::vector<Connection> conns;
+  std::vector<pollfd> fds;
+
+  auto answer = [&](Connection& c, const HttpResponse& response, bool head_only) {
+    c.out = SerializeResponse(response, head_only);
+    c.out_offset = 0;
+    c.phase = Phase::kWriting;
+    c.deadline = Clock::now() + options_.request_timeout;
+  };
+
+  while (!stopping_) {
+    const auto now = Clock::now();
+    int timeout_ms = kMaxPollMs;
+    for (const Connection& c : conns) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
+      timeout_ms = std::max(0, std::min<int>(timeout_ms, static_cast<int>(left)));
+    }
+    fds.clear();
+    fds.push_back({wake_pipe_[0], POLLIN, 0});
+    fds.push_back({listen_fd_, POLLIN, 0});
+    for (const Connection& c : conns) {
+      fds.push_back({c.fd, static_cast<short>(c.phase == Phase::kWriting ? POLLOUT : POLLIN), 0});
+    }
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) break;
+    if (stopping_) break;
+
+    // Existing connections first (indexes in fds match conns before accept).
+    for (size_t i = 0; i < conns.size(); ++i) {
+      Connection& c = conns[i];
+      const short revents = fds[i + 2].revents;
+      if (revents == 0) continue;
+      if (c.phase == Phase::kReading || c.phase == Phase::kDraining) {
+        char buf[kReadChunk];
+        ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {  // peer closed or error: nothing more to say
+          CloseFd(c.fd);
+          c.fd = -1;
+          continue;
+        }
+        if (c.phase == Phase::kDraining) continue;
+        c.in.append(buf, static_cast<size_t>(n));
+        ParseResult parsed = ParseHttpRequest(c.in, options_.parser_limits);
+        if (parsed.outcome == ParseOutcome::kIncomplete) continue;
+        if (parsed.outcome == ParseOutcome::kError) {
+          HttpResponse refused = HttpResponse::Text(parsed.error_status, parsed.error);
+          if (parsed.error_status == 405) refused.headers.emplace_back("Allow", "GET, HEAD");
+          answer(c, refused, false);
+        } else {
+          answer(c, Dispatch(parsed.request), parsed.request.method == HttpMethod::kHead);
+        }
+        c.in.clear();
+      } else if (c.phase == Phase::kWriting) {
+        ssize_t n = ::send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n < 0) {
+          CloseFd(c.fd);
+          c.fd = -1;
+          continue;
+        }
+        c.out_offset += static_cast<size_t>(n);
+        if (c.out_offset == c.out.size()) {
+          ::shutdown(c.fd, SHUT_WR);
+          c.phase = Phase::kDraining;
+          c.out.clear();
+          c.deadline = Clock::now() + kLingerTime;
+        }
+      }
+    }
+
+    // Deadlines: a slow request gets 408; a slow reader or drain is closed.
+    const auto after = Clock::now();
+    for (Connection& c : conns) {
+      if (c.fd < 0 || after < c.deadline) continue;
+      if (c.phase == Phase::kReading) {
+        answer(c, HttpResponse::Text(408, "request head not received in time"), false);
+        c.deadline = after + kLingerTime;
+      } else {
+        CloseFd(c.fd);
+        c.fd = -1;
+      }
+    }
+    std::erase_if(conns, [](const Connection& c) { return c.fd < 0; });
+
+    if (fds[1].revents & POLLIN) {
+      while (true) {
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;  // EAGAIN, or a transient error (EMFILE): retry next loop
+        // Connections that were answered and are only draining do not hold
+        // a slot. One beyond the limit is answered 503 through the normal
+        // write-and-drain path (closing at once could reset the answer);
+        // past twice the limit it is closed unanswered.
+        const size_t active =
+            static_cast<size_t>(std::count_if(conns.begin(), conns.end(), [](const Connection& c) {
+              return c.phase != Phase::kDraining;
+            }));
+        if (conns.size() >= 2 * options_.max_connections) {
+          ::close(fd);
+          continue;
+        }
+        Connection c;
+        c.fd = fd;
+        c.deadline = Clock::now() + options_.request_timeout;
+        if (active >= options_.max_connections) {
+          answer(c, HttpResponse::Text(503, "too many connections"), false);
+        }
+        conns.push_back(std::move(c));
+      }
+    }
+  }
+  for (Connection& c : conns) CloseFd(c.fd);
+}
+
+}  // namespace sluice::server
