@@ -27,7 +27,12 @@ Result<std::shared_ptr<const Snapshot>> LoadIfExists(const io::TableLocation& lo
 Result<CommitResult> WriteTable(const io::TableLocation& location,
                                 const std::shared_ptr<arrow::Table>& data,
                                 const TableWriteOptions& options) {
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadIfExists(location));
+  std::shared_ptr<const Snapshot> snapshot;
+  if (options.read_snapshot) {
+    snapshot = *options.read_snapshot;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(snapshot, LoadIfExists(location));
+  }
   std::vector<std::string> partition_columns = options.partition_columns;
   std::unique_ptr<Transaction> txn;
   if (!snapshot) {

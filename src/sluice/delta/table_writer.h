@@ -19,6 +19,12 @@ struct TableWriteOptions {
   bool overwrite = false;                            ///< remove every existing file
   std::map<std::string, std::string> configuration;  ///< used when creating
   std::optional<Txn> txn;                            ///< progress to commit with the data
+  /// The table as the writer last read it (null inside: it read no table).
+  /// Unset: the latest snapshot. A writer whose commit depends on what it
+  /// read (a txn it advances from a version it saw) must set it, so that a
+  /// commit another writer made since is checked for conflicts (the same
+  /// txn advanced) instead of being silently built upon.
+  std::optional<std::shared_ptr<const Snapshot>> read_snapshot;
   /// More progress in the same commit (a position of several offsets).
   std::vector<Txn> more_txns;
   /// Extra members of commitInfo.operationParameters, as the text of JSON

@@ -339,6 +339,10 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
     }
   }
   options.operation_parameters = "\"units\":" + nlohmann::json(batch.units).dump();
+  // Built on the table as this process last saw it: a commit another
+  // process made since with the same txn (the same batch, or one planned
+  // from the same position) makes this one conflict instead of landing twice.
+  options.read_snapshot = snapshot_;
   options.commit.checkpoint_interval = config_.checkpoint_interval;
   options.data = DataWriteOptionsFor(config_);
   if (keys_known_ && !keys_.empty()) {

@@ -46,7 +46,8 @@ struct FileStreamOptions {
   int64_t late_window_ms = 24LL * 3600 * 1000;
   int64_t late_check_interval_ms = 10LL * 60 * 1000;
   /// Allowance for clocks and in-flight writes when a late-file check
-  /// moves the cursor's checked time.
+  /// moves the cursor's checked time (sealed files modified within it of a
+  /// check stay in the set until a later check).
   int64_t late_check_margin_ms = 5LL * 60 * 1000;
 };
 

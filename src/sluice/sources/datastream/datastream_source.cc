@@ -187,6 +187,11 @@ class DatastreamSource : public Source {
     fs_options_.incomplete_timeout_ms = options_.incomplete_timeout_ms;
     fs_options_.late_window_ms = options_.late_window_ms;
     fs_options_.late_check_interval_ms = options_.late_check_interval_ms;
+    // Local disk stamps a file with its change time when it appears, on the
+    // same clock as ours: a few seconds cover a file still settling. An
+    // object store's clock may differ from ours: minutes.
+    fs_options_.late_check_margin_ms =
+        fs_options_.visible_while_written ? options_.settle_ms + 3'000 : 5LL * 60 * 1000;
     return Status::OK();
   }
 
