@@ -325,8 +325,8 @@ def azure(tmp_path_factory):
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [str(AZURITE), "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-             "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(work)],
-            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+             "--blobHost", "127.0.0.1", "--blobPort", str(port)],
+            cwd=work, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(endpoint, proc, "azurite", log)
         store = AzureStore("azure", "az", {

@@ -26,6 +26,8 @@ pub struct Opened {
     pub bucket: String,
     /// Where credentials came from and which endpoint, for messages.
     pub tried: String,
+    /// GCS only: writes go through the JSON API (src/gcs_json.rs).
+    pub gcs_writer: Option<crate::gcs_json::GcsWriter>,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -158,12 +160,13 @@ fn open_s3(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
         prefix,
         bucket: format!("s3://{bucket}"),
         tried: tried.join("; "),
+        gcs_writer: None,
     })
 }
 
 fn open_gcs(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
     let emulator = env("STORAGE_EMULATOR_HOST");
-    let build = |max_retries: usize| -> Result<Arc<dyn ObjectStore>, String> {
+    let build = |max_retries: usize| -> Result<object_store::gcp::GoogleCloudStorage, String> {
         let mut b = GoogleCloudStorageBuilder::from_env()
             .with_url(url)
             .with_bucket_name(bucket)
@@ -176,9 +179,7 @@ fn open_gcs(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
                 .with_skip_signature(true)
                 .with_client_options(ClientOptions::new().with_allow_http(true));
         }
-        b.build()
-            .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-            .map_err(|e| format!("configuring GCS for '{url}': {e}"))
+        b.build().map_err(|e| format!("configuring GCS for '{url}': {e}"))
     };
     let tried = match &emulator {
         Some(h) => format!("emulator STORAGE_EMULATOR_HOST={h}, no credentials"),
@@ -187,12 +188,21 @@ fn open_gcs(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
         }
         None => "application-default credentials / metadata server".to_string(),
     };
+    let store = build(8)?;
+    let base = match &emulator {
+        Some(h) if h.contains("://") => h.trim_end_matches('/').to_string(),
+        Some(h) => format!("http://{}", h.trim_end_matches('/')),
+        None => "https://storage.googleapis.com".to_string(),
+    };
+    let credentials = if emulator.is_some() { None } else { Some(store.credentials().clone()) };
+    let gcs_writer = crate::gcs_json::GcsWriter::new(base, bucket.to_string(), credentials)?;
     Ok(Opened {
-        store: build(8)?,
-        conditional: build(0)?,
+        store: Arc::new(store),
+        conditional: Arc::new(build(0)?),
         prefix,
         bucket: format!("gs://{bucket}"),
         tried,
+        gcs_writer: Some(gcs_writer),
     })
 }
 
@@ -263,5 +273,6 @@ fn open_azure(url: &str, host: &str, prefix: String) -> Result<Opened, String> {
         prefix,
         bucket: format!("az://{container}"),
         tried: tried.join("; "),
+        gcs_writer: None,
     })
 }

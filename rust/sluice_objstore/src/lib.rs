@@ -7,4 +7,5 @@
 
 mod config;
 mod ffi;
+mod gcs_json;
 mod store;

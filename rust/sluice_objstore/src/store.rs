@@ -7,10 +7,21 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::client::{HttpError, HttpErrorKind};
 use object_store::path::Path;
-use object_store::{Error, ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{Error, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use rand::Rng;
 
 use crate::config::Opened;
+use crate::gcs_json::Upload;
+
+/// One conditional-create attempt, classified.
+enum Attempt {
+    Created,
+    /// The name holds an object (412, or Azure's 409 BlobAlreadyExists).
+    Taken,
+    /// Transient; `ambiguous` when the attempt may have been applied.
+    Retry { ambiguous: bool },
+    Fatal(Failure),
+}
 
 /// Outcome classes the C side maps to Arrow statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,83 +164,153 @@ impl TableStore {
         Failure { code, message }
     }
 
+    /// One conditional-create attempt, classified.
+    async fn create_once(&self, rel: &str, path: &Path, payload: &Bytes) -> Attempt {
+        if let Some(gcs) = &self.opened.gcs_writer {
+            return match gcs.upload(path.as_ref(), payload, true).await {
+                Upload::Created => Attempt::Created,
+                Upload::Status(412, _) => Attempt::Taken,
+                Upload::Status(s, _) if s == 408 || s == 429 => Attempt::Retry { ambiguous: false },
+                Upload::Status(s, _) if s >= 500 => Attempt::Retry { ambiguous: true },
+                Upload::Status(s, body) => Attempt::Fatal(self.fail_status("put-if-absent", rel, s, &body)),
+                Upload::Transport { sent, message } => {
+                    let _ = message;
+                    Attempt::Retry { ambiguous: sent }
+                }
+            };
+        }
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        let result = self
+            .opened
+            .conditional
+            .put_opts(path, PutPayload::from_bytes(payload.clone()), opts)
+            .await;
+        let err = match result {
+            Ok(_) => return Attempt::Created,
+            Err(e) => e,
+        };
+        if let Error::AlreadyExists { .. } = &err {
+            // S3 answers 409 ConditionalRequestConflict while another
+            // conditional write on the key is in flight: not "taken" yet,
+            // retry. (object_store maps every 409 to AlreadyExists; Azure's
+            // BlobAlreadyExists is a 409 that does mean taken.)
+            let s3_conflict = self.opened.bucket.starts_with("s3://")
+                && (err.to_string().contains("ConditionalRequestConflict")
+                    || http_status(&err) == Some(409));
+            return if s3_conflict { Attempt::Retry { ambiguous: false } } else { Attempt::Taken };
+        }
+        if let Error::NotImplemented { .. } = &err {
+            return Attempt::Fatal(self.fail("put-if-absent", rel, &err));
+        }
+        let (retry, ambiguous) = classify_create_failure(&err);
+        if retry {
+            Attempt::Retry { ambiguous }
+        } else {
+            Attempt::Fatal(self.fail("put-if-absent", rel, &err))
+        }
+    }
+
+    /// Whether the object at `rel` holds exactly `data` (an earlier attempt
+    /// of ours landed).
+    async fn holds(&self, rel: &str, data: &[u8]) -> bool {
+        matches!(self.read(rel).await, Ok(existing) if existing.as_slice() == data)
+    }
+
     pub async fn put_if_absent(&self, rel: &str, data: &[u8]) -> Result<(), Failure> {
         let path = self.full(rel)?;
         let payload = Bytes::copy_from_slice(data);
         let mut ambiguous = false;
         let mut attempt = 0;
         loop {
-            let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-            let result = self
-                .opened
-                .conditional
-                .put_opts(&path, PutPayload::from_bytes(payload.clone()), opts)
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
-            };
-            match &err {
-                Error::AlreadyExists { .. } => {
-                    // S3 answers 409 ConditionalRequestConflict while another
-                    // conditional write on the key is in flight: not "taken"
-                    // yet, retry. (object_store maps every 409 to
-                    // AlreadyExists; Azure's BlobAlreadyExists is also a 409.)
-                    let s3_conflict = self.opened.bucket.starts_with("s3://")
-                        && (err.to_string().contains("ConditionalRequestConflict")
-                            || http_status(&err) == Some(409));
-                    if s3_conflict && attempt + 1 < CREATE_ATTEMPTS {
-                        attempt += 1;
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
+            match self.create_once(rel, &path, &payload).await {
+                Attempt::Created => return Ok(()),
+                Attempt::Taken => {
+                    // After an attempt that may have landed, the object may be
+                    // ours: same bytes means our commit, not a lost race.
+                    if ambiguous && self.holds(rel, data).await {
+                        return Ok(());
                     }
-                    if !s3_conflict {
-                        if ambiguous {
-                            // An earlier attempt may have landed: ours if the
-                            // content is byte-identical.
-                            if let Ok(existing) = self.read(rel).await {
-                                if existing.as_slice() == data {
-                                    return Ok(());
-                                }
-                            }
-                        }
-                        return Err(Failure {
-                            code: Code::AlreadyExists,
-                            message: format!("'{}' already exists", self.describe(rel)),
-                        });
-                    }
-                    return Err(self.fail("put-if-absent", rel, &err));
+                    return Err(Failure {
+                        code: Code::AlreadyExists,
+                        message: format!("'{}' already exists", self.describe(rel)),
+                    });
                 }
-                Error::NotImplemented { .. } => return Err(self.fail("put-if-absent", rel, &err)),
-                _ => {}
-            }
-            let (retry, maybe_applied) = classify_create_failure(&err);
-            ambiguous |= maybe_applied;
-            if !retry || attempt + 1 >= CREATE_ATTEMPTS {
-                // Before giving up after an ambiguous attempt, check whether it
-                // landed after all.
-                if ambiguous {
-                    if let Ok(existing) = self.read(rel).await {
-                        if existing.as_slice() == data {
+                Attempt::Fatal(f) => return Err(f),
+                Attempt::Retry { ambiguous: a } => {
+                    ambiguous |= a;
+                    attempt += 1;
+                    if attempt >= CREATE_ATTEMPTS {
+                        if ambiguous && self.holds(rel, data).await {
                             return Ok(());
                         }
+                        return Err(Failure {
+                            code: Code::Io,
+                            message: format!(
+                                "put-if-absent {}: gave up after {attempt} attempts on transient errors \
+                                 (throttling, server errors or timeouts; tried {})",
+                                self.describe(rel),
+                                self.opened.tried
+                            ),
+                        });
                     }
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
-                return Err(self.fail("put-if-absent", rel, &err));
             }
-            attempt += 1;
-            tokio::time::sleep(backoff(attempt)).await;
         }
     }
 
     pub async fn put(&self, rel: &str, data: &[u8]) -> Result<(), Failure> {
         let path = self.full(rel)?;
+        if let Some(gcs) = &self.opened.gcs_writer {
+            // An overwrite is idempotent: retry every transient failure.
+            let mut attempt = 0;
+            loop {
+                let (retry, failure) = match gcs.upload(path.as_ref(), data, false).await {
+                    Upload::Created => return Ok(()),
+                    Upload::Status(s, body) => {
+                        (s == 408 || s == 429 || s >= 500, self.fail_status("put", rel, s, &body))
+                    }
+                    Upload::Transport { message, .. } => (
+                        true,
+                        Failure { code: Code::Io, message: format!("put {}: {message}", self.describe(rel)) },
+                    ),
+                };
+                attempt += 1;
+                if !retry || attempt >= CREATE_ATTEMPTS {
+                    return Err(failure);
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
         self.opened
             .store
             .put(&path, PutPayload::from_bytes(Bytes::copy_from_slice(data)))
             .await
             .map(|_| ())
             .map_err(|e| self.fail("put", rel, &e))
+    }
+
+    /// A refused write answered with an HTTP status (GCS JSON API).
+    fn fail_status(&self, op: &str, rel: &str, status: u16, body: &str) -> Failure {
+        let short: String = body.chars().take(300).collect();
+        let message = format!("{op} {}: HTTP {status}: {short}", self.describe(rel));
+        match status {
+            401 | 403 => Failure {
+                code: Code::Unauthorized,
+                message: format!(
+                    "access to bucket {} was refused (tried {}): {message}",
+                    self.opened.bucket, self.opened.tried
+                ),
+            },
+            404 => Failure {
+                code: Code::Unauthorized,
+                message: format!(
+                    "bucket {} does not exist or is not reachable (tried {}): {message}",
+                    self.opened.bucket, self.opened.tried
+                ),
+            },
+            _ => Failure { code: Code::Io, message },
+        }
     }
 
     pub async fn read(&self, rel: &str) -> Result<Vec<u8>, Failure> {
@@ -277,8 +358,19 @@ impl TableStore {
             })?;
             self.opened.store.list_with_offset(Some(&dir_path), &offset)
         };
-        let metas: Vec<_> =
-            stream.try_collect().await.map_err(|e| self.fail("list", dir, &e))?;
+        let metas: Vec<_> = stream.try_collect().await.map_err(|e| match e {
+            // Listing a prefix never answers 404 unless the bucket is missing.
+            Error::NotFound { .. } => Failure {
+                code: Code::Unauthorized,
+                message: format!(
+                    "bucket {} does not exist or is not reachable (tried {}): list {}: {e}",
+                    self.opened.bucket,
+                    self.opened.tried,
+                    self.describe(dir)
+                ),
+            },
+            e => self.fail("list", dir, &e),
+        })?;
         let mut out = Vec::new();
         for meta in metas {
             let full = meta.location.as_ref();

@@ -29,17 +29,21 @@ std::string FirstEnv(std::initializer_list<const char*> names) {
 }
 
 Status EnsureS3() {
-  // Arrow requires InitializeS3 before the first S3FileSystem and FinalizeS3
-  // before exit; both once per process.
+  // Arrow requires InitializeS3 before the first S3FileSystem, once per
+  // process, and FinalizeS3 before exit (else the AWS SDK's threads crash at
+  // shutdown).
   static std::once_flag once;
   static Status status;
-  std::call_once(once, [] {
-    status = arrow::fs::EnsureS3Initialized();
-    if (status.ok()) {
-      std::atexit([] { (void)arrow::fs::EnsureS3Finalized(); });
-    }
-  });
+  std::call_once(once, [] { status = arrow::fs::EnsureS3Initialized(); });
   return status;
+}
+
+void FinalizeS3AtExit() {
+  // Registered after the first S3FileSystem exists: exit handlers and static
+  // destructors run in reverse order, so this runs before the destructors of
+  // the SDK state created with that first client.
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit([] { (void)arrow::fs::EnsureS3Finalized(); }); });
 }
 
 std::string RootOf(const StorageUri& u) {
@@ -63,6 +67,7 @@ Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3() {
   }
   if (!region.empty()) options.region = region;
   ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
+  FinalizeS3AtExit();
   return std::static_pointer_cast<arrow::fs::FileSystem>(fs);
 }
 
