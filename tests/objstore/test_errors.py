@@ -37,7 +37,9 @@ def test_wrong_credential_s3(s3, tmp_path):
 
 
 def test_wrong_credential_azure(azure, tmp_path):
-    wrong_key = "d3Jvbmc=" * 11
+    import base64
+
+    wrong_key = base64.b64encode(b"not the account key".ljust(64, b"!")).decode()
     env = azure.run_env(AZURE_STORAGE_CONNECTION_STRING=azure_connection_string(
         azure.endpoint, wrong_key))
     assert wrong_key != AZURITE_KEY

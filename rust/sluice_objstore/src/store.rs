@@ -394,4 +394,6 @@ fn is_missing_bucket(err: &Error) -> bool {
         || text.contains("ContainerNotFound")
         || text.contains("The specified bucket does not exist")
         || text.contains("bucket does not exist")
+        // fake-gcs-server's answer (a 500) where GCS answers 404 NoSuchBucket.
+        || text.contains("no bucket named")
 }
