@@ -1,6 +1,7 @@
 """Two processes committing to one table on each store: every commit lands
 exactly once and none overwrites another (the conditional create is the only
 arbiter; there is no lock service)."""
+import json
 import os
 import subprocess
 
@@ -18,7 +19,8 @@ def writer_script(uri: str, inputs) -> str:
 
 
 def test_two_writers_race(store, tmp_path):
-    uri = store.uri(unique("race") + "/t")
+    table_key = unique("race") + "/t"
+    uri = store.uri(table_key)
     # Version 0 first, so both writers race on appends only.
     seed = tmp_path / "seed.parquet"
     pq.write_table(pa.table({"writer": pa.array([-1], pa.int64()),
@@ -56,3 +58,18 @@ def test_two_writers_race(store, tmp_path):
     assert len(history) == 2 * COMMITS + 1
     got_rs = sorted(zip(*(dt.to_pyarrow_table()[c].to_pylist() for c in ("writer", "seq"))))
     assert got_rs == want
+    # The writers really ran concurrently: their commits interleave in the
+    # log rather than forming two blocks.
+    order = [writer_of_commit(store, table_key, v) for v in range(1, 2 * COMMITS + 1)]
+    switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
+    assert switches >= 2, f"{store.kind}: writers did not overlap: {order}"
+
+
+def writer_of_commit(store, table_key: str, version: int) -> int:
+    """The writer whose row a commit added, from its add action's stats."""
+    text = store.read(store.bucket, f"{table_key}/_delta_log/{version:020d}.json").decode()
+    for line in text.splitlines():
+        action = json.loads(line)
+        if "add" in action:
+            return json.loads(action["add"]["stats"])["minValues"]["writer"]
+    raise AssertionError(f"commit {version} adds no file:\n{text}")
