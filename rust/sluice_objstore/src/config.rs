@@ -106,7 +106,9 @@ pub fn open(url: &str) -> Result<Opened, String> {
         "s3" | "s3a" => open_s3(url, &host, prefix),
         "gs" | "gcs" => open_gcs(url, &host, prefix),
         "az" | "azure" | "abfs" | "abfss" => open_azure(url, &host, prefix),
-        other => Err(format!("unsupported object store scheme '{other}://' in '{url}'")),
+        other => Err(format!(
+            "unsupported object store scheme '{other}://' in '{url}'"
+        )),
     }
 }
 
@@ -172,14 +174,22 @@ fn open_gcs(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
             .with_bucket_name(bucket)
             .with_retry(retry(max_retries));
         if let Some(host) = &emulator {
-            let base = if host.contains("://") { host.clone() } else { format!("http://{host}") };
+            let base = if host.contains("://") {
+                host.clone()
+            } else {
+                format!("http://{host}")
+            };
             // The emulator takes no credentials: requests go unsigned.
             b = b
-                .with_config(object_store::gcp::GoogleConfigKey::BaseUrl, base.trim_end_matches('/'))
+                .with_config(
+                    object_store::gcp::GoogleConfigKey::BaseUrl,
+                    base.trim_end_matches('/'),
+                )
                 .with_skip_signature(true)
                 .with_client_options(ClientOptions::new().with_allow_http(true));
         }
-        b.build().map_err(|e| format!("configuring GCS for '{url}': {e}"))
+        b.build()
+            .map_err(|e| format!("configuring GCS for '{url}': {e}"))
     };
     let tried = match &emulator {
         Some(h) => format!("emulator STORAGE_EMULATOR_HOST={h}, no credentials"),
@@ -194,7 +204,11 @@ fn open_gcs(url: &str, bucket: &str, prefix: String) -> Result<Opened, String> {
         Some(h) => format!("http://{}", h.trim_end_matches('/')),
         None => "https://storage.googleapis.com".to_string(),
     };
-    let credentials = if emulator.is_some() { None } else { Some(store.credentials().clone()) };
+    let credentials = if emulator.is_some() {
+        None
+    } else {
+        Some(store.credentials().clone())
+    };
     let gcs_writer = crate::gcs_json::GcsWriter::new(base, bucket.to_string(), credentials)?;
     Ok(Opened {
         store: Arc::new(store),
@@ -242,7 +256,8 @@ fn open_azure(url: &str, host: &str, prefix: String) -> Result<Opened, String> {
         }
         if let Some(ep) = &endpoint {
             // Emulators and custom endpoints: http(s)://host:port/account.
-            b = b.with_endpoint(ep.trim_end_matches('/').to_string())
+            b = b
+                .with_endpoint(ep.trim_end_matches('/').to_string())
                 .with_allow_http(ep.starts_with("http://"));
         }
         b.build()
@@ -253,7 +268,10 @@ fn open_azure(url: &str, host: &str, prefix: String) -> Result<Opened, String> {
     if conn.is_some() {
         tried.push("AZURE_STORAGE_CONNECTION_STRING".to_string());
     }
-    tried.push(format!("account {}", account.clone().unwrap_or_else(|| "(none)".to_string())));
+    tried.push(format!(
+        "account {}",
+        account.clone().unwrap_or_else(|| "(none)".to_string())
+    ));
     tried.push(
         if key.is_some() {
             "account key"

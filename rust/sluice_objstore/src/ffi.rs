@@ -30,16 +30,22 @@ unsafe fn set_err(err: *mut *mut c_char, message: &str) {
         return;
     }
     let clean = message.replace('\0', " ");
-    *err = CString::new(clean).map(|c| c.into_raw()).unwrap_or(std::ptr::null_mut());
+    *err = CString::new(clean)
+        .map(|c| c.into_raw())
+        .unwrap_or(std::ptr::null_mut());
 }
 
 unsafe fn str_arg<'a>(p: *const c_char) -> Result<&'a str, Failure> {
     if p.is_null() {
-        return Err(Failure { code: Code::Invalid, message: "null string argument".into() });
+        return Err(Failure {
+            code: Code::Invalid,
+            message: "null string argument".into(),
+        });
     }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Failure { code: Code::Invalid, message: "argument is not UTF-8".into() })
+    CStr::from_ptr(p).to_str().map_err(|_| Failure {
+        code: Code::Invalid,
+        message: "argument is not UTF-8".into(),
+    })
 }
 
 unsafe fn slice_arg<'a>(data: *const u8, len: usize) -> &'a [u8] {
@@ -69,7 +75,10 @@ where
 }
 
 unsafe fn handle<'a>(h: *const Handle) -> Result<&'a Handle, Failure> {
-    h.as_ref().ok_or(Failure { code: Code::Invalid, message: "null store handle".into() })
+    h.as_ref().ok_or(Failure {
+        code: Code::Invalid,
+        message: "null store handle".into(),
+    })
 }
 
 fn give_bytes(v: Vec<u8>, out: *mut *mut u8, out_len: *mut usize) {
@@ -90,8 +99,13 @@ pub unsafe extern "C" fn sluice_os_open(
 ) -> i32 {
     guard(err, || {
         let url = str_arg(url)?;
-        let opened = config::open(url).map_err(|m| Failure { code: Code::Invalid, message: m })?;
-        let h = Box::new(Handle { store: TableStore::new(opened) });
+        let opened = config::open(url).map_err(|m| Failure {
+            code: Code::Invalid,
+            message: m,
+        })?;
+        let h = Box::new(Handle {
+            store: TableStore::new(opened),
+        });
         *out = Box::into_raw(h);
         Ok(())
     })

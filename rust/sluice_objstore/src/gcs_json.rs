@@ -14,7 +14,10 @@ pub enum Upload {
     /// HTTP status and body of a refused upload.
     Status(u16, String),
     /// No usable answer: `sent` when the request may have reached GCS.
-    Transport { sent: bool, message: String },
+    Transport {
+        sent: bool,
+        message: String,
+    },
 }
 
 pub struct GcsWriter {
@@ -39,7 +42,12 @@ impl GcsWriter {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| format!("GCS HTTP client: {e}"))?;
-        Ok(GcsWriter { client, base, bucket, credentials })
+        Ok(GcsWriter {
+            client,
+            base,
+            bucket,
+            credentials,
+        })
     }
 
     /// One upload of `data` to `object`; `create_only` adds
@@ -76,7 +84,10 @@ impl GcsWriter {
                 let body = resp.text().await.unwrap_or_default();
                 Upload::Status(status, body)
             }
-            Err(e) => Upload::Transport { sent: !e.is_connect(), message: e.to_string() },
+            Err(e) => Upload::Transport {
+                sent: !e.is_connect(),
+                message: e.to_string(),
+            },
         }
     }
 }

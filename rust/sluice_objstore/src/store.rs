@@ -19,7 +19,10 @@ enum Attempt {
     /// The name holds an object (412, or Azure's 409 BlobAlreadyExists).
     Taken,
     /// Transient; `ambiguous` when the attempt may have been applied.
-    Retry { ambiguous: bool },
+    Retry {
+        ambiguous: bool,
+        detail: String,
+    },
     Fatal(Failure),
 }
 
@@ -159,7 +162,10 @@ impl TableStore {
         };
         if let Some(h) = hint {
             message = format!("{h}: {message}");
-            return Failure { code: Code::Unauthorized, message };
+            return Failure {
+                code: Code::Unauthorized,
+                message,
+            };
         }
         Failure { code, message }
     }
@@ -170,16 +176,24 @@ impl TableStore {
             return match gcs.upload(path.as_ref(), payload, true).await {
                 Upload::Created => Attempt::Created,
                 Upload::Status(412, _) => Attempt::Taken,
-                Upload::Status(s, _) if s == 408 || s == 429 => Attempt::Retry { ambiguous: false },
-                Upload::Status(s, _) if s >= 500 => Attempt::Retry { ambiguous: true },
-                Upload::Status(s, body) => Attempt::Fatal(self.fail_status("put-if-absent", rel, s, &body)),
-                Upload::Transport { sent, message } => {
-                    let _ = message;
-                    Attempt::Retry { ambiguous: sent }
+                Upload::Status(s, body) if s == 408 || s == 429 || s >= 500 => Attempt::Retry {
+                    // A 5xx may come after the object was written.
+                    ambiguous: s >= 500,
+                    detail: format!("HTTP {s}: {}", body.chars().take(200).collect::<String>()),
+                },
+                Upload::Status(s, body) => {
+                    Attempt::Fatal(self.fail_status("put-if-absent", rel, s, &body))
                 }
+                Upload::Transport { sent, message } => Attempt::Retry {
+                    ambiguous: sent,
+                    detail: message,
+                },
             };
         }
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
         let result = self
             .opened
             .conditional
@@ -197,14 +211,24 @@ impl TableStore {
             let s3_conflict = self.opened.bucket.starts_with("s3://")
                 && (err.to_string().contains("ConditionalRequestConflict")
                     || http_status(&err) == Some(409));
-            return if s3_conflict { Attempt::Retry { ambiguous: false } } else { Attempt::Taken };
+            return if s3_conflict {
+                Attempt::Retry {
+                    ambiguous: false,
+                    detail: err.to_string(),
+                }
+            } else {
+                Attempt::Taken
+            };
         }
         if let Error::NotImplemented { .. } = &err {
             return Attempt::Fatal(self.fail("put-if-absent", rel, &err));
         }
         let (retry, ambiguous) = classify_create_failure(&err);
         if retry {
-            Attempt::Retry { ambiguous }
+            Attempt::Retry {
+                ambiguous,
+                detail: err.to_string(),
+            }
         } else {
             Attempt::Fatal(self.fail("put-if-absent", rel, &err))
         }
@@ -236,7 +260,10 @@ impl TableStore {
                     });
                 }
                 Attempt::Fatal(f) => return Err(f),
-                Attempt::Retry { ambiguous: a } => {
+                Attempt::Retry {
+                    ambiguous: a,
+                    detail,
+                } => {
                     ambiguous |= a;
                     attempt += 1;
                     if attempt >= CREATE_ATTEMPTS {
@@ -247,7 +274,7 @@ impl TableStore {
                             code: Code::Io,
                             message: format!(
                                 "put-if-absent {}: gave up after {attempt} attempts on transient errors \
-                                 (throttling, server errors or timeouts; tried {})",
+                                 (throttling, server errors or timeouts; tried {}); last: {detail}",
                                 self.describe(rel),
                                 self.opened.tried
                             ),
@@ -267,12 +294,16 @@ impl TableStore {
             loop {
                 let (retry, failure) = match gcs.upload(path.as_ref(), data, false).await {
                     Upload::Created => return Ok(()),
-                    Upload::Status(s, body) => {
-                        (s == 408 || s == 429 || s >= 500, self.fail_status("put", rel, s, &body))
-                    }
+                    Upload::Status(s, body) => (
+                        s == 408 || s == 429 || s >= 500,
+                        self.fail_status("put", rel, s, &body),
+                    ),
                     Upload::Transport { message, .. } => (
                         true,
-                        Failure { code: Code::Io, message: format!("put {}: {message}", self.describe(rel)) },
+                        Failure {
+                            code: Code::Io,
+                            message: format!("put {}: {message}", self.describe(rel)),
+                        },
                     ),
                 };
                 attempt += 1;
@@ -309,13 +340,21 @@ impl TableStore {
                     self.opened.bucket, self.opened.tried
                 ),
             },
-            _ => Failure { code: Code::Io, message },
+            _ => Failure {
+                code: Code::Io,
+                message,
+            },
         }
     }
 
     pub async fn read(&self, rel: &str) -> Result<Vec<u8>, Failure> {
         let path = self.full(rel)?;
-        let got = self.opened.store.get(&path).await.map_err(|e| self.fail("read", rel, &e))?;
+        let got = self
+            .opened
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| self.fail("read", rel, &e))?;
         let bytes = got.bytes().await.map_err(|e| self.fail("read", rel, &e))?;
         Ok(bytes.to_vec())
     }
@@ -374,12 +413,22 @@ impl TableStore {
         let mut out = Vec::new();
         for meta in metas {
             let full = meta.location.as_ref();
-            let Some(name) = full.strip_prefix(&dir_prefix) else { continue };
+            let Some(name) = full.strip_prefix(&dir_prefix) else {
+                continue;
+            };
             if name.contains('/') || name < start {
                 continue;
             }
-            let rel = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
-            out.push(Entry { name: rel, size: meta.size, mtime_ms: meta.last_modified.timestamp_millis() });
+            let rel = if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            };
+            out.push(Entry {
+                name: rel,
+                size: meta.size,
+                mtime_ms: meta.last_modified.timestamp_millis(),
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
