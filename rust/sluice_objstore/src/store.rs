@@ -147,7 +147,11 @@ impl TableStore {
             Error::PermissionDenied { .. } | Error::Unauthenticated { .. } => Code::Unauthorized,
             _ => Code::Io,
         };
-        let mut message = format!("{op} {}: {err}", self.describe(rel));
+        let mut message = format!(
+            "{op} {}: {}",
+            self.describe(rel),
+            one_line(&err.to_string())
+        );
         let status = http_status(err);
         let hint = match (code, status) {
             (Code::Unauthorized, _) | (_, Some(401)) | (_, Some(403)) => Some(format!(
@@ -402,10 +406,11 @@ impl TableStore {
             Error::NotFound { .. } => Failure {
                 code: Code::Unauthorized,
                 message: format!(
-                    "bucket {} does not exist or is not reachable (tried {}): list {}: {e}",
+                    "bucket {} does not exist or is not reachable (tried {}): list {}: {}",
                     self.opened.bucket,
                     self.opened.tried,
-                    self.describe(dir)
+                    self.describe(dir),
+                    one_line(&e.to_string())
                 ),
             },
             e => self.fail("list", dir, &e),
@@ -432,6 +437,16 @@ impl TableStore {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+}
+
+/// The store's answer on one line, bounded: error bodies are XML documents.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 600 {
+        format!("{}…", flat.chars().take(600).collect::<String>())
+    } else {
+        flat
     }
 }
 
