@@ -3,6 +3,7 @@ create, data files through Arrow's filesystem, read back by delta-rs (and by
 DuckDB when its extensions are installed)."""
 import json
 import os
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -90,12 +91,17 @@ def test_write_inspect_cat_checkpoint_compact_vacuum(store, tmp_path, monkeypatc
         assert duck.to_pylist() == expected.to_pylist(), f"DuckDB read differs on {store.kind}"
 
     sluice(store, "checkpoint", uri)
-    sluice(store, "compact", uri, "--min-small-files", "2")
+    compacted = sluice(store, "compact", uri, "--min-small-files", "2").stdout
+    assert "compacted at version" in compacted, compacted
     sluice(store, "cat", uri, "--out", str(out))
     assert pq.read_table(out).sort_by("id").equals(expected)
     info = json.loads(sluice(store, "inspect", uri, "--json").stdout)
     assert info["version"] >= 4, info
-    sluice(store, "vacuum", uri, "--retention", "0s")
+    vacuumed = sluice(store, "vacuum", uri, "--retention", "0s").stdout
+    # The four small files the compaction replaced are gone from the bucket.
+    assert re.search(r"deleted 4 file\(s\)", vacuumed), vacuumed
+    again = sluice(store, "vacuum", uri, "--retention", "0s").stdout
+    assert re.search(r"deleted 0 file\(s\)", again), again
     sluice(store, "cat", uri, "--out", str(out))
     assert pq.read_table(out).sort_by("id").equals(expected)
     got = read_delta_rs(store, uri).select(expected.column_names).sort_by("id")
