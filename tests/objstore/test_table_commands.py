@@ -120,3 +120,16 @@ def test_time_travel_after_overwrite(store, tmp_path):
     assert pq.read_table(out).num_rows == 10
     sluice(store, "cat", uri, "--out", str(out))
     assert sorted(pq.read_table(out)["id"].to_pylist()) == list(range(100, 105))
+
+
+def test_table_at_bucket_root(store, tmp_path):
+    bucket = unique("root")
+    store.make_bucket(bucket)
+    uri = f"{store.scheme}://{bucket}"
+    sluice(store, "write", uri, "--input", write_input(tmp_path, rows(0, 7), "a.parquet"))
+    sluice(store, "write", uri, "--input", write_input(tmp_path, rows(7, 3), "b.parquet"))
+    info = json.loads(sluice(store, "inspect", uri, "--json").stdout)
+    assert info["version"] == 1, info
+    out = tmp_path / "out.parquet"
+    sluice(store, "cat", uri, "--out", str(out))
+    assert sorted(pq.read_table(out)["id"].to_pylist()) == list(range(10))

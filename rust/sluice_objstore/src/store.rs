@@ -387,7 +387,12 @@ impl TableStore {
     /// Objects directly inside `dir` whose name is >= `start`, by name.
     pub async fn list_from(&self, dir: &str, start: &str) -> Result<Vec<Entry>, Failure> {
         let dir_path = self.full(dir)?;
-        let dir_prefix = format!("{}/", dir_path.as_ref());
+        // A table at the bucket's root lists from the empty path.
+        let dir_prefix = if dir_path.as_ref().is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir_path.as_ref())
+        };
         // Listing offsets are exclusive; start just before `start` by
         // dropping its last character and filtering the few extra names.
         let stream = if start.is_empty() {
