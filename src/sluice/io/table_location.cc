@@ -1,10 +1,9 @@
 #include "sluice/io/table_location.h"
 
-#include <arrow/filesystem/localfs.h>
-
-#include <filesystem>
-
+#include "sluice/io/filesystem_opener.h"
 #include "sluice/io/local_log_store.h"
+#include "sluice/io/object_log_store.h"
+#include "sluice/io/storage_uri.h"
 
 namespace sluice::io {
 
@@ -15,27 +14,26 @@ std::string JoinPath(const std::string& root, const std::string& relative) {
 }
 
 Result<TableLocation> OpenTableLocation(const std::string& uri) {
-  std::string path = uri;
-  auto scheme_end = uri.find("://");
-  if (scheme_end != std::string::npos) {
-    std::string scheme = uri.substr(0, scheme_end);
-    if (scheme != "file") {
-      return Status::NotImplemented("storage scheme '", scheme, "://' (table ", uri,
-                                    ") is not supported yet: only local paths work");
-    }
-    path = uri.substr(scheme_end + 3);
-  }
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  if (ec) return Status::IOError("cannot resolve path '", path, "': ", ec.message());
-  std::string root = abs.lexically_normal().string();
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  ARROW_ASSIGN_OR_RAISE(FileSystemLocation files, OpenFileSystem(uri));
   TableLocation loc;
-  loc.fs = std::make_shared<arrow::fs::LocalFileSystem>();
-  loc.root = root;
-  loc.log = std::make_shared<LocalLogStore>(root);
+  loc.fs = std::move(files.fs);
+  loc.root = std::move(files.root);
   loc.uri = uri;
+  if (IsObjectStoreUri(uri)) {
+    ARROW_ASSIGN_OR_RAISE(loc.log, ObjectLogStore::Open(uri));
+  } else {
+    loc.log = std::make_shared<LocalLogStore>(loc.root);
+  }
   return loc;
+}
+
+Result<TableLocation> OpenSubLocation(const TableLocation& table, const std::string& relative) {
+  if (IsObjectStoreUri(table.uri)) {
+    std::string base = table.uri;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return OpenTableLocation(JoinPath(base, relative));
+  }
+  return OpenTableLocation(JoinPath(table.root, relative));
 }
 
 }  // namespace sluice::io

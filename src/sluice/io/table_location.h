@@ -20,9 +20,20 @@ struct TableLocation {
   std::string uri;
 };
 
-/// Opens a local path or file:// URI. Object-store URIs (s3://, gs://,
-/// abfss://) are refused until their conditional-write LogStores exist.
+/// Opens a table at a local path, file://, s3://, gs://, az:// or abfss://
+/// URI. Data files go through Arrow's filesystem for the scheme, the log
+/// through a LogStore with an atomic PutIfAbsent (local: link(); object
+/// stores: ObjectLogStore); both are configured from the same standard
+/// variables (docs/object_stores.md). Makes no request: a wrong credential
+/// or a missing bucket shows on the first operation. Invalid for an
+/// unsupported scheme.
 Result<TableLocation> OpenTableLocation(const std::string& uri);
+
+/// The location of `relative` inside `table` (e.g. "_sluice/tombstones"),
+/// on the same store with the same configuration. Use it instead of
+/// OpenTableLocation(JoinPath(table.root, ...)): `root` is a path inside the
+/// filesystem and has lost the URI scheme of an object store.
+Result<TableLocation> OpenSubLocation(const TableLocation& table, const std::string& relative);
 
 /// Joins a table root and a relative path with exactly one '/'.
 std::string JoinPath(const std::string& root, const std::string& relative);
