@@ -2,11 +2,13 @@
 # object_store crate) with cargo and defines the IMPORTED target
 # Sluice::objstore (a static library with a C ABI, src/sluice/io/objstore_ffi.h).
 # Crates come from crates.io into CARGO_HOME (default ~/.cargo, outside the
-# repository); the build output goes to SLUICE_CARGO_TARGET_DIR (default: the
-# build directory).
+# repository); the build output goes to SLUICE_CARGO_TARGET_DIR (default:
+# ~/.cache/sluice/cargo-target, shared by every build directory and clone like
+# ccache's cache, so `make test`'s normal, sanitizer and fuzz builds compile
+# the crate once; cargo locks the directory while it builds).
 
 find_program(CARGO_EXECUTABLE cargo HINTS "$ENV{HOME}/.cargo/bin" REQUIRED)
-set(SLUICE_CARGO_TARGET_DIR "${CMAKE_BINARY_DIR}/cargo" CACHE PATH
+set(SLUICE_CARGO_TARGET_DIR "$ENV{HOME}/.cache/sluice/cargo-target" CACHE PATH
     "cargo target directory for rust/sluice_objstore")
 set(_os_crate "${CMAKE_SOURCE_DIR}/rust/sluice_objstore")
 set(_os_lib "${SLUICE_CARGO_TARGET_DIR}/release/libsluice_objstore.a")

@@ -52,7 +52,7 @@ Result<std::shared_ptr<arrow::Table>> FilterRows(const std::shared_ptr<arrow::Ta
 }  // namespace
 
 Result<io::TableLocation> SideTable::Location(const io::TableLocation& owner) const {
-  return io::OpenTableLocation(io::JoinPath(owner.root, "_sluice/" + spec_.name));
+  return io::OpenSubLocation(owner, "_sluice/" + spec_.name);
 }
 
 Result<std::shared_ptr<arrow::Table>> SideTable::Load(const io::TableLocation& owner,

@@ -401,6 +401,17 @@ Status ValidateForRun(const Config& c) {
   if (c.sink_path.empty()) {
     return Status::Invalid("no sink: set sink.path (or DELTA_TABLE_PATH / SLUICE_SINK_PATH)");
   }
+  for (const auto* path : {&c.source_path, &c.sink_path, &c.checkpoint_dir}) {
+    const std::string& p = *path;
+    for (const char* scheme : {"s3://", "gs://", "az://", "abfss://"}) {
+      if (p.rfind(scheme, 0) == 0 && c.table_source_type != "discovery-bucket") {
+        return Status::NotImplemented(
+            "sluice run on object stores (", p,
+            ") is not supported yet: the table commands (inspect, cat, write, compact, vacuum, "
+            "checkpoint) are; docs/object_stores.md");
+      }
+    }
+  }
   if (c.table_source_type == "discovery-bucket") {
     return Status::NotImplemented(
         "DATASTREAM_TABLE_SOURCE_TYPE=discovery-bucket (GCS) is not implemented yet; "
