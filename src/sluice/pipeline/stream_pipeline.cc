@@ -224,19 +224,10 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
         return Status::OK();
       }
     }
-    TableBatch batch;
-    for (auto& [name, b] : batches) {
-      for (const auto* tc : b.changes) batch.changes.push_back(tc);
-    }
-    batch.bad = std::move(unrouted);
-    batch.position = position;
-    batch.units = names;
-    batch.ingested_at_us = ingested_at;
-    TableStep& out = StepFor(step, ingest.qualified());
-    const auto started = std::chrono::steady_clock::now();
-    ARROW_RETURN_NOT_OK(CheckFault("log commit"));
-    ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
-    out.ingest.ms = MsSince(started);
+    std::vector<const sources::TableChanges*> all;
+    for (auto& [name, b] : batches) all.insert(all.end(), b.changes.begin(), b.changes.end());
+    ARROW_RETURN_NOT_OK(CommitTable(ingest, std::move(all), std::move(unrouted), position, names,
+                                    ingested_at, step));
     stream_->Advance(position);
     step.worked = true;
     // States before the committed one are never read again.
@@ -250,16 +241,8 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
     ARROW_ASSIGN_OR_RAISE(auto* t, TableFor(id));
     TableIngest& ingest = *t->ingest;
     if (ingest.Holds(position)) continue;
-    TableBatch batch;
-    batch.changes = batches[id.Qualified()].changes;
-    batch.position = position;
-    batch.units = names;
-    batch.ingested_at_us = ingested_at;
-    TableStep& out = StepFor(step, ingest.qualified());
-    const auto started = std::chrono::steady_clock::now();
-    ARROW_RETURN_NOT_OK(CheckFault("log commit"));
-    ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
-    out.ingest.ms = MsSince(started);
+    ARROW_RETURN_NOT_OK(CommitTable(ingest, batches[id.Qualified()].changes, {}, position, names,
+                                    ingested_at, step));
   }
   if (!unrouted.empty()) {
     // Input no table can claim: the stream's own dead letters.
@@ -271,6 +254,26 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   ARROW_RETURN_NOT_OK(SaveStreamCheckpoint(position));
   stream_->Advance(position);
   step.worked = true;
+  return Status::OK();
+}
+
+Status StreamPipeline::CommitTable(TableIngest& ingest,
+                                   std::vector<const sources::TableChanges*> changes,
+                                   std::vector<sources::BadRecord> unrouted,
+                                   const sources::Position& position,
+                                   const std::vector<std::string>& units, int64_t ingested_at_us,
+                                   StreamStep& step) {
+  TableBatch batch;
+  batch.changes = std::move(changes);
+  batch.bad = std::move(unrouted);
+  batch.position = position;
+  batch.units = units;
+  batch.ingested_at_us = ingested_at_us;
+  TableStep& out = StepFor(step, ingest.qualified());
+  const auto started = std::chrono::steady_clock::now();
+  ARROW_RETURN_NOT_OK(CheckFault("log commit"));
+  ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
+  out.ingest.ms = MsSince(started);
   return Status::OK();
 }
 

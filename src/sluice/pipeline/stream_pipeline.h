@@ -97,6 +97,11 @@ class StreamPipeline {
   Status Follow(TableState& t, bool drain, bool units_empty, bool defer, TableStep& out);
   void FollowerFailed(TableState& t, const Status& st, TableStep& out);
   TableStep& StepFor(StreamStep& step, const std::string& table);
+  /// One table's log commit of a batch.
+  Status CommitTable(TableIngest& ingest, std::vector<const sources::TableChanges*> changes,
+                     std::vector<sources::BadRecord> unrouted, const sources::Position& position,
+                     const std::vector<std::string>& units, int64_t ingested_at_us,
+                     StreamStep& step);
   Status SaveStreamCheckpoint(const sources::Position& position);
 
   const Config& config_;
