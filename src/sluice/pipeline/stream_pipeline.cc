@@ -120,6 +120,9 @@ Status StreamPipeline::Open() {
   // planned (by a run that died, or by another process): redo exactly that
   // batch, so that its dead letters (already under that version) match.
   const int64_t done = committed ? committed->key() : 0;
+  // States a run that died left behind, older than the committed one.
+  ARROW_RETURN_NOT_OK(ingest.positions().Prune(done));
+  committed_key_ = done;
   ARROW_ASSIGN_OR_RAISE(auto planned, ingest.positions().After(done));
   for (int64_t version : planned) {
     ARROW_ASSIGN_OR_RAISE(auto text, ingest.positions().Read(version));
@@ -231,7 +234,11 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
     stream_->Advance(position);
     step.worked = true;
     // States before the committed one are never read again.
-    ARROW_RETURN_NOT_OK(ingest.positions().Prune(position.key()));
+    // (one delete, not a listing: Open pruned whatever came before).
+    if (committed_key_ > 0 && committed_key_ < position.key()) {
+      ARROW_RETURN_NOT_OK(ingest.positions().Discard(committed_key_));
+    }
+    committed_key_ = position.key();
     return Status::OK();
   }
 

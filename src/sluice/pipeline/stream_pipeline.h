@@ -111,6 +111,9 @@ class StreamPipeline {
   std::map<std::string, TableState> tables_;  // by "db.table"
   /// A batch planned (by a crashed run or another process) and resumed.
   std::vector<sources::Unit> resume_;
+  /// The position key a single-table stream last committed (its state is
+  /// deleted once the next one commits).
+  int64_t committed_key_ = 0;
   std::mutex dead_letters_mu_;
   // Multi-table streams.
   std::unique_ptr<PositionStore> checkpoints_;
