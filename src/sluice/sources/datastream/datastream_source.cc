@@ -8,6 +8,7 @@
 
 #include "sluice/formats/avro/ocf_extent.h"
 #include "sluice/formats/json/gzip.h"
+#include "sluice/formats/json/timestamp_text.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
 #include "sluice/sources/datastream/discovery.h"
 #include "sluice/sources/datastream/file_decoder.h"
@@ -20,16 +21,6 @@ namespace {
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 // "yyyy/mm/dd/hh/mm/<file>" -> that minute, UTC ms.
@@ -52,8 +43,8 @@ std::optional<int64_t> MinuteOfPath(std::string_view path) {
       parts[4] > 59) {
     return std::nullopt;
   }
-  int64_t days =
-      DaysFromCivil(parts[0], static_cast<unsigned>(parts[1]), static_cast<unsigned>(parts[2]));
+  int64_t days = formats::json::DaysFromCivil(parts[0], static_cast<int>(parts[1]),
+                                              static_cast<int>(parts[2]));
   return ((days * 24 + parts[3]) * 60 + parts[4]) * 60'000;
 }
 
