@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 extern char** environ;
 
@@ -67,8 +68,10 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     if (value.empty()) return Status::Invalid("source.kind is empty");
     c.source_kind = value;
   } else if (key == "source.format") {
-    if (value != "avro" && value != "json") {
-      return Status::Invalid("source.format: expected avro or json, got '", value, "'");
+    // Which formats a source reads is its own check (e.g. dms: csv | parquet).
+    if (value != "avro" && value != "json" && value != "csv" && value != "parquet") {
+      return Status::Invalid("source.format: expected avro, json, csv or parquet, got '", value,
+                             "'");
     }
     c.format = value;
   } else if (key == "source.path") {
@@ -97,6 +100,24 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
       return Status::Invalid(key, ": expected decimal or string, got '", value, "'");
     }
     c.number_type = value;
+  } else if (key.rfind("source.dms.", 0) == 0) {
+    // [source.dms]: parsed and checked by the DMS source (docs/dms.md).
+    std::string k = key.substr(11);
+    static const char* kDmsKeys[] = {"timestamp_column",
+                                     "change_sequence_column",
+                                     "csv_header",
+                                     "csv_null",
+                                     "csv_delimiter",
+                                     "csv_no_sup_value",
+                                     "include_op_for_full_load",
+                                     "cdc_inserts_only",
+                                     "before_image_prefix",
+                                     "cdc_start_date",
+                                     "cdc_path"};
+    bool known = false;
+    for (const char* d : kDmsKeys) known = known || k == d;
+    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
+    c.dms[k] = value;
   } else if (key == "sink.path") {
     c.sink_path = value;
   } else if (key == "sink.table_prefix") {
@@ -184,6 +205,19 @@ Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
     } else if (key == "column_types" && v.is_table()) {
       for (const auto& [col, type] : *v.as_table())
         tc.column_types[std::string(col.str())] = NodeToText(type);
+    } else if (key == "columns" && v.is_table()) {
+      // An enforced schema whose order matters (CSV without a header):
+      // toml++ keeps keys sorted, so restore the order they were written in.
+      std::vector<std::tuple<toml::source_position, std::string, std::string>> cols;
+      for (const auto& [col, type] : *v.as_table()) {
+        cols.emplace_back(col.source().begin, std::string(col.str()), NodeToText(type));
+      }
+      std::sort(cols.begin(), cols.end(), [](const auto& a, const auto& b) {
+        const auto &pa = std::get<0>(a), &pb = std::get<0>(b);
+        return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+      });
+      tc.columns.clear();
+      for (auto& [pos, col, type] : cols) tc.columns.emplace_back(col, type);
     } else {
       return Status::Invalid("unknown configuration key '", where, "'");
     }
@@ -342,6 +376,17 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.late_window",
                                 "source.late_check_interval",
                                 "source.datastream.number_type",
+                                "source.dms.timestamp_column",
+                                "source.dms.change_sequence_column",
+                                "source.dms.csv_header",
+                                "source.dms.csv_null",
+                                "source.dms.csv_delimiter",
+                                "source.dms.csv_no_sup_value",
+                                "source.dms.include_op_for_full_load",
+                                "source.dms.cdc_inserts_only",
+                                "source.dms.before_image_prefix",
+                                "source.dms.cdc_start_date",
+                                "source.dms.cdc_path",
                                 "sink.path",
                                 "sink.table_prefix",
                                 "sink.log_tables",

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/core/status.h"
@@ -31,6 +32,9 @@ struct TableConfig {
   std::optional<SchemaEvolution> schema_evolution;
   /// Pinned payload column types for JSON input ("decimal(7,2)", "long", …).
   std::map<std::string, std::string> column_types;
+  /// Enforced columns in the order written (DMS `columns = {id = "long"}`):
+  /// the names of CSV without a header, and the types cells are cast to.
+  std::vector<std::pair<std::string, std::string>> columns;
 };
 
 struct Config {
@@ -61,6 +65,8 @@ struct Config {
   int64_t late_check_interval_ms = 10LL * 60 * 1000;
   // [source.datastream]
   std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
+  // [source.dms]: key -> value as text (the DMS source parses them).
+  std::map<std::string, std::string> dms;
   // [sink]
   std::string sink_path;
   std::string table_prefix;

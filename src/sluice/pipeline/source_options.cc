@@ -12,6 +12,7 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   o.format = config.format;
   o.path = config.source_path;
   o.settings["number_type"] = config.number_type;
+  for (const auto& [key, value] : config.dms) o.settings[key] = value;
   o.settle_ms = config.settle_ms;
   o.incomplete_timeout_ms = config.incomplete_timeout_ms;
   o.late_window_ms = config.late_window_ms;
@@ -26,6 +27,14 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
                                type.status().message());
       }
       t.column_types[column] = *type;
+    }
+    for (const auto& [column, name] : table.columns) {
+      auto type = delta::ArrowTypeFromDeltaType(nlohmann::ordered_json(name), column);
+      if (!type.ok()) {
+        return Status::Invalid("tables.\"", qualified, "\".columns.", column, ": ",
+                               type.status().message());
+      }
+      t.columns.emplace_back(column, *type);
     }
     o.tables[qualified] = std::move(t);
   }

@@ -40,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/core/status.h"
@@ -120,6 +121,9 @@ struct SourceTableOptions {
   std::vector<std::string> primary_keys;  ///< overrides the source's keys
   /// Pinned column types for untyped input (JSON, CSV without a schema).
   std::map<std::string, std::shared_ptr<arrow::DataType>> column_types;
+  /// An enforced schema, in order (DMS `columns`: the columns of CSV
+  /// without a header, cast to these types; empty: none).
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> columns;
 };
 
 class Stream {

@@ -1,0 +1,205 @@
+#include "sluice/sources/dms/dms_source.h"
+
+#include <arrow/buffer.h>
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/record_batch.h>
+
+#include "sluice/sources/dms/dms_changes.h"
+#include "sluice/sources/dms/dms_file_reader.h"
+#include "sluice/sources/dms/dms_names.h"
+#include "sluice/sources/dms/dms_settings.h"
+#include "sluice/sources/file_stream.h"
+
+namespace sluice::sources::dms {
+
+namespace {
+
+std::string BaseName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool Hidden(const std::string& name) { return name.empty() || name[0] == '.' || name[0] == '_'; }
+
+class DmsStream : public FileStream {
+ public:
+  DmsStream(std::string id, FileStreamOptions fs_options, DmsSettings settings,
+            const SourceOptions& options)
+      : FileStream(id, std::move(fs_options)), settings_(std::move(settings)) {
+    size_t slash = id.find('/');
+    table_ = {id.substr(0, slash), slash == std::string::npos ? "" : id.substr(slash + 1)};
+    auto it = options.tables.find(table_.Qualified());
+    if (it != options.tables.end()) {
+      schema_.primary_keys = it->second.primary_keys;
+      schema_.columns = it->second.columns;
+    }
+  }
+
+ protected:
+  bool IsDataFile(std::string_view name) const override {
+    auto f = ParseDmsFileName(name, settings_.parquet);
+    return f && f->kind != DmsFileKind::kCdcTxn;
+  }
+
+  std::optional<int64_t> TimeOfPath(std::string_view path) const override {
+    return DmsPathTime(path);
+  }
+
+  FileExtent CheckExtent(const arrow::Buffer& bytes, std::string_view path) const override {
+    auto slash = path.rfind('/');
+    auto f = ParseDmsFileName(slash == std::string_view::npos ? path : path.substr(slash + 1),
+                              settings_.parquet);
+    return CheckDmsExtent(bytes, f ? f->parquet : settings_.parquet);
+  }
+
+  // The folder is the table: DMS writes `<schema>/<table>/`.
+  Result<std::optional<SourceTable>> IdentifyFile(const Unit&,
+                                                  const std::shared_ptr<arrow::Buffer>&) override {
+    return table_;
+  }
+
+  Result<DecodedUnit> DecodeFile(const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes,
+                                 const DecodeContext& ctx) const override {
+    const std::string where = Where(unit.name);
+    auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    DecodedUnit out;
+    TableChanges changes;
+    changes.table = table_;
+    changes.primary_keys = schema_.primary_keys;
+    if (!name) {
+      changes.bad.push_back({where, 0, "not a DMS data file name", ""});
+      out.tables.push_back(std::move(changes));
+      return out;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto rows,
+                          ReadDmsFile(bytes, *name, where, settings_, HeaderlessNames(*name)));
+    changes.bad = std::move(rows.bad);
+    DmsFileContext fctx;
+    fctx.where = where;
+    fctx.ordinal = unit.ordinal;
+    fctx.kind = name->kind;
+    fctx.file_time_ms = name->time_ms;
+    fctx.ingested_at_us = ctx.ingested_at_us;
+    for (const auto& part : rows.parts) {
+      auto converted = ToChanges(part, fctx, settings_, schema_);
+      if (!converted.ok()) {
+        // A file this source cannot take at all (a reserved column name).
+        changes.bad.push_back({where, fctx.first_row, converted.status().message(), ""});
+      } else {
+        for (auto& b : converted->bad) changes.bad.push_back(std::move(b));
+        if (converted->batch && converted->batch->num_rows() > 0) {
+          changes.batches.push_back(std::move(converted->batch));
+        }
+      }
+      fctx.first_row += part.batch->num_rows();
+    }
+    out.tables.push_back(std::move(changes));
+    return out;
+  }
+
+ private:
+  // The columns of a CSV file without a header (AddColumnName false), in
+  // the order DMS writes them: Op (when the file has one), the timestamp
+  // column, the configured columns, the change-sequence column.
+  std::vector<std::string> HeaderlessNames(const DmsFileName& name) const {
+    std::vector<std::string> names;
+    if (settings_.csv_header || name.parquet) return names;
+    const bool op = name.kind == DmsFileKind::kFullLoad
+                        ? settings_.include_op_for_full_load
+                        : !settings_.cdc_inserts_only || settings_.include_op_for_full_load;
+    if (op) names.push_back("Op");
+    if (!settings_.timestamp_column.empty()) names.push_back(settings_.timestamp_column);
+    for (const auto& [col, type] : schema_.columns) names.push_back(col);
+    if (!settings_.change_sequence_column.empty() && name.kind != DmsFileKind::kFullLoad) {
+      names.push_back(settings_.change_sequence_column);
+    }
+    return names;
+  }
+
+  DmsSettings settings_;
+  SourceTable table_;
+  DmsTableSchema schema_;
+};
+
+class DmsSource : public Source {
+ public:
+  explicit DmsSource(SourceOptions options) : options_(std::move(options)) {}
+
+  Status Init() {
+    ARROW_ASSIGN_OR_RAISE(settings_, ParseDmsSettings(options_.format, options_.settings));
+    if (!settings_.csv_header && !settings_.parquet) {
+      for (const auto& [name, table] : options_.tables) {
+        if (table.columns.empty()) {
+          return Status::Invalid("tables.\"", name,
+                                 "\".columns is required: source.dms.csv_header is false, so "
+                                 "the CSV files do not name their columns");
+        }
+      }
+    }
+    if (!options_.fs) {
+      std::string root = options_.path;
+      if (root.rfind("file://", 0) == 0) root = root.substr(7);
+      while (root.size() > 1 && root.back() == '/') root.pop_back();
+      options_.fs = std::make_shared<arrow::fs::LocalFileSystem>();
+      options_.fs_root = root;
+    }
+    fs_options_.fs = options_.fs;
+    fs_options_.root = options_.fs_root;
+    fs_options_.visible_while_written = options_.fs->type_name() == "local";
+    fs_options_.settle_ms = options_.settle_ms;
+    fs_options_.incomplete_timeout_ms = options_.incomplete_timeout_ms;
+    fs_options_.late_window_ms = options_.late_window_ms;
+    fs_options_.late_check_interval_ms = options_.late_check_interval_ms;
+    fs_options_.late_check_margin_ms =
+        fs_options_.visible_while_written ? options_.settle_ms + 3'000 : 5LL * 60 * 1000;
+    return Status::OK();
+  }
+
+  // Streams: `<schema>/<table>` folders (hidden ones and the CdcPath skipped).
+  Result<std::vector<std::string>> Discover() override {
+    std::vector<std::string> out;
+    arrow::fs::FileSelector sel;
+    sel.base_dir = options_.fs_root;
+    sel.allow_not_found = true;
+    ARROW_ASSIGN_OR_RAISE(auto schemas, options_.fs->GetFileInfo(sel));
+    for (const auto& s : schemas) {
+      std::string schema = BaseName(s.path());
+      if (s.type() != arrow::fs::FileType::Directory || Hidden(schema)) continue;
+      if (!settings_.cdc_path.empty() && schema == settings_.cdc_path) continue;
+      arrow::fs::FileSelector tsel;
+      tsel.base_dir = s.path();
+      ARROW_ASSIGN_OR_RAISE(auto tables, options_.fs->GetFileInfo(tsel));
+      for (const auto& t : tables) {
+        std::string table = BaseName(t.path());
+        if (t.type() != arrow::fs::FileType::Directory || Hidden(table)) continue;
+        out.push_back(schema + "/" + table);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Result<std::unique_ptr<Stream>> OpenStream(const std::string& id) override {
+    return std::make_unique<DmsStream>(id, fs_options_, settings_, options_);
+  }
+
+  std::string Describe() const override {
+    return "dms " + options_.format + " files from " + options_.path;
+  }
+
+ private:
+  SourceOptions options_;
+  DmsSettings settings_;
+  FileStreamOptions fs_options_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> MakeDmsSource(const SourceOptions& options) {
+  auto source = std::make_unique<DmsSource>(options);
+  ARROW_RETURN_NOT_OK(source->Init());
+  return source;
+}
+
+}  // namespace sluice::sources::dms
