@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 namespace sluice::formats::csv {
 
@@ -49,10 +48,9 @@ class RecordScanner {
   RecordScanner(std::string_view input, char delimiter, char quote);
 
   /// \brief Scans the record starting at `pos` (< input size). Stores the
-  /// spans of its first `max_fields` fields in `*fields` (cleared first);
+  /// spans of its first `max_fields` fields in fields[0..max_fields);
   /// record->field_count counts them all.
-  void Scan(int64_t pos, size_t max_fields, std::vector<FieldSpan>* fields,
-            ScannedRecord* record) const;
+  void Scan(int64_t pos, FieldSpan* fields, int64_t max_fields, ScannedRecord* record) const;
 
  private:
   // Index of the first delimiter, quote, CR or LF at or after pos (or the
