@@ -325,6 +325,12 @@ TEST(CsvDecoder, BadOptionsAreRefused) {
   CsvOptions high;
   high.delimiter = '\xa7';
   EXPECT_TRUE(DecodeCsv("a\n", high).status().IsInvalid());
+  CsvOptions null_with_delimiter;
+  null_with_delimiter.null_value = "N,A";
+  EXPECT_TRUE(DecodeCsv("a\n", null_with_delimiter).status().IsInvalid());
+  CsvOptions nosup_with_quote;
+  nosup_with_quote.no_sup_value.emplace("\"x");
+  EXPECT_TRUE(DecodeCsv("a\n", nosup_with_quote).status().IsInvalid());
   CsvOptions clash;
   clash.no_sup_value.emplace("NULL");
   EXPECT_TRUE(DecodeCsv("a\n", clash).status().IsInvalid());

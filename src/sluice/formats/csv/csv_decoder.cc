@@ -49,6 +49,18 @@ Status CheckOptions(const CsvOptions& options) {
   if (options.no_sup_value && *options.no_sup_value == options.null_value) {
     return Status::Invalid("CSV null value and no-sup value are both '", options.null_value, "'");
   }
+  // An unquoted field never holds these bytes, so such a value never matches.
+  const char forbidden[] = {options.delimiter, options.quote, '\r', '\n'};
+  const std::string_view unmatchable(forbidden, sizeof(forbidden));
+  if (options.null_value.find_first_of(unmatchable) != std::string::npos) {
+    return Status::Invalid("CSV null value '", options.null_value,
+                           "' holds the delimiter, the quote, CR or LF");
+  }
+  if (options.no_sup_value &&
+      options.no_sup_value->find_first_of(unmatchable) != std::string::npos) {
+    return Status::Invalid("CSV no-sup value '", *options.no_sup_value,
+                           "' holds the delimiter, the quote, CR or LF");
+  }
   if (options.max_error_raw_bytes < 0) {
     return Status::Invalid("CSV max_error_raw_bytes is negative");
   }
