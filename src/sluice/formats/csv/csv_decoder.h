@@ -56,10 +56,10 @@ struct CsvOptions {
   /// The column names when header is false (required then, at least one,
   /// unique); ignored when header is true.
   std::vector<std::string> column_names;
-  /// DMS CsvNullValue: an unquoted field equal to it is NULL.
+  /// DMS CsvNullValue: an unquoted field equal to it is NULL. May be empty.
   std::string null_value = "NULL";
   /// DMS CsvNoSupValue: an unquoted field equal to it is reported in
-  /// CsvTable::unsupplied. Must differ from null_value.
+  /// CsvTable::unsupplied. Must differ from null_value; unset: no field is.
   std::optional<std::string> no_sup_value;
   /// CsvRowError::raw keeps at most this many bytes of the record.
   int64_t max_error_raw_bytes = int64_t{64} << 10;
@@ -103,12 +103,15 @@ struct CsvTable {
 
 /// \brief Decodes a whole input (already decompressed).
 ///
-/// Fails (Invalid) only on bad options (delimiter equal to quote, either of
-/// them CR or LF, no column names without a header, null_value equal to
-/// no_sup_value) or a bad header: an empty or duplicate column name, or a
-/// header record that is itself malformed (unbalanced quote, stray quote, bad
-/// UTF-8). An empty input (or only a BOM) with header true gives zero columns
-/// and zero rows. Fails (CapacityError) when one column would hold more than
+/// Fails (Invalid) only on bad options or a bad header:
+///   - delimiter equal to quote, or either of them CR, LF or not ASCII;
+///   - without a header, no column names, or a duplicate or empty one;
+///   - null_value equal to no_sup_value, or either holding the delimiter,
+///     the quote, CR or LF (it could never match); max_error_raw_bytes < 0;
+///   - a header with an empty or duplicate column name, or that is itself
+///     malformed (unbalanced quote, stray quote, bad UTF-8, blank line).
+/// An empty input (or only a BOM) with header true gives zero columns and
+/// zero rows. Fails (CapacityError) when one column would hold more than
 /// 2 GiB of text (utf8 offsets are 32-bit): split such inputs.
 Result<CsvTable> DecodeCsv(std::string_view bytes, const CsvOptions& options);
 
