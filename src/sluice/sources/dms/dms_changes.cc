@@ -484,7 +484,8 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
   for (const auto& [r, del] : rows) {
     const int64_t orig = kept[static_cast<size_t>(r)];
     const RowMeta& m = meta[static_cast<size_t>(orig)];
-    const int64_t file_row = ctx.first_row + orig;
+    const int64_t file_row =
+        raw.row_numbers.empty() ? ctx.first_row + orig : raw.row_numbers[static_cast<size_t>(orig)];
     ops.push_back(del ? CdcOp::kDelete : m.op);
     key.Clear();
     if (full_load) {

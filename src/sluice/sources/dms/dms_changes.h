@@ -66,6 +66,9 @@ struct DmsRawRows {
   /// Per row: its position for dead letters (CSV byte offset); empty: the
   /// row index.
   std::vector<int64_t> offsets;
+  /// Per row: its row index in the file (empty: first_row + its index in
+  /// the batch). CDC_TXN tables take every n-th record of their file.
+  std::vector<int64_t> row_numbers;
 };
 
 struct DmsFileContext {

@@ -5,6 +5,10 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
 #include "sluice/formats/csv/csv_decoder.h"
 #include "sluice/formats/json/gzip.h"
 
@@ -53,6 +57,63 @@ Result<DmsFileRows> ReadParquet(const std::shared_ptr<arrow::Buffer>& bytes,
   }
 }
 
+// Splits CSV text into records (quotes respected): [begin, end) of each
+// record without its line end, and the first `want` fields, unquoted.
+struct Record {
+  int64_t begin = 0, end = 0;
+  int64_t fields = 0;
+  std::vector<std::string> head;
+};
+
+std::vector<Record> SplitRecords(std::string_view text, char delim, size_t want, size_t limit) {
+  std::vector<Record> out;
+  size_t i = 0;
+  const size_t n = text.size();
+  if (n >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
+  while (i < n && out.size() < limit) {
+    Record r;
+    r.begin = static_cast<int64_t>(i);
+    std::string field;
+    bool quoted = false, in_quote = false;
+    r.fields = 1;
+    for (; i < n; ++i) {
+      char c = text[i];
+      if (in_quote) {
+        if (c == '"') {
+          if (i + 1 < n && text[i + 1] == '"') {
+            field.push_back('"');
+            ++i;
+          } else {
+            in_quote = false;
+          }
+        } else {
+          field.push_back(c);
+        }
+        continue;
+      }
+      if (c == '"') {
+        in_quote = quoted = true;
+      } else if (c == delim) {
+        if (r.head.size() < want) r.head.push_back(std::move(field));
+        field.clear();
+        quoted = false;
+        ++r.fields;
+      } else if (c == '\n' || c == '\r') {
+        break;
+      } else {
+        field.push_back(c);
+      }
+    }
+    (void)quoted;
+    if (r.head.size() < want) r.head.push_back(std::move(field));
+    r.end = static_cast<int64_t>(i);
+    if (i < n && text[i] == '\r') ++i;
+    if (i < n && text[i] == '\n') ++i;
+    if (r.end > r.begin) out.push_back(std::move(r));  // blank lines are not records
+  }
+  return out;
+}
+
 Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
                             const DmsSettings& settings, const std::vector<std::string>& names) {
   formats::csv::CsvOptions o;
@@ -78,25 +139,174 @@ Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
   return out;
 }
 
+// The bytes after gzip (if any); a file-level bad record when the stream
+// does not decompress at all.
+Result<std::shared_ptr<arrow::Buffer>> Gunzipped(const std::shared_ptr<arrow::Buffer>& bytes,
+                                                 bool strict, const std::string& where,
+                                                 std::optional<BadRecord>* bad) {
+  if (!formats::json::IsGzip(View(*bytes))) return bytes;
+  ARROW_ASSIGN_OR_RAISE(auto g, formats::json::Gunzip(View(*bytes), kMaxGunzip, 0));
+  if (!g.damage.empty() && (strict || g.size == 0)) {
+    *bad = BadRecord{where, g.damage_offset, "damaged gzip stream: " + g.damage, ""};
+    return nullptr;
+  }
+  g.data.resize(static_cast<size_t>(g.size));
+  return arrow::Buffer::FromString(std::move(g.data));
+}
+
 }  // namespace
+
+bool HeaderlessHasOp(const DmsSettings& s, DmsFileKind kind) {
+  if (kind == DmsFileKind::kFullLoad) return s.include_op_for_full_load;
+  return !s.cdc_inserts_only || s.include_op_for_full_load;
+}
+
+std::vector<std::string> HeaderlessNames(const DmsSettings& s, const DmsTableSchema& schema,
+                                         bool op, int64_t field_count) {
+  const int64_t ncols = static_cast<int64_t>(schema.columns.size());
+  const int64_t fixed = (op ? 1 : 0) + (s.timestamp_column.empty() ? 0 : 1);
+  const bool seq_possible = !s.change_sequence_column.empty();
+  const bool bi_possible = !s.before_image_prefix.empty() && !schema.primary_keys.empty();
+  const int64_t nbi = static_cast<int64_t>(schema.primary_keys.size());
+  struct Fit {
+    bool seq, bi;
+    int64_t k;
+  };
+  std::optional<Fit> exact, partial;
+  for (bool seq : {true, false}) {
+    for (bool bi : {true, false}) {
+      if ((seq && !seq_possible) || (bi && !bi_possible)) continue;
+      int64_t k = field_count - fixed - (seq ? 1 : 0) - (bi ? nbi : 0);
+      if (k == ncols && !exact) exact = Fit{seq, bi, k};
+      if (k >= 1 && k < ncols && (!partial || k > partial->k)) partial = Fit{seq, bi, k};
+    }
+  }
+  std::optional<Fit> fit = exact ? exact : partial;
+  std::vector<std::string> names;
+  if (!fit) return names;
+  if (op) names.push_back("Op");
+  if (!s.timestamp_column.empty()) names.push_back(s.timestamp_column);
+  for (int64_t i = 0; i < fit->k; ++i)
+    names.push_back(schema.columns[static_cast<size_t>(i)].first);
+  if (fit->seq) names.push_back(s.change_sequence_column);
+  if (fit->bi) {
+    for (const auto& key : schema.primary_keys) names.push_back(s.before_image_prefix + key);
+  }
+  return names;
+}
 
 Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
                                 const DmsFileName& file, const std::string& where,
-                                const DmsSettings& settings,
-                                const std::vector<std::string>& names) {
-  std::shared_ptr<arrow::Buffer> data = bytes;
-  std::string gunzipped;
-  if (formats::json::IsGzip(View(*bytes))) {
-    ARROW_ASSIGN_OR_RAISE(auto g, formats::json::Gunzip(View(*bytes), kMaxGunzip, 0));
-    if (!g.damage.empty() && (file.parquet || g.size == 0)) {
-      return FileBad(where, g.damage_offset, "damaged gzip stream: " + g.damage);
-    }
-    gunzipped = std::move(g.data);
-    gunzipped.resize(static_cast<size_t>(g.size));
-    data = arrow::Buffer::FromString(std::move(gunzipped));
-  }
+                                const DmsSettings& settings, const DmsTableSchema& schema) {
+  std::optional<BadRecord> bad;
+  ARROW_ASSIGN_OR_RAISE(auto data, Gunzipped(bytes, file.parquet, where, &bad));
+  if (bad) return FileBad(where, bad->offset, bad->reason);
   if (file.parquet) return ReadParquet(data, where);
+  std::vector<std::string> names;
+  if (!settings.csv_header) {
+    auto first = SplitRecords(View(*data), settings.csv_delimiter, 0, 1);
+    if (first.empty()) return DmsFileRows{};
+    names =
+        HeaderlessNames(settings, schema, HeaderlessHasOp(settings, file.kind), first[0].fields);
+    if (names.empty()) {
+      return FileBad(where, 0,
+                     "a record of " + std::to_string(first[0].fields) +
+                         " fields fits no layout of the configured columns (" +
+                         std::to_string(schema.columns.size()) + ")");
+    }
+  }
   return ReadCsv(View(*data), where, settings, names);
+}
+
+Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
+                                  const std::string& where, const DmsSettings& settings,
+                                  const std::map<std::string, DmsTableSchema>& schemas) {
+  DmsTxnRows out;
+  std::optional<BadRecord> bad;
+  ARROW_ASSIGN_OR_RAISE(auto data, Gunzipped(bytes, false, where, &bad));
+  if (bad) {
+    out.bad.push_back(std::move(*bad));
+    return out;
+  }
+  std::string_view text = View(*data);
+  auto records = SplitRecords(text, settings.csv_delimiter, 3, SIZE_MAX);
+  // Records per (table, field count), in file order: one decode each.
+  struct Group {
+    SourceTable table;
+    std::string text;
+    std::vector<int64_t> offsets;      // in the file
+    std::vector<int64_t> row_numbers;  // record index in the file
+    std::vector<int64_t> starts;       // offset of each record in `text`
+  };
+  std::map<std::pair<std::string, int64_t>, Group> groups;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    std::string_view raw =
+        text.substr(static_cast<size_t>(r.begin), static_cast<size_t>(r.end - r.begin));
+    if (r.head.size() < 3 || r.fields < 4) {
+      out.bad.push_back({where, r.begin, "a CDC_TXN record needs Op, table, schema and values",
+                         std::string(raw)});
+      continue;
+    }
+    SourceTable table{r.head[2], r.head[1]};
+    Group& g = groups[{table.Qualified(), r.fields}];
+    g.table = table;
+    g.starts.push_back(static_cast<int64_t>(g.text.size()));
+    g.text.append(raw);
+    g.text.push_back('\n');
+    g.offsets.push_back(r.begin);
+    g.row_numbers.push_back(static_cast<int64_t>(i));
+  }
+  for (auto& [key, g] : groups) {
+    const std::string qualified = g.table.Qualified();
+    auto it = schemas.find(qualified);
+    auto& slot = out.tables[qualified];
+    slot.first = g.table;
+    std::vector<std::string> names;
+    if (it != schemas.end()) names = HeaderlessNames(settings, it->second, true, key.second - 2);
+    if (names.empty()) {
+      std::string reason = it == schemas.end() || it->second.columns.empty()
+                               ? "no columns configured for " + qualified +
+                                     " (CDC_TXN records have no header: set tables.\"" + qualified +
+                                     "\".columns)"
+                               : "a record of " + std::to_string(key.second) +
+                                     " fields fits no layout of the configured columns";
+      for (size_t i = 0; i < g.offsets.size(); ++i) {
+        size_t b = static_cast<size_t>(g.starts[i]);
+        size_t e =
+            i + 1 < g.starts.size() ? static_cast<size_t>(g.starts[i + 1]) - 1 : g.text.size() - 1;
+        slot.second.bad.push_back({where, g.offsets[i], reason, g.text.substr(b, e - b)});
+      }
+      continue;
+    }
+    names.insert(names.begin() + 1, {"\x01dms_table", "\x01dms_schema"});
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCsv(g.text, where, settings, names));
+    // Offsets of the group's text back to the file's.
+    auto to_file = [&](int64_t off) {
+      auto pos = std::upper_bound(g.starts.begin(), g.starts.end(), off) - g.starts.begin() - 1;
+      return g.offsets[static_cast<size_t>(pos)] + (off - g.starts[static_cast<size_t>(pos)]);
+    };
+    for (auto& b : rows.bad) {
+      b.offset = to_file(b.offset);
+      slot.second.bad.push_back(std::move(b));
+    }
+    for (auto& part : rows.parts) {
+      // The records that decoded: their places in the file.
+      for (auto& off : part.offsets) {
+        auto pos = std::upper_bound(g.starts.begin(), g.starts.end(), off) - g.starts.begin() - 1;
+        part.row_numbers.push_back(g.row_numbers[static_cast<size_t>(pos)]);
+        off = to_file(off);
+      }
+      // The routing columns are not payload.
+      ARROW_ASSIGN_OR_RAISE(part.batch, part.batch->RemoveColumn(2));
+      ARROW_ASSIGN_OR_RAISE(part.batch, part.batch->RemoveColumn(1));
+      if (!part.unsupplied.empty()) {
+        part.unsupplied.erase(part.unsupplied.begin() + 1, part.unsupplied.begin() + 3);
+      }
+      slot.second.parts.push_back(std::move(part));
+    }
+  }
+  return out;
 }
 
 FileExtent CheckDmsExtent(const arrow::Buffer& bytes, bool parquet) {

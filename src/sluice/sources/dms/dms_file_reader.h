@@ -9,8 +9,10 @@
 
 #include <arrow/type_fwd.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/core/status.h"
@@ -27,10 +29,42 @@ struct DmsFileRows {
   std::vector<BadRecord> bad;
 };
 
-/// `names` gives header-less CSV its columns (in order).
+/// Reads a table file (full load or CDC). `schema` gives header-less CSV
+/// its column names (HeaderlessNames).
 Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
                                 const DmsFileName& file, const std::string& where,
-                                const DmsSettings& settings, const std::vector<std::string>& names);
+                                const DmsSettings& settings, const DmsTableSchema& schema);
+
+/// The columns of a header-less CSV record of `field_count` fields, in the
+/// order DMS writes them: Op (when `op`), the timestamp column, the
+/// configured columns, the change-sequence column, the before images of the
+/// primary keys (`<prefix><key>`). Whether the sequence and before-image
+/// columns are there is told by the count (transformation rules add them to
+/// every file); fewer fields than that drop trailing configured columns (a
+/// file written before a column was added; the layout keeping the most
+/// columns wins). An exact fit wins over a partial one, so a count can be
+/// read two ways only when before images and an added column meet: then
+/// write headers (docs/dms.md). Empty when no layout fits.
+std::vector<std::string> HeaderlessNames(const DmsSettings& settings, const DmsTableSchema& schema,
+                                         bool op, int64_t field_count);
+
+/// Whether a file of `kind` has an Op column when it has no header.
+bool HeaderlessHasOp(const DmsSettings& settings, DmsFileKind kind);
+
+/// A CDC_TXN file (PreserveTransactions): header-less CSV records
+/// `Op,table_name,schema_name,[timestamp],values...` of many tables in
+/// transaction order, split per table in one pass (each table's records
+/// decoded together, with their own columns), without reading the file once
+/// per table. Row numbers and offsets are the records' places in the file.
+struct DmsTxnRows {
+  /// By "<schema>.<table>".
+  std::map<std::string, std::pair<SourceTable, DmsFileRows>> tables;
+  /// Records no table can take (too few fields, an undecodable file).
+  std::vector<BadRecord> bad;
+};
+Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
+                                  const std::string& where, const DmsSettings& settings,
+                                  const std::map<std::string, DmsTableSchema>& schemas);
 
 /// The format's own completeness check (file_stream.h): a Parquet file must
 /// begin and end with PAR1, a CSV file end with a newline, a gzip stream have

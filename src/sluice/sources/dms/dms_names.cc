@@ -55,6 +55,18 @@ std::optional<int64_t> CdcNameTime(std::string_view stem) {
   return ((days * 24 + h) * 60 + mi) * 60'000 + s * 1000 + ms;
 }
 
+// "YYYYMMDDHHMMSSmmm[...]" or "YYYYMMDD-HHMMSSmmm[...]" -> UTC ms.
+std::optional<int64_t> CdcTxnNameTime(std::string_view rest) {
+  if (rest.size() >= 17 && AllDigits(rest.substr(0, 17))) {
+    std::string dashed(rest.substr(0, 8));
+    dashed += '-';
+    dashed += rest.substr(8, 9);
+    return CdcNameTime(dashed);
+  }
+  if (rest.size() >= 18) return CdcNameTime(rest.substr(0, 18));
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<DmsFileName> ParseDmsFileName(std::string_view name, bool parquet) {
@@ -75,6 +87,7 @@ std::optional<DmsFileName> ParseDmsFileName(std::string_view name, bool parquet)
   if (StartsWith(stem, "CDC_TXN-")) {
     if (out.parquet) return std::nullopt;
     out.kind = DmsFileKind::kCdcTxn;
+    out.time_ms = CdcTxnNameTime(stem.substr(8));
     return out;
   }
   if (out.parquet != parquet) return std::nullopt;
@@ -137,6 +150,9 @@ std::optional<int64_t> DmsPathTime(std::string_view path) {
   size_t dot = stem.rfind('.');
   if (dot != std::string_view::npos) stem = stem.substr(0, dot);
   if (auto t = CdcNameTime(stem)) return t;
+  if (StartsWith(stem, "CDC_TXN-")) {
+    if (auto t = CdcTxnNameTime(stem.substr(8))) return t;
+  }
   return folder_ms;
 }
 

@@ -72,8 +72,7 @@ class DmsStream : public FileStream {
       out.tables.push_back(std::move(changes));
       return out;
     }
-    ARROW_ASSIGN_OR_RAISE(auto rows,
-                          ReadDmsFile(bytes, *name, where, settings_, HeaderlessNames(*name)));
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadDmsFile(bytes, *name, where, settings_, schema_));
     changes.bad = std::move(rows.bad);
     DmsFileContext fctx;
     fctx.where = where;
@@ -99,27 +98,86 @@ class DmsStream : public FileStream {
   }
 
  private:
-  // The columns of a CSV file without a header (AddColumnName false), in
-  // the order DMS writes them: Op (when the file has one), the timestamp
-  // column, the configured columns, the change-sequence column.
-  std::vector<std::string> HeaderlessNames(const DmsFileName& name) const {
-    std::vector<std::string> names;
-    if (settings_.csv_header || name.parquet) return names;
-    const bool op = name.kind == DmsFileKind::kFullLoad
-                        ? settings_.include_op_for_full_load
-                        : !settings_.cdc_inserts_only || settings_.include_op_for_full_load;
-    if (op) names.push_back("Op");
-    if (!settings_.timestamp_column.empty()) names.push_back(settings_.timestamp_column);
-    for (const auto& [col, type] : schema_.columns) names.push_back(col);
-    if (!settings_.change_sequence_column.empty() && name.kind != DmsFileKind::kFullLoad) {
-      names.push_back(settings_.change_sequence_column);
-    }
-    return names;
-  }
-
   DmsSettings settings_;
   SourceTable table_;
   DmsTableSchema schema_;
+};
+
+// The CdcPath folder of PreserveTransactions: CDC_TXN files holding rows of
+// many tables in transaction order. One stream (id = the folder) routing each
+// row to its table; each file is read once whatever the number of tables.
+class DmsTxnStream : public FileStream {
+ public:
+  DmsTxnStream(std::string id, FileStreamOptions fs_options, DmsSettings settings,
+               const SourceOptions& options)
+      : FileStream(std::move(id), std::move(fs_options)), settings_(std::move(settings)) {
+    for (const auto& [qualified, t] : options.tables) {
+      schemas_[qualified] = DmsTableSchema{t.primary_keys, t.columns};
+    }
+  }
+
+  bool routes_many() const override { return true; }
+  Result<std::optional<SourceTable>> Identify() override { return std::nullopt; }
+
+ protected:
+  bool IsDataFile(std::string_view name) const override {
+    auto f = ParseDmsFileName(name, settings_.parquet);
+    return f && f->kind == DmsFileKind::kCdcTxn;
+  }
+
+  std::optional<int64_t> TimeOfPath(std::string_view path) const override {
+    return DmsPathTime(path);
+  }
+
+  FileExtent CheckExtent(const arrow::Buffer& bytes, std::string_view) const override {
+    return CheckDmsExtent(bytes, false);
+  }
+
+  Result<std::optional<SourceTable>> IdentifyFile(const Unit&,
+                                                  const std::shared_ptr<arrow::Buffer>&) override {
+    return std::nullopt;
+  }
+
+  Result<DecodedUnit> DecodeFile(const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes,
+                                 const DecodeContext& ctx) const override {
+    const std::string where = Where(unit.name);
+    auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCdcTxnFile(bytes, where, settings_, schemas_));
+    DecodedUnit out;
+    out.bad = std::move(rows.bad);
+    static const DmsTableSchema kNone;
+    for (auto& [qualified, entry] : rows.tables) {
+      auto it = schemas_.find(qualified);
+      const DmsTableSchema& schema = it == schemas_.end() ? kNone : it->second;
+      TableChanges changes;
+      changes.table = entry.first;
+      changes.primary_keys = schema.primary_keys;
+      changes.bad = std::move(entry.second.bad);
+      DmsFileContext fctx;
+      fctx.where = where;
+      fctx.ordinal = unit.ordinal;
+      fctx.kind = DmsFileKind::kCdc;
+      fctx.file_time_ms = name ? name->time_ms : std::nullopt;
+      fctx.ingested_at_us = ctx.ingested_at_us;
+      for (const auto& part : entry.second.parts) {
+        auto converted = ToChanges(part, fctx, settings_, schema);
+        if (!converted.ok()) {
+          changes.bad.push_back({where, 0, converted.status().message(), ""});
+          continue;
+        }
+        for (auto& b : converted->bad) changes.bad.push_back(std::move(b));
+        if (converted->batch && converted->batch->num_rows() > 0) {
+          changes.batches.push_back(std::move(converted->batch));
+        }
+      }
+      out.tables.push_back(std::move(changes));
+    }
+    return out;
+  }
+
+ private:
+  DmsSettings settings_;
+  std::map<std::string, DmsTableSchema> schemas_;
 };
 
 class DmsSource : public Source {
@@ -166,7 +224,11 @@ class DmsSource : public Source {
     for (const auto& s : schemas) {
       std::string schema = BaseName(s.path());
       if (s.type() != arrow::fs::FileType::Directory || Hidden(schema)) continue;
-      if (!settings_.cdc_path.empty() && schema == settings_.cdc_path) continue;
+      if (!settings_.cdc_path.empty() &&
+          (schema == settings_.cdc_path ||
+           settings_.cdc_path.compare(0, schema.size() + 1, schema + "/") == 0)) {
+        continue;
+      }
       arrow::fs::FileSelector tsel;
       tsel.base_dir = s.path();
       ARROW_ASSIGN_OR_RAISE(auto tables, options_.fs->GetFileInfo(tsel));
@@ -176,11 +238,19 @@ class DmsSource : public Source {
         out.push_back(schema + "/" + table);
       }
     }
+    if (!settings_.cdc_path.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto info,
+                            options_.fs->GetFileInfo(options_.fs_root + "/" + settings_.cdc_path));
+      if (info.type() == arrow::fs::FileType::Directory) out.push_back(settings_.cdc_path);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
 
   Result<std::unique_ptr<Stream>> OpenStream(const std::string& id) override {
+    if (!settings_.cdc_path.empty() && id == settings_.cdc_path) {
+      return std::make_unique<DmsTxnStream>(id, fs_options_, settings_, options_);
+    }
     return std::make_unique<DmsStream>(id, fs_options_, settings_, options_);
   }
 
