@@ -176,9 +176,13 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
     last_check_ms_ = now;
     check_due_ = found;
     if (!found) clean_check_ms_ = now;
-    std::sort(candidates.begin(), candidates.end(),
-              [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
   }
+  // Path order, after the source's own rank (DMS: full load before CDC).
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [this](const ListedFile& a, const ListedFile& b) {
+                     int ra = UnitRank(a.path), rb = UnitRank(b.path);
+                     return ra != rb ? ra < rb : a.path < b.path;
+                   });
   std::vector<Unit> out;
   for (const auto& f : candidates) {
     if (out.size() >= max_units) break;

@@ -79,6 +79,11 @@ class FileStream : public Stream {
   virtual std::optional<int64_t> TimeOfPath(std::string_view path) const = 0;
   /// The format's own completeness check of a file's bytes.
   virtual FileExtent CheckExtent(const arrow::Buffer& bytes, std::string_view path) const = 0;
+  /// Files are handed out by rank, then path (default: all rank 0, so path
+  /// order). Only the order of commits changes, never which files are
+  /// covered: DMS hands out full-load files before CDC files, so that a
+  /// partial image of a CDC row finds the full-load row it updates.
+  virtual int UnitRank(std::string_view /*path*/) const { return 0; }
   /// The table a (complete) file belongs to, when it tells.
   virtual Result<std::optional<SourceTable>> IdentifyFile(
       const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes) = 0;

@@ -68,6 +68,7 @@ TEST(DmsHeaderless, FileDecodesWithConfiguredNames) {
 
 TEST(DmsCdcTxn, RowsOfManyTablesAreRoutedInOnePass) {
   DmsSettings s = Headerless();
+  s.csv_header = true;  // AddColumnName does not apply to CDC_TXN files
   std::map<std::string, DmsTableSchema> schemas;
   schemas["sales.orders"] = Orders();
   schemas["sales.items"] = {{"sku"}, {{"sku", arrow::utf8()}, {"price", arrow::float64()}}};

@@ -280,7 +280,10 @@ Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
       continue;
     }
     names.insert(names.begin() + 1, {"\x01dms_table", "\x01dms_schema"});
-    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCsv(g.text, where, settings, names));
+    // CDC_TXN files never have a header, whatever AddColumnName says.
+    DmsSettings headerless = settings;
+    headerless.csv_header = false;
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCsv(g.text, where, headerless, names));
     // Offsets of the group's text back to the file's.
     auto to_file = [&](int64_t off) {
       auto pos = std::upper_bound(g.starts.begin(), g.starts.end(), off) - g.starts.begin() - 1;

@@ -46,6 +46,16 @@ class DmsStream : public FileStream {
     return DmsPathTime(path);
   }
 
+  // Full-load files first: CDC files sort before `LOAD…` by path, and a CDC
+  // row merged before its key's full-load row would lose that row's values
+  // wherever it is a partial image (the later full-load row is older).
+  int UnitRank(std::string_view path) const override {
+    auto slash = path.rfind('/');
+    auto f = ParseDmsFileName(slash == std::string_view::npos ? path : path.substr(slash + 1),
+                              settings_.parquet);
+    return f && f->kind == DmsFileKind::kFullLoad ? 0 : 1;
+  }
+
   FileExtent CheckExtent(const arrow::Buffer& bytes, std::string_view path) const override {
     auto slash = path.rfind('/');
     auto f = ParseDmsFileName(slash == std::string_view::npos ? path : path.substr(slash + 1),
