@@ -31,9 +31,11 @@
 //     so everything from the start of its record is one error and decoding
 //     stops there.
 //
-// Cost: one pass over the bytes; fields are copied straight into the Arrow
-// value buffers (no per-field allocation). UTF-8 is validated once over the
-// whole input and per record only when that fails.
+// Cost: one scan of the bytes; fields are copied straight into the Arrow
+// value buffers (no per-field allocation), which are sized for the whole
+// input after its first 4096 rows. UTF-8 is validated once over the whole
+// input, and per record only when that fails. DecodeCsv keeps no state
+// between calls: concurrent calls are safe.
 #pragma once
 
 #include <arrow/type_fwd.h>
