@@ -7,6 +7,7 @@
 #include <arrow/util/utf8.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
