@@ -1,10 +1,10 @@
 // libFuzzer target: arbitrary bytes through formats::csv::DecodeCsv, with
-// options taken from the first four bytes (delimiter, quote, flags, column
-// count). Bugs: a crash or sanitizer report; a Status other than Invalid (bad
-// options or header); an invalid batch; offsets, errors or flags that break
-// the contract of csv_decoder.h; and a round trip that differs (the decoded
-// rows written back as CSV, every string quoted, must decode to themselves).
-// Seed corpus: tests/data/fuzz/csv (four option bytes, then CSV text).
+// options taken from the first four bytes (delimiter, quote, flags: header,
+// null string, no-sup value, raw cap, quoting; column count). Bugs: a crash or sanitizer report; a
+// Status other than Invalid (bad options or header); an invalid batch; offsets, errors or flags
+// that break the contract of csv_decoder.h; and a round trip that differs (the decoded rows written
+// back as CSV, every string quoted, must decode to themselves). Seed corpus: tests/data/fuzz/csv
+// (four option bytes, then CSV text).
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
 
@@ -37,6 +37,7 @@ CsvOptions OptionsFrom(const uint8_t* head) {
   options.null_value = kNulls[(flags >> 1) & 3];
   if (flags & 8) options.no_sup_value.emplace("*NOSUP*");
   options.max_error_raw_bytes = (flags & 16) ? 7 : 1 << 16;
+  options.quoting = (flags & 32) == 0;
   if (!options.header) {
     const int columns = head[3] % 9;  // 0 must be refused
     for (int c = 0; c < columns; ++c) options.column_names.push_back("c" + std::to_string(c));
@@ -44,10 +45,17 @@ CsvOptions OptionsFrom(const uint8_t* head) {
   return options;
 }
 
-// The table as CSV: every string quoted, NULL and no-sup cells unquoted.
+// The table as CSV: every string quoted (when quoting), NULL and no-sup
+// cells unquoted. A BOM first, so that a first cell starting with one keeps
+// it.
 std::string Encode(const CsvTable& table, const CsvOptions& options) {
-  std::string out;
+  std::string out = "\xEF\xBB\xBF";
   auto quoted = [&](std::string_view text) {
+    if (!options.quoting) {
+      // Decoded unquoted fields never hold the delimiter, CR or LF.
+      out += text;
+      return;
+    }
     out += options.quote;
     for (char c : text) {
       out += c;

@@ -273,10 +273,28 @@ TEST(CsvDecoder, OtherDelimitersAndQuotes) {
   EXPECT_EQ(Cells(Decode("k\tv\n1\t'it''s\t\"q\"'\n", tab)), (Rows{{"1", "it's\t\"q\""}}));
 }
 
+TEST(CsvDecoder, WithoutQuotingQuotesArePlainBytes) {
+  CsvOptions options;
+  options.quoting = false;  // DMS Rfc4180 = false
+  CsvTable table = Decode("k,v\n1,ab\"c\n2,\"x\"\n3,\"NULL\"\n4,NULL\n5,\"a,b\"\n", options);
+  EXPECT_EQ(Cells(table), (Rows{{"1", "ab\"c"}, {"2", "\"x\""}, {"3", "\"NULL\""}, {"4", Cell()}}));
+  ASSERT_EQ(table.errors.size(), 1u);
+  EXPECT_EQ(table.errors[0].reason, "expected 2 fields, found 3");
+  // The quote byte is not checked then.
+  options.quote = ',';
+  EXPECT_EQ(Cells(Decode("k,v\n1,\"\n", options)), (Rows{{"1", "\""}}));
+}
+
 TEST(CsvDecoder, BlankLinesAreSkippedUnlessTheTableHasOneColumn) {
   CsvTable two = Decode("k,v\n\n1,a\r\n\r\n\n2,b\n\n");
   EXPECT_EQ(Cells(two), (Rows{{"1", "a"}, {"2", "b"}}));
   EXPECT_TRUE(two.errors.empty());
+  // Skipped lines are not records, but they are lines.
+  CsvTable counted = Decode("k,v\n\n\r\n1,a,x\n");
+  ASSERT_EQ(counted.errors.size(), 1u);
+  EXPECT_EQ(counted.errors[0].record, 0);
+  EXPECT_EQ(counted.errors[0].line, 4);
+  EXPECT_EQ(counted.errors[0].byte_offset, 7);
   CsvTable one = Decode("v\na\n\nb\n");
   EXPECT_EQ(Cells(one), (Rows{{"a"}, {""}, {"b"}}));
   CsvOptions null_empty;

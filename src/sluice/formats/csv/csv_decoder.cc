@@ -7,6 +7,7 @@
 #include <arrow/util/utf8.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -35,23 +36,27 @@ std::string Printable(char c) {
 }
 
 Status CheckOptions(const CsvOptions& options) {
-  for (auto [what, c] :
-       {std::pair{"delimiter", options.delimiter}, std::pair{"quote", options.quote}}) {
+  auto check_byte = [](const char* what, char c) {
     if (c == '\r' || c == '\n' || static_cast<uint8_t>(c) >= 0x80) {
       return Status::Invalid("CSV ", what, " ", Printable(c),
                              " is not allowed (an ASCII byte other than CR and LF is)");
     }
-  }
-  if (options.delimiter == options.quote) {
-    return Status::Invalid("CSV delimiter and quote are the same byte ",
-                           Printable(options.delimiter));
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(check_byte("delimiter", options.delimiter));
+  std::string unmatchable = {options.delimiter, '\r', '\n'};
+  if (options.quoting) {
+    ARROW_RETURN_NOT_OK(check_byte("quote", options.quote));
+    if (options.delimiter == options.quote) {
+      return Status::Invalid("CSV delimiter and quote are the same byte ",
+                             Printable(options.delimiter));
+    }
+    unmatchable += options.quote;
   }
   if (options.no_sup_value && *options.no_sup_value == options.null_value) {
     return Status::Invalid("CSV null value and no-sup value are both '", options.null_value, "'");
   }
   // An unquoted field never holds these bytes, so such a value never matches.
-  const char forbidden[] = {options.delimiter, options.quote, '\r', '\n'};
-  const std::string_view unmatchable(forbidden, sizeof(forbidden));
   if (options.null_value.find_first_of(unmatchable) != std::string::npos) {
     return Status::Invalid("CSV null value '", options.null_value,
                            "' holds the delimiter, the quote, CR or LF");
@@ -289,7 +294,7 @@ Result<CsvTable> DecodeCsv(std::string_view bytes, const CsvOptions& options) {
   // pieces: one check of the whole input spares the per-record checks.
   const bool all_utf8 = IsValidUtf8(bytes.substr(static_cast<size_t>(pos)));
 
-  RecordScanner scanner(bytes, options.delimiter, options.quote);
+  RecordScanner scanner(bytes, options.delimiter, options.quote, options.quoting);
   std::vector<FieldSpan> fields;
   ScannedRecord record;
   CsvTable table;

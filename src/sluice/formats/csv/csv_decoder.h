@@ -8,6 +8,7 @@
 //   quoted   = Q *(any byte but Q / Q Q) Q      ; may hold D, CR, LF
 //   unquoted = *(any byte but D, Q, CR, LF)
 //   EOL      = CRLF / LF / CR
+// Without CsvOptions::quoting every field is unquoted and Q a plain byte.
 // A UTF-8 byte order mark (EF BB BF) at the start is skipped. The last record
 // may end with or without an EOL. A blank line is skipped when the table has
 // more than one column (it cannot be a record of it); with one column it is a
@@ -30,9 +31,11 @@
 //     so everything from the start of its record is one error and decoding
 //     stops there.
 //
-// Cost: one pass over the bytes; fields are copied straight into the Arrow
-// value buffers (no per-field allocation). UTF-8 is validated once over the
-// whole input and per record only when that fails.
+// Cost: one scan of the bytes; fields are copied straight into the Arrow
+// value buffers (no per-field allocation), which are sized for the whole
+// input after its first 4096 rows. UTF-8 is validated once over the whole
+// input, and per record only when that fails. DecodeCsv keeps no state
+// between calls: concurrent calls are safe.
 #pragma once
 
 #include <arrow/type_fwd.h>
@@ -51,6 +54,10 @@ namespace sluice::formats::csv {
 struct CsvOptions {
   char delimiter = ',';
   char quote = '"';
+  /// False for DMS Rfc4180 = false: the quote is a plain byte, so no field
+  /// is quoted, none can hold the delimiter or a newline, and `quote` is not
+  /// checked.
+  bool quoting = true;
   /// The first record names the columns (DMS AddColumnName).
   bool header = true;
   /// The column names when header is false (required then, at least one,
@@ -104,7 +111,8 @@ struct CsvTable {
 /// \brief Decodes a whole input (already decompressed).
 ///
 /// Fails (Invalid) only on bad options or a bad header:
-///   - delimiter equal to quote, or either of them CR, LF or not ASCII;
+///   - delimiter CR, LF or not ASCII; with quoting, the same of the quote,
+///     or the quote equal to the delimiter;
 ///   - without a header, no column names, or a duplicate or empty one;
 ///   - null_value equal to no_sup_value, or either holding the delimiter,
 ///     the quote, CR or LF (it could never match); max_error_raw_bytes < 0;

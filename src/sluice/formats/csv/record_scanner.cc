@@ -13,23 +13,25 @@ constexpr uint8_t kEnd = 1;    // ends an unquoted field: delimiter, CR, LF
 constexpr uint8_t kQuote = 2;  // the quote byte
 }  // namespace
 
-RecordScanner::RecordScanner(std::string_view input, char delimiter, char quote)
+RecordScanner::RecordScanner(std::string_view input, char delimiter, char quote, bool quoting)
     : data_(input.data()),
       size_(static_cast<int64_t>(input.size())),
       delimiter_(delimiter),
-      quote_(quote) {
+      quote_(quote),
+      quoting_(quoting) {
   std::memset(special_, 0, sizeof(special_));
   special_[static_cast<uint8_t>(delimiter)] |= kEnd;
   special_[static_cast<uint8_t>('\r')] |= kEnd;
   special_[static_cast<uint8_t>('\n')] |= kEnd;
-  special_[static_cast<uint8_t>(quote)] |= kQuote;
+  if (quoting) special_[static_cast<uint8_t>(quote)] |= kQuote;
 }
 
 int64_t RecordScanner::FindSpecial(int64_t pos) const {
 #if defined(__SSE2__)
   // Sixteen bytes at a time: most bytes of a CSV file are plain field content.
   const __m128i delimiter = _mm_set1_epi8(delimiter_);
-  const __m128i quote = _mm_set1_epi8(quote_);
+  // Without quoting, the delimiter is compared twice instead.
+  const __m128i quote = _mm_set1_epi8(quoting_ ? quote_ : delimiter_);
   const __m128i cr = _mm_set1_epi8('\r');
   const __m128i lf = _mm_set1_epi8('\n');
   while (pos + 16 <= size_) {
@@ -65,7 +67,7 @@ void RecordScanner::Scan(int64_t pos, FieldSpan* fields, int64_t max_fields,
   };
   for (;;) {
     FieldSpan field;
-    if (pos < size_ && data_[pos] == quote_) {
+    if (quoting_ && pos < size_ && data_[pos] == quote_) {
       field.quoted = true;
       field.begin = ++pos;
       for (;;) {
@@ -95,7 +97,7 @@ void RecordScanner::Scan(int64_t pos, FieldSpan* fields, int64_t max_fields,
     } else {
       field.begin = pos;
       pos = FindSpecial(pos);
-      if (pos < size_ && data_[pos] == quote_) {
+      if (quoting_ && pos < size_ && data_[pos] == quote_) {
         note_problem(RecordProblem::kStrayQuote, pos);
         pos = FindFieldEnd(pos);
       }

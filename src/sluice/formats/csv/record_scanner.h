@@ -44,8 +44,9 @@ struct ScannedRecord {
 class RecordScanner {
  public:
   /// `input` must outlive the scanner. Delimiter and quote are distinct and
-  /// neither CR nor LF (DecodeCsv checks).
-  RecordScanner(std::string_view input, char delimiter, char quote);
+  /// neither CR nor LF (DecodeCsv checks). Without `quoting` the quote is a
+  /// plain byte: every field is unquoted and no record has a problem.
+  RecordScanner(std::string_view input, char delimiter, char quote, bool quoting);
 
   /// \brief Scans the record starting at `pos` (< input size). Stores the
   /// spans of its first `max_fields` fields in fields[0..max_fields);
@@ -53,8 +54,8 @@ class RecordScanner {
   void Scan(int64_t pos, FieldSpan* fields, int64_t max_fields, ScannedRecord* record) const;
 
  private:
-  // Index of the first delimiter, quote, CR or LF at or after pos (or the
-  // input size).
+  // Index of the first delimiter, quote (when quoting), CR or LF at or
+  // after pos (or the input size).
   int64_t FindSpecial(int64_t pos) const;
   // Index of the first delimiter, CR or LF at or after pos (or the input
   // size); quotes are skipped as literal bytes.
@@ -64,6 +65,7 @@ class RecordScanner {
   int64_t size_;
   char delimiter_;
   char quote_;
+  bool quoting_;
   // kSpecial[b]: bit 0 = delimiter, CR or LF; bit 1 = quote.
   uint8_t special_[256];
 };
