@@ -164,3 +164,54 @@ def test_dms_csv_without_header_takes_configured_columns(tmp_path):
     cfg = config(tmp_path, src, sink, "csv", header=False)
     run_once_ok(cfg, sluice_env(src, sink))
     check(sink, typed=True, bi=False)
+
+
+def test_dms_cdc_txn_rows_routed_to_their_tables(tmp_path):
+    """PreserveTransactions: one CDC_TXN file holds the changes of two tables in
+    transaction order (no header); each row lands in its own table."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    for table, rows in {"orders": [["DMS_TIMESTAMP", "id", "name"], [LOAD_TS, "1", "a"],
+                                   [LOAD_TS, "2", "b"]],
+                        "items": [["DMS_TIMESTAMP", "sku", "price"], [LOAD_TS, "X1", "1.5"]]}.items():
+        d = src / "sales" / table
+        d.mkdir(parents=True)
+        write_csv(d / "LOAD00000001.csv", rows[0], rows[1:], header=True, gz=False)
+    (src / "cdc").mkdir()
+    txn = [
+        ["U", "orders", "sales", "2022-06-24 19:01:30.000001", "1", "a2"],
+        ["I", "items", "sales", "2022-06-24 19:01:30.000001", "X2", "2.25"],
+        ["D", "orders", "sales", "2022-06-24 19:01:30.000002", "2", "b"],
+        ["U", "items", "sales", "2022-06-24 19:01:30.000002", "X1", "9.75"],
+        ["U", "orders", "sales", "2022-06-24 19:01:30.000002", "1", "a3"],
+    ]
+    write_csv(src / "cdc" / "CDC_TXN-20220624190131000.csv", [], txn, header=False, gz=False)
+    cfg = tmp_path / "sluice.toml"
+    cfg.write_text(f"""
+[source]
+kind = "dms"
+format = "csv"
+path = "{src}"
+settle_interval = "0s"
+
+[source.dms]
+timestamp_column = "DMS_TIMESTAMP"
+cdc_path = "cdc"
+
+[sink]
+path = "{sink}"
+
+[tables."sales.orders"]
+primary_keys = ["id"]
+columns = {{ id = "long", name = "string" }}
+
+[tables."sales.items"]
+primary_keys = ["sku"]
+columns = {{ sku = "string", price = "double" }}
+""")
+    run_once_ok(cfg, sluice_env(src, sink))
+    orders = {r["id"]: r["name"] for r in cat_table(sink / "sales" / "orders")}
+    assert orders == {1: "a3"}
+    items = {r["sku"]: r["price"] for r in cat_table(sink / "sales" / "items")}
+    assert items == {"X1": 9.75, "X2": 2.25}
+    # no stream was made of the cdc folder as if it were a schema
+    assert not (sink / "cdc").exists()

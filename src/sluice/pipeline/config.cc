@@ -113,7 +113,9 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
                                      "cdc_inserts_only",
                                      "before_image_prefix",
                                      "cdc_start_date",
-                                     "cdc_path"};
+                                     "cdc_path",
+                                     "csv_rfc4180",
+                                     "extra_columns"};
     bool known = false;
     for (const char* d : kDmsKeys) known = known || k == d;
     if (!known) return Status::Invalid("unknown configuration key '", key, "'");
@@ -387,6 +389,8 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.dms.before_image_prefix",
                                 "source.dms.cdc_start_date",
                                 "source.dms.cdc_path",
+                                "source.dms.csv_rfc4180",
+                                "source.dms.extra_columns",
                                 "sink.path",
                                 "sink.table_prefix",
                                 "sink.log_tables",

@@ -185,6 +185,21 @@ TEST(DmsChanges, CsvCellsCastToConfiguredTypes) {
   EXPECT_NE(out->bad[0].reason.find("column id"), std::string::npos) << out->bad[0].reason;
 }
 
+TEST(DmsChanges, ExtraColumnsDroppedOrRefused) {
+  DmsTableSchema schema{{"id"}, {{"id", arrow::int64()}}};
+  auto raw = Csv({"Op", "ts", "id", "extra"}, {{"I", "2022-06-24 19:01:00", "1", "x"}});
+  DmsSettings s = Settings();
+  auto dropped = ToChanges(raw, Cdc(), s, schema);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(dropped->batch->num_rows(), 1);
+  s.refuse_extra_columns = true;
+  auto refused = ToChanges(raw, Cdc(), s, schema);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->batch, nullptr);
+  ASSERT_EQ(refused->bad.size(), 1u);
+  EXPECT_NE(refused->bad[0].reason.find("extra"), std::string::npos);
+}
+
 TEST(DmsChanges, UnparseableTimestampIsADeadLetter) {
   auto raw = Csv({"Op", "ts", "id"}, {{"I", "yesterday", "1"}, {"I", "2022-06-24 19:01:00", "2"}});
   auto out = ToChanges(raw, Cdc(), Settings(), {{"id"}, {}});

@@ -66,6 +66,18 @@ TEST(DmsHeaderless, FileDecodesWithConfiguredNames) {
   EXPECT_FALSE(out->batch->GetColumnByName("name")->IsValid(1));
 }
 
+TEST(DmsHeaderless, WithoutRfc4180QuotesArePlainBytes) {
+  DmsSettings s = Headerless();
+  s.csv_rfc4180 = false;
+  std::string text = "I,2022-06-24 19:01:00,1,say \"hi,3\n";
+  auto name = *ParseDmsFileName("20220624-190100000.csv", false);
+  auto rows = ReadDmsFile(arrow::Buffer::FromString(text), name, "w", s, Orders());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->parts.size(), 1u) << (rows->bad.empty() ? "" : rows->bad[0].reason);
+  EXPECT_EQ(rows->parts[0].batch->GetColumnByName("name")->GetScalar(0).ValueOrDie()->ToString(),
+            "say \"hi");
+}
+
 TEST(DmsCdcTxn, RowsOfManyTablesAreRoutedInOnePass) {
   DmsSettings s = Headerless();
   s.csv_header = true;  // AddColumnName does not apply to CDC_TXN files

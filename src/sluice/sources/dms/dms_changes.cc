@@ -211,6 +211,26 @@ Layout MakeLayout(const arrow::Schema& schema, const DmsSettings& s, const DmsTa
   return l;
 }
 
+// Data columns of the file that no configured column takes, comma-separated.
+std::string ExtraColumns(const arrow::Schema& schema, const Layout& l, const DmsSettings& s) {
+  std::vector<bool> used(static_cast<size_t>(schema.num_fields()), false);
+  for (int i : {l.op, l.ts, l.seq}) {
+    if (i >= 0) used[static_cast<size_t>(i)] = true;
+  }
+  for (const auto& c : l.cols) {
+    if (c.src >= 0) used[static_cast<size_t>(c.src)] = true;
+    if (c.bi >= 0) used[static_cast<size_t>(c.bi)] = true;
+  }
+  std::string out;
+  for (int i = 0; i < schema.num_fields(); ++i) {
+    const std::string& name = schema.field(i)->name();
+    bool before_image = !s.before_image_prefix.empty() &&
+                        name.compare(0, s.before_image_prefix.size(), s.before_image_prefix) == 0;
+    if (!used[static_cast<size_t>(i)] && !before_image) out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
 // The payload column `c` of `batch` as the output type (no failures
 // expected: rows that fail were filtered out).
 Result<std::shared_ptr<arrow::Array>> Payload(const arrow::RecordBatch& batch, int src,
@@ -271,6 +291,15 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
 
   // Pass 1: per-row meta and every reason a row cannot be a change.
   std::map<int64_t, std::string> bad;
+  if (settings.refuse_extra_columns && !schema.columns.empty()) {
+    std::string extra = ExtraColumns(*in.schema(), layout, settings);
+    if (!extra.empty()) {
+      for (int64_t r = 0; r < n; ++r) {
+        bad.emplace(
+            r, "column(s) " + extra + " not in the configured columns (extra_columns = refuse)");
+      }
+    }
+  }
   std::vector<RowMeta> meta(static_cast<size_t>(n));
   std::shared_ptr<arrow::StringArray> op_text, ts_text, seq_text;
   if (layout.op >= 0) {

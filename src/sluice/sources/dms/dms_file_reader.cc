@@ -65,7 +65,8 @@ struct Record {
   std::vector<std::string> head;
 };
 
-std::vector<Record> SplitRecords(std::string_view text, char delim, size_t want, size_t limit) {
+std::vector<Record> SplitRecords(std::string_view text, char delim, bool quoting, size_t want,
+                                 size_t limit) {
   std::vector<Record> out;
   size_t i = 0;
   const size_t n = text.size();
@@ -91,7 +92,7 @@ std::vector<Record> SplitRecords(std::string_view text, char delim, size_t want,
         }
         continue;
       }
-      if (c == '"') {
+      if (c == '"' && quoting) {
         in_quote = quoted = true;
       } else if (c == delim) {
         if (r.head.size() < want) r.head.push_back(std::move(field));
@@ -122,6 +123,7 @@ Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
   o.column_names = names;
   o.null_value = settings.csv_null;
   o.no_sup_value = settings.csv_no_sup_value;
+  o.quoting = settings.csv_rfc4180;
   auto decoded = formats::csv::DecodeCsv(text, o);
   if (!decoded.ok()) {
     if (decoded.status().IsNotImplemented()) return decoded.status();
@@ -204,7 +206,7 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
   if (file.parquet) return ReadParquet(data, where);
   std::vector<std::string> names;
   if (!settings.csv_header) {
-    auto first = SplitRecords(View(*data), settings.csv_delimiter, 0, 1);
+    auto first = SplitRecords(View(*data), settings.csv_delimiter, settings.csv_rfc4180, 0, 1);
     if (first.empty()) return DmsFileRows{};
     names =
         HeaderlessNames(settings, schema, HeaderlessHasOp(settings, file.kind), first[0].fields);
@@ -229,7 +231,7 @@ Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
     return out;
   }
   std::string_view text = View(*data);
-  auto records = SplitRecords(text, settings.csv_delimiter, 3, SIZE_MAX);
+  auto records = SplitRecords(text, settings.csv_delimiter, settings.csv_rfc4180, 3, SIZE_MAX);
   // Records per (table, field count), in file order: one decode each.
   struct Group {
     SourceTable table;

@@ -52,6 +52,13 @@ Result<DmsSettings> ParseDmsSettings(const std::string& format,
                                v, "'");
       }
       s.cdc_start_us = *us;
+    } else if (key == "csv_rfc4180") {
+      ARROW_ASSIGN_OR_RAISE(s.csv_rfc4180, Bool(key, v));
+    } else if (key == "extra_columns") {
+      if (v != "drop" && v != "refuse") {
+        return Status::Invalid("source.dms.extra_columns: expected drop or refuse, got '", v, "'");
+      }
+      s.refuse_extra_columns = v == "refuse";
     } else if (key == "cdc_path") {
       s.cdc_path = v;
       while (!s.cdc_path.empty() && s.cdc_path.back() == '/') s.cdc_path.pop_back();

@@ -19,6 +19,7 @@ struct DmsSettings {
   bool csv_header = true;              ///< AddColumnName
   std::string csv_null = "NULL";       ///< CsvNullValue
   char csv_delimiter = ',';
+  bool csv_rfc4180 = true;  ///< Rfc4180: quoted fields (false: quotes are plain bytes)
   std::optional<std::string> csv_no_sup_value;  ///< CsvNoSupValue ("" = none)
   bool include_op_for_full_load = false;
   bool cdc_inserts_only = false;
@@ -29,20 +30,10 @@ struct DmsSettings {
   /// CdcPath of PreserveTransactions (a folder under the root holding
   /// CDC_TXN files; never taken for a schema folder).
   std::string cdc_path;
+  /// Columns a file has beyond the configured `columns`: dropped, or every
+  /// row of that file refused to the dead letters.
+  bool refuse_extra_columns = false;
 };
-
-/// The keys this source knows, for the configuration's checks.
-inline constexpr const char* kDmsSettingKeys[] = {"timestamp_column",
-                                                  "change_sequence_column",
-                                                  "csv_header",
-                                                  "csv_null",
-                                                  "csv_delimiter",
-                                                  "csv_no_sup_value",
-                                                  "include_op_for_full_load",
-                                                  "cdc_inserts_only",
-                                                  "before_image_prefix",
-                                                  "cdc_start_date",
-                                                  "cdc_path"};
 
 /// Parses the settings (missing keys keep their defaults). Errors name the
 /// key ("source.dms.<key>") and the bad value.
