@@ -215,3 +215,23 @@ columns = {{ sku = "string", price = "double" }}
     assert items == {"X1": 9.75, "X2": 2.25}
     # no stream was made of the cdc folder as if it were a schema
     assert not (sink / "cdc").exists()
+
+
+def test_dms_no_sup_value_keeps_the_full_load_value(tmp_path):
+    """A CsvNoSupValue cell keeps the stored value, also when the CDC file sorts
+    before the full-load files by path (full load is taken first)."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    write_tree(src, "csv")
+    d = src / "public" / "orders" / "2022" / "06" / "24"
+    write_csv(d / "20220624-190300000.csv", cdc_columns(True),
+              [["U", "2022-06-24 19:03:00.000000", 5, "n5", "5.50", 5, "NOSUP", "7.00"]],
+              header=True, gz=False)
+    cfg = config(tmp_path, src, sink, "csv")
+    # One file per commit, merged after each: the order of files matters.
+    cfg.write_text("[pipeline]\nmerge_interval = \"0s\"\n" + cfg.read_text()
+                   .replace('csv_header = true', 'csv_header = true\ncsv_no_sup_value = "NOSUP"')
+                   .replace('settle_interval = "0s"', 'settle_interval = "0s"\nmax_files_per_batch = 1'))
+    run_once_ok(cfg, sluice_env(src, sink))
+    merged = {int(r["id"]): r for r in cat_table(sink / "public" / "orders")}
+    assert merged[5]["name"] == "n5", merged[5]
+    assert Decimal(merged[5]["amount"]) == Decimal("7.00"), merged[5]
