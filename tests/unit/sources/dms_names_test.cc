@@ -80,6 +80,11 @@ TEST(DmsNames, PathTimeOfEveryPartitionDelimiter) {
   // A full-load file at the table's top has no time.
   EXPECT_FALSE(DmsPathTime("LOAD00000001.csv"));
   EXPECT_TRUE(DmsPathTime("20220624-190132278.parquet"));
+  // CDC_TXN names carry their time too (17 digits, or the CDC form).
+  EXPECT_EQ(DmsPathTime("CDC_TXN-20220624190132278.csv"),
+            day + ((19 * 60 + 1) * 60 + 32) * 1000 + 278);
+  EXPECT_EQ(ParseDmsFileName("CDC_TXN-20220624-190132278-x.csv", false)->time_ms,
+            day + ((19 * 60 + 1) * 60 + 32) * 1000 + 278);
 }
 
 TEST(DmsNames, TimestampColumnText) {
