@@ -4,6 +4,9 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,38 @@ TEST(DmsHeaderless, WithoutRfc4180QuotesArePlainBytes) {
   ASSERT_EQ(rows->parts.size(), 1u) << (rows->bad.empty() ? "" : rows->bad[0].reason);
   EXPECT_EQ(rows->parts[0].batch->GetColumnByName("name")->GetScalar(0).ValueOrDie()->ToString(),
             "say \"hi");
+}
+
+TEST(DmsHeaderless, DamagedGzipKeepsWholeLinesAndSaysWhatIsLost) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) {
+    text += "I,2022-06-24 19:01:00," + std::to_string(i) + ",name number " +
+            std::to_string(i * 7919) + "," + std::to_string(i % 97) + "\n";
+  }
+  // gzip of `text` (python: gzip.compress), cut in the middle.
+  std::string gz;
+  {
+    std::string tmp = ::testing::TempDir() + "dms_gzip_test.csv";
+    std::ofstream(tmp, std::ios::binary) << text;
+    ASSERT_EQ(std::system(("gzip -f -n " + tmp).c_str()), 0);
+    std::ifstream in(tmp + ".gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto cut = arrow::Buffer::FromString(gz.substr(0, gz.size() / 2));
+  auto name = *ParseDmsFileName("20220624-190100000.csv.gz", false);
+  auto rows = ReadDmsFile(cut, name, "w", Headerless(), Orders());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->parts.size(), 1u);
+  const int64_t n = rows->parts[0].batch->num_rows();
+  EXPECT_GT(n, 0);
+  EXPECT_LT(n, 2000);
+  // Every row kept is a whole line: its name is the full text.
+  auto names = rows->parts[0].batch->GetColumnByName("name");
+  EXPECT_EQ(names->GetScalar(n - 1).ValueOrDie()->ToString(),
+            "name number " + std::to_string((n - 1) * 7919));
+  bool said = false;
+  for (const auto& b : rows->bad) said = said || b.reason.find("damaged gzip") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 TEST(DmsCdcTxn, RowsOfManyTablesAreRoutedInOnePass) {

@@ -141,16 +141,21 @@ Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
   return out;
 }
 
-// The bytes after gzip (if any); a file-level bad record when the stream
-// does not decompress at all.
+// The bytes after gzip (if any). A damaged stream sets `bad`: Parquet and a
+// stream that gives nothing are lost (null), CSV keeps its whole lines before
+// the damage (a line cut by it would pass for a shorter value).
 Result<std::shared_ptr<arrow::Buffer>> Gunzipped(const std::shared_ptr<arrow::Buffer>& bytes,
                                                  bool strict, const std::string& where,
                                                  std::optional<BadRecord>* bad) {
   if (!formats::json::IsGzip(View(*bytes))) return bytes;
   ARROW_ASSIGN_OR_RAISE(auto g, formats::json::Gunzip(View(*bytes), kMaxGunzip, 0));
-  if (!g.damage.empty() && (strict || g.size == 0)) {
+  if (!g.damage.empty()) {
     *bad = BadRecord{where, g.damage_offset, "damaged gzip stream: " + g.damage, ""};
-    return nullptr;
+    if (strict || g.size == 0) return nullptr;
+    size_t nl = std::string_view(g.data.data(), static_cast<size_t>(g.size)).rfind('\n');
+    g.size = nl == std::string_view::npos ? 0 : static_cast<int64_t>(nl + 1);
+    (*bad)->reason +=
+        " (the lines after byte " + std::to_string(g.size) + " of the decompressed text are lost)";
   }
   g.data.resize(static_cast<size_t>(g.size));
   return arrow::Buffer::FromString(std::move(g.data));
@@ -202,8 +207,13 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
                                 const DmsSettings& settings, const DmsTableSchema& schema) {
   std::optional<BadRecord> bad;
   ARROW_ASSIGN_OR_RAISE(auto data, Gunzipped(bytes, file.parquet, where, &bad));
-  if (bad) return FileBad(where, bad->offset, bad->reason);
+  if (!data) return FileBad(where, bad->offset, bad->reason);
   if (file.parquet) return ReadParquet(data, where);
+  if (bad) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadDmsFile(data, file, where, settings, schema));
+    rows.bad.push_back(std::move(*bad));
+    return rows;
+  }
   std::vector<std::string> names;
   if (!settings.csv_header) {
     auto first = SplitRecords(View(*data), settings.csv_delimiter, settings.csv_rfc4180, 0, 1);
@@ -226,10 +236,8 @@ Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
   DmsTxnRows out;
   std::optional<BadRecord> bad;
   ARROW_ASSIGN_OR_RAISE(auto data, Gunzipped(bytes, false, where, &bad));
-  if (bad) {
-    out.bad.push_back(std::move(*bad));
-    return out;
-  }
+  if (bad) out.bad.push_back(std::move(*bad));
+  if (!data) return out;
   std::string_view text = View(*data);
   auto records = SplitRecords(text, settings.csv_delimiter, settings.csv_rfc4180, 3, SIZE_MAX);
   // Records per (table, field count), in file order: one decode each.
