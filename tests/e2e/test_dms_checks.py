@@ -38,9 +38,14 @@ def _write(path, rows, columns):
 def _fake_sluice(sc, settings, rows, merged, history, damage=None):
     for q, rs in rows.items():
         cols = sc.columns(q)
-        log = [{**{c: r.image.get(c) if r.image.get(c) is not model.NOSUP else None for c in cols},
-                "_cdc_op": {"load": "snapshot", "I": "insert", "U": "update", "D": "delete"}[r.op],
-                "_cdc_origin": f"{r.file}#{r.index}"} for r in rs]
+        log = []
+        for r in rs:
+            image = {c: r.image.get(c) if r.image.get(c) is not model.NOSUP else None for c in cols}
+            origin = f"{r.file}#{r.index}"
+            if r.op == "U" and r.before_key not in (None, model.key_of(r, sc.keys(q))):
+                log.append({**image, "_cdc_op": "delete", "_cdc_origin": origin})  # the move
+            log.append({**image, "_cdc_origin": origin, "_cdc_op": {
+                "load": "snapshot", "I": "insert", "U": "update", "D": "delete"}[r.op]})
         m = [dict(v) for v in merged[q].values()]
         h = [dict(v) for v in history[q]]
         if damage and damage[0] == q:

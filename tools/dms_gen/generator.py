@@ -735,9 +735,7 @@ def config_text(g: Generated) -> str:
         lines.append(f"csv_no_sup_value = {_toml_str(o.csv_no_sup)}")
     if o.preserve_transactions:
         lines.append(f"cdc_path = {_toml_str(o.cdc_path)}")
-    if o.date_partition:
-        lines.append(f"date_partition_sequence = {_toml_str(o.date_partition)}")
-        lines.append(f"date_partition_delimiter = {_toml_str(o.date_delimiter)}")
+    # date folders need no setting: every DatePartitionSequence is recognised
     lines += ["", "[sink]", f"path = {_toml_str(os.path.abspath(o.sink) if o.sink else '')}",
               f"history_tables = {'true' if o.history else 'false'}"]
     need_columns = o.format == "csv"  # CSV: types (and, without a header, names) from here
