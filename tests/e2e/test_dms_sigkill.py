@@ -22,7 +22,8 @@ def test_dms_exactly_once_under_sigkill(tmp_path):
     sc = Scenario(tmp_path, format="csv", before_image_prefix="BI_", transactions=160,
                   txns_per_file=1, load_file_rows=3, seed=41)
     settings, rows = sc.model()
-    env = dms_env(SLUICE_SOURCE_MAX_FILES_PER_BATCH=1, SLUICE_PIPELINE_MERGE_INTERVAL="0s")
+    env = dms_env(SLUICE_SOURCE_MAX_FILES_PER_BATCH=1, SLUICE_PIPELINE_MERGE_INTERVAL="0s",
+                  SLUICE_SOURCE_POLL_INTERVAL="100ms")
     seed = int(os.environ.get("E2E_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     kills, runs = 0, 0
