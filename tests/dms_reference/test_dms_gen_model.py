@@ -272,3 +272,21 @@ def test_model_order_matters(tmp_path):
         naive[table] = st
     with pytest.raises(AssertionError):
         _truth_matches(g, naive)
+
+
+def test_generated_config_uses_the_issue_keys(tmp_path):
+    import tomllib
+    issue_keys = {"timestamp_column", "change_sequence_column", "csv_header", "csv_null",
+                  "csv_delimiter", "include_op_for_full_load", "cdc_inserts_only",
+                  "before_image_prefix", "cdc_start_date"}
+    g = generate(Options(out=str(tmp_path), seed=1, format="csv", csv_no_sup="NOSUP",
+                         preserve_transactions=True, sink=str(tmp_path / "lake")))
+    cfg = tomllib.loads((tmp_path / "sluice.toml").read_text())
+    assert cfg["source"]["kind"] == "dms" and cfg["source"]["format"] == "csv"
+    assert set(cfg["source"]["dms"]) == issue_keys | {"csv_no_sup_value", "cdc_path"}
+    assert cfg["sink"]["path"] == str(tmp_path / "lake")
+    for t in g.tables:
+        tc = cfg["tables"][t.qualified]
+        assert tc["primary_keys"] == t.keys
+        # CSV: every column with its type, in file order
+        assert list(tc["columns"]) == [c for c, _ in t.columns] + ([t.added[0]] if t.added else [])
