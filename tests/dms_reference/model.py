@@ -412,7 +412,8 @@ def norm(v: Any, like: Any = None) -> Any:
     if isinstance(v, float):
         return float(v)
     if isinstance(v, (int, Decimal)):
-        return Decimal(v).normalize() if isinstance(v, Decimal) else Decimal(v)
+        # one spelling per number: 1.50 == 1.5, 1.7E+18 == 1700000000000000000
+        return Decimal(format(Decimal(v).normalize(), "f"))
     if isinstance(v, dt.datetime):
         return _plain(v)
     if isinstance(v, dt.time):

@@ -18,8 +18,8 @@ from dms_support import (Scenario, check_history, check_log, check_merged, dms_e
 
 def test_dms_exactly_once_under_sigkill(tmp_path):
     require_dms_source(tmp_path)
-    # many small files: one transaction per CDC file, CSV with before images
-    sc = Scenario(tmp_path, format="csv", before_image_prefix="BI_", transactions=160,
+    # many small files: one transaction per CDC file, before images (key changes)
+    sc = Scenario(tmp_path, format="parquet", before_image_prefix="BI_", transactions=160,
                   txns_per_file=1, load_file_rows=3, seed=41)
     settings, rows = sc.model()
     env = dms_env(SLUICE_SOURCE_MAX_FILES_PER_BATCH=1, SLUICE_PIPELINE_MERGE_INTERVAL="0s",
