@@ -93,9 +93,9 @@ def test_parquet_changed_schema_and_bad_timestamp_go_to_dead_letters(tmp_path):
     old = '[tables."sales.orders"]\nprimary_keys = ["id"]'
     assert old in text
     sc.config.write_text(text.replace(old, old + '\ncolumns = { id = "long", customer = "string", '
-                                      'amount = "decimal(12,2)", qty = "int", status = "string", '
+                                      'amount = "decimal(12,2)", qty = "integer", status = "string", '
                                       'note = "string", region = "string", created_at = "timestamp", '
-                                      'flag = "byte", priority = "int" }'))
+                                      'flag = "byte", priority = "integer" }'))
     orders = sc.root / "sales" / "orders"
     changed = pa.table({"Op": ["I", "I"], "dmsTimestamp": [_ts(1), _ts(2)],
                         "id": pa.array([90001, 90002], pa.int64()), "customer": ["a", "b"],

@@ -65,10 +65,10 @@ CDC_START = dt.datetime(2022, 6, 24, 23, 59, 0)
 # ---------------------------------------------------------------------------
 # tables
 
-# kind -> (Parquet/Arrow type, Sluice configuration type name)
+# kind -> (Parquet/Arrow type, Sluice configuration type name: Delta's primitive names)
 KINDS = {
     "long": (pa.int64(), "long"),
-    "int": (pa.int32(), "int"),
+    "int": (pa.int32(), "integer"),
     "short": (pa.int16(), "short"),
     "byte": (pa.int8(), "byte"),
     "string": (pa.string(), "string"),
@@ -80,7 +80,7 @@ KINDS = {
     "time": (pa.time32("ms"), "string"),       # Parquet only
     "binary": (pa.binary(), "binary"),         # Parquet only
     "uint8": (pa.uint8(), "short"),            # Parquet only
-    "uint16": (pa.uint16(), "int"),            # Parquet only
+    "uint16": (pa.uint16(), "integer"),        # Parquet only
     "uint32": (pa.uint32(), "long"),           # Parquet only
     "uint64": (pa.uint64(), "decimal(20,0)"),  # Parquet only
 }
