@@ -32,8 +32,8 @@ removes the key and a delete of a key never seen does nothing; with
 ``cdc_inserts_only`` every row is an upsert. ``history``: SCD2 versions per
 key (docs/merge.md "History": an upsert equal in every column to the open
 version is absorbed; a move ends the old key's version). ``snapshot``: the
-merged state from the full load and the CDC rows committed before the end of
-a date (UTC).
+merged state from the rows stamped before the end of a date (UTC; full-load
+rows are stamped with cdc_start_date when it is configured).
 """
 
 from __future__ import annotations
@@ -337,7 +337,7 @@ def merged(s: Settings, rows: Dict[str, List[Row]], until: Optional[dt.datetime]
         keys = s.keys[table]
         state: Dict[Tuple, Dict[str, Any]] = {}
         for r in ordered(rs, use_seq):
-            if until is not None and r.op != "load" and r.ts >= until:
+            if until is not None and start_time(s, r) >= until:
                 continue
             _apply(state, r, keys, s.cdc_inserts_only)
         out[table] = state
@@ -345,8 +345,9 @@ def merged(s: Settings, rows: Dict[str, List[Row]], until: Optional[dt.datetime]
 
 
 def snapshot(s: Settings, rows: Dict[str, List[Row]], date: str) -> Dict[str, Dict[Tuple, Dict[str, Any]]]:
-    """The tables as of the end of `date` (YYYY-MM-DD, UTC commit time): the
-    full load plus every CDC row committed before the next midnight."""
+    """The tables as of the end of `date` (YYYY-MM-DD, UTC): every row whose
+    time (CDC: commit time; full load: cdc_start_date when configured, else
+    its transfer timestamp) is before the next midnight, in the usual order."""
     end = dt.datetime.fromisoformat(date) + dt.timedelta(days=1)
     return merged(s, rows, until=end)
 

@@ -246,6 +246,12 @@ def test_model_inserts_only_and_snapshot():
     assert model.merged(s, rows)["s.t"] == {(1,): {"id": 1, "v": "b"}, (2,): {"id": 2, "v": "c"}}
     snap = model.snapshot(s, rows, "2022-06-24")["s.t"]
     assert snap == {(1,): {"id": 1, "v": "a"}, (2,): {"id": 2, "v": "c"}}
+    # a full-load row stamped after the date is not in it, unless
+    # cdc_start_date stamps the full load
+    late = {"s.t": [_row("load", 3, "x", ts=d1 + dt.timedelta(days=2))]}
+    assert model.snapshot(s, late, "2022-06-24")["s.t"] == {}
+    s2 = _settings(cdc_inserts_only=True, cdc_start_date="2022-06-20")
+    assert model.snapshot(s2, late, "2022-06-24")["s.t"] == {(3,): {"id": 3, "v": "x"}}
 
 
 def test_model_value_comparison():

@@ -51,6 +51,8 @@ def test_dms_snapshot_versions(tmp_path):
     _require_snapshot_command()
     sc = Scenario(tmp_path, format="parquet", before_image_prefix="BI_",
                   cdc_start_date="2022-06-24", transactions=120)
+    # the snapshot command's own bound (docs/snapshots.md): the CDC start date
+    sc.config.write_text(sc.config.read_text() + '\n[snapshot]\nstart_date = "2022-06-24"\n')
     settings, rows = sc.model()
     day1 = [r for r in rows["sales.orders"] if r.op != "load" and r.ts.date().isoformat() == "2022-06-24"]
     day2 = [r for r in rows["sales.orders"] if r.op != "load" and r.ts.date().isoformat() == "2022-06-25"]
