@@ -155,8 +155,14 @@ def _key(values, keys, like=None):
 
 def check_merged(sc: Scenario, expected: Dict[str, Dict[tuple, dict]]):
     for q, state in expected.items():
+        compare_rows(sc, q, cat_table(sc.table_path(q)), state)
+
+
+def compare_rows(sc: Scenario, q: str, rows: List[dict], state: Dict[tuple, dict]):
+    """`rows` (read back) hold exactly the model's `state` of table `q`: one
+    row per key, every data column equal."""
+    if True:
         keys = sc.keys(q)
-        rows = cat_table(sc.table_path(q))
         like = next(iter(state)) if state else None  # key parts: never NULL
         got = {}
         dupes = []

@@ -1,8 +1,10 @@
-"""`sluice snapshot` on a DMS stream (issue 14), versioned mode: the table as
+"""`sluice snapshot` on a DMS stream (issue 14). Versioned mode: the table as
 of the end of a date (source commit time, UTC) equals the reference model's
 snapshot (full load + CDC committed before the next midnight); re-running a
 date replaces it; an older date than the latest needs --rebuild; a date
 before the configured CDC start date is refused with a clear error.
+Partitioned mode (--partitioned): partition snapshot_date=D of one table is
+the complete snapshot of D.
 
 The generated CDC stream crosses midnight (2022-06-24 23:59 -> 2022-06-25).
 """
@@ -13,7 +15,9 @@ import subprocess
 import pytest
 
 from conftest import SLUICE
-from dms_support import Scenario, check_merged, dms_env, model, require_dms_source
+from conftest import read_table
+from dms_support import (Scenario, check_merged, compare_rows, dms_env, model,
+                          require_dms_source)
 
 
 def _require_snapshot_command():
@@ -79,5 +83,15 @@ def test_dms_snapshot_versions(tmp_path):
     assert p.returncode != 0, "a date before cdc_start_date was accepted"
     assert "2022-06-24" in (p.stderr + p.stdout), p.stderr[-2000:]
     assert not _version_path(sc, t, "2022-06-23").exists()
+    # partitioned layout: one table, partition snapshot_date=D a complete snapshot
+    a = "public.accounts"
+    for date in ("2022-06-24", "2022-06-25"):
+        p = _snapshot(sc, a, date, "--partitioned")
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    rows_back = read_table(sc.sink / "public" / "accounts_snapshot")
+    for date in ("2022-06-24", "2022-06-25"):
+        part = [r for r in rows_back if str(r["snapshot_date"]) == date]
+        compare_rows(sc, a, part, model.snapshot(settings, rows, date)[a])
+    assert {str(r["snapshot_date"]) for r in rows_back} == {"2022-06-24", "2022-06-25"}
     # the merged table is unaffected
     check_merged(sc, {t: model.merged(settings, rows)[t]})
