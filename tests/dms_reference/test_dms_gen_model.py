@@ -310,3 +310,20 @@ def test_full_load_rows_stamped_after_a_cdc_change_of_their_key(tmp_path):
         n += sum(1 for r in rs if r.op in ("U", "D") and model.key_of(r, keys) in load_ts
                  and r.ts < load_ts[model.key_of(r, keys)])
     assert n >= 3, n
+
+
+def test_command_line(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cli = os.path.join(root, "tools", "dms_gen", "generate.py")
+    out = tmp_path / "g"
+    proc = subprocess.run([sys.executable, cli, "--out", str(out), "--format", "csv", "--gzip",
+                           "--csv-no-sup", "NOSUP", "--before-image-prefix", "BI_",
+                           "--transactions", "30", "--sink", str(tmp_path / "lake")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "sluice.toml" in proc.stdout
+    s, rows = model.read_tree(str(out / "sluice.toml"))
+    assert s.fmt == "csv" and s.csv_no_sup == "NOSUP"
+    assert all(rows.values())
