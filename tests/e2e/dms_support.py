@@ -117,7 +117,12 @@ class Scenario:
 OP_OF = {"I": {"insert"}, "U": {"update"}, "D": {"delete"}, "load": {"snapshot", "insert"}}
 
 
-def check_log(sc: Scenario, rows_by_table: Dict[str, List["model.Row"]], inserts_only: bool = False):
+def check_log(sc: Scenario, rows_by_table: Dict[str, List["model.Row"]], inserts_only: bool = False,
+              settings: "model.Settings" = None):
+    """Counts, duplicates and ops; with `settings` also every log row's values
+    against the DMS row its `_cdc_origin` ("<file>#<row>") names: the data
+    columns (a NoSup cell is NULL and listed in `_cdc_unchanged`), and
+    `_cdc_ts` (the timestamp column; full load: cdc_start_date when set)."""
     for q, rows in rows_by_table.items():
         path = sc.table_path(q, "_log")
         assert table_exists(path), f"{q}: no log table at {path}"
@@ -143,6 +148,42 @@ def check_log(sc: Scenario, rows_by_table: Dict[str, List["model.Row"]], inserts
         assert got.get("update", 0) == want.get("U", 0), (q, got, want)
         assert got.get("delete", 0) == want.get("D", 0), (q, got, want)
         assert got.get("snapshot", 0) + got.get("insert", 0) == loads + want.get("I", 0), (q, got, want)
+        if settings is not None:
+            check_log_values(sc, q, log, rows, settings)
+
+
+def check_log_values(sc: Scenario, q: str, log: List[dict], rows: List["model.Row"],
+                     settings: "model.Settings"):
+    by_origin = {(r.file, r.index): r for r in rows}
+    keys = sc.keys(q)
+    bad = []
+    for lr in log:
+        f, _, i = lr["_cdc_origin"].rpartition("#")
+        r = by_origin.get((f, int(i)))
+        if r is None:
+            bad.append(f"log row from {lr['_cdc_origin']!r}: no such DMS row")
+            continue
+        if not model.same(model.start_time(settings, r), lr["_cdc_ts"]):
+            bad.append(f"{lr['_cdc_origin']}: _cdc_ts {lr['_cdc_ts']} != {model.start_time(settings, r)}")
+        if lr["_cdc_op"] == "delete" and r.op == "U":  # the old key of a key change
+            if tuple(repr(model.norm(lr[k], like=b)) for k, b in zip(keys, r.before_key)) != \
+                    tuple(repr(model.norm(b)) for b in r.before_key):
+                bad.append(f"{lr['_cdc_origin']}: key change deletes {[lr[k] for k in keys]}, "
+                           f"before image {r.before_key}")
+            continue
+        unchanged = set(lr.get("_cdc_unchanged") or [])
+        for c in sc.columns(q):
+            exp = r.image.get(c)
+            if exp is model.NOSUP:
+                if lr.get(c) is not None or ("_cdc_unchanged" in lr and c not in unchanged):
+                    bad.append(f"{lr['_cdc_origin']}: NoSup {c} logged as {lr.get(c)!r}, "
+                               f"_cdc_unchanged {sorted(unchanged)}")
+                continue
+            if not model.same(exp, lr.get(c)):
+                bad.append(f"{lr['_cdc_origin']}: {c} = {lr.get(c)!r}, file has {exp!r}")
+        if len(bad) > 20:
+            break
+    assert not bad, f"{q}: {len(bad)}+ log values differ:\n  " + "\n  ".join(bad[:20])
 
 
 def _key(values, keys, like=None):

@@ -34,6 +34,8 @@ SCENARIOS = {
     "csv-gzip": dict(format="csv", gzip=True, include_op_for_full_load=True),
     "parquet-gzip": dict(format="parquet", gzip=True),
     "parquet-inserts-only": dict(format="parquet", cdc_inserts_only=True),
+    # full-load rows stamped with the CDC start date (the snapshot generator's rule)
+    "parquet-cdc-start-date": dict(format="parquet", cdc_start_date="2022-06-24"),
     "csv-inserts-only-op": dict(format="csv", cdc_inserts_only=True, include_op_for_full_load=True),
 }
 
@@ -44,7 +46,7 @@ def test_dms_scenario_matches_reference_model(tmp_path, name):
     sc = Scenario(tmp_path, **SCENARIOS[name])
     settings, rows = sc.model()
     sc.run_once()
-    check_log(sc, rows, inserts_only=settings.cdc_inserts_only)
+    check_log(sc, rows, inserts_only=settings.cdc_inserts_only, settings=settings)
     check_merged(sc, model.merged(settings, rows))
     check_history(sc, model.history(settings, rows))
     # a second run finds nothing new and changes nothing

@@ -43,7 +43,7 @@ def test_dms_exactly_once_under_sigkill(tmp_path):
     assert kills >= 5, f"only {kills} kills landed (seed {seed})"
     sc.run_once(**{k: v for k, v in env.items() if k.startswith("SLUICE_")})
     try:
-        check_log(sc, rows)
+        check_log(sc, rows, settings=settings)
         check_merged(sc, model.merged(settings, rows))
         check_history(sc, model.history(settings, rows))
     except AssertionError as e:
