@@ -26,7 +26,12 @@ def test_dms_exactly_once_under_sigkill(tmp_path):
                   SLUICE_SOURCE_POLL_INTERVAL="100ms")
     seed = int(os.environ.get("E2E_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    kills, runs = 0, 0
+    kills, runs, progress = 0, 0, []
+
+    def commits():  # log commits so far, over every table
+        return sum(len(list((sc.table_path(q, "_log") / "_delta_log").glob("*.json")))
+                   for q in rows if (sc.table_path(q, "_log") / "_delta_log").is_dir())
+
     deadline = time.monotonic() + 60
     with open(tmp_path / "runs.log", "w") as log:
         while kills < 15 and time.monotonic() < deadline:
@@ -39,9 +44,14 @@ def test_dms_exactly_once_under_sigkill(tmp_path):
                 kills += 1
             proc.wait()
             assert proc.returncode in (-signal.SIGKILL, 0), f"run exited {proc.returncode} (seed {seed})"
-    print(f"kill seed {seed}: {kills} kills in {runs} runs")
+            progress.append(commits())
+    print(f"kill seed {seed}: {kills} kills in {runs} runs, log commits after each {progress}")
     assert kills >= 5, f"only {kills} kills landed (seed {seed})"
     sc.run_once(**{k: v for k, v in env.items() if k.startswith("SLUICE_")})
+    final = commits()
+    mid = {p for p in progress if 0 < p < final}
+    assert len(mid) >= 3, (f"the kills did not land while the stream was being ingested "
+                           f"(log commits after each run {progress}, at the end {final}; seed {seed})")
     try:
         check_log(sc, rows, settings=settings)
         check_merged(sc, model.merged(settings, rows))
