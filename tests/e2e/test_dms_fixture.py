@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,13 +15,10 @@ from conftest import SLUICE, cat_table, read_table
 from dms_support import dms_env, model, require_dms_source
 
 FIXTURE = Path("/work/shared/fixtures/dms/parquet/dms_test_table_LOAD00000001.parquet")
-if not FIXTURE.exists():  # a checkout elsewhere: the same file under tests/data
-    FIXTURE = Path(__file__).resolve().parents[1] / "data" / "dms" / FIXTURE.name
 
 
 def test_real_dms_parquet_file_decodes_exactly(tmp_path):
     require_dms_source(tmp_path)
-    import subprocess
     root = tmp_path / "bucket"
     dest = root / "public" / "dms_test_table"
     dest.mkdir(parents=True)
