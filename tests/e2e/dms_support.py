@@ -233,7 +233,6 @@ def compare_rows(sc: Scenario, q: str, rows: List[dict], state: Dict[tuple, dict
 
 def check_history(sc: Scenario, expected: Dict[str, List[dict]]):
     for q, versions in expected.items():
-        keys = sc.keys(q)
         path = sc.table_path(q, "_history")
         assert table_exists(path), f"{q}: no history table at {path}"
         rows = cat_table(path)
