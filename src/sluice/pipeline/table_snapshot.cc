@@ -1,0 +1,452 @@
+#include "sluice/pipeline/table_snapshot.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/filesystem/api.h>
+
+#include <cstdio>
+#include <set>
+
+#include "sluice/core/arrow_init.h"
+#include "sluice/core/clock.h"
+#include "sluice/core/uuid.h"
+#include "sluice/delta/schema.h"
+#include "sluice/delta/table_features.h"
+#include "sluice/delta/table_reader.h"
+#include "sluice/delta/table_writer.h"
+#include "sluice/delta/transaction.h"
+#include "sluice/formats/json/timestamp_text.h"
+#include "sluice/merge/merged_table.h"
+
+namespace sluice::pipeline {
+
+namespace {
+
+constexpr int64_t kDayUs = 86'400'000'000LL;
+constexpr const char* kStateApp = "sluice-snapshot-state";
+constexpr const char* kSnapshotApp = "sluice-snapshot";
+constexpr const char* kStatePath = "_sluice/state";
+constexpr const char* kVersionPrefix = "version=";
+
+// The last microsecond of `days` (inclusive bound on _cdc_ts).
+int64_t EndOfDayUs(int32_t days) { return (static_cast<int64_t>(days) + 1) * kDayUs - 1; }
+
+// Keeps the rows with lower < _cdc_ts <= upper (INT64_MIN: no lower bound).
+Result<std::shared_ptr<arrow::Table>> RowsBetween(const std::shared_ptr<arrow::Table>& rows,
+                                                  int64_t lower, int64_t upper_us) {
+  auto ts = rows->GetColumnByName("_cdc_ts");
+  if (!ts) return Status::Invalid("the log table has no _cdc_ts column");
+  arrow::BooleanBuilder keep;
+  ARROW_RETURN_NOT_OK(keep.Reserve(rows->num_rows()));
+  int64_t kept = 0;
+  for (const auto& chunk : ts->chunks()) {
+    if (chunk->type_id() != arrow::Type::TIMESTAMP) {
+      return Status::Invalid("_cdc_ts is ", chunk->type()->ToString(), ", not a timestamp");
+    }
+    const auto& values = static_cast<const arrow::TimestampArray&>(*chunk);
+    for (int64_t i = 0; i < values.length(); ++i) {
+      // A row without a source time belongs to no day: left out (as replay).
+      bool take = values.IsValid(i) && values.Value(i) <= upper_us && values.Value(i) > lower;
+      kept += take;
+      keep.UnsafeAppend(take);
+    }
+  }
+  if (kept == rows->num_rows()) return rows;
+  ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(rows, mask));
+  return filtered.table();
+}
+
+std::string VersionDirName(int32_t date) { return kVersionPrefix + FormatSnapshotDate(date); }
+
+// The version=YYYY-MM-DD folders directly under the root, by date.
+Result<std::vector<int32_t>> VersionDirs(const io::TableLocation& root) {
+  arrow::fs::FileSelector sel;
+  sel.base_dir = root.root;
+  sel.allow_not_found = true;
+  ARROW_ASSIGN_OR_RAISE(auto infos, root.fs->GetFileInfo(sel));
+  std::vector<int32_t> dates;
+  for (const auto& info : infos) {
+    if (info.type() != arrow::fs::FileType::Directory) continue;
+    std::string name = info.base_name();
+    if (name.rfind(kVersionPrefix, 0) != 0) continue;
+    auto date = ParseSnapshotDate(name.substr(std::strlen(kVersionPrefix)));
+    if (date.ok()) dates.push_back(*date);
+  }
+  std::sort(dates.begin(), dates.end());
+  return dates;
+}
+
+// The state table: a merged table kept by the merge engine. Tombstones are
+// kept for ever: a delete must shadow an older event read at any later run.
+std::unique_ptr<merge::MergedTable> MakeState(const std::string& path,
+                                              const std::vector<std::string>& keys,
+                                              const delta::DataWriteOptions& data) {
+  merge::MergeSettings settings;
+  settings.mode = merge::MergeMode::kDeletionVectors;
+  settings.tombstone_retention_ms = INT64_MAX / 4;
+  settings.data = data;
+  return std::make_unique<merge::MergedTable>(path, keys, kStateApp, settings);
+}
+
+Status DeleteTree(const io::TableLocation& loc) {
+  auto info = loc.fs->GetFileInfo(loc.root);
+  if (!info.ok() || info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  return loc.fs->DeleteDir(loc.root);
+}
+
+}  // namespace
+
+Result<int32_t> ParseSnapshotDate(const std::string& text) {
+  int y = 0, m = 0, d = 0;
+  char tail = 0;
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+      text[4] != '-' || text[7] != '-') {
+    return Status::Invalid("date '", text, "' is not YYYY-MM-DD");
+  }
+  int64_t days = formats::json::DaysFromCivil(y, m, d);
+  if (m < 1 || m > 12 || d < 1 || FormatSnapshotDate(static_cast<int32_t>(days)) != text) {
+    return Status::Invalid("date '", text, "' is not a calendar date");
+  }
+  if (days < 0) return Status::Invalid("date '", text, "' is before 1970-01-01");
+  return static_cast<int32_t>(days);
+}
+
+std::string FormatSnapshotDate(int32_t days) {
+  // Civil from days (the inverse of DaysFromCivil).
+  int64_t z = static_cast<int64_t>(days) + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
+                static_cast<long long>(m), static_cast<long long>(d));
+  return buf;
+}
+
+int64_t StateMark::Encode() const {
+  return (static_cast<int64_t>(date) << 32) | (complete ? (int64_t{1} << 31) : 0) |
+         (counter & 0x7fffffff);
+}
+
+StateMark StateMark::Decode(int64_t version) {
+  StateMark mark;
+  mark.date = static_cast<int32_t>(version >> 32);
+  mark.complete = (version >> 31) & 1;
+  mark.counter = version & 0x7fffffff;
+  return mark;
+}
+
+Result<std::optional<int32_t>> LatestSnapshotDate(const std::string& root, bool partitioned) {
+  ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(root));
+  if (partitioned) {
+    ARROW_ASSIGN_OR_RAISE(auto table, delta::LoadIfExists(loc));
+    if (!table) return std::optional<int32_t>();
+    auto v = table->TxnVersion(kSnapshotApp);
+    if (!v) return std::optional<int32_t>();
+    return std::optional<int32_t>(static_cast<int32_t>(*v));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto dates, VersionDirs(loc));
+  for (auto it = dates.rbegin(); it != dates.rend(); ++it) {
+    ARROW_ASSIGN_OR_RAISE(auto sub, io::OpenSubLocation(loc, VersionDirName(*it)));
+    ARROW_ASSIGN_OR_RAISE(auto table, delta::LoadIfExists(sub));
+    if (table) return std::optional<int32_t>(*it);
+  }
+  return std::optional<int32_t>();
+}
+
+namespace {
+
+// Copies the state table's rows (deletion vectors applied) into the output
+// as one commit replacing that date: the whole table (versioned) or the
+// date's partition.
+Status Publish(const merge::MergedTable& state, const SnapshotOptions& options,
+               const io::TableLocation& out, std::optional<int32_t> latest,
+               SnapshotSummary& summary) {
+  const auto& snap = *state.snapshot();
+  std::shared_ptr<arrow::Schema> schema = snap.schema();
+  std::vector<std::string> partition_columns;
+  std::shared_ptr<arrow::Scalar> date_value;
+  if (options.partitioned) {
+    if (schema->GetFieldByName(options.partition_column)) {
+      return Status::Invalid("the table has a column named '", options.partition_column,
+                             "', the snapshot date column; set snapshot.partition_column to "
+                             "another name");
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        schema, schema->AddField(schema->num_fields(),
+                                 arrow::field(options.partition_column, arrow::date32())));
+    partition_columns.push_back(options.partition_column);
+    date_value = std::make_shared<arrow::Date32Scalar>(options.date);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto existing, delta::LoadIfExists(out));
+  std::unique_ptr<delta::Transaction> txn;
+  const std::string date_text = FormatSnapshotDate(options.date);
+  const int64_t now = WallClockMs();
+  if (!existing) {
+    ARROW_ASSIGN_OR_RAISE(std::string schema_json, delta::SchemaToDeltaJson(*schema));
+    delta::Metadata metadata;
+    metadata.id = NewUuidV4();
+    metadata.schema_string = schema_json;
+    metadata.partition_columns = partition_columns;
+    metadata.configuration = snap.metadata().configuration;
+    // No deletion vectors: every reader can read a snapshot.
+    metadata.configuration.erase("delta.enableDeletionVectors");
+    metadata.created_time = now;
+    txn = std::make_unique<delta::Transaction>(
+        out.log, delta::ProtocolForNewTable(false, delta::SchemaUsesTimestampNtz(*schema)),
+        metadata, "CREATE OR REPLACE TABLE");
+  } else {
+    if (existing->metadata().partition_columns != partition_columns) {
+      return Status::Invalid("snapshot table ", out.uri, " is partitioned by [",
+                             existing->metadata().partition_columns.empty()
+                                 ? std::string()
+                                 : existing->metadata().partition_columns[0],
+                             "], not by the configured column [", options.partition_column, "]");
+    }
+    txn = std::make_unique<delta::Transaction>(existing, "WRITE");
+    if (!existing->schema()->Equals(*schema, /*check_metadata=*/false)) {
+      // The source's schema evolved (columns are only ever added): the
+      // snapshot follows it; older dates read the new columns as NULL.
+      delta::Metadata metadata = existing->metadata();
+      ARROW_ASSIGN_OR_RAISE(metadata.schema_string, delta::SchemaToDeltaJson(*schema));
+      txn->UpdateMetadata(std::move(metadata));
+    }
+    for (const auto& f : existing->files()) {
+      if (options.partitioned) {
+        auto it = f.partition_values.find(options.partition_column);
+        if (it == f.partition_values.end() || it->second != date_text) continue;
+      }
+      txn->RemoveFile(delta::RemoveActionFor(f, now));
+    }
+  }
+  txn->SetOperationParameters(options.partitioned
+                                  ? "{\"mode\":\"Overwrite\",\"replaceWhere\":\"" +
+                                        options.partition_column + " = '" + date_text + "'\"}"
+                                  : std::string("{\"mode\":\"Overwrite\"}"));
+  const auto& files = snap.files();
+  int64_t done = 0;
+  // The state's small files (one per incremental run) are written together.
+  std::vector<std::shared_ptr<arrow::Table>> pending;
+  int64_t pending_bytes = 0;
+  auto write = [&]() -> Status {
+    if (pending.empty()) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables(pending));
+    pending.clear();
+    pending_bytes = 0;
+    if (date_value) {
+      ARROW_ASSIGN_OR_RAISE(auto column, arrow::MakeArrayFromScalar(*date_value, rows->num_rows()));
+      ARROW_ASSIGN_OR_RAISE(
+          rows, rows->AddColumn(rows->num_columns(), schema->field(schema->num_fields() - 1),
+                                std::make_shared<arrow::ChunkedArray>(column)));
+    }
+    summary.rows += rows->num_rows();
+    ARROW_ASSIGN_OR_RAISE(
+        auto adds, delta::WriteDataFiles(*out.fs, out.root, rows, partition_columns, options.data));
+    for (auto& a : adds) {
+      txn->AddFile(std::move(a));
+      ++summary.files;
+    }
+    return Status::OK();
+  };
+  for (const auto& file : files) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadDataFile(snap, state.location(), file));
+    ++done;
+    if (rows->num_rows() > 0) {
+      pending_bytes += file.size;
+      pending.push_back(std::move(rows));
+    }
+    if (pending_bytes >= options.data.target_file_size / 2) ARROW_RETURN_NOT_OK(write());
+    if (options.progress && (done % 16 == 0 || done == static_cast<int64_t>(files.size()))) {
+      options.progress("writing " + std::to_string(done) + "/" + std::to_string(files.size()) +
+                       " state files, " + std::to_string(summary.rows) + " rows");
+    }
+  }
+  ARROW_RETURN_NOT_OK(write());
+  // The latest date published; a rebuild of an older date leaves it.
+  int32_t mark = options.date;
+  if (options.partitioned && latest && *latest > mark) mark = *latest;
+  txn->SetTxn(kSnapshotApp, mark);
+  ARROW_ASSIGN_OR_RAISE(auto commit, txn->Commit());
+  summary.version = commit.version;
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
+  ARROW_RETURN_NOT_OK(InitArrowCompute());
+  const std::string date_text = FormatSnapshotDate(options.date);
+  if (options.start_date && options.date < *options.start_date) {
+    return Status::Invalid("snapshot date ", date_text, " is before the CDC start date ",
+                           FormatSnapshotDate(*options.start_date),
+                           " (snapshot.start_date): the log holds no complete state for it");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto log_loc, io::OpenTableLocation(options.log_table));
+  ARROW_ASSIGN_OR_RAISE(auto log, delta::LoadIfExists(log_loc));
+  if (!log) return Status::Invalid("no Delta table at ", options.log_table);
+  if (!log->schema()->GetFieldByName("_cdc_seq") || !log->schema()->GetFieldByName("_cdc_ts")) {
+    return Status::Invalid(options.log_table,
+                           " is not a change log table (no _cdc_seq / _cdc_ts columns)");
+  }
+  std::vector<std::string> keys = options.primary_keys;
+  if (keys.empty()) {
+    auto recorded = merge::PrimaryKeysOf(*log);
+    if (!recorded || recorded->empty()) {
+      return Status::Invalid("log table ", options.log_table, " records no primary keys (",
+                             merge::kPrimaryKeysProperty, "); configure tables.\"<db>.<table>\"",
+                             ".primary_keys");
+    }
+    keys = *recorded;
+  }
+
+  ARROW_ASSIGN_OR_RAISE(auto root, io::OpenTableLocation(options.root));
+  // The other layout under the same root is refused rather than mixed.
+  {
+    ARROW_ASSIGN_OR_RAISE(auto table, delta::LoadIfExists(root));
+    ARROW_ASSIGN_OR_RAISE(auto dirs, VersionDirs(root));
+    if (options.partitioned && !dirs.empty()) {
+      return Status::Invalid(
+          options.root, " holds versioned snapshots (version=", FormatSnapshotDate(dirs.back()),
+          "/...); a partitioned snapshot table needs another root");
+    }
+    if (!options.partitioned && table) {
+      return Status::Invalid(options.root,
+                             " is a partitioned snapshot table; use --partitioned "
+                             "(or snapshot.partitioned = true)");
+    }
+  }
+  SnapshotSummary summary;
+  ARROW_ASSIGN_OR_RAISE(summary.latest_before,
+                        LatestSnapshotDate(options.root, options.partitioned));
+  if (summary.latest_before && options.date < *summary.latest_before && !options.rebuild) {
+    return Status::Invalid("snapshot date ", date_text, " is older than the latest snapshot ",
+                           FormatSnapshotDate(*summary.latest_before),
+                           "; --rebuild replays the log up to ", date_text,
+                           " and replaces that date");
+  }
+
+  // Which state to start from.
+  std::string state_rel = kStatePath;
+  ARROW_ASSIGN_OR_RAISE(auto state_loc, io::OpenSubLocation(root, state_rel));
+  std::optional<StateMark> mark;
+  {
+    auto existing = delta::LoadIfExists(state_loc);
+    if (existing.ok() && *existing) {
+      auto v = (*existing)->TxnVersion(kStateApp);
+      if (v) mark = StateMark::Decode(*v);
+    }
+  }
+  bool full = true;
+  bool temporary = false;
+  if (options.rebuild) {
+    summary.why_full = "--rebuild";
+  } else if (!mark) {
+    summary.why_full = "no snapshot state yet";
+  } else if (!mark->complete) {
+    summary.why_full = "the state of an interrupted run is discarded";
+  } else if (mark->date > options.date) {
+    summary.why_full = "the state is at " + FormatSnapshotDate(mark->date) + ", after " + date_text;
+  } else {
+    full = false;
+  }
+  if (full && mark && mark->complete && mark->date > options.date) {
+    // Going back in time: keep the state for the next dates, replay aside.
+    temporary = true;
+    state_rel = std::string("_sluice/rebuild-") + NewUuidV4();
+    ARROW_ASSIGN_OR_RAISE(state_loc, io::OpenSubLocation(root, state_rel));
+  }
+  if (full) ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
+
+  auto state = MakeState(io::JoinPath(options.root, state_rel), keys, options.data);
+  ARROW_RETURN_NOT_OK(state->Open());
+  const int64_t upper = EndOfDayUs(options.date);
+  const int64_t log_version = log->version();
+  if (log_version > 0x7fffffff) return Status::Invalid("log table version out of range");
+
+  // Log files the state has read entirely up to its date: those of the log
+  // version it recorded (compaction may have rewritten some since; their
+  // rows are then read again, which the merge ignores as replays).
+  std::set<std::string> seen;
+  int64_t lower = INT64_MIN;
+  if (!full) {
+    summary.incremental = true;
+    lower = EndOfDayUs(mark->date);
+    auto before = delta::Snapshot::Load(log_loc.log, mark->counter);
+    if (before.ok()) {
+      for (const auto& f : (*before)->files()) seen.insert(f.path);
+    }  // else: that version's log expired; every file is read (still exact)
+  }
+
+  const int64_t now_ms = WallClockMs();
+  std::vector<std::shared_ptr<arrow::Table>> pending;
+  int64_t pending_rows = 0;
+  int64_t batch = 0;
+  const auto& files = log->files();
+  auto flush = [&](bool last) -> Status {
+    if (pending.empty() && !(last && !state->snapshot())) return Status::OK();
+    std::shared_ptr<arrow::Table> table;
+    if (pending.empty()) {
+      // Nothing had happened by then: the table existed, empty.
+      ARROW_ASSIGN_OR_RAISE(table, arrow::Table::MakeEmpty(log->schema()));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(table, arrow::ConcatenateTables(pending));
+    }
+    pending.clear();
+    pending_rows = 0;
+    ARROW_ASSIGN_OR_RAISE(auto rows, table->CombineChunksToBatch());
+    StateMark m{options.date, last, last ? log_version : ++batch};
+    ARROW_ASSIGN_OR_RAISE(auto applied, state->Apply(*rows, m.Encode(), now_ms));
+    (void)applied;
+    return Status::OK();
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    const int64_t from = seen.count(files[i].path) ? lower : INT64_MIN;
+    auto rows = delta::ReadDataFile(*log, log_loc, files[i]);
+    if (!rows.ok()) {
+      return rows.status().WithMessage("log table ", options.log_table, ", file ", files[i].path,
+                                       ": ", rows.status().message());
+    }
+    ++summary.log_files_read;
+    ARROW_ASSIGN_OR_RAISE(auto taken, RowsBetween(*rows, from, upper));
+    if (options.progress && ((i + 1) % 64 == 0 || i + 1 == files.size())) {
+      options.progress(
+          "read " + std::to_string(i + 1) + "/" + std::to_string(files.size()) + " log files, " +
+          std::to_string(summary.changes_applied + taken->num_rows()) + " changes to apply");
+    }
+    if (taken->num_rows() == 0) continue;
+    summary.changes_applied += taken->num_rows();
+    pending_rows += taken->num_rows();
+    pending.push_back(std::move(taken));
+    // An incremental run is one merge commit: the state moves atomically.
+    if (full && pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush(false));
+  }
+  ARROW_RETURN_NOT_OK(flush(true));
+  {
+    // The final mark (complete, the log version read) even when no row was
+    // left to apply in this last batch.
+    StateMark m{options.date, true, log_version};
+    auto done = state->done();
+    if (!done || *done < m.Encode())
+      ARROW_RETURN_NOT_OK(state->CommitEmpty(m.Encode(), now_ms).status());
+  }
+  if (!state->snapshot()) return Status::Invalid("the snapshot state table was not created");
+
+  std::string out_path = options.root;
+  io::TableLocation out = root;
+  if (!options.partitioned) {
+    out_path = io::JoinPath(options.root, VersionDirName(options.date));
+    ARROW_ASSIGN_OR_RAISE(out, io::OpenSubLocation(root, VersionDirName(options.date)));
+  }
+  summary.output = out_path;
+  ARROW_RETURN_NOT_OK(Publish(*state, options, out, summary.latest_before, summary));
+  if (temporary) ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
+  return summary;
+}
+
+}  // namespace sluice::pipeline
