@@ -71,7 +71,8 @@ int RunSnapshot(const SnapshotArgs& args) {
             << (summary->incremental ? "incremental (" : "full replay (")
             << (summary->incremental ? std::string("from the snapshot state") : summary->why_full)
             << "), " << summary->changes_applied << " changes applied from "
-            << summary->log_files_read << " log files" << std::endl;
+            << summary->log_files_read << " log files read (" << summary->log_files_skipped
+            << " skipped by their _cdc_ts statistics)" << std::endl;
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <arrow/filesystem/api.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "sluice/core/arrow_init.h"
@@ -55,6 +56,31 @@ Result<std::shared_ptr<arrow::Table>> RowsBetween(const std::shared_ptr<arrow::T
   ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
   ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(rows, mask));
   return filtered.table();
+}
+
+// The [min, max] of a log file's _cdc_ts from its stats (widened by a
+// millisecond each way: stats carry milliseconds), if they have them.
+std::optional<std::pair<int64_t, int64_t>> CdcTsRange(const delta::Add& file) {
+  if (!file.stats) return std::nullopt;
+  auto json = nlohmann::json::parse(*file.stats, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) return std::nullopt;
+  auto bound = [&](const char* which) -> std::optional<int64_t> {
+    auto values = json.find(which);
+    if (values == json.end() || !values->is_object()) return std::nullopt;
+    auto ts = values->find("_cdc_ts");
+    if (ts == values->end() || !ts->is_string()) return std::nullopt;
+    formats::json::TimePoint point;
+    int64_t us = 0;
+    if (!formats::json::ParseTimePoint(ts->get<std::string>(), &point) ||
+        !formats::json::TimePointToUnits(point, 1'000'000, &us)) {
+      return std::nullopt;
+    }
+    return us;
+  };
+  auto lo = bound("minValues");
+  auto hi = bound("maxValues");
+  if (!lo || !hi) return std::nullopt;
+  return std::make_pair(*lo - 1000, *hi + 1000);
 }
 
 std::string VersionDirName(int32_t date) { return kVersionPrefix + FormatSnapshotDate(date); }
@@ -407,6 +433,13 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   };
   for (size_t i = 0; i < files.size(); ++i) {
     const int64_t from = seen.count(files[i].path) ? lower : INT64_MIN;
+    // Log files are written roughly in time order: most fall outside the
+    // window and are skipped on their statistics.
+    if (auto range = CdcTsRange(files[i]);
+        range && (range->second <= from || range->first > upper)) {
+      ++summary.log_files_skipped;
+      continue;
+    }
     auto rows = delta::ReadDataFile(*log, log_loc, files[i]);
     if (!rows.ok()) {
       return rows.status().WithMessage("log table ", options.log_table, ", file ", files[i].path,
@@ -414,10 +447,12 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     }
     ++summary.log_files_read;
     ARROW_ASSIGN_OR_RAISE(auto taken, RowsBetween(*rows, from, upper));
-    if (options.progress && ((i + 1) % 64 == 0 || i + 1 == files.size())) {
-      options.progress(
-          "read " + std::to_string(i + 1) + "/" + std::to_string(files.size()) + " log files, " +
-          std::to_string(summary.changes_applied + taken->num_rows()) + " changes to apply");
+    if (options.progress && (summary.log_files_read % 64 == 0 || i + 1 == files.size())) {
+      options.progress("log files " + std::to_string(i + 1) + "/" + std::to_string(files.size()) +
+                       " (" + std::to_string(summary.log_files_read) + " read, " +
+                       std::to_string(summary.log_files_skipped) + " skipped by their _cdc_ts), " +
+                       std::to_string(summary.changes_applied + taken->num_rows()) +
+                       " changes to apply");
     }
     if (taken->num_rows() == 0) continue;
     summary.changes_applied += taken->num_rows();
@@ -445,7 +480,20 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   }
   summary.output = out_path;
   ARROW_RETURN_NOT_OK(Publish(*state, options, out, summary.latest_before, summary));
-  if (temporary) ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
+  if (temporary) {
+    ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
+  } else {
+    // The state gains a file (and deletion vectors) per run: compact it and
+    // vacuum what compaction replaced, as the pipeline does for merged
+    // tables. The snapshot is written already; a failure here only delays.
+    delta::MaintenancePolicy policy;
+    int64_t tombstones_vacuumed_ms = 0;
+    auto report = state->Maintain(policy, tombstones_vacuumed_ms, WallClockMs());
+    if (!report.ok() && options.progress) {
+      options.progress("maintenance of the state table failed (retried next run): " +
+                       report.status().ToString());
+    }
+  }
   return summary;
 }
 

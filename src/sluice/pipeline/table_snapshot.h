@@ -69,10 +69,11 @@ struct SnapshotOptions {
 };
 
 struct SnapshotSummary {
-  std::string output;          ///< the table written (versioned) or the root
-  bool incremental = false;    ///< from the state table, not a full replay
-  std::string why_full;        ///< why a full replay was needed
-  int64_t log_files_read = 0;  ///< log files whose rows were read
+  std::string output;             ///< the table written (versioned) or the root
+  bool incremental = false;       ///< from the state table, not a full replay
+  std::string why_full;           ///< why a full replay was needed
+  int64_t log_files_read = 0;     ///< log files whose rows were read
+  int64_t log_files_skipped = 0;  ///< outside the window by their _cdc_ts stats
   int64_t changes_applied = 0;
   int64_t rows = 0;                      ///< rows in the snapshot
   int64_t files = 0;                     ///< data files of the snapshot

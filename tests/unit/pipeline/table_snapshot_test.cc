@@ -124,6 +124,9 @@ TEST_F(TableSnapshotTest, EachDateHoldsTheTableAtItsEndIncrementallyAndLateChang
   auto s2 = TakeSnapshot(Options(kDay0 + 2));
   ASSERT_TRUE(s2.ok()) << s2.status().ToString();
   EXPECT_TRUE(s2->incremental);
+  // the files of days 0 and 1 are skipped on their _cdc_ts statistics
+  EXPECT_EQ(s2->log_files_skipped, 2);
+  EXPECT_EQ(s2->log_files_read, 1);
   EXPECT_EQ(
       Rows(Version(kDay0 + 2)),
       (std::vector<Row>{{1, "one", 11, "b1"}, {2, "two again", 21, "c2"}, {3, "three", 30, "a3"}}));
