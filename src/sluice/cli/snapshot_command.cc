@@ -9,6 +9,22 @@
 
 namespace sluice::cli {
 
+namespace {
+
+// The DMS source's `source.dms.cdc_start_date` (the snapshot generator's
+// rule: nothing before the CDC start), read only when the configuration has
+// the DMS keys (Config::dms, added with the DMS source).
+template <typename C>
+std::string DmsCdcStartDate(const C& config) {
+  if constexpr (requires { config.dms.find(std::string()); }) {
+    auto it = config.dms.find("cdc_start_date");
+    if (it != config.dms.end()) return it->second;
+  }
+  return "";
+}
+
+}  // namespace
+
 int RunSnapshot(const SnapshotArgs& args) {
   auto config = pipeline::LoadConfig(args.config, pipeline::ProcessEnvironment());
   if (!config.ok()) {
@@ -44,10 +60,18 @@ int RunSnapshot(const SnapshotArgs& args) {
   options.rebuild = args.rebuild;
   options.primary_keys = config->ForTable(args.table).primary_keys;
   options.data = pipeline::DataWriteOptionsFor(*config);
-  if (!config->snapshot_start_date.empty()) {
-    auto start = pipeline::ParseSnapshotDate(config->snapshot_start_date);
+  // snapshot.start_date, else the DMS CDC start date (its day; a time after
+  // the date is allowed: "2025-01-02T10:00:00" starts on 2025-01-02).
+  std::string start_key = "snapshot.start_date";
+  std::string start_text = config->snapshot_start_date;
+  if (start_text.empty()) {
+    start_key = "source.dms.cdc_start_date";
+    start_text = DmsCdcStartDate(*config);
+  }
+  if (!start_text.empty()) {
+    auto start = pipeline::ParseSnapshotDate(start_text.substr(0, 10));
     if (!start.ok()) {
-      std::cerr << "sluice snapshot: snapshot.start_date: " << start.status().message()
+      std::cerr << "sluice snapshot: " << start_key << ": " << start.status().message()
                 << std::endl;
       return 2;
     }

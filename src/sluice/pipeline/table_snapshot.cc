@@ -260,6 +260,7 @@ Status Publish(const merge::MergedTable& state, const SnapshotOptions& options,
   // The state's small files (one per incremental run) are written together.
   std::vector<std::shared_ptr<arrow::Table>> pending;
   int64_t pending_bytes = 0;
+  int64_t rows_read = 0;
   auto write = [&]() -> Status {
     if (pending.empty()) return Status::OK();
     ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables(pending));
@@ -285,12 +286,13 @@ Status Publish(const merge::MergedTable& state, const SnapshotOptions& options,
     ++done;
     if (rows->num_rows() > 0) {
       pending_bytes += file.size;
+      rows_read += rows->num_rows();
       pending.push_back(std::move(rows));
     }
-    if (pending_bytes >= options.data.target_file_size / 2) ARROW_RETURN_NOT_OK(write());
+    if (pending_bytes >= options.data.target_file_size / 4) ARROW_RETURN_NOT_OK(write());
     if (options.progress && (done % 16 == 0 || done == static_cast<int64_t>(files.size()))) {
-      options.progress("writing " + std::to_string(done) + "/" + std::to_string(files.size()) +
-                       " state files, " + std::to_string(summary.rows) + " rows");
+      options.progress("copying state files " + std::to_string(done) + "/" +
+                       std::to_string(files.size()) + ", " + std::to_string(rows_read) + " rows");
     }
   }
   ARROW_RETURN_NOT_OK(write());
@@ -311,7 +313,7 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   if (options.start_date && options.date < *options.start_date) {
     return Status::Invalid("snapshot date ", date_text, " is before the CDC start date ",
                            FormatSnapshotDate(*options.start_date),
-                           " (snapshot.start_date): the log holds no complete state for it");
+                           ": the log holds no complete state for it");
   }
   ARROW_ASSIGN_OR_RAISE(auto log_loc, io::OpenTableLocation(options.log_table));
   ARROW_ASSIGN_OR_RAISE(auto log, delta::LoadIfExists(log_loc));
