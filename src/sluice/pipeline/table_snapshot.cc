@@ -315,6 +315,11 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
                            FormatSnapshotDate(*options.start_date),
                            ": the log holds no complete state for it");
   }
+  if (EndOfDayUs(options.date) > WallClockUs() && options.progress) {
+    options.progress("note: " + date_text +
+                     " has not ended yet (UTC); its snapshot holds the changes so far, re-run "
+                     "the date once it has ended");
+  }
   ARROW_ASSIGN_OR_RAISE(auto log_loc, io::OpenTableLocation(options.log_table));
   ARROW_ASSIGN_OR_RAISE(auto log, delta::LoadIfExists(log_loc));
   if (!log) return Status::Invalid("no Delta table at ", options.log_table);
@@ -363,17 +368,27 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   std::string state_rel = kStatePath;
   ARROW_ASSIGN_OR_RAISE(auto state_loc, io::OpenSubLocation(root, state_rel));
   std::optional<StateMark> mark;
+  std::string unusable;  // why an existing state cannot be used
   {
     auto existing = delta::LoadIfExists(state_loc);
-    if (existing.ok() && *existing) {
+    if (!existing.ok()) {
+      unusable = "the state table cannot be read (" + existing.status().ToString() + ")";
+    } else if (*existing) {
       auto v = (*existing)->TxnVersion(kStateApp);
-      if (v) mark = StateMark::Decode(*v);
+      auto recorded = merge::PrimaryKeysOf(**existing);
+      if (recorded && *recorded != keys) {
+        unusable = "the primary keys changed";
+      } else if (v) {
+        mark = StateMark::Decode(*v);
+      }
     }
   }
   bool full = true;
   bool temporary = false;
   if (options.rebuild) {
     summary.why_full = "--rebuild";
+  } else if (!unusable.empty()) {
+    summary.why_full = unusable;
   } else if (!mark) {
     summary.why_full = "no snapshot state yet";
   } else if (!mark->complete) {
@@ -460,8 +475,11 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     summary.changes_applied += taken->num_rows();
     pending_rows += taken->num_rows();
     pending.push_back(std::move(taken));
-    // An incremental run is one merge commit: the state moves atomically.
-    if (full && pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush(false));
+    // Batches are marked incomplete until the last (an interrupted run is
+    // then replayed in full). A re-run of the state's own date has no
+    // incomplete mark above its complete one: it is one merge commit.
+    const bool can_batch = full || mark->date < options.date;
+    if (can_batch && pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush(false));
   }
   ARROW_RETURN_NOT_OK(flush(true));
   {

@@ -225,6 +225,36 @@ TEST_F(TableSnapshotTest, PartitionedDatesAreReplacedOnePartitionAtATime) {
   EXPECT_NE(mixed.status().message().find("partitioned snapshot table"), std::string::npos);
 }
 
+TEST_F(TableSnapshotTest, IncrementalRunsInSeveralCommitsAndNewKeysReplayInFull) {
+  Append({{"insert", "a1", 1, "one", 10}, {"insert", "a2", 2, "two", 20}},
+         {At(kDay0, 1), At(kDay0, 2)});
+  ASSERT_TRUE(TakeSnapshot(Options(kDay0)).ok());
+  Append({{"update", "b1", 1, "one", 11}}, {At(kDay0 + 1, 1)});
+  Append({{"delete", "b2", 2, {}, {}}}, {At(kDay0 + 1, 2)});
+  Append({{"insert", "b3", 3, "three", 30}}, {At(kDay0 + 1, 3)});
+  auto o = Options(kDay0 + 1);
+  o.batch_rows = 1;  // a merge commit per log file
+  auto s = TakeSnapshot(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(s->incremental);
+  EXPECT_EQ(s->changes_applied, 3);
+  const std::vector<Row> day1{{1, "one", 11, "b1"}, {3, "three", 30, "b3"}};
+  EXPECT_EQ(Rows(Version(kDay0 + 1)), day1);
+  // the state's mark is complete again: the next run is incremental
+  auto again = TakeSnapshot(Options(kDay0 + 1));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->incremental);
+  EXPECT_EQ(again->changes_applied, 0);
+  EXPECT_EQ(Rows(Version(kDay0 + 1)), day1);
+  // other primary keys: the state (keyed by id) is replayed, not reused
+  auto other = Options(kDay0 + 1);
+  other.primary_keys = {"id", "name"};
+  auto keyed = TakeSnapshot(other);
+  ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
+  EXPECT_FALSE(keyed->incremental);
+  EXPECT_EQ(keyed->why_full, "the primary keys changed");
+}
+
 TEST_F(TableSnapshotTest, AnInterruptedFullReplayIsDiscarded) {
   Append({{"insert", "a1", 1, "one", 10}, {"insert", "a2", 2, "two", 20}},
          {At(kDay0, 1), At(kDay0, 2)});
