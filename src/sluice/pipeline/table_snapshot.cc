@@ -11,13 +11,11 @@
 #include "sluice/core/arrow_init.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
-#include "sluice/delta/schema.h"
-#include "sluice/delta/table_features.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
-#include "sluice/delta/transaction.h"
 #include "sluice/formats/json/timestamp_text.h"
 #include "sluice/merge/merged_table.h"
+#include "sluice/pipeline/snapshot_publish.h"
 
 namespace sluice::pipeline {
 
@@ -25,7 +23,6 @@ namespace {
 
 constexpr int64_t kDayUs = 86'400'000'000LL;
 constexpr const char* kStateApp = "sluice-snapshot-state";
-constexpr const char* kSnapshotApp = "sluice-snapshot";
 constexpr const char* kStatePath = "_sluice/state";
 constexpr const char* kVersionPrefix = "version=";
 
@@ -173,7 +170,7 @@ Result<std::optional<int32_t>> LatestSnapshotDate(const std::string& root, bool 
   if (partitioned) {
     ARROW_ASSIGN_OR_RAISE(auto table, delta::LoadIfExists(loc));
     if (!table) return std::optional<int32_t>();
-    auto v = table->TxnVersion(kSnapshotApp);
+    auto v = table->TxnVersion(kSnapshotAppId);
     if (!v) return std::optional<int32_t>();
     return std::optional<int32_t>(static_cast<int32_t>(*v));
   }
@@ -185,127 +182,6 @@ Result<std::optional<int32_t>> LatestSnapshotDate(const std::string& root, bool 
   }
   return std::optional<int32_t>();
 }
-
-namespace {
-
-// Copies the state table's rows (deletion vectors applied) into the output
-// as one commit replacing that date: the whole table (versioned) or the
-// date's partition.
-Status Publish(const merge::MergedTable& state, const SnapshotOptions& options,
-               const io::TableLocation& out, std::optional<int32_t> latest,
-               SnapshotSummary& summary) {
-  const auto& snap = *state.snapshot();
-  std::shared_ptr<arrow::Schema> schema = snap.schema();
-  std::vector<std::string> partition_columns;
-  std::shared_ptr<arrow::Scalar> date_value;
-  if (options.partitioned) {
-    if (schema->GetFieldByName(options.partition_column)) {
-      return Status::Invalid("the table has a column named '", options.partition_column,
-                             "', the snapshot date column; set snapshot.partition_column to "
-                             "another name");
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        schema, schema->AddField(schema->num_fields(),
-                                 arrow::field(options.partition_column, arrow::date32())));
-    partition_columns.push_back(options.partition_column);
-    date_value = std::make_shared<arrow::Date32Scalar>(options.date);
-  }
-  ARROW_ASSIGN_OR_RAISE(auto existing, delta::LoadIfExists(out));
-  std::unique_ptr<delta::Transaction> txn;
-  const std::string date_text = FormatSnapshotDate(options.date);
-  const int64_t now = WallClockMs();
-  if (!existing) {
-    ARROW_ASSIGN_OR_RAISE(std::string schema_json, delta::SchemaToDeltaJson(*schema));
-    delta::Metadata metadata;
-    metadata.id = NewUuidV4();
-    metadata.schema_string = schema_json;
-    metadata.partition_columns = partition_columns;
-    metadata.configuration = snap.metadata().configuration;
-    // No deletion vectors: every reader can read a snapshot.
-    metadata.configuration.erase("delta.enableDeletionVectors");
-    metadata.created_time = now;
-    txn = std::make_unique<delta::Transaction>(
-        out.log, delta::ProtocolForNewTable(false, delta::SchemaUsesTimestampNtz(*schema)),
-        metadata, "CREATE OR REPLACE TABLE");
-  } else {
-    if (existing->metadata().partition_columns != partition_columns) {
-      return Status::Invalid("snapshot table ", out.uri, " is partitioned by [",
-                             existing->metadata().partition_columns.empty()
-                                 ? std::string()
-                                 : existing->metadata().partition_columns[0],
-                             "], not by the configured column [", options.partition_column, "]");
-    }
-    txn = std::make_unique<delta::Transaction>(existing, "WRITE");
-    if (!existing->schema()->Equals(*schema, /*check_metadata=*/false)) {
-      // The source's schema evolved (columns are only ever added): the
-      // snapshot follows it; older dates read the new columns as NULL.
-      delta::Metadata metadata = existing->metadata();
-      ARROW_ASSIGN_OR_RAISE(metadata.schema_string, delta::SchemaToDeltaJson(*schema));
-      txn->UpdateMetadata(std::move(metadata));
-    }
-    for (const auto& f : existing->files()) {
-      if (options.partitioned) {
-        auto it = f.partition_values.find(options.partition_column);
-        if (it == f.partition_values.end() || it->second != date_text) continue;
-      }
-      txn->RemoveFile(delta::RemoveActionFor(f, now));
-    }
-  }
-  txn->SetOperationParameters(options.partitioned
-                                  ? "{\"mode\":\"Overwrite\",\"replaceWhere\":\"" +
-                                        options.partition_column + " = '" + date_text + "'\"}"
-                                  : std::string("{\"mode\":\"Overwrite\"}"));
-  const auto& files = snap.files();
-  int64_t done = 0;
-  // The state's small files (one per incremental run) are written together.
-  std::vector<std::shared_ptr<arrow::Table>> pending;
-  int64_t pending_bytes = 0;
-  int64_t rows_read = 0;
-  auto write = [&]() -> Status {
-    if (pending.empty()) return Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables(pending));
-    pending.clear();
-    pending_bytes = 0;
-    if (date_value) {
-      ARROW_ASSIGN_OR_RAISE(auto column, arrow::MakeArrayFromScalar(*date_value, rows->num_rows()));
-      ARROW_ASSIGN_OR_RAISE(
-          rows, rows->AddColumn(rows->num_columns(), schema->field(schema->num_fields() - 1),
-                                std::make_shared<arrow::ChunkedArray>(column)));
-    }
-    summary.rows += rows->num_rows();
-    ARROW_ASSIGN_OR_RAISE(
-        auto adds, delta::WriteDataFiles(*out.fs, out.root, rows, partition_columns, options.data));
-    for (auto& a : adds) {
-      txn->AddFile(std::move(a));
-      ++summary.files;
-    }
-    return Status::OK();
-  };
-  for (const auto& file : files) {
-    ARROW_ASSIGN_OR_RAISE(auto rows, delta::ReadDataFile(snap, state.location(), file));
-    ++done;
-    if (rows->num_rows() > 0) {
-      pending_bytes += file.size;
-      rows_read += rows->num_rows();
-      pending.push_back(std::move(rows));
-    }
-    if (pending_bytes >= options.data.target_file_size / 4) ARROW_RETURN_NOT_OK(write());
-    if (options.progress && (done % 16 == 0 || done == static_cast<int64_t>(files.size()))) {
-      options.progress("copying state files " + std::to_string(done) + "/" +
-                       std::to_string(files.size()) + ", " + std::to_string(rows_read) + " rows");
-    }
-  }
-  ARROW_RETURN_NOT_OK(write());
-  // The latest date published; a rebuild of an older date leaves it.
-  int32_t mark = options.date;
-  if (options.partitioned && latest && *latest > mark) mark = *latest;
-  txn->SetTxn(kSnapshotApp, mark);
-  ARROW_ASSIGN_OR_RAISE(auto commit, txn->Commit());
-  summary.version = commit.version;
-  return Status::OK();
-}
-
-}  // namespace
 
 Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   ARROW_RETURN_NOT_OK(InitArrowCompute());
@@ -499,7 +375,20 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     ARROW_ASSIGN_OR_RAISE(out, io::OpenSubLocation(root, VersionDirName(options.date)));
   }
   summary.output = out_path;
-  ARROW_RETURN_NOT_OK(Publish(*state, options, out, summary.latest_before, summary));
+  {
+    PublishTarget target;
+    target.location = out;
+    target.date = options.date;
+    target.partitioned = options.partitioned;
+    target.partition_column = options.partition_column;
+    target.latest_before = summary.latest_before;
+    target.data = options.data;
+    target.progress = options.progress;
+    ARROW_ASSIGN_OR_RAISE(auto published, PublishSnapshot(*state, target));
+    summary.rows = published.rows;
+    summary.files = published.files;
+    summary.version = published.version;
+  }
   if (temporary) {
     ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
   } else {
