@@ -25,6 +25,7 @@ constexpr int64_t kDayUs = 86'400'000'000LL;
 constexpr const char* kStateApp = "sluice-snapshot-state";
 constexpr const char* kStatePath = "_sluice/state";
 constexpr const char* kVersionPrefix = "version=";
+constexpr const char* kRebuildPrefix = "rebuild-";
 
 // The last microsecond of `days` (inclusive bound on _cdc_ts).
 int64_t EndOfDayUs(int32_t days) { return (static_cast<int64_t>(days) + 1) * kDayUs - 1; }
@@ -112,10 +113,34 @@ std::unique_ptr<merge::MergedTable> MakeState(const std::string& path,
   return std::make_unique<merge::MergedTable>(path, keys, kStateApp, settings);
 }
 
+// Deletes a state table: its log first, so that a run stopped half-way
+// leaves either no table or a consistent (older) version, never a log
+// pointing at deleted files.
 Status DeleteTree(const io::TableLocation& loc) {
   auto info = loc.fs->GetFileInfo(loc.root);
   if (!info.ok() || info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  const std::string log_dir = io::JoinPath(loc.root, "_delta_log");
+  auto log_info = loc.fs->GetFileInfo(log_dir);
+  if (log_info.ok() && log_info->type() == arrow::fs::FileType::Directory) {
+    ARROW_RETURN_NOT_OK(loc.fs->DeleteDir(log_dir));
+  }
   return loc.fs->DeleteDir(loc.root);
+}
+
+// Replays built aside by runs that stopped before deleting them.
+Status DeleteStaleRebuilds(const io::TableLocation& root) {
+  arrow::fs::FileSelector sel;
+  sel.base_dir = io::JoinPath(root.root, "_sluice");
+  sel.allow_not_found = true;
+  ARROW_ASSIGN_OR_RAISE(auto infos, root.fs->GetFileInfo(sel));
+  for (const auto& info : infos) {
+    if (info.type() == arrow::fs::FileType::Directory &&
+        info.base_name().rfind(kRebuildPrefix, 0) == 0) {
+      ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenSubLocation(root, "_sluice/" + info.base_name()));
+      ARROW_RETURN_NOT_OK(DeleteTree(loc));
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -277,9 +302,10 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
   if (full && mark && mark->complete && mark->date > options.date) {
     // Going back in time: keep the state for the next dates, replay aside.
     temporary = true;
-    state_rel = std::string("_sluice/rebuild-") + NewUuidV4();
+    state_rel = std::string("_sluice/") + kRebuildPrefix + NewUuidV4();
     ARROW_ASSIGN_OR_RAISE(state_loc, io::OpenSubLocation(root, state_rel));
   }
+  ARROW_RETURN_NOT_OK(DeleteStaleRebuilds(root));
   if (full) ARROW_RETURN_NOT_OK(DeleteTree(state_loc));
 
   auto state = MakeState(io::JoinPath(options.root, state_rel), keys, options.data);

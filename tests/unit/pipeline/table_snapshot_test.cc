@@ -4,6 +4,8 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "../merge/merge_test_util.h"
 #include "sluice/merge/merged_table.h"
 #include "sluice/merge/primary_keys.h"
@@ -160,6 +162,11 @@ TEST_F(TableSnapshotTest, EachDateHoldsTheTableAtItsEndIncrementallyAndLateChang
   auto rebuilt = TakeSnapshot(rebuild_opts);
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
   EXPECT_FALSE(rebuilt->incremental);
+  // the replay built aside is gone; the state stays
+  for (const auto& entry : std::filesystem::directory_iterator(root_ + "/_sluice")) {
+    EXPECT_EQ(entry.path().filename().string().rfind("rebuild-", 0), std::string::npos)
+        << entry.path();
+  }
   EXPECT_EQ(
       Rows(Version(kDay0 + 1)),
       (std::vector<Row>{{1, "one", 11, "b1"}, {3, "three", 31, "b3"}, {4, "four", 40, "b4"}}));
@@ -269,10 +276,15 @@ TEST_F(TableSnapshotTest, AnInterruptedFullReplayIsDiscarded) {
     auto r = state.CommitEmpty(StateMark{kDay0 + 5, false, 1}.Encode(), 0);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
+  // and a replay built aside was left behind by a run that stopped
+  auto stale = std::filesystem::path(root_) / "_sluice" / "rebuild-stale" / "_delta_log";
+  std::filesystem::create_directories(stale);
+  std::ofstream(stale / "00000000000000000000.json") << "{}\n";
   auto s = TakeSnapshot(Options(kDay0 + 1));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_FALSE(s->incremental);
   EXPECT_NE(s->why_full.find("interrupted"), std::string::npos) << s->why_full;
+  EXPECT_FALSE(std::filesystem::exists(stale.parent_path()));
   EXPECT_EQ(Rows(Version(kDay0 + 1)),
             (std::vector<Row>{{1, "one", 10, "a1"}, {2, "two", 20, "a2"}}));
 }
