@@ -56,8 +56,8 @@ Result<std::shared_ptr<arrow::Table>> RowsBetween(const std::shared_ptr<arrow::T
   return filtered.table();
 }
 
-// The [min, max] of a log file's _cdc_ts from its stats (widened by a
-// millisecond each way: stats carry milliseconds), if they have them.
+// The [min, max] of a log file's _cdc_ts from its stats (milliseconds), if
+// they have them.
 std::optional<std::pair<int64_t, int64_t>> CdcTsRange(const delta::Add& file) {
   if (!file.stats) return std::nullopt;
   auto json = nlohmann::json::parse(*file.stats, nullptr, /*allow_exceptions=*/false);
@@ -78,7 +78,9 @@ std::optional<std::pair<int64_t, int64_t>> CdcTsRange(const delta::Add& file) {
   auto lo = bound("minValues");
   auto hi = bound("maxValues");
   if (!lo || !hi) return std::nullopt;
-  return std::make_pair(*lo - 1000, *hi + 1000);
+  // The min is a millisecond at or below every value (rounded down); the
+  // max is rounded up by Sluice but truncated by Spark: widen it by 999 us.
+  return std::make_pair(*lo, *hi + 999);
 }
 
 std::string VersionDirName(int32_t date) { return kVersionPrefix + FormatSnapshotDate(date); }
