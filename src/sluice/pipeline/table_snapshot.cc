@@ -83,6 +83,23 @@ std::optional<std::pair<int64_t, int64_t>> CdcTsRange(const delta::Add& file) {
   return std::make_pair(*lo, *hi + 999);
 }
 
+// Whether `file` holds a row with lower < _cdc_ts <= upper, reading only
+// that column.
+Result<bool> AnyRowBetween(const delta::TableScan& scan, const delta::Add& file, int64_t lower,
+                           int64_t upper) {
+  bool any = false;
+  ARROW_RETURN_NOT_OK(scan.ScanFile(file, [&](const delta::ScanBatch& batch) -> Status {
+    const auto& column = *batch.rows->column(0);
+    if (any || column.type_id() != arrow::Type::TIMESTAMP) return Status::OK();
+    const auto& values = static_cast<const arrow::TimestampArray&>(column);
+    for (int64_t i = 0; i < values.length() && !any; ++i) {
+      any = values.IsValid(i) && values.Value(i) > lower && values.Value(i) <= upper;
+    }
+    return Status::OK();
+  }));
+  return any;
+}
+
 std::string VersionDirName(int32_t date) { return kVersionPrefix + FormatSnapshotDate(date); }
 
 // The version=YYYY-MM-DD folders directly under the root, by date.
@@ -330,6 +347,9 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     }  // else: that version's log expired; every file is read (still exact)
   }
 
+  delta::ScanOptions ts_only;
+  ts_only.columns = {"_cdc_ts"};
+  ARROW_ASSIGN_OR_RAISE(auto ts_scan, delta::TableScan::Make(*log, log_loc, ts_only));
   const int64_t now_ms = WallClockMs();
   std::vector<std::shared_ptr<arrow::Table>> pending;
   int64_t pending_rows = 0;
@@ -356,10 +376,19 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     const int64_t from = seen.count(files[i].path) ? lower : INT64_MIN;
     // Log files are written roughly in time order: most fall outside the
     // window and are skipped on their statistics.
-    if (auto range = CdcTsRange(files[i]);
-        range && (range->second <= from || range->first > upper)) {
-      ++summary.log_files_skipped;
-      continue;
+    if (auto range = CdcTsRange(files[i]); range) {
+      if (range->second <= from || range->first > upper) {
+        ++summary.log_files_skipped;
+        continue;
+      }
+    } else {
+      // No statistics on _cdc_ts (a log table wider than the indexed
+      // columns): read that column alone first.
+      ARROW_ASSIGN_OR_RAISE(bool any, AnyRowBetween(ts_scan, files[i], from, upper));
+      if (!any) {
+        ++summary.log_files_skipped;
+        continue;
+      }
     }
     auto rows = delta::ReadDataFile(*log, log_loc, files[i]);
     if (!rows.ok()) {

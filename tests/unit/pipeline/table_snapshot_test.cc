@@ -74,9 +74,10 @@ class TableSnapshotTest : public ::testing::Test {
     log_ = (dir_ / "shop" / "orders_log").string();
     root_ = (dir_ / "shop" / "orders_snapshot").string();
   }
-  void Append(const std::vector<Event>& events, const std::vector<int64_t>& ts) {
+  void Append(const std::vector<Event>& events, const std::vector<int64_t>& ts, bool stats = true) {
     auto loc = io::OpenTableLocation(log_).ValueOrDie();
     delta::TableWriteOptions o;
+    if (!stats) o.data.stats.num_indexed_cols = 0;
     o.configuration[merge::kPrimaryKeysProperty] = merge::EncodePrimaryKeys({"id"});
     auto r = delta::WriteTable(loc, Changes(events, ts), o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -263,6 +264,20 @@ TEST_F(TableSnapshotTest, IncrementalRunsInSeveralCommitsAndNewKeysReplayInFull)
   ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
   EXPECT_FALSE(keyed->incremental);
   EXPECT_EQ(keyed->why_full, "the primary keys changed");
+}
+
+TEST_F(TableSnapshotTest, LogFilesWithoutStatisticsAreSkippedOnTheirTimeColumn) {
+  Append({{"insert", "a1", 1, "one", 10}}, {At(kDay0, 1)}, /*stats=*/false);
+  Append({{"update", "b1", 1, "one", 11}}, {At(kDay0 + 1, 1)}, /*stats=*/false);
+  auto s0 = TakeSnapshot(Options(kDay0));
+  ASSERT_TRUE(s0.ok()) << s0.status().ToString();
+  EXPECT_EQ(s0->log_files_skipped, 1);
+  EXPECT_EQ(Rows(Version(kDay0)), (std::vector<Row>{{1, "one", 10, "a1"}}));
+  auto s1 = TakeSnapshot(Options(kDay0 + 1));
+  ASSERT_TRUE(s1.ok()) << s1.status().ToString();
+  EXPECT_EQ(s1->log_files_skipped, 1);
+  EXPECT_EQ(s1->log_files_read, 1);
+  EXPECT_EQ(Rows(Version(kDay0 + 1)), (std::vector<Row>{{1, "one", 11, "b1"}}));
 }
 
 TEST_F(TableSnapshotTest, AnInterruptedFullReplayIsDiscarded) {
