@@ -96,7 +96,9 @@ int RunSnapshot(const SnapshotArgs& args) {
             << (summary->incremental ? std::string("from the snapshot state") : summary->why_full)
             << "), " << summary->changes_applied << " changes applied from "
             << summary->log_files_read << " log files read (" << summary->log_files_skipped
-            << " skipped by their _cdc_ts statistics)" << std::endl;
+            << " skipped by their _cdc_ts statistics)";
+  if (summary->invalid) std::cout << ", " << summary->invalid << " without a usable key";
+  std::cout << std::endl;
   return 0;
 }
 

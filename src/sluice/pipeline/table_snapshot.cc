@@ -369,7 +369,7 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     ARROW_ASSIGN_OR_RAISE(auto rows, table->CombineChunksToBatch());
     StateMark m{options.date, last, last ? log_version : ++batch};
     ARROW_ASSIGN_OR_RAISE(auto applied, state->Apply(*rows, m.Encode(), now_ms));
-    (void)applied;
+    summary.invalid += applied.plan.counts.invalid;
     return Status::OK();
   };
   for (size_t i = 0; i < files.size(); ++i) {

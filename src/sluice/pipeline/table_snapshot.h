@@ -75,6 +75,7 @@ struct SnapshotSummary {
   int64_t log_files_read = 0;     ///< log files whose rows were read
   int64_t log_files_skipped = 0;  ///< outside the window by their _cdc_ts stats
   int64_t changes_applied = 0;
+  int64_t invalid = 0;                   ///< change rows the merge could not key (left out)
   int64_t rows = 0;                      ///< rows in the snapshot
   int64_t files = 0;                     ///< data files of the snapshot
   int64_t version = 0;                   ///< the output table's commit version

@@ -264,6 +264,7 @@ TEST_F(TableSnapshotTest, IncrementalRunsInSeveralCommitsAndNewKeysReplayInFull)
   ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
   EXPECT_FALSE(keyed->incremental);
   EXPECT_EQ(keyed->why_full, "the primary keys changed");
+  EXPECT_EQ(keyed->invalid, 1);  // the delete of 2 has no name: no usable key
 }
 
 TEST_F(TableSnapshotTest, LogFilesWithoutStatisticsAreSkippedOnTheirTimeColumn) {
