@@ -80,6 +80,19 @@ int RunMain(int argc, char** argv) {
   rp->add_flag("--copy-on-write", replay.copy_on_write,
                "write without deletion vectors (for readers lacking them)");
 
+  SnapshotArgs snapshot;
+  auto* sn = app.add_subcommand(
+      "snapshot",
+      "write the table as of the end of a date (UTC source time) from its change log, as "
+      "<sink>/<db>/<table>_snapshot/version=DATE or as partition DATE of that table");
+  sn->add_option("--config", snapshot.config, "TOML configuration (may be empty; env overrides)");
+  sn->add_option("--table", snapshot.table, "<database>.<table>")->required();
+  sn->add_option("--date", snapshot.date, "YYYY-MM-DD")->required();
+  sn->add_flag("--partitioned", snapshot.partitioned,
+               "a partition of one table partitioned by snapshot.partition_column");
+  sn->add_flag("--rebuild", snapshot.rebuild,
+               "replay the log from scratch (allows a date older than the latest snapshot)");
+
   std::string ckpt_table;
   auto* k = app.add_subcommand("checkpoint", "write a checkpoint at the latest version");
   k->add_option("table", ckpt_table, "table directory")->required();
@@ -139,6 +152,7 @@ int RunMain(int argc, char** argv) {
   if (*d) return RunDelete(del);
   if (*c) return RunCat(cat);
   if (*rp) return RunReplay(replay);
+  if (*sn) return RunSnapshot(snapshot);
   if (*k) return RunCheckpoint(ckpt_table);
   if (*o) return RunCompact(compact);
   if (*v) return RunVacuum(vacuum);

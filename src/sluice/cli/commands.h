@@ -64,6 +64,15 @@ struct ReplayArgs {
 };
 int RunReplay(const ReplayArgs& args);
 
+struct SnapshotArgs {
+  std::string config;
+  std::string table;  ///< <database>.<table>
+  std::string date;   ///< YYYY-MM-DD
+  bool partitioned = false;
+  bool rebuild = false;
+};
+int RunSnapshot(const SnapshotArgs& args);
+
 int RunCheckpoint(const std::string& table);
 
 struct CompactArgs {

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "sluice/pipeline/table_snapshot.h"
+
 extern char** environ;
 
 namespace sluice::pipeline {
@@ -166,6 +168,17 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     c.compression_level = static_cast<int>(level);
   } else if (key == "sink.checkpoint_interval") {
     ARROW_ASSIGN_OR_RAISE(c.checkpoint_interval, ParseInt(key, value));
+  } else if (key == "snapshot.start_date") {
+    if (!value.empty()) {
+      auto date = ParseSnapshotDate(value);
+      if (!date.ok()) return Status::Invalid(key, ": ", date.status().message());
+    }
+    c.snapshot_start_date = value;
+  } else if (key == "snapshot.partitioned") {
+    ARROW_ASSIGN_OR_RAISE(c.snapshot_partitioned, ParseBool(key, value));
+  } else if (key == "snapshot.partition_column") {
+    if (value.empty()) return Status::Invalid(key, " must not be empty");
+    c.snapshot_partition_column = value;
   } else {
     return Status::Invalid("unknown configuration key '", key, "'");
   }
@@ -405,7 +418,10 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "sink.maintenance_interval",
                                 "sink.compact_deleted_ratio",
                                 "sink.vacuum_interval",
-                                "sink.vacuum_retention"};
+                                "sink.vacuum_retention",
+                                "snapshot.start_date",
+                                "snapshot.partitioned",
+                                "snapshot.partition_column"};
   for (const char* key : kKeys) {
     std::string var = "SLUICE_";
     for (const char* p = key; *p; ++p) {

@@ -92,6 +92,13 @@ struct Config {
   /// Unset: the table's delta.deletedFileRetentionDuration, else 7 days.
   std::optional<int64_t> vacuum_retention_ms;
   int64_t checkpoint_interval = 10;
+  // [snapshot] (`sluice snapshot`, docs/snapshots.md)
+  /// Dates before it are refused (YYYY-MM-DD; empty: no bound).
+  std::string snapshot_start_date;
+  /// Write dates as partitions of one table instead of a table per date.
+  bool snapshot_partitioned = false;
+  /// The date partition column of partitioned snapshots.
+  std::string snapshot_partition_column = "snapshot_date";
   // [tables."db.table"]
   std::map<std::string, TableConfig> tables;
 

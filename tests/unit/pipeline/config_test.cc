@@ -165,5 +165,25 @@ TEST(ConfigTest, Durations) {
   EXPECT_FALSE(ParseDurationMs("5 parsecs").ok());
 }
 
+TEST(ConfigTest, SnapshotKeysFromFileAndEnvironment) {
+  auto c = LoadConfig("", {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->snapshot_start_date, "");
+  EXPECT_FALSE(c->snapshot_partitioned);
+  EXPECT_EQ(c->snapshot_partition_column, "snapshot_date");
+  auto path = WriteTemp(
+      "[snapshot]\nstart_date = \"2025-01-02\"\npartitioned = true\npartition_column = "
+      "\"as_of\"\n");
+  c = LoadConfig(path, {{"SLUICE_SNAPSHOT_START_DATE", "2025-01-05"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->snapshot_start_date, "2025-01-05");
+  EXPECT_TRUE(c->snapshot_partitioned);
+  EXPECT_EQ(c->snapshot_partition_column, "as_of");
+  auto bad = LoadConfig("", {{"SLUICE_SNAPSHOT_START_DATE", "2025-02-30"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("snapshot.start_date"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace sluice::pipeline
