@@ -149,6 +149,7 @@ int ShardOf(const std::string& folder, int count) {
 
 Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ostream& out) {
   ARROW_RETURN_NOT_OK(ValidateForRun(config));
+  ARROW_RETURN_NOT_OK(ApplyStorageSettings(config));
   ARROW_ASSIGN_OR_RAISE(auto source_options, SourceOptionsFor(config));
   ARROW_ASSIGN_OR_RAISE(auto source, sources::MakeSource(source_options));
 
