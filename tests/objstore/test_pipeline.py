@@ -107,30 +107,101 @@ def empty_config(tmp_path) -> Path:
     return p
 
 
-def test_gcs_source_into_s3_tables(gcs, s3, tmp_path, monkeypatch, empty_config):
-    """BUCKET + SOURCE_PATH (discovery-bucket, as in the original connector)
-    on the GCS emulator into tables on the S3 emulator."""
+def source_settings(store, bucket: str, prefix: str) -> dict:
+    """GCS: the original connector's BUCKET + SOURCE_PATH (discovery-bucket);
+    the others: a URI in SOURCE_PATH."""
+    if store.kind == "gcs":
+        return {"BUCKET": bucket, "SOURCE_PATH": prefix,
+                "DATASTREAM_TABLE_SOURCE_TYPE": "discovery-bucket"}
+    return {"SOURCE_PATH": f"{store.scheme}://{bucket}/{prefix}"}
+
+
+def sink_keys(store, sink: str):
+    """Every object key under the sink."""
+    prefix = sink.split("://", 1)[1].split("/", 1)[1] + "/"
+    if store.kind == "s3":
+        pages = store.client().get_paginator("list_objects_v2").paginate(
+            Bucket=store.bucket, Prefix=prefix)
+        return [o["Key"] for p in pages for o in p.get("Contents", [])]
+    if store.kind == "gcs":
+        import requests
+
+        r = requests.get(f"{store.endpoint}/storage/v1/b/{store.bucket}/o",
+                         params={"prefix": prefix}, timeout=30)
+        r.raise_for_status()
+        return [o["name"] for o in r.json().get("items", [])]
+    r = store.request("GET", f"{store.bucket}?restype=container&comp=list&prefix={prefix}")
+    r.raise_for_status()
+    return re.findall(r"<Name>([^<]+)</Name>", r.text)
+
+
+# (source store, sink store, merge mode): every store is a source and a sink
+# once; delta-rs reads only the DV-free merged tables, DuckDB both.
+PAIRS = [("gcs", "s3", "copy_on_write"), ("s3", "azure", "deletion_vectors"),
+         ("azure", "gcs", "copy_on_write")]
+
+
+@pytest.mark.parametrize("source_kind,sink_kind,mode", PAIRS,
+                         ids=[f"{a}-to-{b}" for a, b, _ in PAIRS])
+def test_pipeline_between_buckets(source_kind, sink_kind, mode, request, tmp_path, monkeypatch,
+                                  empty_config):
     monkeypatch.chdir(tmp_path)  # anything written locally by mistake lands here
-    src, expected = generate(tmp_path, seed=61)
+    src_store = request.getfixturevalue(source_kind)
+    sink_store = request.getfixturevalue(sink_kind)
+    src, expected = generate(tmp_path, seed=61 + PAIRS.index((source_kind, sink_kind, mode)))
     bucket = unique("stream")
-    gcs.make_bucket(bucket)
-    assert gcs.upload_tree(bucket, "datastream/out", src) > 4
-    sink = s3.uri(unique("lake"))
-    env = both_env(gcs, s3, BUCKET=bucket, SOURCE_PATH="datastream/out",
-                   DATASTREAM_TABLE_SOURCE_TYPE="discovery-bucket", DELTA_TABLE_PATH=sink,
-                   SLUICE_SINK_MERGE_MODE="copy_on_write", SLUICE_PIPELINE_MERGE_INTERVAL="0s")
+    src_store.make_bucket(bucket)
+    assert src_store.upload_tree(bucket, "datastream/out", src) > 4
+    sink = sink_store.uri(unique("lake"))
+    env = both_env(src_store, sink_store, DELTA_TABLE_PATH=sink, SLUICE_SINK_MERGE_MODE=mode,
+                   SLUICE_PIPELINE_MERGE_INTERVAL="0s",
+                   **source_settings(src_store, bucket, "datastream/out"))
     proc = run_once(env, empty_config)
-    assert f"from gs://{bucket}/datastream/out" in proc.stdout, proc.stdout[-2000:]
+    assert f"from {src_store.scheme}://{bucket}/datastream/out into {sink}" in proc.stdout, \
+        proc.stdout[-2000:]
     objs = sorted(expected.tables)
-    check_tables(s3, env, sink, expected, objs, tmp_path, copy_on_write=True)
-    # the txn of each log table is the number of files taken
+    check_tables(sink_store, env, sink, expected, objs, tmp_path,
+                 copy_on_write=mode == "copy_on_write")
     for obj in objs:
-        assert txns_of(s3, env, table_uri(sink, expected, obj, "_log")) == {
-            f"sluice/{obj}": len(expected.files_of(obj))}
-    # no directory marker objects on the sink
-    keys = [o["Key"] for o in s3.client().list_objects_v2(
-        Bucket=s3.bucket, Prefix=sink.split("/", 3)[3] + "/")["Contents"]]
-    assert keys and not [k for k in keys if k.endswith("/")], keys[:20]
+        # the log table's txn is the number of files taken; the merged
+        # table's follows the log
+        log_uri = table_uri(sink, expected, obj, "_log")
+        txns = txns_of(sink_store, env, log_uri)
+        assert txns == {f"sluice/{obj}": len(expected.files_of(obj))}, txns
+        log_version = json.loads(sluice(sink_store, "inspect", log_uri, "--json",
+                                        env=env).stdout)["version"]
+        merged = txns_of(sink_store, env, table_uri(sink, expected, obj))
+        assert merged[f"sluice/{obj}#log"] <= log_version, merged
+    # the cursors live in the bucket, next to the log tables; no directory
+    # marker objects anywhere
+    keys = sink_keys(sink_store, sink)
+    assert any("/_sluice/cursors/" in k for k in keys), keys[:20]
+    assert keys and not [k for k in keys if k.endswith("/")], [k for k in keys if k.endswith("/")]
     # nothing new: a second run commits nothing
     again = run_once(env, empty_config)
     assert not e2e.progress_lines(again.stdout), again.stdout[-2000:]
+
+    # The table commands on the pipeline's tables, on the sink's store.
+    obj = objs[0]
+    merged_uri = table_uri(sink, expected, obj)
+    text = sluice(sink_store, "inspect", merged_uri, env=env).stdout
+    assert text.startswith(f"table        {merged_uri}\n"), text[:300]
+    replayed = f"{sink}/replayed/{obj}"
+    sluice(sink_store, "replay", "--log-table", table_uri(sink, expected, obj, "_log"),
+           "--as-of", "now", "--out", replayed, "--copy-on-write", env=env)
+    e2e.compare_merged_to_reference(read_delta_rs(sink_store, replayed).to_pylist(), expected,
+                                    obj)
+    compacted = sluice(sink_store, "compact", merged_uri, "--min-small-files", "2",
+                       "--max-deleted-ratio", "0", env=env).stdout
+    vacuumed = sluice(sink_store, "vacuum", merged_uri, "--retention", "0s", env=env).stdout
+    assert re.search(r"deleted \d+ file\(s\)", vacuumed), vacuumed
+    before = len(keys)
+    assert len(sink_keys(sink_store, sink)) <= before + 50, compacted
+    e2e.compare_merged_to_reference(cat(sink_store, env, merged_uri, tmp_path).to_pylist(),
+                                    expected, obj)
+    if mode == "copy_on_write":
+        e2e.compare_merged_to_reference(read_delta_rs(sink_store, merged_uri).to_pylist(),
+                                        expected, obj)
+    # Nothing leaked onto the local disk instead of the bucket.
+    assert not any(p.name not in ("gen", "empty.toml") for p in tmp_path.iterdir() if p.is_dir()
+                   and not p.name.startswith("cat")), list(tmp_path.iterdir())

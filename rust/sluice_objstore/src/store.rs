@@ -378,6 +378,31 @@ impl TableStore {
 
     pub async fn delete(&self, rel: &str) -> Result<(), Failure> {
         let path = self.full(rel)?;
+        if let Some(gcs) = &self.opened.gcs_writer {
+            // Idempotent: retry every transient failure.
+            let mut attempt = 0;
+            loop {
+                let (retry, failure) = match gcs.delete(path.as_ref()).await {
+                    Upload::Created => return Ok(()),
+                    Upload::Status(s, body) => (
+                        s == 408 || s == 429 || s >= 500,
+                        self.fail_status("delete", rel, s, &body),
+                    ),
+                    Upload::Transport { message, .. } => (
+                        true,
+                        Failure {
+                            code: Code::Io,
+                            message: format!("delete {}: {message}", self.describe(rel)),
+                        },
+                    ),
+                };
+                attempt += 1;
+                if !retry || attempt >= CREATE_ATTEMPTS {
+                    return Err(failure);
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
         match self.opened.store.delete(&path).await {
             Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.fail("delete", rel, &e)),

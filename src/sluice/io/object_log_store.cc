@@ -169,7 +169,9 @@ Result<std::optional<FileEntry>> ObjectLogStore::Head(const std::string& path) {
 
 Status ObjectLogStore::Delete(const std::string& path) {
   char* err = nullptr;
-  return ToStatus(sluice_os_delete(handle_, path.c_str(), &err), err);
+  // Two statements: the call must set `err` before it is read.
+  int32_t code = sluice_os_delete(handle_, path.c_str(), &err);
+  return ToStatus(code, err);
 }
 
 std::string ObjectLogStore::Describe(const std::string& path) const {
