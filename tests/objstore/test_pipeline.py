@@ -205,3 +205,94 @@ def test_pipeline_between_buckets(source_kind, sink_kind, mode, request, tmp_pat
     # Nothing leaked onto the local disk instead of the bucket.
     assert not any(p.name not in ("gen", "empty.toml") for p in tmp_path.iterdir() if p.is_dir()
                    and not p.name.startswith("cat")), list(tmp_path.iterdir())
+
+
+def test_run_errors_name_bucket_and_operation(s3, azure, tmp_path, empty_config):
+    """`sluice run` against a missing bucket or with a wrong credential stops
+    with one error naming the bucket and the operation, without retrying what
+    cannot succeed."""
+    src, _ = generate(tmp_path, seed=71, tables=1)
+    bucket = unique("stream")
+    s3.make_bucket(bucket)
+    s3.upload_tree(bucket, "out", src)
+    good = dict(SOURCE_PATH=f"s3://{bucket}/out", DELTA_TABLE_PATH=azure.uri(unique("lake")))
+
+    def run(env):
+        t0 = time.monotonic()
+        proc = subprocess.run([SLUICE, "run", "--config", str(empty_config), "--once"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert time.monotonic() - t0 < 30, "an access error was retried"
+        assert proc.returncode != 0, proc.stdout[-2000:]
+        text = proc.stdout + proc.stderr
+        assert "terminate called" not in text and "Aborted" not in text, text[-3000:]
+        return text
+
+    # the source bucket is missing: the run stops at its first listing
+    missing = unique("nosuchbucket")
+    text = run(both_env(s3, azure, **dict(good, SOURCE_PATH=f"s3://{missing}/out")))
+    assert re.search(rf"bucket s3://{missing} does not exist.*: list s3://{missing}/out", text), \
+        text[-2000:]
+    # the sink container is missing: each table stops, once, with the error
+    missing = unique("nosuchcontainer")
+    text = run(both_env(s3, azure, **dict(good, DELTA_TABLE_PATH=f"az://{missing}/lake")))
+    assert f"{missing}" in text and "does not exist" in text, text[-2000:]
+    assert "STOPPED" in text and "retrying" not in text, text[-2000:]
+    # a wrong S3 secret for the source
+    env = both_env(s3, azure, **good)
+    env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    text = run(env)
+    assert f"s3://{bucket}" in text and "list" in text and "AWS_ACCESS_KEY_ID" in text, \
+        text[-2000:]
+    # a wrong Azure key for the sink
+    import base64
+
+    from conftest import azure_connection_string
+
+    env = both_env(s3, azure, **good)
+    env["AZURE_STORAGE_CONNECTION_STRING"] = azure_connection_string(
+        azure.endpoint, base64.b64encode(b"not the account key".ljust(64, b"!")).decode())
+    text = run(env)
+    assert f"{azure.bucket}" in text and "account key" in text, text[-2000:]
+    assert "STOPPED" in text and "retrying" not in text, text[-2000:]
+
+
+def test_sigkill_during_a_run_into_a_bucket_then_restart_is_exact(gcs, s3, tmp_path,
+                                                                  empty_config):
+    """A run from GCS into S3 killed with SIGKILL mid-stream (one file per
+    commit), then restarted: every event lands once, the merged tables equal
+    the reference."""
+    src = tmp_path / "gen"
+    e2e.gen(src, tables=2, rows_per_table=30, changes_per_table=200, seed=73, late_files=0,
+            files_per_minute=2)
+    expected = e2e.Expected(src)
+    bucket = unique("stream")
+    gcs.make_bucket(bucket)
+    gcs.upload_tree(bucket, "out", src)
+    sink = s3.uri(unique("lake"))
+    env = both_env(gcs, s3, BUCKET=bucket, SOURCE_PATH="out", DELTA_TABLE_PATH=sink,
+                   SLUICE_SOURCE_MAX_FILES_PER_BATCH="1", SLUICE_PIPELINE_MERGE_INTERVAL="0s",
+                   SLUICE_SINK_MERGE_MODE="copy_on_write", SLUICE_SINK_CHECKPOINT_INTERVAL="3")
+    kills = 0
+    for lines_before_kill in (3, 9):
+        proc = subprocess.Popen([SLUICE, "run", "--config", str(empty_config)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen = 0
+        deadline = time.monotonic() + 120
+        while seen < lines_before_kill and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if re.match(r"^\[sluice\] \S+_log v\d+:", line):
+                seen += 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        assert seen == lines_before_kill, f"the run ended before {lines_before_kill} commits"
+        kills += 1
+    assert kills == 2
+    run_once(env, empty_config)
+    objs = sorted(expected.tables)
+    check_tables(s3, env, sink, expected, objs, tmp_path, copy_on_write=True)
+    for obj in objs:
+        assert txns_of(s3, env, table_uri(sink, expected, obj, "_log")) == {
+            f"sluice/{obj}": len(expected.files_of(obj))}

@@ -22,6 +22,8 @@ Status ToStatus(int32_t code, char* err) {
       return Status::AlreadyExists(message);
     case kSluiceOsInvalid:
       return Status::Invalid(message);
+    case kSluiceOsUnauthorized:
+      return Status(arrow::StatusCode::IOError, message, std::make_shared<AccessRefusedDetail>());
     default:
       return Status::IOError(message);
   }
