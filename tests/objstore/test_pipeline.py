@@ -152,6 +152,12 @@ def test_pipeline_between_buckets(source_kind, sink_kind, mode, request, tmp_pat
     bucket = unique("stream")
     src_store.make_bucket(bucket)
     assert src_store.upload_tree(bucket, "datastream/out", src) > 4
+    # an undecodable file next to the last one of the first table: its dead
+    # letter must land in the sink's bucket
+    objs = sorted(expected.tables)
+    last = expected.files_of(objs[0])[-1]["path"]
+    garbage = last.rsplit("/", 1)[0] + "/zz-garbage.avro"
+    src_store.put(bucket, f"datastream/out/{garbage}", b"this is not an Avro file\n")
     sink = sink_store.uri(unique("lake"))
     env = both_env(src_store, sink_store, DELTA_TABLE_PATH=sink, SLUICE_SINK_MERGE_MODE=mode,
                    SLUICE_PIPELINE_MERGE_INTERVAL="0s",
@@ -159,15 +165,17 @@ def test_pipeline_between_buckets(source_kind, sink_kind, mode, request, tmp_pat
     proc = run_once(env, empty_config)
     assert f"from {src_store.scheme}://{bucket}/datastream/out into {sink}" in proc.stdout, \
         proc.stdout[-2000:]
-    objs = sorted(expected.tables)
     check_tables(sink_store, env, sink, expected, objs, tmp_path,
                  copy_on_write=mode == "copy_on_write")
+    dead = read_delta_rs(sink_store, f"{sink}/_dead_letters/{expected.qualified(objs[0])}")
+    assert {d["file"] for d in dead.to_pylist()} == {garbage}, dead.to_pylist()
     for obj in objs:
         # the log table's txn is the number of files taken; the merged
         # table's follows the log
         log_uri = table_uri(sink, expected, obj, "_log")
         txns = txns_of(sink_store, env, log_uri)
-        assert txns == {f"sluice/{obj}": len(expected.files_of(obj))}, txns
+        files = len(expected.files_of(obj)) + (obj == objs[0])
+        assert txns == {f"sluice/{obj}": files}, txns
         log_version = json.loads(sluice(sink_store, "inspect", log_uri, "--json",
                                         env=env).stdout)["version"]
         merged = txns_of(sink_store, env, table_uri(sink, expected, obj))
