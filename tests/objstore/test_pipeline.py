@@ -304,3 +304,21 @@ def test_sigkill_during_a_run_into_a_bucket_then_restart_is_exact(gcs, s3, tmp_p
     for obj in objs:
         assert txns_of(s3, env, table_uri(sink, expected, obj, "_log")) == {
             f"sluice/{obj}": len(expected.files_of(obj))}
+
+
+def test_storage_section_alone_configures_the_run(s3, tmp_path):
+    """The S3 settings given only as [storage] keys in the TOML reach both the
+    data files and the commit log: a local stream lands in a bucket."""
+    src, expected = generate(tmp_path, seed=79, tables=1)
+    sink = s3.uri(unique("lake"))
+    config = tmp_path / "sluice.toml"
+    config.write_text("[storage]\n" + "".join(
+        f'{k.lower()} = "{v}"\n' for k, v in s3.env.items() if k != "AWS_EC2_METADATA_DISABLED"))
+    env = both_env(SOURCE_PATH=str(src), DELTA_TABLE_PATH=sink, AWS_EC2_METADATA_DISABLED="true",
+                   SLUICE_SOURCE_SETTLE_INTERVAL="0s")
+    assert not any(k.startswith("AWS_ENDPOINT") or k == "AWS_ACCESS_KEY_ID" for k in env)
+    proc = run_once(env, config)
+    assert f"into {sink}" in proc.stdout, proc.stdout[-2000:]
+    obj = sorted(expected.tables)[0]
+    log = read_delta_rs(s3, table_uri(sink, expected, obj, "_log")).to_pylist()
+    e2e.compare_log_to_manifest(log, expected, obj)
