@@ -106,6 +106,17 @@ class Store:
     def uri(self, path: str, bucket: Optional[str] = None) -> str:
         return f"{self.scheme}://{bucket or self.bucket}/{path}"
 
+    def upload_tree(self, bucket: str, prefix: str, local: Path) -> int:
+        """Uploads every file under `local` (but `_expected/`) to
+        bucket/prefix/<relative path>; the number of files."""
+        n = 0
+        for f in sorted(Path(local).rglob("*")):
+            rel = f.relative_to(local).as_posix()
+            if f.is_file() and not rel.startswith("_"):
+                self.put(bucket, f"{prefix}/{rel}", f.read_bytes())
+                n += 1
+        return n
+
     def run_env(self, **overrides: str) -> Dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in STORAGE_VARS}
         env.update(self.env)
@@ -148,6 +159,9 @@ class S3Store(Store):
 
     def read(self, bucket: str, key: str) -> bytes:
         return self.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self.client().put_object(Bucket=bucket, Key=key, Body=data)
 
 
 @pytest.fixture(scope="session")
@@ -232,6 +246,12 @@ class GcsStore(Store):
         r.raise_for_status()
         return r.content
 
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        r = requests.post(f"{self.endpoint}/upload/storage/v1/b/{bucket}/o",
+                          params={"uploadType": "media", "name": key}, data=data,
+                          headers={"Content-Type": "application/octet-stream"}, timeout=30)
+        r.raise_for_status()
+
 
 @pytest.fixture(scope="session")
 def gcs(tmp_path_factory):
@@ -307,6 +327,10 @@ class AzureStore(Store):
         r = self.request("GET", f"{bucket}/{key}")
         r.raise_for_status()
         return r.content
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        r = self.request("PUT", f"{bucket}/{key}", data, {"x-ms-blob-type": "BlockBlob"})
+        assert r.status_code == 201, r.text
 
 
 def azure_connection_string(endpoint: str, key: str = AZURITE_KEY) -> str:

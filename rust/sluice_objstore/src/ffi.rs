@@ -244,6 +244,54 @@ pub unsafe extern "C" fn sluice_os_list_from(
     })
 }
 
+/// Every object under `dir` after `after` (relative to `dir`), as lines
+/// `size\tmtime_ms\tpath\n`.
+#[no_mangle]
+pub unsafe extern "C" fn sluice_os_list_tree_after(
+    h: *const Handle,
+    dir: *const c_char,
+    after: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    err: *mut *mut c_char,
+) -> i32 {
+    guard(err, || {
+        let h = handle(h)?;
+        let dir = str_arg(dir)?;
+        let after = str_arg(after)?;
+        let entries: Vec<Entry> = runtime().block_on(h.store.list_tree_after(dir, after))?;
+        let mut text = String::new();
+        for e in entries {
+            text.push_str(&format!("{}\t{}\t{}\n", e.size, e.mtime_ms, e.name));
+        }
+        give_bytes(text.into_bytes(), out, out_len);
+        Ok(())
+    })
+}
+
+/// The folders directly under `dir`, one name a line.
+#[no_mangle]
+pub unsafe extern "C" fn sluice_os_list_folders(
+    h: *const Handle,
+    dir: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    err: *mut *mut c_char,
+) -> i32 {
+    guard(err, || {
+        let h = handle(h)?;
+        let dir = str_arg(dir)?;
+        let names = runtime().block_on(h.store.list_folders(dir))?;
+        let mut text = String::new();
+        for n in names {
+            text.push_str(&n);
+            text.push('\n');
+        }
+        give_bytes(text.into_bytes(), out, out_len);
+        Ok(())
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn sluice_os_describe(
     h: *const Handle,

@@ -378,6 +378,31 @@ impl TableStore {
 
     pub async fn delete(&self, rel: &str) -> Result<(), Failure> {
         let path = self.full(rel)?;
+        if let Some(gcs) = &self.opened.gcs_writer {
+            // Idempotent: retry every transient failure.
+            let mut attempt = 0;
+            loop {
+                let (retry, failure) = match gcs.delete(path.as_ref()).await {
+                    Upload::Created => return Ok(()),
+                    Upload::Status(s, body) => (
+                        s == 408 || s == 429 || s >= 500,
+                        self.fail_status("delete", rel, s, &body),
+                    ),
+                    Upload::Transport { message, .. } => (
+                        true,
+                        Failure {
+                            code: Code::Io,
+                            message: format!("delete {}: {message}", self.describe(rel)),
+                        },
+                    ),
+                };
+                attempt += 1;
+                if !retry || attempt >= CREATE_ATTEMPTS {
+                    return Err(failure);
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
         match self.opened.store.delete(&path).await {
             Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.fail("delete", rel, &e)),
@@ -442,6 +467,85 @@ impl TableStore {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+    /// Every object under `dir` (at any depth) whose path relative to `dir`
+    /// sorts after `after` (all when empty), by path; names are relative to
+    /// `dir`. One listing request per 1,000 objects, starting at `after`:
+    /// a source's time-ordered folder is listed from its cursor on, not
+    /// from its beginning.
+    pub async fn list_tree_after(&self, dir: &str, after: &str) -> Result<Vec<Entry>, Failure> {
+        let dir_path = self.full(dir)?;
+        let dir_prefix = if dir_path.as_ref().is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir_path.as_ref())
+        };
+        let stream = if after.is_empty() {
+            self.opened.store.list(Some(&dir_path))
+        } else {
+            // Offsets are exclusive: exactly "after `after`".
+            let offset = Path::parse(format!("{dir_prefix}{after}")).map_err(|e| Failure {
+                code: Code::Invalid,
+                message: format!("invalid list offset: {e}"),
+            })?;
+            self.opened.store.list_with_offset(Some(&dir_path), &offset)
+        };
+        let metas: Vec<_> = stream
+            .try_collect()
+            .await
+            .map_err(|e| self.list_failure(dir, e))?;
+        let mut out = Vec::new();
+        for meta in metas {
+            let Some(name) = meta.location.as_ref().strip_prefix(&dir_prefix) else {
+                continue;
+            };
+            if name.is_empty() || name <= after {
+                continue;
+            }
+            out.push(Entry {
+                name: name.to_string(),
+                size: meta.size,
+                mtime_ms: meta.last_modified.timestamp_millis(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The names of the folders directly under `dir` (one delimited
+    /// listing), sorted.
+    pub async fn list_folders(&self, dir: &str) -> Result<Vec<String>, Failure> {
+        let dir_path = self.full(dir)?;
+        let listing = self
+            .opened
+            .store
+            .list_with_delimiter(Some(&dir_path))
+            .await
+            .map_err(|e| self.list_failure(dir, e))?;
+        let mut out: Vec<String> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(|f| f.to_string()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn list_failure(&self, dir: &str, e: Error) -> Failure {
+        match e {
+            // Listing a prefix never answers 404 unless the bucket is missing.
+            Error::NotFound { .. } => Failure {
+                code: Code::Unauthorized,
+                message: format!(
+                    "bucket {} does not exist or is not reachable (tried {}): list {}: {}",
+                    self.opened.bucket,
+                    self.opened.tried,
+                    self.describe(dir),
+                    one_line(&e.to_string())
+                ),
+            },
+            e => self.fail("list", dir, &e),
+        }
     }
 }
 

@@ -85,7 +85,7 @@ int RunInspect(const std::string& table, bool json) {
     return 0;
   }
   const auto& p = snap.protocol();
-  std::cout << "table        " << location->root << "\n"
+  std::cout << "table        " << location->uri << "\n"
             << "id           " << snap.metadata().id << "\n"
             << "versions     " << first_version << " .. " << snap.version() << "\n"
             << "protocol     reader " << p.min_reader_version << ", writer "

@@ -16,6 +16,7 @@
 #include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
 #include "sluice/delta/partition_value.h"
+#include "sluice/io/filesystem_opener.h"
 #include "sluice/io/table_location.h"
 
 namespace sluice::delta {
@@ -112,7 +113,8 @@ class PartitionWriter {
     relative_ = dir_.empty() ? name : dir_ + "/" + name;
     std::string abs = io::JoinPath(root_, relative_);
     auto parent = abs.substr(0, abs.rfind('/'));
-    ARROW_RETURN_NOT_OK(fs_.CreateDir(parent, /*recursive=*/true));
+    // Object stores need no directories (a marker object would be listed).
+    if (!io::IsObjectStore(fs_)) ARROW_RETURN_NOT_OK(fs_.CreateDir(parent, /*recursive=*/true));
     ARROW_ASSIGN_OR_RAISE(sink_, fs_.OpenOutputStream(abs));
     ARROW_ASSIGN_OR_RAISE(auto codec, CodecFor(options_.compression));
     parquet::WriterProperties::Builder props;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "sluice/delta/z85.h"
+#include "sluice/io/filesystem_opener.h"
 
 namespace sluice::delta {
 namespace {
@@ -174,7 +175,7 @@ Result<DeletionVectorDescriptor> DeletionVectorFileWriter::Add(const DeletionBit
   }
   if (!out_) {
     const std::string path = JoinPath(table_root_, relative_path_);
-    if (relative_path_.find('/') != std::string::npos) {
+    if (relative_path_.find('/') != std::string::npos && !io::IsObjectStore(*fs_)) {
       ARROW_RETURN_NOT_OK(fs_->CreateDir(path.substr(0, path.rfind('/')), /*recursive=*/true));
     }
     ARROW_ASSIGN_OR_RAISE(out_, fs_->OpenOutputStream(path));

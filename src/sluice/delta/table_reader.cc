@@ -13,6 +13,7 @@
 #include "sluice/delta/data_writer.h"
 #include "sluice/delta/deletion_vector.h"
 #include "sluice/delta/partition_value.h"
+#include "sluice/io/storage_uri.h"
 
 namespace sluice::delta {
 
@@ -23,7 +24,16 @@ Result<std::string> ResolveDataPath(const io::TableLocation& location, const std
     // file:///abs/path or file:/abs/path
     return DecodeAddPath(path.substr(scheme + 3));
   }
-  return Status::NotImplemented("data file outside local storage: ", path);
+  // An absolute URI (a shallow clone, another writer): usable when it names
+  // the table's own store and bucket, as "bucket/key" in location.fs.
+  auto file = io::ParseStorageUri(path);
+  auto table = io::ParseStorageUri(location.uri);
+  if (file.ok() && table.ok() && file->kind != io::StorageKind::kLocal &&
+      file->kind == table->kind && file->bucket == table->bucket &&
+      (file->account.empty() || table->account.empty() || file->account == table->account)) {
+    return DecodeAddPath(file->bucket + "/" + file->key);
+  }
+  return Status::NotImplemented("data file ", path, " is not on the store of table ", location.uri);
 }
 
 namespace {

@@ -12,6 +12,8 @@
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/retention.h"
 #include "sluice/delta/table_reader.h"
+#include "sluice/io/filesystem_opener.h"
+#include "sluice/io/tree_lister.h"
 
 namespace sluice::delta {
 
@@ -50,6 +52,36 @@ struct Walk {
   int64_t cutoff_ms;
   VacuumResult* result;
   std::vector<std::pair<std::string, int64_t>> doomed;  // absolute path, size
+
+  // An object store: one recursive listing (Arrow's GCS filesystem lists no
+  // folders without marker objects, so a walk would miss partitions).
+  Status Objects(io::TreeLister& lister) {
+    auto entries = lister.ListTreeAfter("", "");
+    if (!entries.ok()) {
+      return entries.status().WithMessage("vacuum of ", location.uri,
+                                          ": cannot list it: ", entries.status().message());
+    }
+    for (const auto& e : *entries) {
+      bool hidden = false;
+      size_t pos = 0;
+      for (size_t slash; (slash = e.path.find('/', pos)) != std::string::npos; pos = slash + 1) {
+        hidden = hidden || Hidden(e.path.substr(pos, slash - pos), true);
+      }
+      const std::string name = e.path.substr(pos);
+      if (hidden || Hidden(name, false) || !IsCandidateName(name)) continue;
+      const std::string abs = io::JoinPath(location.root, e.path);
+      if (referenced.count(abs)) {
+        ++result->files_referenced;
+        continue;
+      }
+      if (e.modification_time_ms >= cutoff_ms) {
+        ++result->files_too_young;
+        continue;
+      }
+      doomed.emplace_back(abs, e.size);
+    }
+    return Status::OK();
+  }
 
   Status Dir(const std::string& dir) {
     arrow::fs::FileSelector selector;
@@ -176,11 +208,21 @@ Result<VacuumResult> VacuumTable(const io::TableLocation& location,
   }
 
   Walk walk{location, referenced, result.cutoff_ms, &result, {}};
-  ARROW_RETURN_NOT_OK(walk.Dir(location.root));
+  // On object stores the table's objects are listed and deleted through its
+  // log store (object_store): one listing, and no directory markers that
+  // Arrow's Azure filesystem would write when a "directory" empties.
+  auto* lister =
+      io::IsObjectStore(*location.fs) ? dynamic_cast<io::TreeLister*>(location.log.get()) : nullptr;
+  if (lister != nullptr) {
+    ARROW_RETURN_NOT_OK(walk.Objects(*lister));
+  } else {
+    ARROW_RETURN_NOT_OK(walk.Dir(location.root));
+  }
   std::sort(walk.doomed.begin(), walk.doomed.end());
   for (const auto& [path, size] : walk.doomed) {
     if (!options.dry_run) {
-      Status st = location.fs->DeleteFile(path);
+      Status st = lister != nullptr ? location.log->Delete(Relative(location, path))
+                                    : location.fs->DeleteFile(path);
       if (!st.ok()) {
         return st.WithMessage("vacuum of ", location.uri, ": cannot delete ", path, ": ",
                               st.message());

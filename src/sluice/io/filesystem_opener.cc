@@ -169,4 +169,9 @@ Result<FileSystemLocation> OpenFileSystem(const std::string& uri) {
   return loc;
 }
 
+bool IsObjectStore(const arrow::fs::FileSystem& fs) {
+  const std::string type = fs.type_name();
+  return type == "s3" || type == "gcs" || type == "abfs";
+}
+
 }  // namespace sluice::io

@@ -26,4 +26,9 @@ struct FileSystemLocation {
 /// initialised on first use and finalised at process exit.
 Result<FileSystemLocation> OpenFileSystem(const std::string& uri);
 
+/// True for an object store's filesystem (S3, GCS, Azure): it has no real
+/// directories (creating one only writes a marker object) and lists only
+/// finalized objects.
+bool IsObjectStore(const arrow::fs::FileSystem& fs);
+
 }  // namespace sluice::io

@@ -58,4 +58,18 @@ class LogStore {
 /// True for the status Read() returns on a missing file.
 inline bool IsNotFound(const Status& st) { return st.IsKeyError(); }
 
+/// Attached to the IOError of a refused credential or a missing bucket
+/// (object stores): the message names the bucket, the operation and what was
+/// tried; retrying cannot help.
+class AccessRefusedDetail : public arrow::StatusDetail {
+ public:
+  const char* type_id() const override { return "sluice::AccessRefused"; }
+  std::string ToString() const override { return "access refused"; }
+};
+
+inline bool IsAccessRefused(const Status& st) {
+  return st.detail() != nullptr &&
+         std::string_view(st.detail()->type_id()) == std::string_view("sluice::AccessRefused");
+}
+
 }  // namespace sluice::io

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "sluice/io/objstore_ffi.h"
+#include "sluice/io/storage_uri.h"
 
 namespace sluice::io {
 
@@ -21,6 +22,8 @@ Status ToStatus(int32_t code, char* err) {
       return Status::AlreadyExists(message);
     case kSluiceOsInvalid:
       return Status::Invalid(message);
+    case kSluiceOsUnauthorized:
+      return Status(arrow::StatusCode::IOError, message, std::make_shared<AccessRefusedDetail>());
     default:
       return Status::IOError(message);
   }
@@ -29,6 +32,12 @@ Status ToStatus(int32_t code, char* err) {
 bool ParseInt(std::string_view s, int64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+std::string TakeText(uint8_t* buf, size_t len) {
+  std::string text(reinterpret_cast<const char*>(buf), len);
+  sluice_os_free_bytes(buf, len);
+  return text;
 }
 
 }  // namespace
@@ -46,6 +55,23 @@ Result<FileEntry> ParseListingLine(std::string_view line) {
   }
   e.path = std::string(line.substr(t2 + 1));
   return e;
+}
+
+// The C ABI's listing text, one entry a line.
+static Result<std::vector<FileEntry>> ParseListing(const std::string& text) {
+  std::vector<FileEntry> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > pos) {
+      ARROW_ASSIGN_OR_RAISE(auto entry,
+                            ParseListingLine(std::string_view(text).substr(pos, nl - pos)));
+      out.push_back(std::move(entry));
+    }
+    pos = nl + 1;
+  }
+  return out;
 }
 
 Result<std::shared_ptr<ObjectLogStore>> ObjectLogStore::Open(const std::string& uri) {
@@ -68,21 +94,43 @@ Result<std::vector<FileEntry>> ObjectLogStore::ListFrom(const std::string& dir,
   char* err = nullptr;
   int32_t code = sluice_os_list_from(handle_, dir.c_str(), start_name.c_str(), &buf, &len, &err);
   if (code != kSluiceOsOk) return ToStatus(code, err);
-  std::string text(reinterpret_cast<const char*>(buf), len);
-  sluice_os_free_bytes(buf, len);
-  std::vector<FileEntry> out;
+  return ParseListing(TakeText(buf, len));
+}
+
+Result<std::vector<FileEntry>> ObjectLogStore::ListTreeAfter(const std::string& dir,
+                                                             const std::string& after) {
+  uint8_t* buf = nullptr;
+  size_t len = 0;
+  char* err = nullptr;
+  int32_t code = sluice_os_list_tree_after(handle_, dir.c_str(), after.c_str(), &buf, &len, &err);
+  if (code != kSluiceOsOk) return ToStatus(code, err);
+  return ParseListing(TakeText(buf, len));
+}
+
+Result<std::vector<std::string>> ObjectLogStore::ListFolders(const std::string& dir) {
+  uint8_t* buf = nullptr;
+  size_t len = 0;
+  char* err = nullptr;
+  int32_t code = sluice_os_list_folders(handle_, dir.c_str(), &buf, &len, &err);
+  if (code != kSluiceOsOk) return ToStatus(code, err);
+  std::string text = TakeText(buf, len);
+  std::vector<std::string> out;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) {
-      ARROW_ASSIGN_OR_RAISE(auto entry,
-                            ParseListingLine(std::string_view(text).substr(pos, nl - pos)));
-      out.push_back(std::move(entry));
-    }
+    if (nl > pos) out.push_back(text.substr(pos, nl - pos));
     pos = nl + 1;
   }
   return out;
+}
+
+Result<std::shared_ptr<TreeLister>> OpenTreeLister(const std::string& uri) {
+  if (!IsObjectStoreUri(uri)) {
+    return Status::Invalid("'", uri, "' is not an object-store location");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto store, ObjectLogStore::Open(uri));
+  return std::static_pointer_cast<TreeLister>(store);
 }
 
 Status ObjectLogStore::PutIfAbsent(const std::string& path, std::string_view data) {
@@ -123,7 +171,9 @@ Result<std::optional<FileEntry>> ObjectLogStore::Head(const std::string& path) {
 
 Status ObjectLogStore::Delete(const std::string& path) {
   char* err = nullptr;
-  return ToStatus(sluice_os_delete(handle_, path.c_str(), &err), err);
+  // Two statements: the call must set `err` before it is read.
+  int32_t code = sluice_os_delete(handle_, path.c_str(), &err);
+  return ToStatus(code, err);
 }
 
 std::string ObjectLogStore::Describe(const std::string& path) const {

@@ -13,12 +13,13 @@
 #include <string>
 
 #include "sluice/io/log_store.h"
+#include "sluice/io/tree_lister.h"
 
 struct SluiceOsHandle;
 
 namespace sluice::io {
 
-class ObjectLogStore : public LogStore {
+class ObjectLogStore : public LogStore, public TreeLister {
  public:
   /// `uri` is the table root (e.g. "s3://bucket/lake/orders"); credentials
   /// and endpoints come from the standard variables (docs/object_stores.md).
@@ -36,6 +37,10 @@ class ObjectLogStore : public LogStore {
   Result<std::optional<FileEntry>> Head(const std::string& path) override;
   Status Delete(const std::string& path) override;
   std::string Describe(const std::string& path) const override;
+
+  Result<std::vector<FileEntry>> ListTreeAfter(const std::string& dir,
+                                               const std::string& after) override;
+  Result<std::vector<std::string>> ListFolders(const std::string& dir) override;
 
  private:
   ObjectLogStore(SluiceOsHandle* handle, std::string uri);

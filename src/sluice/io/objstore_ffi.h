@@ -46,6 +46,13 @@ int32_t sluice_os_delete(const SluiceOsHandle* h, const char* path, char** err);
 /// "size\tmtime_ms\tpath\n".
 int32_t sluice_os_list_from(const SluiceOsHandle* h, const char* dir, const char* start,
                             uint8_t** out, size_t* out_len, char** err);
+/// Every object under `dir` whose path relative to `dir` sorts after `after`
+/// (all when empty), sorted, as lines "size\tmtime_ms\trelative path\n".
+int32_t sluice_os_list_tree_after(const SluiceOsHandle* h, const char* dir, const char* after,
+                                  uint8_t** out, size_t* out_len, char** err);
+/// The folders directly under `dir`, sorted, one name a line.
+int32_t sluice_os_list_folders(const SluiceOsHandle* h, const char* dir, uint8_t** out,
+                               size_t* out_len, char** err);
 /// `*out` (free with sluice_os_free): "s3://bucket/prefix/path".
 int32_t sluice_os_describe(const SluiceOsHandle* h, const char* path, char** out);
 }

@@ -12,6 +12,8 @@
 
 #include "sluice/pipeline/table_snapshot.h"
 
+#include "sluice/io/storage_uri.h"
+
 extern char** environ;
 
 namespace sluice::pipeline {
@@ -240,6 +242,26 @@ Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
   return Status::OK();
 }
 
+// A `[storage]` key: the lower-case name of a standard variable.
+Status ApplyStorage(Config& c, const std::string& key, const std::string& value) {
+  std::string var = key;
+  std::transform(var.begin(), var.end(), var.begin(),
+                 [](unsigned char ch) { return std::toupper(ch); });
+  const auto& known = StorageVariables();
+  if (std::find(known.begin(), known.end(), var) == known.end()) {
+    std::string names;
+    for (const auto& v : known) {
+      std::string lower = v;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return std::tolower(ch); });
+      names += (names.empty() ? "" : ", ") + lower;
+    }
+    return Status::Invalid("unknown configuration key 'storage.", key, "' (known: ", names, ")");
+  }
+  c.storage[var] = value;
+  return Status::OK();
+}
+
 Status ApplyFile(Config& c, const std::string& path) {
   // Debian's toml++ is built with exceptions: parse errors are thrown.
   toml::table root;
@@ -253,6 +275,13 @@ Status ApplyFile(Config& c, const std::string& path) {
     std::string sec(section.str());
     if (!node.is_table()) {
       return Status::Invalid("configuration file ", path, ": '", sec, "' must be a [section]");
+    }
+    if (sec == "storage") {
+      for (const auto& [k, v] : *node.as_table()) {
+        Status st = ApplyStorage(c, std::string(k.str()), NodeToText(v));
+        if (!st.ok()) return st.WithMessage("configuration file ", path, ": ", st.message());
+      }
+      continue;
     }
     if (sec == "tables") {
       for (const auto& [name, t] : *node.as_table()) {
@@ -436,6 +465,10 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
     c.table_source_type =
         c.source_path.rfind("gs://", 0) == 0 ? "discovery-bucket" : "local-directory";
   }
+  // A variable set in the environment wins over the file's [storage] key.
+  for (auto it = c.storage.begin(); it != c.storage.end();) {
+    it = get(it->first.c_str()) ? c.storage.erase(it) : std::next(it);
+  }
   if (Status st = delta::ValidateCompression(c.compression, c.compression_level); !st.ok()) {
     return Status::Invalid("configuration sink.compression: ", st.message());
   }
@@ -467,20 +500,51 @@ Status ValidateForRun(const Config& c) {
     return Status::Invalid("no sink: set sink.path (or DELTA_TABLE_PATH / SLUICE_SINK_PATH)");
   }
   for (const auto* path : {&c.source_path, &c.sink_path, &c.checkpoint_dir}) {
-    const std::string& p = *path;
-    for (const char* scheme : {"s3://", "gs://", "az://", "abfss://"}) {
-      if (p.rfind(scheme, 0) == 0 && c.table_source_type != "discovery-bucket") {
-        return Status::NotImplemented(
-            "sluice run on object stores (", p,
-            ") is not supported yet: the table commands (inspect, cat, write, compact, vacuum, "
-            "checkpoint) are; docs/object_stores.md");
-      }
-    }
+    if (path->empty()) continue;
+    auto parsed = io::ParseStorageUri(*path);
+    if (!parsed.ok()) return parsed.status();
   }
-  if (c.table_source_type == "discovery-bucket") {
-    return Status::NotImplemented(
-        "DATASTREAM_TABLE_SOURCE_TYPE=discovery-bucket (GCS) is not implemented yet; "
-        "use local-directory");
+  // The original connector's discovery-bucket lists a bucket (BUCKET +
+  // SOURCE_PATH); local-directory reads a directory, or any location given
+  // as a URI.
+  if (c.table_source_type == "discovery-bucket" && !io::IsObjectStoreUri(c.source_path)) {
+    return Status::Invalid(
+        "DATASTREAM_TABLE_SOURCE_TYPE=discovery-bucket needs a bucket: set BUCKET (with "
+        "SOURCE_PATH the prefix inside it) or source.path = \"gs://bucket/prefix\"; got '",
+        c.source_path, "'");
+  }
+  return Status::OK();
+}
+
+const std::vector<std::string>& StorageVariables() {
+  static const std::vector<std::string> kVariables = {
+      "AWS_ENDPOINT_URL",
+      "AWS_ENDPOINT_URL_S3",
+      "AWS_REGION",
+      "AWS_DEFAULT_REGION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_PROFILE",
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+      "AWS_ROLE_ARN",
+      "GOOGLE_APPLICATION_CREDENTIALS",
+      "STORAGE_EMULATOR_HOST",
+      "AZURE_STORAGE_CONNECTION_STRING",
+      "AZURE_STORAGE_ACCOUNT_NAME",
+      "AZURE_STORAGE_ACCOUNT_KEY",
+      "AZURE_STORAGE_SAS_TOKEN",
+      "AZURE_STORAGE_BLOB_ENDPOINT",
+  };
+  return kVariables;
+}
+
+Status ApplyStorageSettings(const Config& config) {
+  for (const auto& [var, value] : config.storage) {
+    if (::setenv(var.c_str(), value.c_str(), /*overwrite=*/0) != 0) {
+      return Status::IOError("cannot set ", var, " from [storage]");
+    }
   }
   return Status::OK();
 }

@@ -101,6 +101,10 @@ struct Config {
   std::string snapshot_partition_column = "snapshot_date";
   // [tables."db.table"]
   std::map<std::string, TableConfig> tables;
+  // [storage]: object-store settings as the standard variables they stand
+  // for (AWS_ENDPOINT_URL, AZURE_STORAGE_CONNECTION_STRING, …), only those
+  // the environment does not already set (docs/configuration.md).
+  std::map<std::string, std::string> storage;
 
   /// The per-table settings for `db.table` (empty defaults if none).
   TableConfig ForTable(const std::string& qualified_name) const;
@@ -123,5 +127,15 @@ std::map<std::string, std::string> ProcessEnvironment();
 
 /// Checks that what `sluice run` needs is set (source path, sink path, …).
 Status ValidateForRun(const Config& config);
+
+/// The standard variables a `[storage]` key may set, each named by its
+/// lower-case form (`aws_region` -> AWS_REGION).
+const std::vector<std::string>& StorageVariables();
+
+/// Exports `config.storage` into the process environment, where every
+/// client of a path reads it (Arrow's filesystems and the commit log's
+/// object_store alike), so one configuration drives all I/O. Call before the
+/// first filesystem is opened, while the process has one thread.
+Status ApplyStorageSettings(const Config& config);
 
 }  // namespace sluice::pipeline

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sluice/delta/transaction.h"
+#include "sluice/io/log_store.h"
 #include "sluice/pipeline/source_options.h"
 #include "sluice/pipeline/stream_pipeline.h"
 
@@ -149,6 +150,7 @@ int ShardOf(const std::string& folder, int count) {
 
 Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ostream& out) {
   ARROW_RETURN_NOT_OK(ValidateForRun(config));
+  ARROW_RETURN_NOT_OK(ApplyStorageSettings(config));
   ARROW_ASSIGN_OR_RAISE(auto source_options, SourceOptionsFor(config));
   ARROW_ASSIGN_OR_RAISE(auto source, sources::MakeSource(source_options));
 
@@ -185,7 +187,9 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         const auto& st = step.status();
         const std::string name = state.pipeline->name();
         // I/O errors and a concurrent writer's commit are retried with backoff.
-        if ((st.IsIOError() || delta::IsCommitConflict(st)) && ++state.io_failures <= 5) {
+        // A refused credential or a missing bucket is not retried.
+        if ((st.IsIOError() || delta::IsCommitConflict(st)) && !io::IsAccessRefused(st) &&
+            ++state.io_failures <= 5) {
           int backoff = 1 << std::min(state.io_failures, 5);
           state.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(backoff);
           out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff << "s)"

@@ -32,11 +32,39 @@ int64_t ToMs(const struct timespec& ts) {
 FileStream::FileStream(std::string id, FileStreamOptions options)
     : id_(std::move(id)), options_(std::move(options)) {}
 
-Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& path) const {
-  ARROW_ASSIGN_OR_RAISE(auto file,
-                        options_.fs->OpenInputFile(options_.root + "/" + id_ + "/" + path));
-  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
-  return file->ReadAt(0, size);
+Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& path,
+                                                            std::optional<int64_t> size) const {
+  const std::string full = options_.root + "/" + id_ + "/" + path;
+  std::shared_ptr<arrow::io::RandomAccessFile> file;
+  if (size && !options_.visible_while_written) {
+    // An object is immutable once listed: its listed size is its size.
+    arrow::fs::FileInfo info(full, arrow::fs::FileType::File);
+    info.set_size(*size);
+    ARROW_ASSIGN_OR_RAISE(file, options_.fs->OpenInputFile(info));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(file, options_.fs->OpenInputFile(full));
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t length, file->GetSize());
+  return file->ReadAt(0, length);
+}
+
+Status FileStream::ListObjects(bool everything, std::vector<ListedFile>& out) const {
+  // Paths at or below the watermark are sealed: a normal poll lists from
+  // just after it (the layout is time-ordered, so that is the recent part).
+  const std::string after = everything ? std::string() : cursor_.watermark();
+  ARROW_ASSIGN_OR_RAISE(auto entries, options_.lister->ListTreeAfter(id_, after));
+  for (auto& e : entries) {
+    bool hidden = false;
+    for (size_t pos = 0; pos < e.path.size();) {
+      if (e.path[pos] == '.' || e.path[pos] == '_') hidden = true;
+      size_t slash = e.path.find('/', pos);
+      pos = slash == std::string::npos ? e.path.size() : slash + 1;
+    }
+    if (hidden || !IsDataFile(BaseName(e.path))) continue;
+    if (!everything && cursor_.Sealed(e.path)) continue;
+    out.push_back({std::move(e.path), e.size, e.modification_time_ms});
+  }
+  return Status::OK();
 }
 
 Status FileStream::Walk(const std::string& dir, bool everything,
@@ -82,7 +110,11 @@ Status FileStream::Walk(const std::string& dir, bool everything,
 
 Result<std::vector<ListedFile>> FileStream::List(bool everything) const {
   std::vector<ListedFile> out;
-  ARROW_RETURN_NOT_OK(Walk("", everything, out));
+  if (options_.lister) {
+    ARROW_RETURN_NOT_OK(ListObjects(everything, out));
+  } else {
+    ARROW_RETURN_NOT_OK(Walk("", everything, out));
+  }
   std::sort(out.begin(), out.end(),
             [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
   return out;
@@ -102,7 +134,7 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
       waiting_ = true;
       continue;
     }
-    auto bytes = ReadFile(f.path);
+    auto bytes = ReadFile(f.path, f.size);
     if (!bytes.ok()) continue;
     if (options_.visible_while_written &&
         ((*bytes)->size() != f.size || (CheckExtent(**bytes, f.path) == FileExtent::kTruncated &&
@@ -196,7 +228,8 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
 }
 
 Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ctx) const {
-  ARROW_ASSIGN_OR_RAISE(auto bytes, ReadFile(unit.name));  // I/O errors: the batch is retried
+  // I/O errors: the batch is retried.
+  ARROW_ASSIGN_OR_RAISE(auto bytes, ReadFile(unit.name, unit.bytes));
   if (options_.visible_while_written) {
     const bool grown = bytes->size() != unit.bytes;
     const bool young = WallClockMs() - unit.mtime_ms < options_.incomplete_timeout_ms;

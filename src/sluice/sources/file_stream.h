@@ -4,7 +4,9 @@
 //
 // What the base does, so that each file source only says what its files are:
 //   listing     only the unsealed part of the folder on every poll (subtrees
-//               entirely at or below the watermark are not listed), and the
+//               entirely at or below the watermark are not listed; on an
+//               object store one listing that starts after the watermark,
+//               using the store's mtime and size), and the
 //               whole folder on a late-file check (at the first poll, then
 //               every late_check_interval_ms) so a file that lands in a
 //               sealed folder is still ingested, with a notice;
@@ -29,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/io/tree_lister.h"
 #include "sluice/sources/file_cursor.h"
 #include "sluice/sources/source.h"
 
@@ -38,6 +41,9 @@ struct FileStreamOptions {
   std::shared_ptr<arrow::fs::FileSystem> fs;
   /// The source root in `fs`; the stream's folder is `root/<id>`.
   std::string root;
+  /// Object stores: lists the stream's folder after the cursor's watermark
+  /// in one listing (null: `fs` is walked folder by folder).
+  std::shared_ptr<io::TreeLister> lister;
   /// Files may be visible while still being written (local disk).
   bool visible_while_written = true;
   int64_t settle_ms = 2'000;
@@ -92,7 +98,10 @@ class FileStream : public Stream {
                                          const std::shared_ptr<arrow::Buffer>& bytes,
                                          const DecodeContext& ctx) const = 0;
 
-  Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& path) const;
+  /// The file's bytes; `size` (from the listing) spares an object store the
+  /// HEAD request before the ranged reads.
+  Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& path,
+                                                  std::optional<int64_t> size = std::nullopt) const;
   /// "<id>/<path>": how messages and dead letters name a file.
   std::string Where(const std::string& path) const { return id_ + "/" + path; }
 
@@ -102,6 +111,7 @@ class FileStream : public Stream {
   /// Files under the folder; sealed subtrees skipped unless `everything`.
   Result<std::vector<ListedFile>> List(bool everything) const;
   Status Walk(const std::string& dir, bool everything, std::vector<ListedFile>& out) const;
+  Status ListObjects(bool everything, std::vector<ListedFile>& out) const;
   bool Ready(const ListedFile& file, int64_t now_ms) const;
   std::optional<int64_t> TimeOf(std::string_view path) const { return TimeOfPath(path); }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/io/tree_lister.h"
 #include "sluice/sources/source.h"
 
 namespace sluice::sources {
@@ -25,6 +26,9 @@ struct SourceOptions {
   /// Opened by the caller for `path` (null: the source opens it itself).
   std::shared_ptr<arrow::fs::FileSystem> fs;
   std::string fs_root;  ///< `path` as a path inside `fs`
+  /// Object stores: lists `path` (a stream's folder from its cursor on,
+  /// folders under the root); files are still read through `fs`.
+  std::shared_ptr<io::TreeLister> lister;
   /// [source.<kind>] keys, as text (each source documents and parses its own).
   std::map<std::string, std::string> settings;
   /// Per table ("<database>.<table>").

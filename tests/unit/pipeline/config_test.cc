@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace sluice::pipeline {
@@ -59,9 +60,47 @@ TEST(ConfigTest, BucketMeansGcs) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->source_path, "gs://my-bucket/stream/a");
   EXPECT_EQ(c->table_source_type, "discovery-bucket");
-  // GCS discovery is not implemented yet: say so rather than fail later.
-  auto st = ValidateForRun(*c);
-  EXPECT_TRUE(st.IsNotImplemented()) << st.ToString();
+  EXPECT_TRUE(ValidateForRun(*c).ok()) << ValidateForRun(*c).ToString();
+  // Buckets at both ends, on any store.
+  auto s3 = LoadConfig("", {{"SOURCE_PATH", "s3://dms/out"}, {"DELTA_TABLE_PATH", "az://lake/x"}});
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ(s3->table_source_type, "local-directory");
+  EXPECT_TRUE(ValidateForRun(*s3).ok());
+  // discovery-bucket names a bucket: a local directory is a mistake to say.
+  auto local = LoadConfig("", {{"SOURCE_PATH", "/data"},
+                               {"DELTA_TABLE_PATH", "/lake"},
+                               {"DATASTREAM_TABLE_SOURCE_TYPE", "discovery-bucket"}});
+  ASSERT_TRUE(local.ok());
+  auto st = ValidateForRun(*local);
+  EXPECT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_NE(st.message().find("BUCKET"), std::string::npos) << st.message();
+}
+
+TEST(ConfigTest, StorageSectionSetsTheStandardVariablesUnlessTheEnvironmentDoes) {
+  auto path = WriteTemp(R"(
+[storage]
+aws_endpoint_url = "http://127.0.0.1:9000"
+aws_region = "eu-west-1"
+azure_storage_connection_string = "AccountName=a;AccountKey=k;BlobEndpoint=http://h/a"
+)");
+  auto c = LoadConfig(path, {{"AWS_REGION", "us-east-2"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage, (std::map<std::string, std::string>{
+                            {"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"},
+                            {"AZURE_STORAGE_CONNECTION_STRING",
+                             "AccountName=a;AccountKey=k;BlobEndpoint=http://h/a"}}));
+  ::unsetenv("AWS_ENDPOINT_URL");
+  ASSERT_TRUE(ApplyStorageSettings(*c).ok());
+  ASSERT_NE(std::getenv("AWS_ENDPOINT_URL"), nullptr);
+  EXPECT_STREQ(std::getenv("AWS_ENDPOINT_URL"), "http://127.0.0.1:9000");
+  ::unsetenv("AWS_ENDPOINT_URL");
+  ::unsetenv("AZURE_STORAGE_CONNECTION_STRING");
+
+  auto bad = LoadConfig(WriteTemp("[storage]\nendpoint = \"http://x\"\n"), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("storage.endpoint"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("aws_endpoint_url"), std::string::npos);
 }
 
 TEST(ConfigTest, FileThenConnectorVariablesThenSluiceVariables) {

@@ -173,6 +173,7 @@ class DatastreamSource : public Source {
     }
     fs_options_.fs = options_.fs;
     fs_options_.root = options_.fs_root;
+    fs_options_.lister = options_.lister;
     fs_options_.visible_while_written = options_.fs->type_name() == "local";
     fs_options_.settle_ms = options_.settle_ms;
     fs_options_.incomplete_timeout_ms = options_.incomplete_timeout_ms;
@@ -187,6 +188,15 @@ class DatastreamSource : public Source {
   }
 
   Result<std::vector<std::string>> Discover() override {
+    if (options_.lister) {
+      // One delimited listing of the root (no marker objects needed).
+      ARROW_ASSIGN_OR_RAISE(auto folders, options_.lister->ListFolders(""));
+      std::vector<std::string> out;
+      for (auto& f : folders) {
+        if (!f.empty() && f[0] != '_' && f[0] != '.') out.push_back(std::move(f));
+      }
+      return out;
+    }
     return ListTableFolders(*options_.fs, options_.fs_root);
   }
 
