@@ -34,6 +34,14 @@ int RunMain(int argc, char** argv) {
   r->add_option("--shard", run.shard, "i/n: run only the tables of shard i of n");
   r->add_option("--metrics", run.metrics,
                 "append one JSON line per commit (ingest and merge timings) to this file");
+  auto* http_opt = r->add_option("--http", run.http_address,
+                                 "serve metrics, health and the status page on ADDR "
+                                 "(default 127.0.0.1:9400; see docs/operations.md)")
+                       ->expected(0, 1);
+  r->add_option("--http-token", run.http_token,
+                "bearer token the data routes require (else $SLUICE_HTTP_TOKEN)");
+  r->add_flag("--http-insecure", run.http_insecure,
+              "allow a non-loopback --http address without a token");
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");
@@ -134,7 +142,10 @@ int RunMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*r) return RunRun(run);
+  if (*r) {
+    run.http = http_opt->count() > 0;
+    return RunRun(run);
+  }
   if (*w) return RunWrite(write);
   if (*d) return RunDelete(del);
   if (*c) return RunCat(cat);

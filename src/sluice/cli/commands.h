@@ -52,6 +52,11 @@ struct RunArgs {
   bool once = false;
   std::string shard;  ///< "i/n"
   std::string metrics;
+  /// --http [ADDR]: serve /metrics, /healthz, /readyz, /api/status and /.
+  bool http = false;
+  std::string http_address;  ///< empty: server::kDefaultListenAddress
+  std::string http_token;    ///< --http-token, else $SLUICE_HTTP_TOKEN
+  bool http_insecure = false;
 };
 int RunRun(const RunArgs& args);
 

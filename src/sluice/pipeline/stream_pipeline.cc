@@ -439,6 +439,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   ARROW_RETURN_NOT_OK(ingested);
   const bool units_empty = asked == 0;
   last_batch_full_ = asked >= static_cast<size_t>(config_.max_files_per_batch);
+  step.more_pending = last_batch_full_;
 
   // The followers catch up with their logs (unless one just did). When more
   // input is already waiting, a due merge is left to the next step, which

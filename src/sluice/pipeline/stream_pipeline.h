@@ -58,6 +58,8 @@ struct StreamStep {
   bool waiting = false;
   /// Something committed or maintained.
   bool worked = false;
+  /// The batch was full: more input is pending (a backlog).
+  bool more_pending = false;
   std::vector<std::string> notices;
 };
 
