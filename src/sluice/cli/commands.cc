@@ -42,6 +42,10 @@ int RunMain(int argc, char** argv) {
                 "bearer token the data routes require (else $SLUICE_HTTP_TOKEN)");
   r->add_flag("--http-insecure", run.http_insecure,
               "allow a non-loopback --http address without a token");
+  r->add_flag("!--no-event-log", run.event_log,
+              "do not write the event log table <sink>/_sluice/events");
+  r->add_option("--event-log-retention", run.event_log_retention,
+                "how long the event log keeps its rows (default 30d)");
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");

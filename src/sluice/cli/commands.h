@@ -57,6 +57,9 @@ struct RunArgs {
   std::string http_address;  ///< empty: server::kDefaultListenAddress
   std::string http_token;    ///< --http-token, else $SLUICE_HTTP_TOKEN
   bool http_insecure = false;
+  /// The event log `<sink>/_sluice/events` (pipeline/event_log.h).
+  bool event_log = true;
+  std::string event_log_retention = "30d";
 };
 int RunRun(const RunArgs& args);
 

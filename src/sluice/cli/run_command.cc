@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "sluice/cli/commands.h"
+#include "sluice/cli/duration.h"
 #include "sluice/cli/ops_observer.h"
 #include "sluice/core/clock.h"
+#include "sluice/pipeline/event_log.h"
 #include "sluice/pipeline/runner.h"
 #include "sluice/server/http_server.h"
 #include "sluice/server/ops_routes.h"
@@ -87,6 +89,19 @@ int RunRun(const RunArgs& args) {
     }
     options.shard_index = i;
     options.shard_count = n;
+  }
+  std::unique_ptr<pipeline::EventLog> event_log;
+  if (args.event_log) {
+    auto retention = ParseDurationArg(args.event_log_retention);
+    if (!retention.ok()) {
+      std::cerr << "sluice run: --event-log-retention: " << retention.status().ToString()
+                << std::endl;
+      return 2;
+    }
+    pipeline::EventLogOptions log_options;
+    log_options.retention_ms = *retention;
+    event_log = std::make_unique<pipeline::EventLog>(*config, log_options, std::cout);
+    options.observers.push_back(event_log.get());
   }
   std::unique_ptr<OpsServer> ops;
   if (args.http) {
