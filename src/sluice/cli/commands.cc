@@ -126,6 +126,13 @@ int RunMain(int argc, char** argv) {
   v->add_flag("--no-side-tables", vacuum.no_side_tables,
               "leave the merged table's _sluice/tombstones table alone");
 
+  std::string status_sink;
+  bool status_json = false;
+  auto* st = app.add_subcommand(
+      "status", "per source table: committed position, last commit, rows, lag, stopped tables");
+  st->add_option("sink", status_sink, "the sink path (DELTA_TABLE_PATH of the run)")->required();
+  st->add_flag("--json", status_json, "print one JSON object");
+
   std::string inspect_table;
   bool inspect_json = false;
   auto* i = app.add_subcommand("inspect", "versions, protocol, schema, files, rows, txn progress");
@@ -157,6 +164,7 @@ int RunMain(int argc, char** argv) {
   if (*k) return RunCheckpoint(ckpt_table);
   if (*o) return RunCompact(compact);
   if (*v) return RunVacuum(vacuum);
+  if (*st) return RunStatus(status_sink, status_json);
   if (*i) return RunInspect(inspect_table, inspect_json);
   if (*m) return RunDemo(demo);
   return 2;

@@ -63,6 +63,10 @@ struct RunArgs {
 };
 int RunRun(const RunArgs& args);
 
+/// `sluice status SINK [--json]`: every source table's state, from the
+/// event log and the tables it names (status_command.cc).
+int RunStatus(const std::string& sink, bool json);
+
 struct ReplayArgs {
   std::string log_table;
   std::string as_of;  ///< ISO 8601 UTC, epoch ms, or "now"
