@@ -46,6 +46,10 @@ int RunMain(int argc, char** argv) {
               "do not write the event log table <sink>/_sluice/events");
   r->add_option("--event-log-retention", run.event_log_retention,
                 "how long the event log keeps its rows (default 30d)");
+  r->add_option("--log-format", run.log_format,
+                "human (default) or json: one JSON object per line (level, table, message, "
+                "fields)")
+      ->check(CLI::IsMember({"human", "json"}));
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");

@@ -60,6 +60,7 @@ struct RunArgs {
   /// The event log `<sink>/_sluice/events` (pipeline/event_log.h).
   bool event_log = true;
   std::string event_log_retention = "30d";
+  std::string log_format = "human";  ///< "human" or "json" (cli/json_log.h)
 };
 int RunRun(const RunArgs& args);
 

@@ -7,6 +7,7 @@
 
 #include "sluice/cli/commands.h"
 #include "sluice/cli/duration.h"
+#include "sluice/cli/json_log.h"
 #include "sluice/cli/ops_observer.h"
 #include "sluice/core/clock.h"
 #include "sluice/pipeline/event_log.h"
@@ -40,7 +41,8 @@ struct OpsServer {
 };
 
 Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
-                                                  const pipeline::Config& config) {
+                                                  const pipeline::Config& config,
+                                                  std::ostream& out) {
   std::string token = args.http_token;
   if (token.empty()) {
     if (const char* env = std::getenv("SLUICE_HTTP_TOKEN")) token = env;
@@ -64,8 +66,8 @@ Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
   ARROW_RETURN_NOT_OK(ops->http->Start());
   server::ListenAddress bound = address;
   bound.port = ops->http->port();
-  std::cout << "[sluice] serving http://" << bound.ToString() << "/ (metrics, healthz, readyz"
-            << (token.empty() ? "" : "; token required") << ")" << std::endl;
+  out << "[sluice] serving http://" << bound.ToString() << "/ (metrics, healthz, readyz"
+      << (token.empty() ? "" : "; token required") << ")" << std::endl;
   return ops;
 }
 
@@ -90,6 +92,14 @@ int RunRun(const RunArgs& args) {
     options.shard_index = i;
     options.shard_count = n;
   }
+  // Progress lines: as they are, or one JSON object each (--log-format json).
+  std::unique_ptr<JsonLogStreambuf> json_buf;
+  std::unique_ptr<std::ostream> json_out;
+  if (args.log_format == "json") {
+    json_buf = std::make_unique<JsonLogStreambuf>(std::cout);
+    json_out = std::make_unique<std::ostream>(json_buf.get());
+  }
+  std::ostream& progress = json_out ? *json_out : std::cout;
   std::unique_ptr<pipeline::EventLog> event_log;
   if (args.event_log) {
     auto retention = ParseDurationArg(args.event_log_retention);
@@ -100,12 +110,12 @@ int RunRun(const RunArgs& args) {
     }
     pipeline::EventLogOptions log_options;
     log_options.retention_ms = *retention;
-    event_log = std::make_unique<pipeline::EventLog>(*config, log_options, std::cout);
+    event_log = std::make_unique<pipeline::EventLog>(*config, log_options, progress);
     options.observers.push_back(event_log.get());
   }
   std::unique_ptr<OpsServer> ops;
   if (args.http) {
-    auto started = StartOpsServer(args, *config);
+    auto started = StartOpsServer(args, *config, progress);
     if (!started.ok()) {
       std::cerr << "sluice run: --http: " << started.status().ToString() << std::endl;
       return 2;
@@ -115,7 +125,8 @@ int RunRun(const RunArgs& args) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  auto summary = pipeline::Run(*config, options, std::cout);
+  auto summary = pipeline::Run(*config, options, progress);
+  progress.flush();
   if (!summary.ok()) {
     std::cerr << "sluice run: " << summary.status().ToString() << std::endl;
     return 1;
