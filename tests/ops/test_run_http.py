@@ -72,6 +72,10 @@ def test_metrics_equal_table_contents(tmp_path):
             assert value(smp, "sluice_table_stopped", table=t) == 0
             assert value(smp, "sluice_source_lag_seconds", table=t) > 0
             assert value(smp, "sluice_batch_duration_seconds_count", table=t) >= 1
+            # every byte of the table's folder was read once
+            folder = src / t.replace(".", "_")
+            size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            assert value(smp, "sluice_source_bytes_read_total", table=t) == size, t
         assert count_rows(dead_letter_path(sink, "shop.orders")) > 0, "the damaged file left no dead letter"
         assert value(smp, "process_resident_memory_bytes") > 0
 

@@ -40,6 +40,7 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
   if (in.units > 0) {
     t.metrics.events_ingested->Increment(static_cast<double>(in.rows));
     t.metrics.dead_letters->Increment(static_cast<double>(in.dead_letters));
+    t.metrics.bytes_read->Increment(static_cast<double>(step.source_bytes));
     s.events_ingested += in.rows;
     s.dead_letters += in.dead_letters;
     t.last_batch_seconds = in.ms / 1000.0;
