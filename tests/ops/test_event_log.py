@@ -125,3 +125,26 @@ def test_event_log_retention(tmp_path, stopped_run):
     rows = read_table(events_path)
     assert not [r for r in rows if r["process"] in first], "rows older than the retention stayed"
     assert duckdb_rows(events_path) is not None
+
+
+def test_spark_reads_the_event_log(tmp_path, stopped_run):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
+    from spark_session import get_spark, stop_spark
+
+    _, sink, _ = stopped_run
+    events_path = str(sink / "_sluice" / "events")
+    spark = get_spark()
+    try:
+        got = spark.read.format("delta").load(events_path).collect()
+        ours = read_table(sink / "_sluice" / "events")
+        assert len(got) == len(ours) > 0
+        key = lambda kind, table, version: (kind, table or "", -1 if version is None else version)  # noqa: E731
+        assert sorted(key(r["kind"], r["table"], r["version"]) for r in got) == \
+            sorted(key(r["kind"], r["table"], r["version"]) for r in ours)
+        stopped = spark.read.format("delta").load(events_path) \
+            .where("kind = 'stopped'").select("table", "message").collect()
+        assert [r["table"] for r in stopped] == ["shop.orders"]
+    finally:
+        stop_spark()
