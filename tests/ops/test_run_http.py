@@ -87,6 +87,10 @@ def test_metrics_equal_table_contents(tmp_path):
             assert by_name[t]["events_ingested"] == count_rows(log_path(sink, t))
             assert by_name[t]["dead_letters"]["count"] == count_rows(dead_letter_path(sink, t))
             assert by_name[t]["state"] == "running"
+        # the newest dead letters carry their reason and where they came from
+        newest = by_name["shop.orders"]["dead_letters"]["newest"]
+        assert newest and all(d["reason"] for d in newest), newest
+        assert all(d["origin"].split("#")[0] in victim["path"] for d in newest), newest
         assert status["ready"] is True
         assert run.get("/readyz")[0] == 200
 

@@ -7,6 +7,7 @@ namespace sluice::cli {
 namespace {
 
 constexpr size_t kSchemaChangesKept = 5;
+constexpr size_t kDeadLettersKept = 5;
 
 void Remember(std::vector<server::SchemaChangeRecord>& changes, server::SchemaChangeRecord r) {
   changes.insert(changes.begin(), std::move(r));
@@ -51,6 +52,12 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
       s.versions.log = in.version;
       s.last_commit = server::CommitRecord{"log", in.version, now_ms, in.rows, in.ms / 1000.0};
     }
+    for (const auto& [origin, reason] : in.dead_letter_samples) {
+      s.newest_dead_letters.insert(s.newest_dead_letters.begin(),
+                                   server::DeadLetterSample{now_ms, reason, origin});
+    }
+    if (s.newest_dead_letters.size() > kDeadLettersKept)
+      s.newest_dead_letters.resize(kDeadLettersKept);
     if (in.schema_changed) {
       Remember(s.schema_changes, {now_ms, "schema evolved (columns added or widened)", true});
     }
