@@ -20,6 +20,9 @@ The rules (a layer is the first folder under src/sluice/):
   pipeline/  knows the source interface only: headers directly in
              src/sluice/sources/, never a concrete source
              (sluice/sources/<name>/...); and no cli/
+  server/    (the HTTP server, metrics, status page) includes core/ only,
+             and only cli/ includes it: the pipeline publishes through an
+             observer (pipeline/run_observer.h) that the CLI implements
 Includes are the quoted `#include "sluice/<layer>/..."` form the code uses;
 a quoted include relative to the including file is resolved first, so
 `#include "../datastream/x.h"` cannot slip past.
@@ -31,7 +34,7 @@ import re
 import sys
 from pathlib import Path
 
-LAYERS = ["core", "io", "delta", "formats", "sources", "merge", "pipeline", "cli"]
+LAYERS = ["core", "io", "delta", "formats", "sources", "merge", "pipeline", "cli", "server"]
 
 # layer -> the layers it must not include, with the reason printed
 FORBIDDEN = {
@@ -47,7 +50,11 @@ FORBIDDEN = {
               for l in ("sources", "pipeline", "cli")},
     "pipeline": {"cli": "pipeline/ knows no CLI code"},
     "cli": {},
+    "server": {l: "server/ depends on core/ only" for l in LAYERS if l not in ("core", "server")},
 }
+# Only cli/ owns the HTTP server; every other layer is kept free of it.
+for _layer in ("core", "io", "delta", "formats", "sources", "merge", "pipeline"):
+    FORBIDDEN[_layer]["server"] = "only cli/ knows server/ (the pipeline publishes to an observer)"
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 

@@ -46,6 +46,14 @@ class Rules(unittest.TestCase):
         self.assertAllowed("pipeline/runner.cc", "sluice/merge/merge_plan.h")
         self.assertRefused("pipeline/runner.cc", "sluice/cli/commands.h")
 
+    def test_only_cli_knows_the_server(self):
+        for layer in ("pipeline/runner.cc", "delta/x.cc", "sources/source.h", "merge/m.cc", "core/c.h"):
+            self.assertRefused(layer, "sluice/server/http_server.h")
+        self.assertAllowed("cli/run_command.cc", "sluice/server/http_server.h")
+        self.assertAllowed("server/ops_routes.cc", "sluice/core/status.h")
+        for down in ("io/log_store.h", "delta/snapshot.h", "pipeline/runner.h", "cli/commands.h"):
+            self.assertRefused("server/http_server.cc", "sluice/" + down)
+
     def test_sources_know_no_delta_merge_pipeline_cli(self):
         for up in ("delta/table_writer.h", "merge/key_index.h", "pipeline/config.h", "cli/commands.h"):
             self.assertRefused("sources/datastream/file_cursor.cc", "sluice/" + up)

@@ -34,6 +34,22 @@ int RunMain(int argc, char** argv) {
   r->add_option("--shard", run.shard, "i/n: run only the tables of shard i of n");
   r->add_option("--metrics", run.metrics,
                 "append one JSON line per commit (ingest and merge timings) to this file");
+  auto* http_opt = r->add_option("--http", run.http_address,
+                                 "serve metrics, health and the status page on ADDR "
+                                 "(default 127.0.0.1:9400; see docs/operations.md)")
+                       ->expected(0, 1);
+  r->add_option("--http-token", run.http_token,
+                "bearer token the data routes require (else $SLUICE_HTTP_TOKEN)");
+  r->add_flag("--http-insecure", run.http_insecure,
+              "allow a non-loopback --http address without a token");
+  r->add_flag("!--no-event-log", run.event_log,
+              "do not write the event log table <sink>/_sluice/events");
+  r->add_option("--event-log-retention", run.event_log_retention,
+                "how long the event log keeps its rows (default 30d)");
+  r->add_option("--log-format", run.log_format,
+                "human (default) or json: one JSON object per line (level, table, message, "
+                "fields)")
+      ->check(CLI::IsMember({"human", "json"}));
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");
@@ -127,6 +143,13 @@ int RunMain(int argc, char** argv) {
   v->add_flag("--no-side-tables", vacuum.no_side_tables,
               "leave the merged table's _sluice/tombstones table alone");
 
+  std::string status_sink;
+  bool status_json = false;
+  auto* st = app.add_subcommand(
+      "status", "per source table: committed position, last commit, rows, lag, stopped tables");
+  st->add_option("sink", status_sink, "the sink path (DELTA_TABLE_PATH of the run)")->required();
+  st->add_flag("--json", status_json, "print one JSON object");
+
   std::string inspect_table;
   bool inspect_json = false;
   auto* i = app.add_subcommand("inspect", "versions, protocol, schema, files, rows, txn progress");
@@ -147,7 +170,10 @@ int RunMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*r) return RunRun(run);
+  if (*r) {
+    run.http = http_opt->count() > 0;
+    return RunRun(run);
+  }
   if (*w) return RunWrite(write);
   if (*d) return RunDelete(del);
   if (*c) return RunCat(cat);
@@ -156,6 +182,7 @@ int RunMain(int argc, char** argv) {
   if (*k) return RunCheckpoint(ckpt_table);
   if (*o) return RunCompact(compact);
   if (*v) return RunVacuum(vacuum);
+  if (*st) return RunStatus(status_sink, status_json);
   if (*i) return RunInspect(inspect_table, inspect_json);
   if (*m) return RunDemo(demo);
   return 2;

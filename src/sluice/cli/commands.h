@@ -52,8 +52,21 @@ struct RunArgs {
   bool once = false;
   std::string shard;  ///< "i/n"
   std::string metrics;
+  /// --http [ADDR]: serve /metrics, /healthz, /readyz, /api/status and /.
+  bool http = false;
+  std::string http_address;  ///< empty: server::kDefaultListenAddress
+  std::string http_token;    ///< --http-token, else $SLUICE_HTTP_TOKEN
+  bool http_insecure = false;
+  /// The event log `<sink>/_sluice/events` (pipeline/event_log.h).
+  bool event_log = true;
+  std::string event_log_retention = "30d";
+  std::string log_format = "human";  ///< "human" or "json" (cli/json_log.h)
 };
 int RunRun(const RunArgs& args);
+
+/// `sluice status SINK [--json]`: every source table's state, from the
+/// event log and the tables it names (status_command.cc).
+int RunStatus(const std::string& sink, bool json);
 
 struct ReplayArgs {
   std::string log_table;

@@ -7,6 +7,7 @@
 
 #include "sluice/cli/commands.h"
 #include "sluice/cli/duration.h"
+#include "sluice/cli/progress.h"
 #include "sluice/delta/compaction.h"
 #include "sluice/delta/data_writer.h"
 #include "sluice/delta/retention.h"
@@ -89,7 +90,11 @@ int RunCompact(const CompactArgs& args) {
       options.data.compression = args.codec.name;
       options.data.compression_level = args.codec.level;
     }
+    Progress progress("compact " + t.name, Progress::Unit::kBytes, std::cerr,
+                      Progress::StderrIsTerminal());
+    options.progress = [&](int64_t done, int64_t total) { progress.Update(done, total); };
     auto result = delta::CompactTable(t.location, *snapshot, options);
+    progress.Finish();
     if (!result.ok()) return Fail("compact " + t.name, result.status());
     std::cout << t.name << ": ";
     if (!result->committed) {
@@ -140,7 +145,11 @@ int RunVacuum(const VacuumArgs& args) {
                 << ": readers of older versions and writers still writing may lose files"
                 << std::endl;
     }
+    Progress progress("vacuum " + t.name, Progress::Unit::kFiles, std::cerr,
+                      Progress::StderrIsTerminal());
+    options.progress = [&](int64_t done, int64_t total) { progress.Update(done, total); };
     auto result = delta::VacuumTable(t.location, *snapshot, options);
+    progress.Finish();
     if (!result.ok()) return Fail("vacuum " + t.name, result.status());
     const char* verb = result->dry_run ? "would delete" : "deleted";
     std::cout << t.name << ": vacuum at version " << result->version << ", retention "

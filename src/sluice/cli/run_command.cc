@@ -1,15 +1,75 @@
-// `sluice run`: the continuous (or --once) ingestion job.
+// `sluice run`: the continuous (or --once) ingestion job, and with --http its
+// metrics, health checks and status page (docs/operations.md).
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "sluice/cli/commands.h"
+#include "sluice/cli/duration.h"
+#include "sluice/cli/json_log.h"
+#include "sluice/cli/ops_observer.h"
+#include "sluice/core/clock.h"
+#include "sluice/pipeline/event_log.h"
 #include "sluice/pipeline/runner.h"
+#include "sluice/server/http_server.h"
+#include "sluice/server/ops_routes.h"
+#include "sluice/server/pipeline_metrics.h"
+#include "sluice/server/status_board.h"
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "unknown"
+#endif
 
 namespace sluice::cli {
 
 namespace {
 
 void OnSignal(int) { pipeline::g_stop_requested = true; }
+
+// What --http serves from, in the order it must be torn down (server first).
+struct OpsServer {
+  server::MetricsRegistry registry;
+  std::unique_ptr<server::PipelineMetrics> metrics;
+  std::unique_ptr<server::StatusBoard> board;
+  std::unique_ptr<OpsObserver> observer;
+  std::unique_ptr<server::HttpServer> http;
+
+  ~OpsServer() {
+    if (http) http->Stop();
+  }
+};
+
+Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
+                                                  const pipeline::Config& config,
+                                                  std::ostream& out) {
+  std::string token = args.http_token;
+  if (token.empty()) {
+    if (const char* env = std::getenv("SLUICE_HTTP_TOKEN")) token = env;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto address, server::ParseListenAddress(args.http_address));
+  ARROW_RETURN_NOT_OK(server::CheckBindAllowed(address, !token.empty(), args.http_insecure));
+  auto ops = std::make_unique<OpsServer>();
+  ARROW_ASSIGN_OR_RAISE(ops->metrics, server::PipelineMetrics::Make(&ops->registry));
+  server::StatusBoardOptions board_options;
+  board_options.pipeline_name = config.name;
+  board_options.version = SLUICE_VERSION;
+  board_options.started_at_ms = WallClockMs();
+  ops->board = std::make_unique<server::StatusBoard>(board_options);
+  ops->observer = std::make_unique<OpsObserver>(ops->metrics.get(), ops->board.get(),
+                                                config.max_files_per_batch);
+  server::HttpServerOptions http_options;
+  http_options.address = address;
+  http_options.token = token;
+  ops->http = std::make_unique<server::HttpServer>(http_options);
+  ARROW_RETURN_NOT_OK(server::AddOpsRoutes(ops->http.get(), &ops->registry, ops->board.get()));
+  ARROW_RETURN_NOT_OK(ops->http->Start());
+  server::ListenAddress bound = address;
+  bound.port = ops->http->port();
+  out << "[sluice] serving http://" << bound.ToString() << "/ (metrics, healthz, readyz"
+      << (token.empty() ? "" : "; token required") << ")" << std::endl;
+  return ops;
+}
 
 }  // namespace
 
@@ -32,9 +92,41 @@ int RunRun(const RunArgs& args) {
     options.shard_index = i;
     options.shard_count = n;
   }
+  // Progress lines: as they are, or one JSON object each (--log-format json).
+  std::unique_ptr<JsonLogStreambuf> json_buf;
+  std::unique_ptr<std::ostream> json_out;
+  if (args.log_format == "json") {
+    json_buf = std::make_unique<JsonLogStreambuf>(std::cout);
+    json_out = std::make_unique<std::ostream>(json_buf.get());
+  }
+  std::ostream& progress = json_out ? *json_out : std::cout;
+  std::unique_ptr<pipeline::EventLog> event_log;
+  if (args.event_log) {
+    auto retention = ParseDurationArg(args.event_log_retention);
+    if (!retention.ok()) {
+      std::cerr << "sluice run: --event-log-retention: " << retention.status().ToString()
+                << std::endl;
+      return 2;
+    }
+    pipeline::EventLogOptions log_options;
+    log_options.retention_ms = *retention;
+    event_log = std::make_unique<pipeline::EventLog>(*config, log_options, progress);
+    options.observers.push_back(event_log.get());
+  }
+  std::unique_ptr<OpsServer> ops;
+  if (args.http) {
+    auto started = StartOpsServer(args, *config, progress);
+    if (!started.ok()) {
+      std::cerr << "sluice run: --http: " << started.status().ToString() << std::endl;
+      return 2;
+    }
+    ops = std::move(*started);
+    options.observers.push_back(ops->observer.get());
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  auto summary = pipeline::Run(*config, options, std::cout);
+  auto summary = pipeline::Run(*config, options, progress);
+  progress.flush();
   if (!summary.ok()) {
     std::cerr << "sluice run: " << summary.status().ToString() << std::endl;
     return 1;

@@ -247,6 +247,10 @@ Result<CompactionResult> CompactTable(const io::TableLocation& location,
   Transaction txn(snapshot, "OPTIMIZE");
   std::vector<Add> adds;
   const int64_t now = WallClockMs();
+  int64_t total_bytes = 0;
+  for (const auto& bin : plan.bins) {
+    for (const Add* in : bin.inputs) total_bytes += in->size;
+  }
   auto run = [&]() -> Status {
     for (const auto& bin : plan.bins) {
       ARROW_RETURN_NOT_OK(RewriteBin(*snapshot, location, bin, options, &adds, &result));
@@ -257,6 +261,7 @@ Result<CompactionResult> CompactTable(const io::TableLocation& location,
         result.removed.push_back(in->path);
         result.bytes_before += in->size;
       }
+      if (options.progress) options.progress(result.bytes_before, total_bytes);
     }
     return Status::OK();
   };

@@ -57,6 +57,9 @@ struct CompactionOptions {
   /// every input agrees.
   std::function<std::optional<std::map<std::string, std::string>>(const std::vector<const Add*>&)>
       merge_tags;
+  /// Told after each bin is rewritten: input bytes done and in the plan
+  /// (for a command's progress display). Unset: nothing.
+  std::function<void(int64_t done_bytes, int64_t total_bytes)> progress;
 };
 
 /// Why a file was picked.

@@ -230,6 +230,10 @@ Result<VacuumResult> VacuumTable(const io::TableLocation& location,
     }
     result.deleted.push_back(Relative(location, path));
     result.bytes_deleted += size;
+    if (options.progress) {
+      options.progress(static_cast<int64_t>(result.deleted.size()),
+                       static_cast<int64_t>(walk.doomed.size()));
+    }
   }
   if (options.expire_log)
     ARROW_RETURN_NOT_OK(ExpireLog(location, *snapshot, options, now, &result));

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct VacuumOptions {
   std::optional<int64_t> log_retention_ms;
   /// "Now" in ms since the epoch; 0 = the wall clock (tests set it).
   int64_t now_ms = 0;
+  /// Told after each file is deleted (or listed, dry run): files done and
+  /// to do, for a command's progress display. Unset: nothing.
+  std::function<void(int64_t done_files, int64_t total_files)> progress;
 };
 
 struct VacuumResult {

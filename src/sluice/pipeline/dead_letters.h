@@ -31,6 +31,8 @@ class DeadLetterWriter {
 
   void Add(DeadLetter letter);
   size_t size() const { return letters_.size(); }
+  /// The rows collected so far (until Flush clears them).
+  const std::vector<DeadLetter>& letters() const { return letters_; }
 
   /// Commits the collected rows with txn (app_id, version) unless that
   /// version is already in the table, then clears them.

@@ -8,8 +8,10 @@
 #include <ostream>
 #include <thread>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/transaction.h"
 #include "sluice/io/log_store.h"
+#include "sluice/pipeline/run_observer.h"
 #include "sluice/pipeline/source_options.h"
 #include "sluice/pipeline/stream_pipeline.h"
 
@@ -137,6 +139,25 @@ void PrintStep(std::ostream& out, const Config& config, const std::string& qname
   out << std::endl;
 }
 
+// The tables a stream feeds, as observers see them; the stream's name when
+// none is known yet (unless `known_only`).
+std::vector<ObservedTable> Observed(const StreamPipeline& stream, bool known_only = false) {
+  std::vector<ObservedTable> out;
+  for (const auto* t : stream.tables()) {
+    out.push_back(
+        {t->qualified(), stream.id(), t->log_path(), t->merged_path(), t->history_path()});
+  }
+  if (out.empty() && !known_only) out.push_back({stream.name(), stream.id(), "", "", ""});
+  return out;
+}
+
+ObservedTable ObservedFor(const StreamPipeline& stream, const std::string& qname) {
+  for (auto& t : Observed(stream)) {
+    if (t.name == qname) return t;
+  }
+  return {qname, stream.id(), "", "", ""};
+}
+
 }  // namespace
 
 int ShardOf(const std::string& folder, int count) {
@@ -163,8 +184,10 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
   auto t0 = std::chrono::steady_clock::now();
   out << "[sluice] " << config.name << ": " << source->Describe() << " into " << config.sink_path
       << (options.once ? " (--once)" : "") << std::endl;
+  for (auto* o : options.observers) o->OnRunStart(WallClockMs());
 
   while (!g_stop_requested) {
+    for (auto* o : options.observers) o->OnPoll(WallClockMs());
     ARROW_ASSIGN_OR_RAISE(auto ids, source->Discover());
     for (const auto& id : ids) {
       if (options.shard_count > 1 && ShardOf(id, options.shard_count) != options.shard_index)
@@ -195,9 +218,15 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
           out << "[sluice] " << name << ": " << st.ToString() << " (retrying in " << backoff << "s)"
               << std::endl;
           any_pending_retry = true;
+          for (auto* o : options.observers) {
+            o->OnRetry(Observed(*state.pipeline), st, delta::IsCommitConflict(st), WallClockMs());
+          }
         } else {
           state.stopped = true;
           state.error = st.ToString();
+          for (auto* o : options.observers) {
+            o->OnStopped(Observed(*state.pipeline), st.ToString(), WallClockMs());
+          }
           out << "[sluice] " << name << ": STOPPED: " << st.ToString() << std::endl;
         }
         continue;
@@ -210,6 +239,12 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       for (const auto& ts : step->tables) {
         const std::string& qname = ts.table;
         TableTotals& totals = state.tables[qname];
+        if (!options.observers.empty()) {
+          const ObservedTable observed = ObservedFor(*state.pipeline, qname);
+          for (auto* o : options.observers) {
+            o->OnTableStep(observed, ts, WallClockMs());
+          }
+        }
         if (!ts.follower_retry.empty()) {
           out << "[sluice] " << qname << ": merged table: " << ts.follower_retry << std::endl;
           any_pending_retry = true;
@@ -246,6 +281,12 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         }
       }
       if (step->worked) any_work = true;
+      if (!options.observers.empty()) {
+        const auto observed = Observed(*state.pipeline, /*known_only=*/true);
+        for (auto* o : options.observers) {
+          o->OnStreamStep(observed, step->more_pending, WallClockMs());
+        }
+      }
     }
     if (options.once && !any_work && !any_pending_retry) break;
     if (!options.once && !any_work) {
@@ -260,6 +301,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     }
   }
 
+  for (auto* o : options.observers) o->OnRunEnd(WallClockMs());
   RunSummary summary;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << "\n== Sluice summary (" << secs << " s) ==\n";

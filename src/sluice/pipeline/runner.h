@@ -11,10 +11,13 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "sluice/pipeline/config.h"
 
 namespace sluice::pipeline {
+
+class RunObserver;
 
 struct RunOptions {
   bool once = false;    ///< drain what is there, then return
@@ -22,6 +25,8 @@ struct RunOptions {
   int shard_count = 1;
   /// If set, one JSON object per line per commit is appended here.
   std::string metrics_path;
+  /// Told what the run does (run_observer.h); not owned, must outlive Run.
+  std::vector<RunObserver*> observers;
 };
 
 struct RunSummary {

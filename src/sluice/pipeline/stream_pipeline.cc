@@ -423,7 +423,16 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
     });
   }
   const size_t asked = units.size();
+  // Input bytes of the first k units, for the step's source_bytes.
+  std::vector<int64_t> bytes_before(units.size() + 1, 0);
+  for (size_t k = 0; k < units.size(); ++k) bytes_before[k + 1] = bytes_before[k] + units[k].bytes;
   Status ingested = units.empty() ? Status::OK() : Ingest(std::move(units), step);
+  if (ingested.ok() && !stream_->routes_many()) {
+    for (auto& t : step.tables) {
+      const auto n = static_cast<size_t>(std::clamp<int64_t>(t.ingest.units, 0, asked));
+      t.source_bytes = bytes_before[n];
+    }
+  }
   if (overlapped) {
     Status merged = merge.get();  // also when the ingest failed: never left running
     TableStep& out = StepFor(step, overlap_table->ingest->qualified());
@@ -439,6 +448,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   ARROW_RETURN_NOT_OK(ingested);
   const bool units_empty = asked == 0;
   last_batch_full_ = asked >= static_cast<size_t>(config_.max_files_per_batch);
+  step.more_pending = last_batch_full_;
 
   // The followers catch up with their logs (unless one just did). When more
   // input is already waiting, a due merge is left to the next step, which

@@ -46,6 +46,9 @@ struct TableStep {
   IngestResult ingest;
   FollowResult follow;
   MaintenanceResult maintenance;
+  /// Input bytes of the units this step committed (single-table streams;
+  /// 0 when the stream routes several tables).
+  int64_t source_bytes = 0;
   /// Set on the step in which the follower stopped: why.
   std::string follower_stopped;
   /// A follower error that will be retried (I/O, a concurrent writer).
@@ -58,6 +61,8 @@ struct StreamStep {
   bool waiting = false;
   /// Something committed or maintained.
   bool worked = false;
+  /// The batch was full: more input is pending (a backlog).
+  bool more_pending = false;
   std::vector<std::string> notices;
 };
 

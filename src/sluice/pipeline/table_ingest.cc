@@ -297,6 +297,14 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
     changes.clear();
   }
   result.dead_letters = static_cast<int64_t>(dead.size());
+  {
+    const auto& letters = dead.letters();
+    const size_t n = std::min(letters.size(), IngestResult::kDeadLetterSamples);
+    for (size_t i = letters.size() - n; i < letters.size(); ++i) {
+      result.dead_letter_samples.emplace_back(
+          letters[i].file + "#" + std::to_string(letters[i].offset), letters[i].reason);
+    }
+  }
 
   if (!config_.log_tables) {
     // The merged table takes the batch directly; its txn is the position.

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/delta/snapshot.h"
@@ -39,6 +40,10 @@ struct IngestResult {
   int64_t lag_ms = 0;    ///< now - newest source timestamp of the batch
   bool schema_changed = false;
   double ms = 0;
+  /// The batch's last few dead letters (file#offset, reason), newest last,
+  /// for the status page; at most kDeadLetterSamples.
+  std::vector<std::pair<std::string, std::string>> dead_letter_samples;
+  static constexpr size_t kDeadLetterSamples = 3;
 };
 
 /// What a batch holds for one table.
