@@ -8,6 +8,8 @@
 #include <arrow/type.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -361,6 +363,74 @@ TEST(DebeziumJson, FlattenedRecordsWithSchemaAreNotEnvelopes) {
   ASSERT_TRUE(d.bad.empty()) << BadReasons(d);
   EXPECT_FALSE(IsEnvelope(*d.runs[0].schema));
   EXPECT_EQ(Cell(*d.runs[0].batch, "__deleted", 0), "true");
+}
+
+}  // namespace
+}  // namespace sluice::formats::debezium
+
+namespace sluice::formats::debezium {
+namespace {
+
+std::string ReadFixture(const std::string& name) {
+  const std::string path = std::string(SLUICE_TEST_DATA_DIR) + "/debezium/postgres_json/" + name;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Real events, taken from Debezium 3.6.1's PostgreSQL connector with the
+// JSON converter (tests/kafka/test_debezium.py produces the same): a
+// snapshot read, an insert, an update and a delete of table inv.customers,
+// then the delete's Kafka tombstone.
+TEST(DebeziumJson, RealPostgresEvents) {
+  const std::vector<std::string> names = {"0-r", "1-c", "2-u", "3-d"};
+  std::vector<std::string> values, keys;
+  for (const auto& n : names) {
+    values.push_back(ReadFixture(n + ".value.json"));
+    keys.push_back(ReadFixture(n + ".key.json"));
+  }
+  Messages messages(values.begin(), values.end());
+  messages.emplace_back(std::nullopt);
+  JsonRecordReader reader;
+  auto d = reader.Decode(messages);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_TRUE(d->bad.empty()) << BadReasons(*d);
+  EXPECT_EQ(d->tombstones, std::vector<int64_t>{4});
+  ASSERT_EQ(d->runs.size(), 1u);
+  EXPECT_TRUE(IsEnvelope(*d->runs[0].schema));
+  const auto& b = *d->runs[0].batch;
+  ASSERT_TRUE(b.ValidateFull().ok());
+  EXPECT_EQ(b.schema()->field_names(),
+            (std::vector<std::string>{"before", "after", "source", "transaction", "op", "ts_ms",
+                                      "ts_us", "ts_ns"}));
+  EXPECT_EQ(Cell(b, "op", 0), "r");
+  EXPECT_EQ(Cell(b, "op", 1), "c");
+  EXPECT_EQ(Cell(b, "op", 2), "u");
+  EXPECT_EQ(Cell(b, "op", 3), "d");
+  EXPECT_EQ(Cell(b, "source.snapshot", 0), "last");
+  EXPECT_EQ(Cell(b, "source.snapshot", 1), "false");
+  EXPECT_EQ(Cell(b, "source.sequence", 1), R"([null,"26378640"])");
+  EXPECT_EQ(Cell(b, "source.lsn", 1), "26378640");
+  EXPECT_EQ(Cell(b, "after.price", 0), "123.45");
+  EXPECT_EQ(Cell(b, "after.n", 0), "-1.25");
+  EXPECT_EQ(Cell(b, "after.created", 0), "2023-11-14 22:13:20.123456");
+  EXPECT_EQ(Cell(b, "after.updated", 0), "2023-11-14 21:13:20.500000Z");
+  EXPECT_EQ(Cell(b, "after.born", 0), "2022-01-08");
+  EXPECT_EQ(Cell(b, "after.wake", 0), "07:00:00.000000");
+  EXPECT_EQ(Cell(b, "after.blob", 0), std::string("\x00\x01\xfe", 3));
+  EXPECT_EQ(Cell(b, "after.span", 0), "93600000000");  // MicroDuration: 1 day 2 hours in us
+  EXPECT_EQ(Cell(b, "after.price", 1), "1.50");
+  EXPECT_EQ(Cell(b, "after.email", 2), "c@example.com");
+  EXPECT_EQ(Cell(b, "after", 3), "null");
+  EXPECT_EQ(Cell(b, "before.id", 3), "2");
+  // The keys are Connect records too.
+  Messages key_messages(keys.begin(), keys.end());
+  auto k = reader.Decode(key_messages);
+  ASSERT_TRUE(k.ok());
+  ASSERT_TRUE(k->bad.empty()) << BadReasons(*k);
+  ASSERT_EQ(k->runs.size(), 1u);
+  EXPECT_EQ(k->runs[0].batch->schema()->field_names(), std::vector<std::string>{"id"});
+  EXPECT_EQ(Cell(*k->runs[0].batch, "id", 3), "2");
 }
 
 }  // namespace
