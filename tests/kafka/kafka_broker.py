@@ -235,11 +235,28 @@ class KafkaBroker:
         if remaining or errors:
             raise RuntimeError(f"produce to {topic}: {remaining} undelivered, errors {errors}")
 
+    def wait_for_topic(self, topic: str, timeout: float = 30) -> None:
+        """Waits until `topic` exists (a producer such as Debezium creates it
+        with its first message)."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(self.client_config())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            md = admin.list_topics(topic=topic, timeout=5)
+            t = md.topics.get(topic)
+            if t is not None and t.error is None and t.partitions:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"topic {topic} did not appear within {timeout}s")
+
     def consume(self, topic: str, count: int, timeout: float = 30, group: Optional[str] = None):
         """The first `count` messages of `topic` (from the earliest offset) as
-        confluent_kafka Message objects."""
+        confluent_kafka Message objects; waits for the topic to exist."""
         from confluent_kafka import Consumer
 
+        deadline = time.time() + timeout
+        self.wait_for_topic(topic, timeout)
         consumer = Consumer(self.client_config(**{
             "group.id": group or f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
@@ -248,7 +265,6 @@ class KafkaBroker:
         out = []
         try:
             consumer.subscribe([topic])
-            deadline = time.time() + timeout
             while len(out) < count and time.time() < deadline:
                 msg = consumer.poll(0.5)
                 if msg is None:
