@@ -288,6 +288,8 @@ TEST(DebeziumJson, BadMessagesAreReportedAndTheOthersDecode) {
   const std::string good = Event("c", "null", R"({"id":1})");
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"not json", "syntax"},
+      {"", "syntax"},
+      {"   ", "syntax"},
       {"[1,2]", "not a JSON object"},
       {good + "x", "syntax"},
       {Event("c", "null", R"({"email":"no id"})"), "required field 'id' is missing"},

@@ -376,7 +376,13 @@ Result<DecodedRecords> JsonRecordReader::Decode(
       ++i;
       continue;
     }
-    ARROW_RETURN_NOT_OK(doc.Load(*values[i]));
+    // An empty message is no JSON: a bad message like any syntax error.
+    Status loaded = doc.Load(*values[i]);
+    if (!loaded.ok()) {
+      bad(i, loaded.message());
+      ++i;
+      continue;
+    }
     auto form = ReadForm(doc);
     if (!form.ok()) {
       bad(i, form.status().message());
@@ -414,7 +420,7 @@ Result<DecodedRecords> JsonRecordReader::Decode(
     size_t j = i;
     for (; j < values.size(); ++j) {
       if (!values[j] || values[j]->size() > opts_.max_message_bytes) break;
-      ARROW_RETURN_NOT_OK(doc.Load(*values[j]));
+      if (!doc.Load(*values[j]).ok()) break;
       auto f = ReadForm(doc);
       if (!f.ok() || f->tombstone || !f->schema_text.empty()) break;
       Status st = WithPayload(doc, f->wrapped, [&](od::value v) -> Status {
