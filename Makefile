@@ -56,7 +56,7 @@ asan-test: build-asan
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Each suite in its own pytest run: each has its own conftest.py/pytest.ini.
-PY_SUITES := tests/tools tests/merge_reference tests/dms_reference tests/e2e tests/interop tests/ops tests/objstore
+PY_SUITES := tests/tools tests/merge_reference tests/dms_reference tests/e2e tests/interop tests/ops tests/objstore tests/kafka
 interop-test: build
 	@set -e; for suite in $(PY_SUITES); do \
 	  echo "== pytest $$suite"; \
