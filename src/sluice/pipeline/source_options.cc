@@ -13,14 +13,6 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   o.kind = config.source_kind;
   o.format = config.format;
   o.path = config.source_path;
-  // The source reads its files through the store's filesystem, configured
-  // like the sink's (docs/object_stores.md).
-  ARROW_ASSIGN_OR_RAISE(auto location, io::OpenFileSystem(config.source_path));
-  o.fs = std::move(location.fs);
-  o.fs_root = std::move(location.root);
-  if (io::IsObjectStore(*o.fs)) {
-    ARROW_ASSIGN_OR_RAISE(o.lister, io::OpenTreeLister(config.source_path));
-  }
   o.settings["number_type"] = config.number_type;
   for (const auto& [key, value] : config.dms) o.settings[key] = value;
   o.settle_ms = config.settle_ms;
@@ -47,6 +39,16 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
       t.columns.emplace_back(column, *type);
     }
     o.tables[qualified] = std::move(t);
+  }
+  // The source reads its files through the store's filesystem, configured
+  // like the sink's (docs/object_stores.md);
+  // opened after the table options are checked, so a typo is reported
+  // before any store is contacted.
+  ARROW_ASSIGN_OR_RAISE(auto location, io::OpenFileSystem(config.source_path));
+  o.fs = std::move(location.fs);
+  o.fs_root = std::move(location.root);
+  if (io::IsObjectStore(*o.fs)) {
+    ARROW_ASSIGN_OR_RAISE(o.lister, io::OpenTreeLister(config.source_path));
   }
   return o;
 }
