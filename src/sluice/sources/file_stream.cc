@@ -2,6 +2,7 @@
 
 #include <arrow/buffer.h>
 #include <arrow/filesystem/filesystem.h>
+#include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
 #include <sys/stat.h>
 
@@ -28,6 +29,53 @@ int64_t ToMs(const struct timespec& ts) {
 }
 
 }  // namespace
+
+FileStreamOptions FileStreamOptionsFor(SourceOptions* options) {
+  if (!options->fs) {
+    std::string root = options->path;
+    if (root.rfind("file://", 0) == 0) root = root.substr(7);
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    options->fs = std::make_shared<arrow::fs::LocalFileSystem>();
+    options->fs_root = root;
+  }
+  FileStreamOptions o;
+  o.fs = options->fs;
+  o.root = options->fs_root;
+  o.lister = options->lister;
+  o.visible_while_written = options->fs->type_name() == "local";
+  o.settle_ms = options->settle_ms;
+  o.incomplete_timeout_ms = options->incomplete_timeout_ms;
+  o.late_window_ms = options->late_window_ms;
+  o.late_check_interval_ms = options->late_check_interval_ms;
+  o.late_check_margin_ms = o.visible_while_written ? options->settle_ms + 3'000 : 5LL * 60 * 1000;
+  return o;
+}
+
+Result<std::vector<std::string>> ListSourceFolders(const FileStreamOptions& options,
+                                                   const std::string& dir) {
+  auto hidden = [](const std::string& name) {
+    return name.empty() || name[0] == '_' || name[0] == '.';
+  };
+  std::vector<std::string> out;
+  if (options.lister) {
+    ARROW_ASSIGN_OR_RAISE(auto folders, options.lister->ListFolders(dir));
+    for (auto& f : folders) {
+      if (!hidden(f)) out.push_back(std::move(f));
+    }
+  } else {
+    arrow::fs::FileSelector sel;
+    sel.base_dir = dir.empty() ? options.root : options.root + "/" + dir;
+    sel.allow_not_found = true;
+    ARROW_ASSIGN_OR_RAISE(auto infos, options.fs->GetFileInfo(sel));
+    for (const auto& info : infos) {
+      if (info.type() != arrow::fs::FileType::Directory) continue;
+      std::string name = info.base_name();
+      if (!hidden(name)) out.push_back(std::move(name));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 FileStream::FileStream(std::string id, FileStreamOptions options)
     : id_(std::move(id)), options_(std::move(options)) {}

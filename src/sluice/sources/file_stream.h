@@ -34,6 +34,7 @@
 #include "sluice/io/tree_lister.h"
 #include "sluice/sources/file_cursor.h"
 #include "sluice/sources/source.h"
+#include "sluice/sources/source_registry.h"
 
 namespace sluice::sources {
 
@@ -56,6 +57,22 @@ struct FileStreamOptions {
   /// check stay in the set until a later check).
   int64_t late_check_margin_ms = 5LL * 60 * 1000;
 };
+
+/// The file-stream settings of a file source, from its options: a local
+/// filesystem at `options->path` when the caller opened none (fills
+/// `options->fs` and `options->fs_root`), the lister, the settle and
+/// late-file settings, and a late-check margin for the store's clock (local
+/// disk stamps files on our clock: seconds; an object store's may differ:
+/// minutes).
+FileStreamOptions FileStreamOptionsFor(SourceOptions* options);
+
+/// The names of the visible folders directly under `dir` (relative to the
+/// source root; "" for the root), sorted; hidden ones (`_x`, `.x`) skipped.
+/// Lists through the lister on object stores (one delimited listing, no
+/// marker objects needed), else through the filesystem. A missing `dir`
+/// lists as empty.
+Result<std::vector<std::string>> ListSourceFolders(const FileStreamOptions& options,
+                                                   const std::string& dir);
 
 /// How a file's completeness looks to its format.
 enum class FileExtent { kWhole, kTruncated, kDamaged };

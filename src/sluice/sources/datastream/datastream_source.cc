@@ -10,7 +10,6 @@
 #include "sluice/formats/json/gzip.h"
 #include "sluice/formats/json/timestamp_text.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
-#include "sluice/sources/datastream/discovery.h"
 #include "sluice/sources/datastream/file_decoder.h"
 #include "sluice/sources/datastream/table_identity.h"
 #include "sluice/sources/file_stream.h"
@@ -164,40 +163,12 @@ class DatastreamSource : public Source {
       return Status::Invalid("source.format \"", options_.format,
                              "\" is not a Datastream format (avro | json)");
     }
-    if (!options_.fs) {
-      std::string root = options_.path;
-      if (root.rfind("file://", 0) == 0) root = root.substr(7);
-      while (root.size() > 1 && root.back() == '/') root.pop_back();
-      options_.fs = std::make_shared<arrow::fs::LocalFileSystem>();
-      options_.fs_root = root;
-    }
-    fs_options_.fs = options_.fs;
-    fs_options_.root = options_.fs_root;
-    fs_options_.lister = options_.lister;
-    fs_options_.visible_while_written = options_.fs->type_name() == "local";
-    fs_options_.settle_ms = options_.settle_ms;
-    fs_options_.incomplete_timeout_ms = options_.incomplete_timeout_ms;
-    fs_options_.late_window_ms = options_.late_window_ms;
-    fs_options_.late_check_interval_ms = options_.late_check_interval_ms;
-    // Local disk stamps a file with its change time when it appears, on the
-    // same clock as ours: a few seconds cover a file still settling. An
-    // object store's clock may differ from ours: minutes.
-    fs_options_.late_check_margin_ms =
-        fs_options_.visible_while_written ? options_.settle_ms + 3'000 : 5LL * 60 * 1000;
+    fs_options_ = FileStreamOptionsFor(&options_);
     return Status::OK();
   }
 
   Result<std::vector<std::string>> Discover() override {
-    if (options_.lister) {
-      // One delimited listing of the root (no marker objects needed).
-      ARROW_ASSIGN_OR_RAISE(auto folders, options_.lister->ListFolders(""));
-      std::vector<std::string> out;
-      for (auto& f : folders) {
-        if (!f.empty() && f[0] != '_' && f[0] != '.') out.push_back(std::move(f));
-      }
-      return out;
-    }
-    return ListTableFolders(*options_.fs, options_.fs_root);
+    return ListSourceFolders(fs_options_, "");
   }
 
   Result<std::unique_ptr<Stream>> OpenStream(const std::string& id) override {

@@ -20,8 +20,6 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool Hidden(const std::string& name) { return name.empty() || name[0] == '.' || name[0] == '_'; }
-
 class DmsStream : public FileStream {
  public:
   DmsStream(std::string id, FileStreamOptions fs_options, DmsSettings settings,
@@ -205,53 +203,28 @@ class DmsSource : public Source {
         }
       }
     }
-    if (!options_.fs) {
-      std::string root = options_.path;
-      if (root.rfind("file://", 0) == 0) root = root.substr(7);
-      while (root.size() > 1 && root.back() == '/') root.pop_back();
-      options_.fs = std::make_shared<arrow::fs::LocalFileSystem>();
-      options_.fs_root = root;
-    }
-    fs_options_.fs = options_.fs;
-    fs_options_.root = options_.fs_root;
-    fs_options_.visible_while_written = options_.fs->type_name() == "local";
-    fs_options_.settle_ms = options_.settle_ms;
-    fs_options_.incomplete_timeout_ms = options_.incomplete_timeout_ms;
-    fs_options_.late_window_ms = options_.late_window_ms;
-    fs_options_.late_check_interval_ms = options_.late_check_interval_ms;
-    fs_options_.late_check_margin_ms =
-        fs_options_.visible_while_written ? options_.settle_ms + 3'000 : 5LL * 60 * 1000;
+    fs_options_ = FileStreamOptionsFor(&options_);
     return Status::OK();
   }
 
   // Streams: `<schema>/<table>` folders (hidden ones and the CdcPath skipped).
   Result<std::vector<std::string>> Discover() override {
+    const std::string& cdc = settings_.cdc_path;
     std::vector<std::string> out;
-    arrow::fs::FileSelector sel;
-    sel.base_dir = options_.fs_root;
-    sel.allow_not_found = true;
-    ARROW_ASSIGN_OR_RAISE(auto schemas, options_.fs->GetFileInfo(sel));
-    for (const auto& s : schemas) {
-      std::string schema = BaseName(s.path());
-      if (s.type() != arrow::fs::FileType::Directory || Hidden(schema)) continue;
-      if (!settings_.cdc_path.empty() &&
-          (schema == settings_.cdc_path ||
-           settings_.cdc_path.compare(0, schema.size() + 1, schema + "/") == 0)) {
+    ARROW_ASSIGN_OR_RAISE(auto schemas, ListSourceFolders(fs_options_, ""));
+    for (const auto& schema : schemas) {
+      if (!cdc.empty() && (schema == cdc || cdc.compare(0, schema.size() + 1, schema + "/") == 0)) {
         continue;
       }
-      arrow::fs::FileSelector tsel;
-      tsel.base_dir = s.path();
-      ARROW_ASSIGN_OR_RAISE(auto tables, options_.fs->GetFileInfo(tsel));
-      for (const auto& t : tables) {
-        std::string table = BaseName(t.path());
-        if (t.type() != arrow::fs::FileType::Directory || Hidden(table)) continue;
-        out.push_back(schema + "/" + table);
-      }
+      ARROW_ASSIGN_OR_RAISE(auto tables, ListSourceFolders(fs_options_, schema));
+      for (const auto& table : tables) out.push_back(schema + "/" + table);
     }
-    if (!settings_.cdc_path.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto info,
-                            options_.fs->GetFileInfo(options_.fs_root + "/" + settings_.cdc_path));
-      if (info.type() == arrow::fs::FileType::Directory) out.push_back(settings_.cdc_path);
+    if (!cdc.empty()) {
+      size_t slash = cdc.rfind('/');
+      std::string parent = slash == std::string::npos ? "" : cdc.substr(0, slash);
+      std::string name = slash == std::string::npos ? cdc : cdc.substr(slash + 1);
+      ARROW_ASSIGN_OR_RAISE(auto siblings, ListSourceFolders(fs_options_, parent));
+      if (std::binary_search(siblings.begin(), siblings.end(), name)) out.push_back(cdc);
     }
     std::sort(out.begin(), out.end());
     return out;
