@@ -19,7 +19,8 @@ SchemaRef::Guid TestGuid() {
 }
 
 TEST(ConfluentWire, IdPrefixIsBigEndian) {
-  auto framed = ReadPrefixed("\x00\x00\x01\x02\x03payload"s);
+  const std::string bytes = "\x00\x00\x01\x02\x03payload"s;  // the payload views it
+  auto framed = ReadPrefixed(bytes);
   ASSERT_TRUE(framed.ok()) << framed.status();
   EXPECT_FALSE(framed->schema.is_guid());
   EXPECT_EQ(framed->schema.id(), 0x010203u);
@@ -37,7 +38,8 @@ TEST(ConfluentWire, IdsAboveTwoToThe31AreReadUnsigned) {
 
 TEST(ConfluentWire, GuidPrefix) {
   const auto ref = SchemaRef::FromGuid(TestGuid());
-  auto framed = ReadPrefixed(ref.Prefix() + "\x02\x04"s);
+  const std::string bytes = ref.Prefix() + "\x02\x04"s;  // the payload views it
+  auto framed = ReadPrefixed(bytes);
   ASSERT_TRUE(framed.ok()) << framed.status();
   EXPECT_TRUE(framed->schema.is_guid());
   EXPECT_EQ(framed->schema, ref);
@@ -48,7 +50,8 @@ TEST(ConfluentWire, GuidPrefix) {
 TEST(ConfluentWire, PrefixRoundTrips) {
   for (const auto& ref : {SchemaRef::FromId(0), SchemaRef::FromId(42),
                           SchemaRef::FromId(0x7fffffff), SchemaRef::FromGuid(TestGuid())}) {
-    auto framed = ReadPrefixed(ref.Prefix() + "x");
+    const std::string bytes = ref.Prefix() + "x";  // the payload views it
+    auto framed = ReadPrefixed(bytes);
     ASSERT_TRUE(framed.ok());
     EXPECT_EQ(framed->schema, ref) << ref.ToString();
     EXPECT_EQ(framed->payload, "x");
@@ -87,7 +90,9 @@ TEST(ConfluentWire, HeaderWinsAndThePayloadIsTheWholeMessage) {
   const auto ref = SchemaRef::FromGuid(TestGuid());
   // The message itself starts like an id prefix: with a header it is all
   // payload, as Confluent's deserializers read it.
-  const std::string message = "\x00\x00\x00\x00\x05" "avro"s;
+  const std::string message =
+      "\x00\x00\x00\x00\x05"
+      "avro"s;
   auto framed = Unframe(message, {ref.Prefix()});
   ASSERT_TRUE(framed.ok()) << framed.status();
   EXPECT_EQ(framed->schema, ref);
@@ -101,7 +106,10 @@ TEST(ConfluentWire, HeaderWinsAndThePayloadIsTheWholeMessage) {
 }
 
 TEST(ConfluentWire, WithoutHeaderThePrefixIsRead) {
-  auto framed = Unframe("\x00\x00\x00\x00\x05" "avro"s, {});
+  const std::string bytes =
+      "\x00\x00\x00\x00\x05"
+      "avro"s;  // the payload views it
+  auto framed = Unframe(bytes, {});
   ASSERT_TRUE(framed.ok());
   EXPECT_EQ(framed->schema.id(), 5u);
   EXPECT_EQ(framed->payload, "avro");

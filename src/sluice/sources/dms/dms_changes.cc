@@ -451,7 +451,8 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
         ARROW_ASSIGN_OR_RAISE(auto ne,
                               cp::CallFunction("not_equal", {before[static_cast<size_t>(k)],
                                                              payload[static_cast<size_t>(k)]}));
-        const auto& b = static_cast<const arrow::BooleanArray&>(*ne.make_array());
+        const auto ne_array = ne.make_array();  // kept alive while `b` is read
+        const auto& b = static_cast<const arrow::BooleanArray&>(*ne_array);
         for (int64_t r = 0; r < g; ++r) {
           if (meta[static_cast<size_t>(kept[static_cast<size_t>(r)])].op == CdcOp::kUpdate &&
               b.IsValid(r) && b.Value(r)) {
