@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "sluice/core/clock.h"
+#include "sluice/delta/actions.h"
 #include "sluice/delta/civil_time.h"
 #include "sluice/delta/maintenance.h"
 #include "sluice/delta/table_reader.h"
@@ -364,27 +365,20 @@ Status EventLog::Flush(int64_t now_ms, bool drain) {
   if (!snapshot) return Status::OK();
   MaintenanceResult ignored;
   maintenance_.Start(now_ms, ignored);
-  ARROW_ASSIGN_OR_RAISE(int64_t expired, ApplyRetention(now_ms - options_.retention_ms));
+  ARROW_ASSIGN_OR_RAISE(int64_t expired, ApplyRetention(snapshot, now_ms - options_.retention_ms));
   if (expired > 0) {
     ARROW_ASSIGN_OR_RAISE(snapshot, delta::LoadIfExists(location));
   }
-  // The policy of the pipeline's own tables (table_maintenance.cc).
-  delta::MaintenancePolicy policy;
-  policy.compaction.max_deleted_ratio = config_.compact_deleted_ratio;
-  policy.compaction.commit.checkpoint_interval = config_.checkpoint_interval;
-  policy.compaction.data = DataWriteOptionsFor(config_);
-  policy.vacuum_interval_ms = config_.vacuum_interval_ms;
-  policy.vacuum_options.retention_ms = config_.vacuum_retention_ms;
-  policy.last_vacuum_ms = last_vacuum_ms_;
-  ARROW_ASSIGN_OR_RAISE(auto report, delta::MaintainTable(location, snapshot, policy, now_ms));
+  // The policy of the pipeline's own tables.
+  ARROW_ASSIGN_OR_RAISE(
+      auto report, delta::MaintainTable(location, snapshot,
+                                        maintenance_.PolicyFor(config_, last_vacuum_ms_), now_ms));
   last_vacuum_ms_ = report.last_vacuum_ms;
   return Status::OK();
 }
 
-Result<int64_t> EventLog::ApplyRetention(int64_t cutoff_ms) {
-  ARROW_ASSIGN_OR_RAISE(auto location, io::OpenTableLocation(path_));
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(location));
-  if (!snapshot) return 0;
+Result<int64_t> EventLog::ApplyRetention(const std::shared_ptr<const delta::Snapshot>& snapshot,
+                                         int64_t cutoff_ms) {
   delta::Transaction txn(snapshot, "DELETE");
   int64_t removed = 0;
   const int64_t now_ms = WallClockMs();
@@ -396,15 +390,7 @@ Result<int64_t> EventLog::ApplyRetention(int64_t cutoff_ms) {
     if (!max.contains("time") || !max["time"].is_string()) continue;
     auto newest = ParseStatsTimestampMs(max["time"].get<std::string>());
     if (!newest || *newest >= cutoff_ms) continue;
-    delta::Remove remove;
-    remove.path = add.path;
-    remove.deletion_timestamp = now_ms;
-    remove.data_change = true;
-    remove.extended_file_metadata = true;
-    remove.partition_values = add.partition_values;
-    remove.size = add.size;
-    remove.stats = add.stats;
-    txn.RemoveFile(std::move(remove));
+    txn.RemoveFile(delta::RemoveActionFor(add, now_ms));
     ++removed;
   }
   if (removed == 0) return 0;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sluice/core/status.h"
+#include "sluice/delta/snapshot.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/run_observer.h"
 #include "sluice/pipeline/table_maintenance.h"
@@ -80,10 +81,12 @@ class EventLog : public RunObserver {
   /// due. Rows stay buffered on failure.
   Status Flush(int64_t now_ms, bool drain);
 
-  /// \brief Rows older than `cutoff_ms`: removes every data file whose
-  /// newest `time` is older (file granularity; vacuum deletes them later).
-  /// Returns the number of files removed.
-  Result<int64_t> ApplyRetention(int64_t cutoff_ms);
+  /// \brief Rows older than `cutoff_ms`: removes every data file of
+  /// `snapshot` (the event log's) whose newest `time` is older (file
+  /// granularity; vacuum deletes them later). Returns the number of files
+  /// removed.
+  Result<int64_t> ApplyRetention(const std::shared_ptr<const delta::Snapshot>& snapshot,
+                                 int64_t cutoff_ms);
 
  private:
   void Add(EventRow row);

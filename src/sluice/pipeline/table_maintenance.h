@@ -39,9 +39,11 @@ class TableMaintenanceSchedule {
   /// The merged and history tables' part (a failure here is the follower's).
   Status RunFollower(const Config& config, TableFollower& follower, int64_t now_ms,
                      MaintenanceResult& result);
+  /// The policy of every table the pipeline keeps (its own side tables and
+  /// the event log too), given when that table was last vacuumed.
+  delta::MaintenancePolicy PolicyFor(const Config& config, int64_t last_vacuum_ms) const;
 
  private:
-  delta::MaintenancePolicy PolicyFor(const Config& config, int64_t last_vacuum_ms) const;
 
   int64_t last_ms_ = 0;
   bool ran_this_run_ = false;

@@ -57,6 +57,20 @@ class Writer : public JsonValueWriter {
     return true;
   }
 
+  /// True when `v` is a value of JSON type `type` to convert; false when it
+  /// is null (appended when `write`); an error naming `expected` for any
+  /// other type (the value is still checked to be well-formed JSON).
+  Result<bool> Present(od::value& v, bool write, od::json_type type, const char* expected) const {
+    ARROW_ASSIGN_OR_RAISE(bool null, Null(v, write));
+    if (null) return false;
+    ARROW_ASSIGN_OR_RAISE(auto kind, json::TypeOf(v));
+    if (kind != type) {
+      ARROW_RETURN_NOT_OK(json::ValidateValue(v));
+      return Refuse(path_, std::string("expected ") + expected);
+    }
+    return true;
+  }
+
   Result<std::string_view> String(od::value& v) const {
     ARROW_ASSIGN_OR_RAISE(auto type, json::TypeOf(v));
     if (type != od::json_type::string) {
@@ -213,13 +227,9 @@ class VariableScaleWriter final : public Writer {
  public:
   using Writer::Writer;
   Status Convert(od::value v, bool write) const override {
-    ARROW_ASSIGN_OR_RAISE(bool null, Null(v, write));
-    if (null) return Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto kind, json::TypeOf(v));
-    if (kind != od::json_type::object) {
-      ARROW_RETURN_NOT_OK(json::ValidateValue(v));
-      return Refuse(path_, "expected {\"scale\", \"value\"}");
-    }
+    ARROW_ASSIGN_OR_RAISE(bool present,
+                          Present(v, write, od::json_type::object, "{\"scale\", \"value\"}"));
+    if (!present) return Status::OK();
     od::object obj;
     SLUICE_SJ(v.get_object().get(obj));
     bool has_scale = false, has_value = false;
@@ -264,13 +274,8 @@ class StructWriter final : public Writer {
   }
 
   Status Convert(od::value v, bool write) const override {
-    ARROW_ASSIGN_OR_RAISE(bool null, Null(v, write));
-    if (null) return Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto kind, json::TypeOf(v));
-    if (kind != od::json_type::object) {
-      ARROW_RETURN_NOT_OK(json::ValidateValue(v));
-      return Refuse(path_, "expected an object");
-    }
+    ARROW_ASSIGN_OR_RAISE(bool present, Present(v, write, od::json_type::object, "an object"));
+    if (!present) return Status::OK();
     od::object obj;
     SLUICE_SJ(v.get_object().get(obj));
     if (write) ARROW_RETURN_NOT_OK(static_cast<arrow::StructBuilder*>(builder_)->Append());
@@ -317,13 +322,8 @@ class ArrayWriter final : public Writer {
       : Writer(s, b, std::move(path)), items_(std::move(items)) {}
 
   Status Convert(od::value v, bool write) const override {
-    ARROW_ASSIGN_OR_RAISE(bool null, Null(v, write));
-    if (null) return Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto kind, json::TypeOf(v));
-    if (kind != od::json_type::array) {
-      ARROW_RETURN_NOT_OK(json::ValidateValue(v));
-      return Refuse(path_, "expected an array");
-    }
+    ARROW_ASSIGN_OR_RAISE(bool present, Present(v, write, od::json_type::array, "an array"));
+    if (!present) return Status::OK();
     od::array arr;
     SLUICE_SJ(v.get_array().get(arr));
     if (write) ARROW_RETURN_NOT_OK(static_cast<arrow::ListBuilder*>(builder_)->Append());
