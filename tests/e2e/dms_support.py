@@ -16,6 +16,7 @@ tests/dms_reference/model.py reading the same files:
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import os
 import subprocess
@@ -28,8 +29,13 @@ import pytest
 from conftest import REPO, SLUICE, cat_table, read_table, table_exists
 
 sys.path.insert(0, str(REPO / "tools"))
-sys.path.insert(0, str(REPO / "tests" / "dms_reference"))
-import model  # noqa: E402
+# The DMS model is loaded under its own name: tests/merge_reference's model
+# module is also called `model`, and both are imported in one pytest run.
+_spec = importlib.util.spec_from_file_location(
+    "dms_model", REPO / "tests" / "dms_reference" / "model.py")
+model = importlib.util.module_from_spec(_spec)
+sys.modules["dms_model"] = model
+_spec.loader.exec_module(model)
 from dms_gen.generator import Options, data_root, generate  # noqa: E402
 
 CLEARED = ("SOURCE_PATH", "DELTA_TABLE_PATH", "READ_FORMAT", "FILE_READ_CONCURRENCY", "NAME",

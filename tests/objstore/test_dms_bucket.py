@@ -8,6 +8,7 @@ beside the schemas) are what a bucket lists differently from a disk."""
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -18,8 +19,13 @@ from conftest import REPO, sluice, unique
 from test_pipeline import both_env, cat, read_delta_rs, run_once
 
 sys.path.insert(0, str(REPO / "tools"))
-sys.path.insert(0, str(REPO / "tests" / "dms_reference"))
-import model  # noqa: E402
+# The DMS model is loaded under its own name: tests/merge_reference's model
+# module is also called `model`, and both are imported in one pytest run.
+_spec = importlib.util.spec_from_file_location(
+    "dms_model", REPO / "tests" / "dms_reference" / "model.py")
+model = importlib.util.module_from_spec(_spec)
+sys.modules["dms_model"] = model
+_spec.loader.exec_module(model)
 from dms_gen.generator import Options, data_root, generate  # noqa: E402
 
 # (source store, sink store, generator options)
