@@ -220,9 +220,13 @@ class Reencoder:
         if message is None:
             return None
         doc = message if isinstance(message, dict) else json.loads(message)
-        if doc is None or doc.get("payload") is None:
+        if doc is None:
             return None
-        if set(doc) != {"schema", "payload"} or not isinstance(doc["schema"], dict):
+        if not isinstance(doc, dict) or set(doc) != {"schema", "payload"}:
+            raise ValueError("not a JsonConverter message with a schema")
+        if doc["payload"] is None:
+            return None
+        if not isinstance(doc["schema"], dict):
             raise ValueError("not a JsonConverter message with a schema")
         schema = avro_schema(doc["schema"])
         registered = self.register(f"{topic}-{'key' if is_key else 'value'}", schema)
