@@ -106,7 +106,8 @@ std::shared_ptr<arrow::Array> TopColumn(const arrow::RecordBatch& b, const std::
   return i < 0 ? nullptr : b.column(i);
 }
 
-std::shared_ptr<arrow::StructArray> TopStruct(const arrow::RecordBatch& b, const std::string& name) {
+std::shared_ptr<arrow::StructArray> TopStruct(const arrow::RecordBatch& b,
+                                              const std::string& name) {
   auto a = TopColumn(b, name);
   if (!a || a->type_id() != arrow::Type::STRUCT) return nullptr;
   return std::static_pointer_cast<arrow::StructArray>(a);
@@ -347,8 +348,8 @@ std::string SequenceFor(const Meta& m, int64_t r, const KafkaMessage& msg, bool 
       if (auto text = m.sequence.Get(r)) {
         auto parsed = ParsePostgresSequence(*text);
         if (!parsed) {
-          *error = "source.sequence '" + std::string(*text) +
-                   "' is not [\"<commit lsn>\",\"<lsn>\"]";
+          *error =
+              "source.sequence '" + std::string(*text) + "' is not [\"<commit lsn>\",\"<lsn>\"]";
           return {};
         }
         commit = parsed->commit_lsn;
@@ -661,7 +662,8 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
       } else {
         bad(&g.bad, key.error.empty()
                         ? "the message has no key (a table without a primary key?): configure "
-                          "tables.\"" + table->Qualified() + "\".primary_keys"
+                          "tables.\"" +
+                              table->Qualified() + "\".primary_keys"
                         : "the key does not decode: " + key.error);
         continue;
       }
