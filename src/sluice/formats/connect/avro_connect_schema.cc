@@ -132,7 +132,7 @@ class Converter {
       // {"type": {...}} or {"type": [...]}: the inner schema (props lost, as
       // in Avro's own parser).
       bool optional = false;
-      ARROW_ASSIGN_OR_RAISE(auto inner, Node(type, ns, where, depth, &optional));
+      ARROW_ASSIGN_OR_RAISE(auto inner, Node(type, ns, where, depth + 1, &optional));
       if (optional) return Bad(where, "an optional type nested in a type object");
       return inner;
     }
