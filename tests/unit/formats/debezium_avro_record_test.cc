@@ -439,6 +439,30 @@ TEST(DebeziumAvroRecordTest, HeadersGuidsRunsAndTheSchemaCache) {
   EXPECT_FALSE(reader.Decode(messages, {{}}).ok());
 }
 
+// A registry schema with references: the referenced schemas' named types
+// are defined first (the source resolves the references).
+TEST(DebeziumAvroRecordTest, SchemaReferencesDefineNamedTypes) {
+  const std::string money = R"({"type":"record","name":"Money","namespace":"io.x",
+    "fields":[{"name":"cents","type":"long"},{"name":"currency","type":"string"}]})";
+  const std::string order = R"({"type":"record","name":"Order","namespace":"io.x",
+    "fields":[{"name":"total","type":"Money"},{"name":"tip","type":["null","io.x.Money"]}]})";
+  int calls = 0;
+  AvroRecordReader reader([&](const SchemaRef& ref) -> Result<WriterSchema> {
+    ++calls;
+    if (ref.id() == 1) return WriterSchema{order, {money}};
+    return WriterSchema{order, {}};  // the reference missing
+  });
+  std::vector<std::string> in = {Framed(1, Long(250) + Str("EUR") + Long(0)),
+                                 Framed(2, Long(250) + Str("EUR") + Long(0))};
+  ASSERT_OK_AND_ASSIGN(auto out, reader.Decode(Messages(in.begin(), in.end())));
+  ASSERT_EQ(out.runs.size(), 1u);
+  EXPECT_EQ(out.runs[0].batch->schema()->ToString(),
+            "total: struct<cents: int64 not null, currency: string not null> not null\n"
+            "tip: struct<cents: int64 not null, currency: string not null>");
+  ASSERT_EQ(out.bad.size(), 1u);
+  EXPECT_NE(out.bad[0].reason.find("unknown type 'Money'"), std::string::npos) << out.bad[0].reason;
+}
+
 TEST(DebeziumAvroRecordTest, RootUnionNullIsATombstone) {
   FakeRegistry registry;
   registry.schemas[15] =
