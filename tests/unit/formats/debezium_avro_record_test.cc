@@ -431,8 +431,12 @@ TEST(DebeziumAvroRecordTest, HeadersGuidsRunsAndTheSchemaCache) {
   EXPECT_EQ(registry.calls, 3) << "resolved once per id";
   // A GUID the registry does not know: a bad message naming it.
   auto guid = SchemaRef::FromGuid(SchemaRef::Guid{1, 2, 3}).Prefix() + payload;
-  ASSERT_OK_AND_ASSIGN(auto unknown, reader.Decode({guid}));
-  ASSERT_EQ(unknown.bad.size(), 1u);
+  const int before = registry.calls;
+  ASSERT_OK_AND_ASSIGN(auto unknown, reader.Decode({guid, guid, guid}));
+  ASSERT_EQ(unknown.bad.size(), 3u);
+  EXPECT_EQ(registry.calls, before + 1) << "an unknown id is asked once per Decode";
+  ASSERT_OK_AND_ASSIGN(auto later, reader.Decode({guid}));
+  EXPECT_EQ(registry.calls, before + 2) << "and again in the next (it may be registered since)";
   EXPECT_NE(unknown.bad[0].reason.find("schema guid 01020300-"), std::string::npos)
       << unknown.bad[0].reason;
   // Headers must match the values.

@@ -630,6 +630,7 @@ Result<DecodedRecords> AvroRecordReader::Decode(
                            " entries for ", values.size(), " values");
   }
   static const std::vector<std::string_view> kNoHeaders;
+  std::unordered_map<confluent::SchemaRef, std::string, confluent::SchemaRefHash> unknown;
   DecodedRecords out;
   std::unique_ptr<RunBuilder> run;
   std::shared_ptr<Compiled> run_schema;
@@ -661,11 +662,20 @@ Result<DecodedRecords> AvroRecordReader::Decode(
       bad(i, framed.status().message());
       continue;
     }
+    // An id the registry does not know is asked once per call (not across
+    // calls: a schema registered later is found).
+    auto unknown_it = unknown.find(framed->schema);
+    if (unknown_it != unknown.end()) {
+      bad(i, unknown_it->second);
+      continue;
+    }
     auto compiled = Resolve(framed->schema);
     if (!compiled.ok()) {
       if (!compiled.status().IsKeyError()) return compiled.status();
-      bad(i, framed->schema.ToString() +
-                 " is unknown to the schema registry: " + compiled.status().message());
+      std::string reason = framed->schema.ToString() +
+                           " is unknown to the schema registry: " + compiled.status().message();
+      unknown.emplace(framed->schema, reason);
+      bad(i, std::move(reason));
       continue;
     }
     const auto& c = *compiled;
