@@ -255,6 +255,66 @@ TEST(DebeziumDecoderTest, AvroNeedsARegistryAndUnknownSchemasAreDeadLetters) {
   EXPECT_EQ(rows, 2u);
 }
 
+// A registry answering fixed bodies by URL suffix.
+class MapHttp : public io::HttpClient {
+ public:
+  std::map<std::string, std::string> bodies;
+  Result<io::HttpResponse> Get(const std::string& url, const io::HttpHeaders&) override {
+    for (const auto& [suffix, body] : bodies) {
+      if (url.size() >= suffix.size() && url.substr(url.size() - suffix.size()) == suffix) {
+        return io::HttpResponse{200, body};
+      }
+    }
+    return io::HttpResponse{404, R"({"error_code":40403,"message":"Schema not found"})"};
+  }
+};
+
+std::string Zigzag(int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  std::string out;
+  while (z >= 0x80) {
+    out.push_back(static_cast<char>((z & 0x7F) | 0x80));
+    z >>= 7;
+  }
+  out.push_back(static_cast<char>(z));
+  return out;
+}
+
+TEST(DebeziumDecoderTest, AvroSchemaReferencesAreResolvedThroughTheRegistry) {
+  auto http = std::make_shared<MapHttp>();
+  // The envelope names the row type `Row`, registered under subject "row".
+  http->bodies["/schemas/ids/5"] =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Env\",\"fields\":[)"
+      R"({\"name\":\"before\",\"type\":[\"null\",\"Row\"]},{\"name\":\"after\",\"type\":[\"null\",\"Row\"]},)"
+      R"({\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":\"Src\",\"fields\":[)"
+      R"({\"name\":\"connector\",\"type\":\"string\"},{\"name\":\"lsn\",\"type\":\"long\"}]}},)"
+      R"({\"name\":\"op\",\"type\":\"string\"}]}",)"
+      R"("references":[{"name":"Row","subject":"row","version":1}]})";
+  http->bodies["/subjects/row/versions/1"] =
+      R"({"subject":"row","version":1,"id":7,"schema":"{\"type\":\"record\",\"name\":\"Row\",)"
+      R"(\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"})";
+  http->bodies["/schemas/ids/6"] =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Key\",\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"})";
+  SchemaRegistryOptions opts;
+  opts.url = "http://registry:8081";
+  opts.max_attempts = 1;
+  auto registry = std::make_shared<SchemaRegistryClient>(opts, http);
+  using formats::confluent::SchemaRef;
+  std::string value = SchemaRef::FromId(5).Prefix() + Zigzag(0) + Zigzag(1) + Zigzag(21) +
+                      Zigzag(10) + "postgresql" + Zigzag(77) + Zigzag(1) + "c";
+  std::string key = SchemaRef::FromId(6).Prefix() + Zigzag(21);
+  ASSERT_OK_AND_ASSIGN(auto unit,
+                       Decode(Options({}, "avro"), {Message(kTopic, 0, key, value)}, registry));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  ASSERT_TRUE(unit.tables[0].bad.empty()) << unit.tables[0].bad[0].reason;
+  const auto& b = *unit.tables[0].batches[0];
+  EXPECT_EQ(Text(*Col(b, "id"), 0), "21");
+  EXPECT_EQ(Ops(b), std::vector<std::string>{"insert"});
+  EXPECT_EQ(Seqs(b)[0], PostgresSequenceKey(false, 77, 77, 0, 0));
+  EXPECT_EQ(unit.tables[0].primary_keys, std::vector<std::string>{"id"});
+}
+
 TEST(DebeziumDecoderTest, DecodingIsDeterministic) {
   auto decoder = MakeDebeziumDecoder(Options(), nullptr).ValueOrDie();
   auto msgs = RealMessages("json");
