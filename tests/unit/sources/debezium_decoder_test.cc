@@ -8,10 +8,12 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sluice/core/change_schema.h"
@@ -197,7 +199,7 @@ TEST(DebeziumDecoderTest, RealJsonEventsBecomeSnapshotInsertUpdateDelete) {
 class FileRegistryHttp : public io::HttpClient {
  public:
   Result<io::HttpResponse> Get(const std::string& url, const io::HttpHeaders&) override {
-    for (int id : {1, 2}) {
+    for (int id : {1, 2, 3, 4, 5}) {
       if (url.size() >= 14 && url.substr(url.size() - 14) == "/schemas/ids/" + std::to_string(id)) {
         std::string text =
             ReadFile(kDataDir + "postgres_avro/schemas/" + std::to_string(id) + ".avsc");
@@ -234,6 +236,70 @@ TEST(DebeziumDecoderTest, RealAvroEventsGiveTheSameRows) {
   EXPECT_TRUE(unit.tables[0].batches[0]->Equals(*json.tables[0].batches[0]))
       << unit.tables[0].batches[0]->ToString() << "\njson:\n"
       << json.tables[0].batches[0]->ToString();
+}
+
+// Real events of many PostgreSQL types, with a column added mid-stream
+// (tests/data/debezium/postgres_types_json and postgres_avro/types).
+std::vector<KafkaMessage> TypesMessages(const std::string& format) {
+  std::vector<KafkaMessage> msgs;
+  int64_t offset = 0;
+  for (const char* e : {"0-c", "1-c", "2-c", "3-u", "4-d"}) {
+    const std::string base = format == "json" ? kDataDir + "postgres_types_json/" + e
+                                              : kDataDir + "postgres_avro/types/" + e;
+    const std::string ext = format == "json" ? ".json" : ".bin";
+    msgs.push_back(Message("dbserver1.inv.types", offset++, ReadFile(base + ".key" + ext),
+                           ReadFile(base + ".value" + ext)));
+  }
+  return msgs;
+}
+
+TEST(DebeziumDecoderTest, RealEventsOfManyTypesWithAnAddedColumn) {
+  ASSERT_OK_AND_ASSIGN(auto json, Decode(Options(), TypesMessages("json")));
+  ASSERT_OK_AND_ASSIGN(auto avro,
+                       Decode(Options({}, "avro"), TypesMessages("avro"), FileRegistry()));
+  for (const auto* unit : {&json, &avro}) {
+    ASSERT_TRUE(unit->bad.empty()) << unit->bad[0].reason;
+    ASSERT_EQ(unit->tables.size(), 1u);
+    const auto& t = unit->tables[0];
+    ASSERT_TRUE(t.bad.empty()) << t.bad[0].reason;
+    EXPECT_EQ(t.table, (SourceTable{"inv", "types"}));
+    // ALTER TABLE ... ADD COLUMN extra between the second and third insert.
+    ASSERT_EQ(t.batches.size(), 2u);
+    EXPECT_EQ(Ops(*t.batches[0]), (std::vector<std::string>{"insert", "insert"}));
+    EXPECT_EQ(Ops(*t.batches[1]), (std::vector<std::string>{"insert", "update", "delete"}));
+    EXPECT_FALSE(t.batches[0]->schema()->GetFieldByName("extra"));
+    EXPECT_EQ(Text(*Col(*t.batches[1], "extra"), 0), "new");
+    EXPECT_EQ(Text(*Col(*t.batches[1], "id"), 2), "2");
+    for (const auto& b : t.batches) ASSERT_OK(b->ValidateFull());
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(json.tables[0].batches[i]->Equals(*avro.tables[0].batches[i]))
+        << json.tables[0].batches[i]->ToString() << "\navro:\n"
+        << avro.tables[0].batches[i]->ToString();
+  }
+}
+
+TEST(DebeziumDecoderTest, ParallelDecodesOfOneDecoderAgree) {
+  auto decoder = MakeDebeziumDecoder(Options(), nullptr).ValueOrDie();
+  auto msgs = TypesMessages("json");
+  DecodeContext ctx{7};
+  auto expected = decoder->Decode(msgs, ctx).ValueOrDie();
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 10; ++k) {
+        auto got = decoder->Decode(msgs, ctx);
+        if (!got.ok() || got->tables.size() != 1 ||
+            got->tables[0].batches.size() != expected.tables[0].batches.size() ||
+            !got->tables[0].batches[1]->Equals(*expected.tables[0].batches[1])) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(DebeziumDecoderTest, AvroNeedsARegistryAndUnknownSchemasAreDeadLetters) {
