@@ -661,6 +661,28 @@ TEST(DebeziumDecoderTest, FlattenedPrefixAndFieldNamesAreConfigurable) {
   EXPECT_EQ(ts->Value(0), 5000);
 }
 
+TEST(DebeziumDecoderTest, FlattenedBinlogPositionsAndSnapshotFlags) {
+  // add.fields=op,file,pos,row,snapshot,db,table (MySQL); an older
+  // connector's boolean snapshot flag.
+  std::vector<KafkaMessage> msgs = {
+      Message("m.shop.orders", 0, R"({"id":1})",
+              R"({"id":1,"__op":"c","__file":"binlog.000002","__pos":40,"__row":0,)"
+              R"("__snapshot":true,"__db":"shop","__table":"orders"})"),
+      Message("m.shop.orders", 1, R"({"id":1})",
+              R"({"id":1,"__op":"u","__file":"binlog.000002","__pos":90,"__row":1,)"
+              R"("__snapshot":false,"__db":"shop","__table":"orders"})"),
+  };
+  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options({{"debezium.route_by", "source"}}), msgs));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  EXPECT_EQ(unit.tables[0].table, (SourceTable{"shop", "orders"}));
+  const auto& b = *unit.tables[0].batches[0];
+  EXPECT_EQ(Ops(b), (std::vector<std::string>{"snapshot", "update"}));
+  EXPECT_EQ(Seqs(b)[0], BinlogSequenceKey(true, 2, 40, 0, 0, 0));
+  EXPECT_EQ(Seqs(b)[1], BinlogSequenceKey(false, 2, 90, 1, 0, 1));
+  EXPECT_EQ(b.schema()->field_names()[1], std::string(kOpColumn));
+}
+
 // ---------------------------------------------------------------------------
 // Routing, keys and schemas.
 
