@@ -13,6 +13,11 @@ for the session and stopped at the end, also when a test fails:
   JSON converter (schemas on), topics ``dbserver1.<schema>.<table>``. The
   tables to capture must exist before it starts: the fixture creates schema
   ``inv`` with table ``customers`` (see DEBEZIUM_TABLES).
+* ``mariadb``: a private MariaDB server with a row binlog (mariadb_server.py,
+  Debian's mariadb-server); ``debezium_mariadb``: Debezium's MySQL
+  connector capturing it (mariadb_connect.py), topics
+  ``mariadb1.inventory.<table>``, table ``customers`` created first (see
+  MARIADB_TABLES).
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ import pytest
 
 from kafka_broker import KafkaBroker, check_installed
 from kafka_connect import DebeziumPostgres, debezium_installed
+from mariadb_connect import DebeziumMariaDb, mysql_connector_installed
+from mariadb_server import MariaDbServer, mariadb_bin
 from postgres_server import PostgresServer, pg_bin
 from schema_registry import SchemaRegistryServer
 
@@ -34,6 +41,13 @@ CREATE TABLE inv.customers (
   created timestamp, updated timestamptz, born date, wake time, doc json,
   uid uuid, blob bytea, tags text[], span interval);
 INSERT INTO inv.customers (email, price, n) VALUES ('first@example.com', 1.00, 1);
+"""
+
+MARIADB_TABLES = """
+CREATE TABLE customers (
+  id int PRIMARY KEY, email varchar(100), price decimal(10,2), born date,
+  seen timestamp(6) NULL, local datetime(3), flag tinyint(1), doc json, bin varbinary(16));
+INSERT INTO customers (id, email, price) VALUES (1, 'first@example.com', 1.00);
 """
 
 HERE = Path(__file__).resolve().parent
@@ -85,6 +99,32 @@ def debezium(kafka, postgres, tmp_path_factory):
         pytest.fail(missing)
     postgres.sql(DEBEZIUM_TABLES)
     connect = DebeziumPostgres(tmp_path_factory.mktemp("connect"), kafka.bootstrap, postgres)
+    connect.start()
+    try:
+        yield connect
+    finally:
+        connect.stop()
+
+
+@pytest.fixture(scope="module")
+def mariadb():
+    if mariadb_bin() is None:
+        pytest.fail("MariaDB is not installed (Debian package mariadb-server, scripts/bootstrap)")
+    server = MariaDbServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def debezium_mariadb(kafka, mariadb, tmp_path_factory):
+    missing = mysql_connector_installed()
+    if missing:
+        pytest.fail(missing)
+    mariadb.sql(MARIADB_TABLES)
+    connect = DebeziumMariaDb(tmp_path_factory.mktemp("connect-mariadb"), kafka.bootstrap, mariadb)
     connect.start()
     try:
         yield connect
