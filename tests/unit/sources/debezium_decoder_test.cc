@@ -450,6 +450,11 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
 
   ASSERT_OK_AND_ASSIGN(auto ignored, Decode(Options({{"debezium.truncate", "ignore"}}), msgs));
   EXPECT_EQ(Ops(*ignored.tables[0].batches[0]), std::vector<std::string>{"insert"});
+  // Only skipped messages: no table at all.
+  ASSERT_OK_AND_ASSIGN(auto skipped,
+                       Decode(Options({{"debezium.truncate", "ignore"}}), {msgs[1], msgs[2]}));
+  EXPECT_TRUE(skipped.tables.empty());
+  EXPECT_TRUE(skipped.bad.empty());
 }
 
 TEST(DebeziumDecoderTest, UnavailableValuesBecomeUnchangedColumns) {
