@@ -80,6 +80,7 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
     s.versions.history = f.history_version;
   }
   if (step.maintenance.ran) t.metrics.maintenance_runs->Increment();
+  t.metrics.bytes_written->Increment(static_cast<double>(step.bytes_written));
   if (s.state != server::TableState::kStopped) {
     if (!step.follower_stopped.empty()) {
       s.state = server::TableState::kStopped;

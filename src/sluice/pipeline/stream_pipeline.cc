@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
 #include "sluice/delta/transaction.h"
 #include "sluice/pipeline/fault_points.h"
@@ -279,6 +280,7 @@ Status StreamPipeline::CommitTable(TableIngest& ingest,
   TableStep& out = StepFor(step, ingest.qualified());
   const auto started = std::chrono::steady_clock::now();
   ARROW_RETURN_NOT_OK(CheckFault("log commit"));
+  BytesWrittenScope written(&out.bytes_written);
   ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
   out.ingest.ms = MsSince(started);
   return Status::OK();
@@ -319,6 +321,7 @@ Status StreamPipeline::Follow(TableState& t, bool drain, bool units_empty, bool 
   if (!ingest.keys_known() || ingest.keys().empty() || !ingest.log_snapshot()) return Status::OK();
   if (std::chrono::steady_clock::now() < t.follower_retry_at) return Status::OK();
   if (out.follow.merged || out.follow.history || defer) return Status::OK();
+  BytesWrittenScope written(&out.bytes_written);
   const int64_t now_ms = WallClockUs() / 1000;
   auto follower = ingest.Follower();
   Status st = follower.status();
@@ -388,6 +391,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   TableState* overlap_table = nullptr;
   std::optional<TableFollower::PendingMerge> overlapped;
   FollowResult overlap_result;
+  int64_t overlap_bytes = 0;  // written by the overlapped merge (its own thread)
   if (!stream_->routes_many() && tables_.size() == 1 && config_.log_tables) {
     TableState& t = tables_.begin()->second;
     TableIngest& ingest = *t.ingest;
@@ -415,6 +419,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   if (overlapped) {
     TableFollower* f = *overlap_table->ingest->Follower();
     merge = std::async(std::launch::async, [&, f] {
+      BytesWrittenScope written(&overlap_bytes);
       const auto started = std::chrono::steady_clock::now();
       Status st = CheckFault("follower commit");
       if (st.ok()) st = f->Run(*overlapped, dead_letters_mu_, overlap_result);
@@ -436,6 +441,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   if (overlapped) {
     Status merged = merge.get();  // also when the ingest failed: never left running
     TableStep& out = StepFor(step, overlap_table->ingest->qualified());
+    out.bytes_written += overlap_bytes;
     if (merged.ok()) {
       (*overlap_table->ingest->Follower())->Finish(*overlapped, overlap_table->ingest->tail());
       out.follow = overlap_result;
@@ -473,6 +479,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
     if (!ingest.log_snapshot() && !(ingest.keys_known() && !ingest.keys().empty())) continue;
     if (!t.maintenance.Due(config_, now_ms, drain, caught_up)) continue;
     t.maintenance.Start(now_ms, out.maintenance);
+    BytesWrittenScope written(&out.bytes_written);
     ARROW_RETURN_NOT_OK(CheckFault("maintenance"));
     ARROW_RETURN_NOT_OK(t.maintenance.RunLog(config_, ingest, now_ms, out.maintenance));
     if (t.follower_stopped.empty() && std::chrono::steady_clock::now() >= t.follower_retry_at) {
@@ -487,7 +494,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   std::vector<TableStep> kept;
   for (auto& t : step.tables) {
     if (t.ingest.units > 0 || t.follow.merged || t.follow.history || t.maintenance.worked() ||
-        !t.follower_stopped.empty() || !t.follower_retry.empty()) {
+        !t.follower_stopped.empty() || !t.follower_retry.empty() || t.bytes_written > 0) {
       kept.push_back(std::move(t));
     }
   }

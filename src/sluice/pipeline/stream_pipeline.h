@@ -49,6 +49,11 @@ struct TableStep {
   /// Input bytes of the units this step committed (single-table streams;
   /// 0 when the stream routes several tables).
   int64_t source_bytes = 0;
+  /// Bytes this step wrote to the table's Delta tables (log, dead letters,
+  /// merged, history and their side tables): data files, deletion vectors,
+  /// commits and checkpoints, counted where they are written
+  /// (core/bytes_written.h).
+  int64_t bytes_written = 0;
   /// Set on the step in which the follower stopped: why.
   std::string follower_stopped;
   /// A follower error that will be retried (I/O, a concurrent writer).

@@ -17,7 +17,9 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                                                       "Bytes read from the source.", table));
   ARROW_ASSIGN_OR_RAISE(m->bytes_written_,
                         r->AddCounter("sluice_bytes_written_total",
-                                      "Data file bytes written to the Delta tables.", table));
+                                      "Bytes written to the table's Delta tables: data files, "
+                                      "deletion vectors, commits, checkpoints.",
+                                      table));
   ARROW_ASSIGN_OR_RAISE(m->commits_,
                         r->AddCounter("sluice_commits_total", "Delta commits, by target table.",
                                       {"table", "delta_table"}));

@@ -1,0 +1,118 @@
+"""What `sluice run --http` counts in bytes and files, checked against what is
+on disk: bytes written (every Delta table a source table owns: data files,
+deletion vectors, commits, checkpoints) against the tables' own logs; the
+backlog gauge against the files not yet ingested."""
+import json
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from sluice_run import SluiceRun, env_for, gen, log_path, count_rows, wait_until
+
+TABLES = ["public.accounts", "shop.orders"]
+
+
+def samples(text: str) -> dict:
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def per_table(smp: dict, name: str) -> dict:
+    return {dict(labels)["table"]: v for (n, labels), v in smp.items()
+            if n == name and "table" in dict(labels)}
+
+
+def scrape(run: SluiceRun) -> dict:
+    code, text = run.get("/metrics")
+    assert code == 200, text
+    return samples(text)
+
+
+def delta_tables(sink: Path) -> list:
+    """Every Delta table under the sink but the event log (the run's own,
+    written for no source table)."""
+    events = sink / "_sluice" / "events"
+    return sorted(d.parent for d in sink.rglob("_delta_log")
+                  if d.is_dir() and d.parent != events)
+
+
+def written_on_disk(table: Path) -> dict:
+    """What the table's log says was written: the distinct data files its
+    add actions name (their sizes as the log records them), the deletion-
+    vector files they reference, and the log's own files."""
+    adds, dv_files = {}, set()
+    log = table / "_delta_log"
+    commits = sorted(log.glob("*.json"))
+    for commit in commits:
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action:
+                add = action["add"]
+                adds.setdefault(add["path"], add["size"])
+                dv = add.get("deletionVector")
+                if dv and dv["storageType"] == "u":
+                    dv_files.add((add["path"], dv["pathOrInlineDv"]))
+    # Deletion-vector files by name (the log names them in Z85): the table's
+    # own, not those of tables nested in it (side tables under _sluice/).
+    nested = [d.parent for d in table.rglob("_delta_log") if d.parent != table]
+    dvs = [p for p in table.rglob("deletion_vector_*.bin")
+           if not any(n in p.parents for n in nested)]
+    return {
+        "adds": sum(adds.values()),
+        "dvs": sum(p.stat().st_size for p in dvs),
+        "dv_refs": len(dv_files),
+        "commits": sum(c.stat().st_size for c in commits),
+        "checkpoints": sum(c.stat().st_size for c in log.glob("*.checkpoint*.parquet")),
+    }
+
+
+def test_bytes_written_equal_what_the_delta_logs_added(tmp_path):
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    gen(src, tables=2, rows_per_table=60, changes_per_table=300, seed=11, late_files=0)
+    env = env_for(src, sink, SLUICE_PIPELINE_MERGE_INTERVAL="0s",
+                  SLUICE_SOURCE_MAX_FILES_PER_BATCH="1")
+    run = SluiceRun(tmp_path, env)
+    try:
+        last = {}
+
+        def settled():
+            smp = scrape(run)
+            now = (per_table(smp, "sluice_bytes_written_total"),
+                   per_table(smp, "sluice_events_ingested_total"),
+                   per_table(smp, "sluice_rows_merged_total"))
+            done = (sorted(now[0]) == TABLES and now == last.get("v")
+                    and all(v == 0 for v in per_table(smp, "sluice_backlog").values())
+                    and all(count_rows(log_path(sink, t)) == now[1][t] for t in TABLES))
+            last["v"] = now
+            return smp if done else None
+
+        smp = wait_until(settled, 180, "the run to ingest and merge every file", interval=1.5)
+        counted = per_table(smp, "sluice_bytes_written_total")
+        disk = {str(t.relative_to(sink)): written_on_disk(t) for t in delta_tables(sink)}
+        # nothing moved while the tables were read
+        assert per_table(scrape(run), "sluice_bytes_written_total") == counted
+    finally:
+        assert run.stop() == 0, run.output()[-3000:]
+
+    total = sum(counted.values())
+    adds = sum(d["adds"] for d in disk.values())
+    dvs = sum(d["dvs"] for d in disk.values())
+    log_files = sum(d["commits"] + d["checkpoints"] for d in disk.values())
+    summary = json.dumps({"counted": counted, "tables": disk}, indent=1)
+    # The run wrote merged tables with deletion vectors and checkpoints:
+    # every kind of write is in the figure.
+    assert any(d["dv_refs"] for d in disk.values()), summary
+    assert any(d["checkpoints"] for d in disk.values()), summary
+    # Every data file and deletion vector the logs added, plus the commits
+    # and checkpoints that added them: nothing more, nothing less.
+    assert adds + dvs <= total <= adds + dvs + log_files, summary
+    assert total == adds + dvs + log_files, summary
+    # Each table's figure covers at least its log table's data files.
+    for t in TABLES:
+        db, name = t.split(".")
+        log = disk[f"{db}/{name}_log"]
+        assert counted[t] >= log["adds"] + log["commits"], (t, summary)
+
