@@ -3,6 +3,7 @@ on disk: bytes written (every Delta table a source table owns: data files,
 deletion vectors, commits, checkpoints) against the tables' own logs; the
 backlog gauge against the files not yet ingested."""
 import json
+import os
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -115,4 +116,71 @@ def test_bytes_written_equal_what_the_delta_logs_added(tmp_path):
         db, name = t.split(".")
         log = disk[f"{db}/{name}_log"]
         assert counted[t] >= log["adds"] + log["commits"], (t, summary)
+
+
+def rows_by_origin_file(table: Path) -> dict:
+    """{file: log rows} of a log table, by the file its rows came from
+    (_cdc_origin is "<file>#<offset>")."""
+    from deltalake import DeltaTable
+    out = {}
+    for origin in DeltaTable(str(table)).to_pyarrow_table().column("_cdc_origin").to_pylist():
+        f = origin.split("#")[0]
+        out[f] = out.get(f, 0) + 1
+    return out
+
+
+def test_bytes_read_of_a_multi_table_stream_split_by_rows(tmp_path):
+    """DMS CDC_TXN files hold rows of every table: each file's bytes are
+    read once and split between its tables by their rows, so the tables'
+    figures add up to the bytes of the bucket."""
+    import subprocess
+    import sys
+    from sluice_run import ROOT
+    out = tmp_path / "gen"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools/dms_gen/generate.py"), "--out", str(out),
+         "--sink", str(tmp_path / "sink"), "--format", "csv", "--preserve-transactions",
+         "--before-image-prefix", "BI_", "--no-added-column", "--rows-per-table", "30",
+         "--transactions", "80", "--seed", "14"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    bucket = out / "bucket"
+    tables = ["inv.items", "public.accounts", "sales.orders"]
+    cdc = sorted((bucket / "cdc").glob("CDC_TXN-*.csv"))
+    assert len(cdc) > 3
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_") and k not in (
+        "SOURCE_PATH", "DELTA_TABLE_PATH", "READ_FORMAT", "DELTA_SCHEMA_EVOLUTION_STRATEGY")}
+    run = SluiceRun(tmp_path, env, config=out / "sluice.toml")
+    try:
+        last = {}
+
+        def settled():
+            smp = scrape(run)
+            now = per_table(smp, "sluice_source_bytes_read_total")
+            done = sorted(now) == tables and now == last.get("v") and all(now.values())
+            last["v"] = now
+            return now if done else None
+
+        counted = wait_until(settled, 120, "the run to read every file", interval=1.5)
+    finally:
+        assert run.stop() == 0, run.output()[-3000:]
+    # What each table got from each CDC_TXN file (a key change is two
+    # change rows), the rule the split follows.
+    sink = tmp_path / "sink"
+    expected = {t: sum(p.stat().st_size for p in (bucket / t.replace(".", "/")).iterdir())
+                for t in tables}
+    got = {t: rows_by_origin_file(log_path(sink, t)) for t in tables}
+    assert not (sink / "_dead_letters").exists()
+    for f in cdc:
+        name = f"cdc/{f.name}"
+        total = sum(got[t].get(name, 0) for t in tables)
+        assert total > 0, name
+        for t in tables:
+            expected[t] += f.stat().st_size * got[t].get(name, 0) // total
+    every_byte = sum(p.stat().st_size for p in bucket.rglob("*") if p.is_file())
+    assert sum(counted.values()) == every_byte, (counted, every_byte)
+    for t in tables:
+        # the rounding remainder (under a byte per table and file) goes to
+        # each file's largest table
+        assert expected[t] <= counted[t] <= expected[t] + len(cdc) * len(tables), (t, counted,
+                                                                                  expected)
 

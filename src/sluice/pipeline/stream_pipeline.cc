@@ -1,5 +1,7 @@
 #include "sluice/pipeline/stream_pipeline.h"
 
+#include <arrow/record_batch.h>
+
 #include <algorithm>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,37 @@ std::string CheckpointJson(const sources::Position& p, const std::vector<std::st
 }
 
 }  // namespace
+
+std::map<std::string, int64_t> SplitBytesByRows(
+    const std::vector<sources::Unit>& units,
+    const std::vector<Result<sources::DecodedUnit>>& decoded) {
+  std::map<std::string, int64_t> out;
+  for (size_t k = 0; k < units.size() && k < decoded.size(); ++k) {
+    if (!decoded[k].ok()) continue;
+    std::vector<std::pair<std::string, int64_t>> rows;  // per table, in unit order
+    int64_t total = 0;
+    for (const auto& tc : decoded[k]->tables) {
+      int64_t n = static_cast<int64_t>(tc.bad.size());
+      for (const auto& b : tc.batches) n += b->num_rows();
+      rows.emplace_back(tc.table.Qualified(), n);
+      total += n;
+    }
+    if (total == 0) continue;
+    // Each table its rounded-down share; what rounding left goes to the
+    // table with the most rows, so the shares add up to the unit's bytes.
+    int64_t given = 0;
+    size_t largest = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t share =
+          static_cast<int64_t>(static_cast<__int128>(units[k].bytes) * rows[i].second / total);
+      out[rows[i].first] += share;
+      given += share;
+      if (rows[i].second > rows[largest].second) largest = i;
+    }
+    out[rows[largest].first] += units[k].bytes - given;
+  }
+  return out;
+}
 
 StreamPipeline::StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream)
     : config_(config), stream_(std::move(stream)), app_id_(config.name + "/" + stream_->id()) {}
@@ -244,13 +277,17 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   }
 
   // Several tables: each commits the batch's position (skipping what its
-  // txns already hold), then the stream checkpoint moves.
+  // txns already hold), then the stream checkpoint moves. A unit's bytes are
+  // read once for all its tables: each table is given the share of its rows.
+  const auto shares = SplitBytesByRows(units, decoded);
   for (const auto& id : identities) {
     ARROW_ASSIGN_OR_RAISE(auto* t, TableFor(id));
     TableIngest& ingest = *t->ingest;
     if (ingest.Holds(position)) continue;
     ARROW_RETURN_NOT_OK(CommitTable(ingest, batches[id.Qualified()].changes, {}, position, names,
                                     ingested_at, step));
+    auto share = shares.find(id.Qualified());
+    if (share != shares.end()) StepFor(step, id.Qualified()).source_bytes = share->second;
   }
   if (!unrouted.empty()) {
     // Input no table can claim: the stream's own dead letters.
