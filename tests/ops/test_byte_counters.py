@@ -4,6 +4,7 @@ deletion vectors, commits, checkpoints) against the tables' own logs; the
 backlog gauge against the files not yet ingested."""
 import json
 import os
+import shutil
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -184,3 +185,55 @@ def test_bytes_read_of_a_multi_table_stream_split_by_rows(tmp_path):
         assert expected[t] <= counted[t] <= expected[t] + len(cdc) * len(tables), (t, counted,
                                                                                   expected)
 
+
+def test_backlog_is_the_files_listed_and_not_yet_taken(tmp_path):
+    """Files that have landed but are not ready (still settling) or wait for
+    a later batch are the backlog, exactly; it drops to 0 once they are in."""
+    src, sink = tmp_path / "src", tmp_path / "sink"
+    files = gen(src, tables=2, rows_per_table=30, changes_per_table=120, seed=4, late_files=0)
+    orders = sorted((f for f in files if f["object"] == "shop_orders"), key=lambda f: f["path"])
+    held_back = orders[-5:]
+    held = tmp_path / "held"
+    for f in held_back:
+        (held / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(src / f["path"], held / f["path"])
+    # A file is taken once its modification (or inode change) time is this
+    # old: long enough to see the five files wait.
+    env = env_for(src, sink, SLUICE_SOURCE_SETTLE_INTERVAL="8s",
+                  SLUICE_SOURCE_MAX_FILES_PER_BATCH="1", SLUICE_SOURCE_POLL_INTERVAL="200ms")
+    run = SluiceRun(tmp_path, env)
+    try:
+        def backlog():
+            return per_table(scrape(run), "sluice_backlog")
+
+        def first_files_in():
+            b = backlog()
+            return (sorted(b) == ["public.accounts", "shop.orders"] and not any(b.values())
+                    and count_rows(log_path(sink, "shop.orders")) > 0)
+
+        wait_until(first_files_in, 120, "the first files to be in")
+        before = count_rows(log_path(sink, "shop.orders"))
+        # five files land; they settle for 8 s
+        for f in held_back:
+            (src / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(held / f["path"], src / f["path"])
+        seen = []
+
+        def watch():
+            v = backlog()["shop.orders"]
+            if not seen or seen[-1] != v:
+                seen.append(v)
+            return v
+
+        wait_until(lambda: watch() == 5, 20, "a backlog of 5 files", interval=0.05)
+        assert backlog()["public.accounts"] == 0
+        status = {t["name"]: t for t in run.status()["tables"]}
+        assert status["shop.orders"]["backlog"] == 5, status["shop.orders"]
+        assert count_rows(log_path(sink, "shop.orders")) == before
+        # settled: taken one per batch, the backlog counts down to 0
+        wait_until(lambda: watch() == 0, 60, "the backlog to drain", interval=0.05)
+        assert seen[seen.index(5):] == sorted(seen[seen.index(5):], reverse=True), seen
+        assert set(seen) <= {0, 1, 2, 3, 4, 5}, seen
+        assert count_rows(log_path(sink, "shop.orders")) > before
+    finally:
+        assert run.stop() == 0, run.output()[-3000:]

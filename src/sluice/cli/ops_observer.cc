@@ -94,11 +94,13 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
 }
 
 void OpsObserver::OnStreamStep(const std::vector<pipeline::ObservedTable>& tables,
-                               bool more_pending, int64_t now_ms) {
+                               bool more_pending, std::optional<int64_t> pending_units,
+                               int64_t now_ms) {
+  const int64_t backlog = pending_units ? *pending_units : (more_pending ? batch_units_ : 0);
   for (const auto& table : tables) {
     Table& t = For(table);
-    t.metrics.backlog->Set(more_pending ? static_cast<double>(batch_units_) : 0.0);
-    t.status.backlog = more_pending ? batch_units_ : 0;
+    t.metrics.backlog->Set(static_cast<double>(backlog));
+    t.status.backlog = backlog;
     if (t.status.state != server::TableState::kStopped) {
       t.status.state =
           more_pending ? server::TableState::kCatchingUp : server::TableState::kRunning;

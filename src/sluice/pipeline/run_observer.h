@@ -41,10 +41,13 @@ class RunObserver {
   }
 
   /// After every successful step of a stream (also one that found nothing
-  /// to do): `more_pending` says whether its batch was full (a backlog).
+  /// to do): `more_pending` says whether its batch was full (a backlog);
+  /// `pending_units` how many units the stream's source listed and has not
+  /// committed yet (file sources: files), nullopt when it cannot tell. A
+  /// stream that feeds several tables has one backlog, shared by them.
   virtual void OnStreamStep(const std::vector<ObservedTable>& tables, bool more_pending,
-                            int64_t now_ms) {
-    (void)tables, (void)more_pending, (void)now_ms;
+                            std::optional<int64_t> pending_units, int64_t now_ms) {
+    (void)tables, (void)more_pending, (void)pending_units, (void)now_ms;
   }
 
   /// A step of a stream failed and is retried later. `conflict`: another

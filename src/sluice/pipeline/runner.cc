@@ -284,7 +284,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (!options.observers.empty()) {
         const auto observed = Observed(*state.pipeline, /*known_only=*/true);
         for (auto* o : options.observers) {
-          o->OnStreamStep(observed, step->more_pending, WallClockMs());
+          o->OnStreamStep(observed, step->more_pending, step->pending_units, WallClockMs());
         }
       }
     }

@@ -266,6 +266,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
     ARROW_RETURN_NOT_OK(CommitTable(ingest, std::move(all), std::move(unrouted), position, names,
                                     ingested_at, step));
     stream_->Advance(position);
+    step.units_committed = static_cast<int64_t>(units.size());
     step.worked = true;
     // States before the committed one are never read again.
     // (one delete, not a listing: Open pruned whatever came before).
@@ -298,6 +299,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   }
   ARROW_RETURN_NOT_OK(SaveStreamCheckpoint(position));
   stream_->Advance(position);
+  step.units_committed = static_cast<int64_t>(units.size());
   step.worked = true;
   return Status::OK();
 }
@@ -492,6 +494,9 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   const bool units_empty = asked == 0;
   last_batch_full_ = asked >= static_cast<size_t>(config_.max_files_per_batch);
   step.more_pending = last_batch_full_;
+  if (auto listed = stream_->pending_count()) {
+    step.pending_units = *listed + static_cast<int64_t>(asked) - step.units_committed;
+  }
 
   // The followers catch up with their logs (unless one just did). When more
   // input is already waiting, a due merge is left to the next step, which

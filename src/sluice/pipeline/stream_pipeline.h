@@ -70,6 +70,13 @@ struct StreamStep {
   bool worked = false;
   /// The batch was full: more input is pending (a backlog).
   bool more_pending = false;
+  /// Units committed by this step.
+  int64_t units_committed = 0;
+  /// Units known and not committed after this step: what the source's
+  /// listing held beyond this batch (Stream::pending_count) plus units of the
+  /// batch left for the next one (a file not complete yet). nullopt when the
+  /// source cannot tell.
+  std::optional<int64_t> pending_units;
   std::vector<std::string> notices;
 };
 

@@ -35,8 +35,8 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                         r->AddGauge("sluice_source_lag_seconds",
                                     "Now minus the newest source commit time applied.", table));
   ARROW_ASSIGN_OR_RAISE(
-      m->backlog_,
-      r->AddGauge("sluice_backlog", "Pending source files, or consumer lag in messages.", table));
+      m->backlog_, r->AddGauge("sluice_backlog",
+                               "Source units pending: files listed and not yet ingested.", table));
   ARROW_ASSIGN_OR_RAISE(
       m->key_index_memory_,
       r->AddGauge("sluice_key_index_memory_bytes", "Memory held by the merge key index.", table));

@@ -14,8 +14,8 @@
 //   sluice_commit_retries_total{table}           counter  commit attempts retried
 //   sluice_maintenance_runs_total{table}         counter  compaction / vacuum / checkpoint runs
 //   sluice_source_lag_seconds{table}             gauge    now - newest source commit time applied
-//   sluice_backlog{table}                        gauge    units pending: files listed, not yet
-//   taken sluice_key_index_memory_bytes{table}         gauge    memory held by the merge key index
+//   sluice_backlog{table}                        gauge    units pending (files listed, not taken)
+//   sluice_key_index_memory_bytes{table}         gauge    memory held by the merge key index
 //   sluice_table_stopped{table}                  gauge    1 while the table is stopped
 //   sluice_batch_duration_seconds{table}         histogram read-to-log-commit time of one batch
 //   sluice_commit_duration_seconds{table}        histogram one Delta commit (write + log entry)
