@@ -61,6 +61,8 @@ Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
   server::HttpServerOptions http_options;
   http_options.address = address;
   http_options.token = token;
+  // A liveness probe must get through a flood of slow clients.
+  http_options.evict_slow_clients = true;
   ops->http = std::make_unique<server::HttpServer>(http_options);
   ARROW_RETURN_NOT_OK(server::AddOpsRoutes(ops->http.get(), &ops->registry, ops->board.get()));
   ARROW_RETURN_NOT_OK(ops->http->Start());
