@@ -94,9 +94,10 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
 }
 
 void OpsObserver::OnStreamStep(const std::vector<pipeline::ObservedTable>& tables,
-                               bool more_pending, std::optional<int64_t> pending_units,
-                               int64_t now_ms) {
-  const int64_t backlog = pending_units ? *pending_units : (more_pending ? batch_units_ : 0);
+                               const pipeline::ObservedStreamStep& step, int64_t now_ms) {
+  const bool more_pending = step.more_pending;
+  const int64_t backlog =
+      step.pending_units ? *step.pending_units : (more_pending ? batch_units_ : 0);
   for (const auto& table : tables) {
     Table& t = For(table);
     t.metrics.backlog->Set(static_cast<double>(backlog));

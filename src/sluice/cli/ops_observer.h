@@ -27,8 +27,8 @@ class OpsObserver : public pipeline::RunObserver {
 
   void OnTableStep(const pipeline::ObservedTable& table, const pipeline::TableStep& step,
                    int64_t now_ms) override;
-  void OnStreamStep(const std::vector<pipeline::ObservedTable>& tables, bool more_pending,
-                    std::optional<int64_t> pending_units, int64_t now_ms) override;
+  void OnStreamStep(const std::vector<pipeline::ObservedTable>& tables,
+                    const pipeline::ObservedStreamStep& step, int64_t now_ms) override;
   void OnRetry(const std::vector<pipeline::ObservedTable>& tables, const Status& status,
                bool conflict, int64_t now_ms) override;
   void OnStopped(const std::vector<pipeline::ObservedTable>& tables, const std::string& reason,
