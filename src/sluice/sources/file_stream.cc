@@ -203,6 +203,7 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
 Status FileStream::Restore(const std::optional<Position>& committed) {
   cursor_ = FileCursor();
   listing_.clear();
+  pending_count_.reset();
   check_due_ = true;
   clean_check_ms_.reset();
   if (!committed || committed->key() == 0) return Status::OK();
@@ -272,6 +273,7 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
     }
     out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
   }
+  pending_count_ = static_cast<int64_t>(candidates.size() - out.size());
   return out;
 }
 

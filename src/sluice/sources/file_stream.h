@@ -86,6 +86,8 @@ class FileStream : public Stream {
   Status Restore(const std::optional<Position>& committed) override;
   Result<std::vector<Unit>> Pending(size_t max_units) override;
   bool waiting() const override { return waiting_; }
+  /// The files the last listing found uncovered and Pending() did not take.
+  std::optional<int64_t> pending_count() const override { return pending_count_; }
   Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override;
   Result<Position> PositionAfter(const std::vector<Unit>& units) const override;
   Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override;
@@ -138,6 +140,7 @@ class FileStream : public Stream {
   /// The last listing of the unsealed range (for sealing).
   std::vector<ListedFile> listing_;
   bool waiting_ = false;
+  std::optional<int64_t> pending_count_;
   bool check_due_ = true;
   int64_t last_check_ms_ = 0;
   /// Listing time of a late-file check that found nothing new.
