@@ -24,6 +24,7 @@
 #pragma once
 
 #include <arrow/filesystem/type_fwd.h>
+#include <arrow/io/type_fwd.h>
 
 #include <memory>
 #include <optional>
@@ -117,8 +118,23 @@ class FileStream : public Stream {
                                          const std::shared_ptr<arrow::Buffer>& bytes,
                                          const DecodeContext& ctx) const = 0;
 
-  /// The file's bytes; `size` (from the listing) spares an object store the
-  /// HEAD request before the ranged reads.
+  /// Whether this file can be decoded from ranged reads (DecodeFileFrom)
+  /// instead of its whole bytes (default: no). Decode then opens the file
+  /// and hands it over without reading it, so a large file never sits whole
+  /// in memory; a file that may still be being written (local disk, younger
+  /// than incomplete_timeout_ms) still gets the whole-bytes check first.
+  virtual bool DecodesFromRanges(const Unit& /*unit*/) const { return false; }
+  /// Decodes a complete file through `file` (ranged reads; on an object
+  /// store each is a ranged GET). Called only when DecodesFromRanges(unit).
+  virtual Result<DecodedUnit> DecodeFileFrom(const Unit& unit,
+                                             std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                             const DecodeContext& ctx) const;
+
+  /// The file opened for ranged reads; `size` (from the listing) spares an
+  /// object store the HEAD request.
+  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenFile(
+      const std::string& path, std::optional<int64_t> size = std::nullopt) const;
+  /// The file's bytes (OpenFile, then one read of the whole file).
   Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& path,
                                                   std::optional<int64_t> size = std::nullopt) const;
   /// "<id>/<path>": how messages and dead letters name a file.
