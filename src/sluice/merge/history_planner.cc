@@ -10,6 +10,7 @@
 
 #include "sluice/core/arrow_util.h"
 #include "sluice/merge/change_event.h"
+#include "sluice/merge/partial_image.h"
 
 namespace sluice::merge {
 
@@ -226,12 +227,51 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
       ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), n_batch));
       parts.push_back(a);
     }
+    // One more row, NULL: what an unchanged cell with nothing to keep reads.
+    ARROW_ASSIGN_OR_RAISE(auto null_row, arrow::MakeArrayOfNull(f->type(), 1));
+    parts.push_back(null_row);
     ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(parts, arrow::default_memory_pool()));
     images.push_back(std::move(joined));
   }
+  const int64_t null_row = n_stored + n_batch;
+
+  // Partial images (partial_image.h): a batch row's unchanged columns read
+  // the value of the version open before it in the fold, i.e. the image of
+  // the key's previous event in seq order (a stored version or an earlier
+  // event of the batch), resolved when the fold reaches the event; nothing
+  // open (a delete in between, a key never seen) reads NULL, as in the
+  // merged table. Why the fold's previous version and not the merged table's
+  // row: it is the value the row had just before this event, also for every
+  // event of a batch but the last and for a late event (the merged table
+  // holds only the newest row), and it costs nothing more: the planner
+  // already reads the versions a batch can reach. `carried[r]` holds, per
+  // payload column, the image row whose cell the batch row takes (-1: its
+  // own); a stored version's image is the value it was written with, so a
+  // late event landing just before a stored version whose image carried
+  // columns leaves those values as they were (docs/merge.md, a limit: the
+  // table does not record which stored columns were carried).
+  ARROW_ASSIGN_OR_RAISE(auto unchanged_names, ReadUnchanged(changes));
+  std::unordered_map<int64_t, std::vector<int>> unchanged;  // batch row -> payload columns
+  for (size_t r = 0; r < unchanged_names.size(); ++r) {
+    for (const auto& name : unchanged_names[r]) {
+      auto it = std::find_if(payload.begin(), payload.end(),
+                             [&](const auto& f) { return f->name() == name; });
+      // A name that is no payload column (a _cdc_ column, a typo) carries nothing.
+      if (it != payload.end()) {
+        unchanged[static_cast<int64_t>(r)].push_back(static_cast<int>(it - payload.begin()));
+      }
+    }
+  }
+  std::unordered_map<int64_t, std::vector<int64_t>> carried;  // image row -> per column
+  auto cell = [&](int64_t image, int c) {
+    auto it = carried.find(image);
+    if (it == carried.end() || it->second[c] < 0) return image;
+    return it->second[c];
+  };
   auto tracked_equal = [&](int64_t a, int64_t b) {
     for (int c : tracked) {
-      if (!images[c]->RangeEquals(a, a + 1, b, *images[c])) return false;
+      const int64_t ca = cell(a, c), cb = cell(b, c);
+      if (!images[c]->RangeEquals(ca, ca + 1, cb, *images[c])) return false;
     }
     return true;
   };
@@ -392,6 +432,14 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
       open.reset();
     };
     for (const auto& e : events) {
+      if (!e.stored && !e.is_delete) {
+        auto partial = unchanged.find(e.order);
+        if (partial != unchanged.end()) {
+          auto& cells = carried[e.image];
+          cells.assign(payload.size(), -1);
+          for (int c : partial->second) cells[c] = open ? cell(open->image, c) : null_row;
+        }
+      }
       if (e.is_delete) {
         if (open) {
           if (e.seq < open->last) {  // inside absorbed updates: see below
@@ -474,11 +522,22 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   plan.counts.rows_appended = static_cast<int64_t>(plan.append_keys.size());
   plan.counts.orphans_recorded = static_cast<int64_t>(plan.orphans.size());
 
-  // The appended rows: images taken, then the history columns.
+  // The appended rows: images taken (carried cells from their source row),
+  // then the history columns.
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
   std::vector<std::shared_ptr<arrow::Array>> columns;
-  for (const auto& image : images) {
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*image, *indices));
+  const auto& image_rows = static_cast<const arrow::Int64Array&>(*indices);
+  for (size_t c = 0; c < images.size(); ++c) {
+    std::shared_ptr<arrow::Array> column_indices = indices;
+    if (!carried.empty()) {
+      arrow::Int64Builder cells;
+      ARROW_RETURN_NOT_OK(cells.Reserve(image_rows.length()));
+      for (int64_t i = 0; i < image_rows.length(); ++i) {
+        cells.UnsafeAppend(cell(image_rows.Value(i), static_cast<int>(c)));
+      }
+      ARROW_RETURN_NOT_OK(cells.Finish(&column_indices));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*images[c], *column_indices));
     columns.push_back(std::move(taken));
   }
   std::shared_ptr<arrow::Array> a;
