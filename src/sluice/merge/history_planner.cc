@@ -4,6 +4,8 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -56,6 +58,8 @@ struct FoldEvent {
   bool orphan_row = false;
   // ...and the event comes from that row alone (no version ends there).
   bool only_orphan_row = false;
+  // A truncate (table-wide): ends the open version; with none, nothing.
+  bool truncate = false;
   int64_t image = -1;   // row of the combined image table
   int64_t origin = -1;  // stored opening event: index of the version in the chain
   int64_t order = 0;    // batch row (ties: stored first, then batch order)
@@ -109,6 +113,19 @@ bool HasOrphan(const std::vector<HistoryIndex::Orphan>* orphans, std::string_vie
   return at != orphans->end() && at->seq == seq;
 }
 
+// The batch's truncates the index does not hold yet (valid ones: a seq and a
+// _cdc_ts), sorted by seq, one per seq.
+Result<std::vector<HistoryTruncate>> NewTruncates(const HistoryIndex& index,
+                                                  const arrow::RecordBatch& changes,
+                                                  arrow::TimeUnit::type unit);
+
+bool IsTruncateSeq(const std::vector<HistoryTruncate>& truncates, std::string_view seq) {
+  auto at = std::lower_bound(
+      truncates.begin(), truncates.end(), seq,
+      [](const HistoryTruncate& t, std::string_view s) { return std::string_view(t.seq) < s; });
+  return at != truncates.end() && at->seq == seq;
+}
+
 Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>& array) {
   ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, arrow::int64()));
   const auto& ints = static_cast<const arrow::Int64Array&>(*cast);
@@ -117,7 +134,62 @@ Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>
   return out;
 }
 
+Result<std::vector<HistoryTruncate>> NewTruncates(const HistoryIndex& index,
+                                                  const arrow::RecordBatch& changes,
+                                                  arrow::TimeUnit::type unit) {
+  std::vector<HistoryTruncate> out;
+  ARROW_ASSIGN_OR_RAISE(auto ops, ReadOps(changes));
+  if (std::find(ops.begin(), ops.end(), MergeOp::kTruncate) == ops.end()) return out;
+  ARROW_ASSIGN_OR_RAISE(auto seqs, ReadSeqs(changes));
+  auto ts_column = changes.GetColumnByName(std::string(kTsColumn));
+  if (!ts_column) return Status::Invalid("a history table needs a ", kTsColumn, " column");
+  ARROW_ASSIGN_OR_RAISE(auto ts_values, TimestampValues(ts_column));
+  for (int64_t r = 0; r < changes.num_rows(); ++r) {
+    if (ops[r] != MergeOp::kTruncate || seqs->IsNull(r) || seqs->GetView(r).empty() ||
+        ts_column->IsNull(r) || IsTruncateSeq(index.truncates(), seqs->GetView(r))) {
+      continue;
+    }
+    out.push_back({std::string(seqs->GetView(r)), ToMicros(ts_values[r], unit)});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) { return a.seq == b.seq; }),
+            out.end());
+  return out;
+}
+
 }  // namespace
+
+std::string EncodeHistoryTruncates(const std::vector<HistoryTruncate>& truncates) {
+  std::string out;
+  for (const auto& t : truncates) {
+    if (!out.empty()) out += ',';
+    out += EncodeTruncateSeq(t.seq) + ':' + std::to_string(t.ts_us);
+  }
+  return out;
+}
+
+Result<std::vector<HistoryTruncate>> DecodeHistoryTruncates(std::string_view text) {
+  std::vector<HistoryTruncate> out;
+  while (!text.empty()) {
+    const size_t comma = std::min(text.find(','), text.size());
+    std::string_view item = text.substr(0, comma);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+    const size_t colon = item.find(':');
+    if (colon == std::string_view::npos) return Status::Invalid("no ':' in ", item);
+    ARROW_ASSIGN_OR_RAISE(auto seq, DecodeTruncateSeq(item.substr(0, colon)));
+    HistoryTruncate t{std::move(seq), 0};
+    std::string ts(item.substr(colon + 1));
+    char* end = nullptr;
+    errno = 0;
+    t.ts_us = std::strtoll(ts.c_str(), &end, 10);
+    if (ts.empty() || errno != 0 || *end != '\0') return Status::Invalid("bad time in ", item);
+    if (!out.empty() && out.back().seq >= t.seq) return Status::Invalid("not sorted by seq");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 Result<std::shared_ptr<arrow::Schema>> HistoryTableSchema(const arrow::Schema& change_schema) {
   auto ts = change_schema.GetFieldByName(std::string(kTsColumn));
@@ -149,6 +221,20 @@ Result<std::map<std::string, std::vector<int64_t>>> HistoryRowsNeeded(
     if (!keys.valid(r) || seqs->IsNull(r) || seqs->GetView(r).empty()) continue;
     auto [it, inserted] = oldest.emplace(keys.key(r), seqs->GetView(r));
     if (!inserted) it->second = std::min(it->second, seqs->GetView(r));
+  }
+  // A new truncate reaches every key with a version open at it (or later).
+  // (`truncates` outlives `oldest`, which points into it.)
+  std::vector<HistoryTruncate> truncates;
+  auto ts = changes.schema()->GetFieldByName(std::string(kTsColumn));
+  if (ts && ts->type()->id() == arrow::Type::TIMESTAMP) {
+    ARROW_ASSIGN_OR_RAISE(
+        truncates,
+        NewTruncates(index, changes, static_cast<const arrow::TimestampType&>(*ts->type()).unit()));
+  }
+  if (!truncates.empty()) {
+    std::string_view first = truncates.front().seq;
+    for (auto& [key, seq] : oldest) seq = std::min(seq, first);
+    index.ForEachChain([&](std::string_view key, const auto&) { oldest.emplace(key, first); });
   }
   std::map<std::string, std::vector<int64_t>> out;
   for (const auto& [key, seq] : oldest) {
@@ -299,8 +385,13 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   for (int64_t r = 0; r < n_batch; ++r) {
     std::string reason;
     if (ops[r] == MergeOp::kTruncate) {
-      return Status::NotImplemented("history tables do not support truncate events yet (row ", r,
-                                    " of the batch)");
+      // Not keyed (its key columns are NULL): NewTruncates below.
+      if (seqs->IsNull(r) || seqs->GetView(r).empty()) {
+        plan.invalid.push_back({r, "no usable sequence (_cdc_seq is null or empty)"});
+      } else if (ts_column->IsNull(r)) {
+        plan.invalid.push_back({r, "_cdc_ts is null"});
+      }
+      continue;
     }
     if (!keys.valid(r)) {
       reason = keys.InvalidReason(r);
@@ -321,6 +412,30 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   }
   plan.counts.invalid = static_cast<int64_t>(plan.invalid.size());
 
+  // Truncates (docs/merge.md "Truncate"): each ends every version open at
+  // its seq. Kept as a table-wide list (one value per truncate, in the
+  // table's configuration, not a row per key), folded into every key's
+  // events, so a late event older than a truncate ends there too. A new one
+  // reaches every key with a version open at or after it: those keys join
+  // the batch's (this reads their reachable versions: a truncate costs a
+  // pass over the table's current versions, as it rewrites them all).
+  ARROW_ASSIGN_OR_RAISE(auto new_truncates, NewTruncates(index, changes, ts_unit));
+  std::vector<HistoryTruncate> all_truncates = index.truncates();
+  std::string_view first_new;
+  if (!new_truncates.empty()) {
+    plan.counts.truncates = static_cast<int64_t>(new_truncates.size());
+    all_truncates.insert(all_truncates.end(), new_truncates.begin(), new_truncates.end());
+    std::sort(all_truncates.begin(), all_truncates.end(),
+              [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    plan.truncates = all_truncates;
+    first_new = new_truncates.front().seq;
+    index.ForEachChain([&](std::string_view key, const auto& chain) {
+      if (FirstReachable(chain, first_new) == chain.size()) return;
+      auto [it, inserted] = groups.rows.try_emplace(key);
+      if (inserted) groups.order.push_back(key);
+    });
+  }
+
   // What to append: (image row, version) per new version, in key order.
   arrow::Int64Builder take;
   arrow::BinaryBuilder start_b, last_b, end_b;
@@ -332,8 +447,9 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   for (std::string_view key : groups.order) {
     const auto& rows = groups.rows[key];
     const auto* chain = index.Find(key);
-    std::string_view oldest = seqs->GetView(rows.front());
+    std::string_view oldest = rows.empty() ? first_new : seqs->GetView(rows.front());
     for (int64_t r : rows) oldest = std::min(oldest, seqs->GetView(r));
+    if (!first_new.empty()) oldest = std::min(oldest, first_new);
     const size_t first = chain ? FirstReachable(*chain, oldest) : 0;
     const size_t n_chain = chain ? chain->size() : 0;
     const auto* orphans = index.FindOrphans(key);
@@ -371,6 +487,7 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
         del.is_delete = true;
         del.stored = true;
         del.orphan_row = HasOrphan(orphans, del.seq);
+        del.truncate = IsTruncateSeq(all_truncates, del.seq);
         events.push_back(del);
       }
       if (!ver.seqs.end_seq.empty()) {
@@ -401,6 +518,19 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
         known.insert(del.seq);
         newest_known = std::max(newest_known, del.seq);
       }
+    }
+    // Truncates the batch can reach (those not older than its oldest event).
+    for (const auto& t : all_truncates) {
+      if (std::string_view(t.seq) < oldest || known.count(t.seq)) continue;
+      FoldEvent del;
+      del.seq = t.seq;
+      del.last = del.seq;
+      del.ts = FromMicros(t.ts_us, ts_unit);
+      del.is_delete = true;
+      del.truncate = true;
+      del.stored = !IsTruncateSeq(new_truncates, t.seq);
+      events.push_back(del);
+      known.insert(del.seq);
     }
     for (int64_t r : rows) {
       std::string_view seq = seqs->GetView(r);
@@ -447,9 +577,10 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
             open->last = open->start;
           }
           close(e.seq, e.ts);
-          if (!e.stored) ++plan.counts.closed_by_delete;
+          if (!e.stored)
+            ++(e.truncate ? plan.counts.closed_by_truncate : plan.counts.closed_by_delete);
           if (e.only_orphan_row) ++plan.counts.orphans_consumed;
-        } else {
+        } else if (!e.truncate) {
           if (!e.stored) ++plan.counts.deletes_ignored;
           // No version ends here: only the side table can keep it for an
           // older upsert arriving later (history_orphans.h).

@@ -156,6 +156,7 @@ class HistoryTableTest : public ::testing::TestWithParam<MergeMode> {
     EXPECT_EQ((*rebuilt)->version(), held->version());
     EXPECT_EQ((*rebuilt)->Entries(), held->Entries());
     EXPECT_EQ((*rebuilt)->Orphans(), held->Orphans());
+    EXPECT_EQ((*rebuilt)->truncates(), held->truncates());
   }
 
   std::vector<HRow> Rows() {
@@ -314,6 +315,66 @@ TEST_P(HistoryTableTest, PartialImageWithOnlyUntrackedChangesIsAbsorbed) {
   auto step = Apply({Partial({"update", "s2", 1, 20, "x", 2}, {"name"})});
   EXPECT_EQ(step.counts.in_place, 1);
   EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 2, 10, std::nullopt, "s1", "s2", "")}));
+}
+
+// Truncate (docs/merge.md "Truncate"): every version open at its seq ends
+// there, in any arrival order and across restarts; no orphan delete per key.
+TEST_P(HistoryTableTest, TruncateEndsEveryOpenVersion) {
+  Apply({{"insert", "s1", 1, 10, "a", 1},
+         {"insert", "s1", 2, 10, "b", 2},
+         {"update", "s2", 1, 20, "c", 3},
+         {"delete", "s3", 2, 30}});
+  Apply({{"insert", "s4", 3, 40, "d", 4}});
+  auto step = Apply({{"truncate", "s5", std::nullopt, 50}, {"insert", "s6", 1, 60, "e", 5}});
+  EXPECT_EQ(step.counts.truncates, 1);
+  EXPECT_EQ(step.counts.closed_by_truncate, 2);
+  EXPECT_EQ(step.counts.invalid, 0);
+  EXPECT_EQ(step.counts.orphans_recorded, 0);
+  EXPECT_EQ(Rows(),
+            (std::vector<HRow>{
+                R(1, "a", 1, 10, 20, "s1", "s1", "s2"), R(1, "c", 3, 20, 50, "s2", "s2", "s5"),
+                R(1, "e", 5, 60, std::nullopt, "s6", "s6", ""),
+                R(2, "b", 2, 10, 30, "s1", "s1", "s3"), R(3, "d", 4, 40, 50, "s4", "s4", "s5")}));
+  // Late events older than the truncate end at it: a known key, a new one.
+  Apply({{"update", "s45", 3, 45, "late", 9}, {"insert", "s44", 4, 44, "x", 1}});
+  // After a restart the truncate is read back from the table.
+  Open({});
+  step = Apply({{"insert", "s43", 5, 43, "y", 1}});
+  EXPECT_EQ(step.counts.orphans_recorded, 0);
+  EXPECT_EQ(
+      Rows(),
+      (std::vector<HRow>{
+          R(1, "a", 1, 10, 20, "s1", "s1", "s2"), R(1, "c", 3, 20, 50, "s2", "s2", "s5"),
+          R(1, "e", 5, 60, std::nullopt, "s6", "s6", ""), R(2, "b", 2, 10, 30, "s1", "s1", "s3"),
+          R(3, "d", 4, 40, 45, "s4", "s4", "s45"), R(3, "late", 9, 45, 50, "s45", "s45", "s5"),
+          R(4, "x", 1, 44, 50, "s44", "s44", "s5"), R(5, "y", 1, 43, 50, "s43", "s43", "s5")}));
+  ASSERT_NE(table_->index(), nullptr);
+  EXPECT_EQ(table_->index()->truncates(), (std::vector<HistoryTruncate>{{"s5", 50}}));
+  // A replayed truncate changes nothing.
+  auto before = Rows();
+  step = Apply({{"truncate", "s5", std::nullopt, 50}});
+  EXPECT_EQ(step.counts.truncates, 0);
+  EXPECT_EQ(step.counts.rows_appended, 0);
+  EXPECT_EQ(Rows(), before);
+}
+
+TEST_P(HistoryTableTest, ALateTruncateSplitsTheVersionsItFallsIn) {
+  Apply({{"insert", "s1", 1, 10, "a", 1}, {"update", "s3", 1, 30, "b", 2}});
+  Apply({{"truncate", "s2", std::nullopt, 20}});
+  // Truncated at s2: the first version ends there; the update re-opens.
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 20, "s1", "s1", "s2"),
+                                       R(1, "b", 2, 30, std::nullopt, "s3", "s3", "")}));
+}
+
+TEST(HistoryTruncatesTest, PropertyRoundTripAndRefusals) {
+  std::vector<HistoryTruncate> list = {{std::string("\x01", 1), -5}, {"s9", 1700000000000000}};
+  auto text = EncodeHistoryTruncates(list);
+  EXPECT_EQ(text, "01:-5,7339:1700000000000000");
+  EXPECT_EQ(*DecodeHistoryTruncates(text), list);
+  EXPECT_TRUE(DecodeHistoryTruncates("")->empty());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339").ok());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339:x").ok());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339:1,01:2").ok());  // not sorted
 }
 
 TEST_P(HistoryTableTest, ColumnAddedMidStream) {
