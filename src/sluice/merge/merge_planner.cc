@@ -71,8 +71,13 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   for (int64_t row : dedup.truncates)
     newest_truncate = std::max(newest_truncate, seqs->GetView(row));
   plan.counts.truncates = static_cast<int64_t>(dedup.truncates.size());
-  // (file, row) of live rows the truncate deleted: gone for the events below.
-  std::set<std::pair<std::string_view, int64_t>> truncated;
+  // Live rows the truncate deleted, gone for the events below: whole files
+  // (by their bound), and single rows of files also holding newer rows.
+  std::unordered_set<std::string_view> truncated_files;
+  std::set<std::pair<std::string_view, int64_t>> truncated_rows;
+  auto is_truncated = [&](const std::string& file, int64_t row) {
+    return truncated_files.count(file) > 0 || truncated_rows.count({file, row}) > 0;
+  };
   if (newest_truncate > std::string_view(watermark)) {
     watermark = std::string(newest_truncate);
     plan.truncate_seq = watermark;
@@ -82,7 +87,9 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
     std::vector<SeqReader::Request> check;
     for (const auto& live : index.LiveRows()) {
       if (live.seq_bound < std::string_view(watermark)) {
-        truncated.emplace(*live.file, live.row);
+        truncated_files.insert(*live.file);
+        plan.deletes[*live.file].Add(static_cast<uint64_t>(live.row));
+        ++plan.counts.rows_truncated;
       } else {
         check.push_back({live.file, live.row});
       }
@@ -91,13 +98,12 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
       ARROW_ASSIGN_OR_RAISE(auto exact, index.ExactSeqs(check));
       plan.counts.exact_seq_reads += static_cast<int64_t>(check.size());
       for (size_t i = 0; i < check.size(); ++i) {
-        if (exact[i] < watermark) truncated.emplace(*check[i].path, check[i].row);
+        if (exact[i] >= watermark) continue;
+        truncated_rows.emplace(*check[i].path, check[i].row);
+        plan.deletes[*check[i].path].Add(static_cast<uint64_t>(check[i].row));
+        ++plan.counts.rows_truncated;
       }
     }
-    for (const auto& [file, row] : truncated) {
-      plan.deletes[std::string(file)].Add(static_cast<uint64_t>(row));
-    }
-    plan.counts.rows_truncated = static_cast<int64_t>(truncated.size());
     plan.counts.rows_deleted += plan.counts.rows_truncated;
   }
 
@@ -162,8 +168,7 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
       ++plan.counts.ignored_stale;  // at or before a truncate
       continue;
     }
-    if (found.kind == KeyIndex::Found::Kind::kLive &&
-        truncated.count({std::string_view(*found.file), found.row})) {
+    if (found.kind == KeyIndex::Found::Kind::kLive && is_truncated(*found.file, found.row)) {
       found = KeyIndex::Found{};  // the truncate deleted it: nothing to replace or carry
     }
     if (found.kind != KeyIndex::Found::Kind::kAbsent && seq <= found.seq) {
