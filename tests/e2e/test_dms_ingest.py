@@ -48,9 +48,7 @@ def test_dms_scenario_matches_reference_model(tmp_path, name):
     sc.run_once()
     check_log(sc, rows, inserts_only=settings.cdc_inserts_only, settings=settings)
     check_merged(sc, model.merged(settings, rows))
-    if not SCENARIOS[name].get("csv_no_sup"):
-        # with NoSup cells: test_dms_history_keeps_nosup_values (a known gap)
-        check_history(sc, model.history(settings, rows))
+    check_history(sc, model.history(settings, rows))
     # a second run finds nothing new and changes nothing (maintenance off:
     # an OPTIMIZE it may commit to a log table is not an ingestion)
     before = {q: sorted(p.name for p in (sc.table_path(q, "_log") / "_delta_log").glob("*.json"))
@@ -62,10 +60,6 @@ def test_dms_scenario_matches_reference_model(tmp_path, name):
     check_merged(sc, model.merged(settings, rows))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known gap: history tables do not apply _cdc_unchanged (partial images) yet, so a "
-    "CsvNoSupValue column reads NULL in the history versions while the merged table keeps "
-    "the stored value (merge/history_planner.cc); remove this mark when that lands"))
 def test_dms_history_keeps_nosup_values(tmp_path):
     """History versions of rows whose CSV cells held CsvNoSupValue keep the
     stored value of those columns, as the merged table does."""

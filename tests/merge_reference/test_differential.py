@@ -139,6 +139,13 @@ class Case:
                 dead.add(old)
                 live.add(new)
                 dead.discard(new)
+            elif r < 0.93:
+                # A truncate (not keyed): every row older than it goes.
+                e = self._event("truncate", tuple(None for _ in self.keys), n, nulls=True)
+                e["row"] = {c: None for c in e["row"]}
+                stream.append(e)
+                dead |= live
+                live.clear()
             elif r < 0.94:
                 # Exact replay of an earlier event.
                 if stream:
@@ -147,6 +154,8 @@ class Case:
                 # Equal-seq tie with another image (first applied must win).
                 if stream:
                     e = dict(rng.choice(stream))
+                    if e["op"] == "truncate":
+                        continue  # a keyed event with a truncate's seq: not generated
                     if e["op"] != "delete":
                         e["row"] = self._image(e["key"], nulls=True)
                     e["op"] = rng.choice(["update", "insert", "delete", e["op"]])
@@ -348,6 +357,6 @@ def test_generator_covers_every_feature():
         if any(not s for s in seqs):
             seen.add("empty_seq")
     if CASES >= 50:
-        for want in ["insert", "snapshot", "update", "delete", "upsert?", "column_added",
+        for want in ["insert", "snapshot", "update", "delete", "truncate", "upsert?", "column_added",
                      "retry", "orphan", "rebuild", "composite", "equal_seq", "empty_seq"]:
             assert want in seen, want

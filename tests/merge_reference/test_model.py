@@ -89,9 +89,16 @@ def test_tombstone_expires_after_retention():
     assert names(m) == {1: "late"}
 
 
-def test_truncate_not_supported():
-    with pytest.raises(NotImplementedError):
-        MergeModel().apply_batch([{"op": "truncate", "seq": "s1", "key": (), "row": {}}])
+def test_truncate_deletes_older_rows_and_ignores_older_events_forever():
+    m = MergeModel()
+    m.apply_batch([ev("insert", "s1", 1), ev("insert", "s2", 2), ev("insert", "s9", 3)])
+    r = m.apply_batch([{"op": "truncate", "seq": "s5", "key": (None,), "row": {}},
+                       ev("update", "s4", 1, name="before"), ev("insert", "s6", 4, name="after")])
+    assert r.truncated and r.ignored_stale == 1 and not r.invalid
+    assert names(m) == {3: None, 4: "after"}
+    m.apply_batch([ev("insert", "s5", 5), ev("insert", "s45", 6)])  # late: ignored
+    m.apply_batch([{"op": "truncate", "seq": "s3", "key": (), "row": {}}])  # older: nothing
+    assert names(m) == {3: None, 4: "after"}
 
 
 # --- history (SCD2) -----------------------------------------------------------

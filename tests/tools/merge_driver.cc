@@ -183,6 +183,11 @@ class Driver {
                              commit.outcome.already_applied, ", expected ", expect_applied);
     }
     snapshot_ = commit.snapshot;
+    if (!plan.truncate_seq.empty() && !commit.outcome.already_applied) {
+      // A truncate is not followed row by row: rebuild, as MergedTable does.
+      ARROW_ASSIGN_OR_RAISE(index_, Rebuilt(index_->encoder()));
+      return Status::OK();
+    }
     ARROW_RETURN_NOT_OK(index_->Apply(plan, commit.outcome));
     return Status::OK();
   }

@@ -45,6 +45,15 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Build(const delta::Snapshot&
   auto start = std::chrono::steady_clock::now();
   auto index = std::make_unique<HistoryIndex>(std::move(encoder));
   index->version_ = snapshot.version();
+  const auto& config = snapshot.metadata().configuration;
+  if (auto it = config.find(kHistoryTruncatesProperty); it != config.end()) {
+    auto truncates = DecodeHistoryTruncates(it->second);
+    if (!truncates.ok()) {
+      return Status::Invalid("table property ", kHistoryTruncatesProperty, " of ", location.uri,
+                             ": ", truncates.status().message());
+    }
+    index->truncates_ = std::move(*truncates);
+  }
   HistoryIndexStats local;
   HistoryIndexStats& s = stats ? *stats : local;
   s = HistoryIndexStats{};
@@ -222,6 +231,7 @@ Status HistoryIndex::Apply(const HistoryPlan& plan, const MergeOutcome& outcome)
   for (const auto& key : grown) SortChain(chains_[key]);
   for (const auto& o : plan.orphans) AddOrphan(o);
   version_ = outcome.version;
+  if (!plan.truncates.empty()) truncates_ = plan.truncates;
   return Status::OK();
 }
 

@@ -95,6 +95,15 @@ class HistoryIndex {
   const std::vector<Orphan>* FindOrphans(std::string_view key) const;
   /// Forgets orphan deletes recorded before `cutoff_ms` (the retention).
   void PurgeOrphans(int64_t cutoff_ms);
+  /// The truncates the table holds, sorted by seq (read from its
+  /// configuration by Build; replaced by a plan's `truncates` in Apply).
+  const std::vector<HistoryTruncate>& truncates() const { return truncates_; }
+  /// Calls fn(key, chain) for every key with versions (a truncate reaches
+  /// keys its batch does not name).
+  template <typename Fn>
+  void ForEachChain(Fn&& fn) const {
+    for (const auto& [key, chain] : chains_) fn(std::string_view(key), chain);
+  }
   /// add.path of a file id.
   const std::string& file(uint32_t id) const { return files_[id]; }
 
@@ -132,6 +141,7 @@ class HistoryIndex {
   int64_t versions_ = 0;
   int64_t orphans_count_ = 0;
   int64_t version_ = -1;
+  std::vector<HistoryTruncate> truncates_;
 };
 
 }  // namespace sluice::merge

@@ -74,6 +74,21 @@ struct HistoryOrphan {
   bool operator==(const HistoryOrphan&) const = default;
 };
 
+/// A truncate the history table holds: at its seq every version open then
+/// ends (`__END_AT` = its ts), whatever order the events arrive in. The
+/// table keeps them all in its configuration (kHistoryTruncatesProperty).
+struct HistoryTruncate {
+  std::string seq;
+  int64_t ts_us = 0;  ///< the truncate's _cdc_ts, microseconds since the epoch
+  bool operator==(const HistoryTruncate&) const = default;
+};
+
+/// The history table's configuration key listing its truncates, sorted by
+/// seq: `<seq in lowercase hex>:<ts_us>` joined by commas.
+inline constexpr const char* kHistoryTruncatesProperty = "sluice.truncates";
+std::string EncodeHistoryTruncates(const std::vector<HistoryTruncate>& truncates);
+Result<std::vector<HistoryTruncate>> DecodeHistoryTruncates(std::string_view text);
+
 struct HistoryCounts {
   int64_t events = 0;   ///< rows in the change batch
   int64_t invalid = 0;  ///< null key, null/empty seq, unknown op (skipped)
@@ -82,7 +97,9 @@ struct HistoryCounts {
   int64_t versions_opened = 0;
   int64_t in_place = 0;  ///< upserts absorbed into the open version (track-history)
   int64_t closed_by_delete = 0;
-  int64_t deletes_ignored = 0;  ///< deletes of the batch that found no open version
+  int64_t truncates = 0;           ///< new truncate events of the batch
+  int64_t closed_by_truncate = 0;  ///< open versions a new truncate ended
+  int64_t deletes_ignored = 0;     ///< deletes of the batch that found no open version
   /// Deletes written to the orphan side table: the batch's deletes_ignored,
   /// plus stored deletes a late delete before them left with no version.
   int64_t orphans_recorded = 0;
@@ -111,12 +128,17 @@ struct HistoryPlan {
   /// recorded_at_ms and batch_version are set by the writer.
   std::vector<HistoryOrphan> orphans;
   HistoryCounts counts;
+  /// Every truncate the table holds after this batch (sorted by seq) when
+  /// the batch brings a new one, for the writer to store; empty otherwise.
+  std::vector<HistoryTruncate> truncates;
   /// Skipped rows (indexes into the change batch) with the reason.
   std::vector<InvalidRow> invalid;
   /// The table version the plan was made against (-1: no table yet).
   int64_t base_version = -1;
 
-  bool Empty() const { return deletes.empty() && append_keys.empty() && orphans.empty(); }
+  bool Empty() const {
+    return deletes.empty() && append_keys.empty() && orphans.empty() && truncates.empty();
+  }
 };
 
 }  // namespace sluice::merge

@@ -4,12 +4,15 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "sluice/core/arrow_util.h"
 #include "sluice/merge/change_event.h"
+#include "sluice/merge/partial_image.h"
 
 namespace sluice::merge {
 
@@ -55,6 +58,8 @@ struct FoldEvent {
   bool orphan_row = false;
   // ...and the event comes from that row alone (no version ends there).
   bool only_orphan_row = false;
+  // A truncate (table-wide): ends the open version; with none, nothing.
+  bool truncate = false;
   int64_t image = -1;   // row of the combined image table
   int64_t origin = -1;  // stored opening event: index of the version in the chain
   int64_t order = 0;    // batch row (ties: stored first, then batch order)
@@ -108,6 +113,19 @@ bool HasOrphan(const std::vector<HistoryIndex::Orphan>* orphans, std::string_vie
   return at != orphans->end() && at->seq == seq;
 }
 
+// The batch's truncates the index does not hold yet (valid ones: a seq and a
+// _cdc_ts), sorted by seq, one per seq.
+Result<std::vector<HistoryTruncate>> NewTruncates(const HistoryIndex& index,
+                                                  const arrow::RecordBatch& changes,
+                                                  arrow::TimeUnit::type unit);
+
+bool IsTruncateSeq(const std::vector<HistoryTruncate>& truncates, std::string_view seq) {
+  auto at = std::lower_bound(
+      truncates.begin(), truncates.end(), seq,
+      [](const HistoryTruncate& t, std::string_view s) { return std::string_view(t.seq) < s; });
+  return at != truncates.end() && at->seq == seq;
+}
+
 Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>& array) {
   ARROW_ASSIGN_OR_RAISE(auto cast, arrow::compute::Cast(*array, arrow::int64()));
   const auto& ints = static_cast<const arrow::Int64Array&>(*cast);
@@ -116,7 +134,62 @@ Result<std::vector<int64_t>> TimestampValues(const std::shared_ptr<arrow::Array>
   return out;
 }
 
+Result<std::vector<HistoryTruncate>> NewTruncates(const HistoryIndex& index,
+                                                  const arrow::RecordBatch& changes,
+                                                  arrow::TimeUnit::type unit) {
+  std::vector<HistoryTruncate> out;
+  ARROW_ASSIGN_OR_RAISE(auto ops, ReadOps(changes));
+  if (std::find(ops.begin(), ops.end(), MergeOp::kTruncate) == ops.end()) return out;
+  ARROW_ASSIGN_OR_RAISE(auto seqs, ReadSeqs(changes));
+  auto ts_column = changes.GetColumnByName(std::string(kTsColumn));
+  if (!ts_column) return Status::Invalid("a history table needs a ", kTsColumn, " column");
+  ARROW_ASSIGN_OR_RAISE(auto ts_values, TimestampValues(ts_column));
+  for (int64_t r = 0; r < changes.num_rows(); ++r) {
+    if (ops[r] != MergeOp::kTruncate || seqs->IsNull(r) || seqs->GetView(r).empty() ||
+        ts_column->IsNull(r) || IsTruncateSeq(index.truncates(), seqs->GetView(r))) {
+      continue;
+    }
+    out.push_back({std::string(seqs->GetView(r)), ToMicros(ts_values[r], unit)});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) { return a.seq == b.seq; }),
+            out.end());
+  return out;
+}
+
 }  // namespace
+
+std::string EncodeHistoryTruncates(const std::vector<HistoryTruncate>& truncates) {
+  std::string out;
+  for (const auto& t : truncates) {
+    if (!out.empty()) out += ',';
+    out += EncodeTruncateSeq(t.seq) + ':' + std::to_string(t.ts_us);
+  }
+  return out;
+}
+
+Result<std::vector<HistoryTruncate>> DecodeHistoryTruncates(std::string_view text) {
+  std::vector<HistoryTruncate> out;
+  while (!text.empty()) {
+    const size_t comma = std::min(text.find(','), text.size());
+    std::string_view item = text.substr(0, comma);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+    const size_t colon = item.find(':');
+    if (colon == std::string_view::npos) return Status::Invalid("no ':' in ", item);
+    ARROW_ASSIGN_OR_RAISE(auto seq, DecodeTruncateSeq(item.substr(0, colon)));
+    HistoryTruncate t{std::move(seq), 0};
+    std::string ts(item.substr(colon + 1));
+    char* end = nullptr;
+    errno = 0;
+    t.ts_us = std::strtoll(ts.c_str(), &end, 10);
+    if (ts.empty() || errno != 0 || *end != '\0') return Status::Invalid("bad time in ", item);
+    if (!out.empty() && out.back().seq >= t.seq) return Status::Invalid("not sorted by seq");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 Result<std::shared_ptr<arrow::Schema>> HistoryTableSchema(const arrow::Schema& change_schema) {
   auto ts = change_schema.GetFieldByName(std::string(kTsColumn));
@@ -148,6 +221,20 @@ Result<std::map<std::string, std::vector<int64_t>>> HistoryRowsNeeded(
     if (!keys.valid(r) || seqs->IsNull(r) || seqs->GetView(r).empty()) continue;
     auto [it, inserted] = oldest.emplace(keys.key(r), seqs->GetView(r));
     if (!inserted) it->second = std::min(it->second, seqs->GetView(r));
+  }
+  // A new truncate reaches every key with a version open at it (or later).
+  // (`truncates` outlives `oldest`, which points into it.)
+  std::vector<HistoryTruncate> truncates;
+  auto ts = changes.schema()->GetFieldByName(std::string(kTsColumn));
+  if (ts && ts->type()->id() == arrow::Type::TIMESTAMP) {
+    ARROW_ASSIGN_OR_RAISE(
+        truncates,
+        NewTruncates(index, changes, static_cast<const arrow::TimestampType&>(*ts->type()).unit()));
+  }
+  if (!truncates.empty()) {
+    std::string_view first = truncates.front().seq;
+    for (auto& [key, seq] : oldest) seq = std::min(seq, first);
+    index.ForEachChain([&](std::string_view key, const auto&) { oldest.emplace(key, first); });
   }
   std::map<std::string, std::vector<int64_t>> out;
   for (const auto& [key, seq] : oldest) {
@@ -226,12 +313,51 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
       ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), n_batch));
       parts.push_back(a);
     }
+    // One more row, NULL: what an unchanged cell with nothing to keep reads.
+    ARROW_ASSIGN_OR_RAISE(auto null_row, arrow::MakeArrayOfNull(f->type(), 1));
+    parts.push_back(null_row);
     ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(parts, arrow::default_memory_pool()));
     images.push_back(std::move(joined));
   }
+  const int64_t null_row = n_stored + n_batch;
+
+  // Partial images (partial_image.h): a batch row's unchanged columns read
+  // the value of the version open before it in the fold, i.e. the image of
+  // the key's previous event in seq order (a stored version or an earlier
+  // event of the batch), resolved when the fold reaches the event; nothing
+  // open (a delete in between, a key never seen) reads NULL, as in the
+  // merged table. Why the fold's previous version and not the merged table's
+  // row: it is the value the row had just before this event, also for every
+  // event of a batch but the last and for a late event (the merged table
+  // holds only the newest row), and it costs nothing more: the planner
+  // already reads the versions a batch can reach. `carried[r]` holds, per
+  // payload column, the image row whose cell the batch row takes (-1: its
+  // own); a stored version's image is the value it was written with, so a
+  // late event landing just before a stored version whose image carried
+  // columns leaves those values as they were (docs/merge.md, a limit: the
+  // table does not record which stored columns were carried).
+  ARROW_ASSIGN_OR_RAISE(auto unchanged_names, ReadUnchanged(changes));
+  std::unordered_map<int64_t, std::vector<int>> unchanged;  // batch row -> payload columns
+  for (size_t r = 0; r < unchanged_names.size(); ++r) {
+    for (const auto& name : unchanged_names[r]) {
+      auto it = std::find_if(payload.begin(), payload.end(),
+                             [&](const auto& f) { return f->name() == name; });
+      // A name that is no payload column (a _cdc_ column, a typo) carries nothing.
+      if (it != payload.end()) {
+        unchanged[static_cast<int64_t>(r)].push_back(static_cast<int>(it - payload.begin()));
+      }
+    }
+  }
+  std::unordered_map<int64_t, std::vector<int64_t>> carried;  // image row -> per column
+  auto cell = [&](int64_t image, int c) {
+    auto it = carried.find(image);
+    if (it == carried.end() || it->second[c] < 0) return image;
+    return it->second[c];
+  };
   auto tracked_equal = [&](int64_t a, int64_t b) {
     for (int c : tracked) {
-      if (!images[c]->RangeEquals(a, a + 1, b, *images[c])) return false;
+      const int64_t ca = cell(a, c), cb = cell(b, c);
+      if (!images[c]->RangeEquals(ca, ca + 1, cb, *images[c])) return false;
     }
     return true;
   };
@@ -259,8 +385,13 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   for (int64_t r = 0; r < n_batch; ++r) {
     std::string reason;
     if (ops[r] == MergeOp::kTruncate) {
-      return Status::NotImplemented("history tables do not support truncate events yet (row ", r,
-                                    " of the batch)");
+      // Not keyed (its key columns are NULL): NewTruncates below.
+      if (seqs->IsNull(r) || seqs->GetView(r).empty()) {
+        plan.invalid.push_back({r, "no usable sequence (_cdc_seq is null or empty)"});
+      } else if (ts_column->IsNull(r)) {
+        plan.invalid.push_back({r, "_cdc_ts is null"});
+      }
+      continue;
     }
     if (!keys.valid(r)) {
       reason = keys.InvalidReason(r);
@@ -281,6 +412,30 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   }
   plan.counts.invalid = static_cast<int64_t>(plan.invalid.size());
 
+  // Truncates (docs/merge.md "Truncate"): each ends every version open at
+  // its seq. Kept as a table-wide list (one value per truncate, in the
+  // table's configuration, not a row per key), folded into every key's
+  // events, so a late event older than a truncate ends there too. A new one
+  // reaches every key with a version open at or after it: those keys join
+  // the batch's (this reads their reachable versions: a truncate costs a
+  // pass over the table's current versions, as it rewrites them all).
+  ARROW_ASSIGN_OR_RAISE(auto new_truncates, NewTruncates(index, changes, ts_unit));
+  std::vector<HistoryTruncate> all_truncates = index.truncates();
+  std::string_view first_new;
+  if (!new_truncates.empty()) {
+    plan.counts.truncates = static_cast<int64_t>(new_truncates.size());
+    all_truncates.insert(all_truncates.end(), new_truncates.begin(), new_truncates.end());
+    std::sort(all_truncates.begin(), all_truncates.end(),
+              [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    plan.truncates = all_truncates;
+    first_new = new_truncates.front().seq;
+    index.ForEachChain([&](std::string_view key, const auto& chain) {
+      if (FirstReachable(chain, first_new) == chain.size()) return;
+      auto [it, inserted] = groups.rows.try_emplace(key);
+      if (inserted) groups.order.push_back(key);
+    });
+  }
+
   // What to append: (image row, version) per new version, in key order.
   arrow::Int64Builder take;
   arrow::BinaryBuilder start_b, last_b, end_b;
@@ -292,8 +447,9 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   for (std::string_view key : groups.order) {
     const auto& rows = groups.rows[key];
     const auto* chain = index.Find(key);
-    std::string_view oldest = seqs->GetView(rows.front());
+    std::string_view oldest = rows.empty() ? first_new : seqs->GetView(rows.front());
     for (int64_t r : rows) oldest = std::min(oldest, seqs->GetView(r));
+    if (!first_new.empty()) oldest = std::min(oldest, first_new);
     const size_t first = chain ? FirstReachable(*chain, oldest) : 0;
     const size_t n_chain = chain ? chain->size() : 0;
     const auto* orphans = index.FindOrphans(key);
@@ -331,6 +487,7 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
         del.is_delete = true;
         del.stored = true;
         del.orphan_row = HasOrphan(orphans, del.seq);
+        del.truncate = IsTruncateSeq(all_truncates, del.seq);
         events.push_back(del);
       }
       if (!ver.seqs.end_seq.empty()) {
@@ -362,6 +519,19 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
         newest_known = std::max(newest_known, del.seq);
       }
     }
+    // Truncates the batch can reach (those not older than its oldest event).
+    for (const auto& t : all_truncates) {
+      if (std::string_view(t.seq) < oldest || known.count(t.seq)) continue;
+      FoldEvent del;
+      del.seq = t.seq;
+      del.last = del.seq;
+      del.ts = FromMicros(t.ts_us, ts_unit);
+      del.is_delete = true;
+      del.truncate = true;
+      del.stored = !IsTruncateSeq(new_truncates, t.seq);
+      events.push_back(del);
+      known.insert(del.seq);
+    }
     for (int64_t r : rows) {
       std::string_view seq = seqs->GetView(r);
       if (known.count(seq)) {
@@ -392,6 +562,14 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
       open.reset();
     };
     for (const auto& e : events) {
+      if (!e.stored && !e.is_delete) {
+        auto partial = unchanged.find(e.order);
+        if (partial != unchanged.end()) {
+          auto& cells = carried[e.image];
+          cells.assign(payload.size(), -1);
+          for (int c : partial->second) cells[c] = open ? cell(open->image, c) : null_row;
+        }
+      }
       if (e.is_delete) {
         if (open) {
           if (e.seq < open->last) {  // inside absorbed updates: see below
@@ -399,9 +577,10 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
             open->last = open->start;
           }
           close(e.seq, e.ts);
-          if (!e.stored) ++plan.counts.closed_by_delete;
+          if (!e.stored)
+            ++(e.truncate ? plan.counts.closed_by_truncate : plan.counts.closed_by_delete);
           if (e.only_orphan_row) ++plan.counts.orphans_consumed;
-        } else {
+        } else if (!e.truncate) {
           if (!e.stored) ++plan.counts.deletes_ignored;
           // No version ends here: only the side table can keep it for an
           // older upsert arriving later (history_orphans.h).
@@ -474,11 +653,22 @@ Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBa
   plan.counts.rows_appended = static_cast<int64_t>(plan.append_keys.size());
   plan.counts.orphans_recorded = static_cast<int64_t>(plan.orphans.size());
 
-  // The appended rows: images taken, then the history columns.
+  // The appended rows: images taken (carried cells from their source row),
+  // then the history columns.
   ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
   std::vector<std::shared_ptr<arrow::Array>> columns;
-  for (const auto& image : images) {
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*image, *indices));
+  const auto& image_rows = static_cast<const arrow::Int64Array&>(*indices);
+  for (size_t c = 0; c < images.size(); ++c) {
+    std::shared_ptr<arrow::Array> column_indices = indices;
+    if (!carried.empty()) {
+      arrow::Int64Builder cells;
+      ARROW_RETURN_NOT_OK(cells.Reserve(image_rows.length()));
+      for (int64_t i = 0; i < image_rows.length(); ++i) {
+        cells.UnsafeAppend(cell(image_rows.Value(i), static_cast<int>(c)));
+      }
+      ARROW_RETURN_NOT_OK(cells.Finish(&column_indices));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*images[c], *column_indices));
     columns.push_back(std::move(taken));
   }
   std::shared_ptr<arrow::Array> a;

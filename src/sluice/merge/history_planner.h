@@ -53,8 +53,8 @@ Result<std::map<std::string, std::vector<int64_t>>> HistoryRowsNeeded(
     const HistoryIndex& index, const arrow::RecordBatch& changes);
 
 /// Plans `changes` (a change batch; any order, replays allowed). `existing`
-/// must hold at least the rows HistoryRowsNeeded named. NotImplemented for
-/// truncate events.
+/// must hold at least the rows HistoryRowsNeeded named. A truncate event ends
+/// every version open at its seq (plan.truncates: the table's list to store).
 Result<HistoryPlan> PlanHistory(const HistoryIndex& index, const arrow::RecordBatch& changes,
                                 const VersionRows& existing, const HistoryOptions& options);
 

@@ -39,6 +39,9 @@ Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
   merge_plan.deletes = plan.deletes;
   merge_plan.appends = plan.appends;
   merge_plan.base_version = plan.base_version;
+  if (!plan.truncates.empty()) {
+    merge_plan.properties[kHistoryTruncatesProperty] = EncodeHistoryTruncates(plan.truncates);
+  }
   merge_plan.counts.upserts = plan.counts.rows_appended;
   merge_plan.counts.deletes = plan.counts.closed_by_delete;
   merge_plan.counts.rows_deleted = plan.counts.rows_deleted;

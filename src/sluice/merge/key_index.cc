@@ -73,6 +73,23 @@ int64_t KeyIndex::MemoryBytes() const {
   return bytes + seqs_->cached_bytes();
 }
 
+std::vector<KeyIndex::LiveRow> KeyIndex::LiveRows() const {
+  std::vector<LiveRow> out;
+  auto live = [&](uint32_t number) {
+    auto [id, in_file] = Locate(number);
+    out.push_back({&files_[id].path, in_file, files_[id].max_seq});
+  };
+  for (const auto& [token, row] : narrow_delta_) live(row);
+  for (const auto& [k, row] : delta_) live(row);
+  narrow_run_.ForEach([&](const NarrowSlot& s) {
+    if (s.row != kRemovedRow) live(s.row);
+  });
+  wide_run_.ForEach([&](const WideSlot& s) {
+    if (s.row != kRemovedRow) live(s.row);
+  });
+  return out;
+}
+
 std::vector<IndexEntry> KeyIndex::Entries() const {
   std::vector<IndexEntry> out;
   auto live = [&](std::string key, uint32_t number) {

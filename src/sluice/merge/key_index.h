@@ -122,6 +122,22 @@ class KeyIndex {
   /// Forgets tombstones deleted before `cutoff_ms` (the retention).
   void PurgeTombstones(int64_t cutoff_ms);
 
+  /// A live row as a truncate sees it: its file (add.path), row in the file,
+  /// and the file's sequence bound (Found::seq before ExactSeqs).
+  struct LiveRow {
+    const std::string* file = nullptr;
+    int64_t row = 0;
+    std::string_view seq_bound;
+  };
+  /// Every live row, in no particular order. Valid until the index changes.
+  std::vector<LiveRow> LiveRows() const;
+
+  /// The table's truncate watermark (MergePlan::truncate_seq, read from the
+  /// table's configuration by Build): events with a seq <= it are ignored.
+  /// Empty: no truncate. Apply refuses a plan carrying a truncate (Invalid):
+  /// the rows it deleted are not followed key by key, so rebuild instead.
+  const std::string& truncate_seq() const { return truncate_seq_; }
+
   int64_t live_count() const { return live_; }
   int64_t tombstone_count() const { return static_cast<int64_t>(tombstones_.size()); }
   /// Bytes held (keys, directory, delta, tombstones, files, sequence cache).
@@ -238,6 +254,7 @@ class KeyIndex {
   uint32_t row_space_ = kRemovedRow;
 
   std::unique_ptr<SeqReader> seqs_;
+  std::string truncate_seq_;
 };
 
 // Defined here: the store (key_index_store.cc) and Apply (key_index_apply.cc)

@@ -9,6 +9,9 @@ namespace sluice::merge {
 
 Status KeyIndex::Apply(const MergePlan& plan, const MergeOutcome& outcome) {
   if (outcome.already_applied) return Status::OK();
+  if (!plan.truncate_seq.empty()) {
+    return Status::Invalid("a truncate deleted rows the key index does not follow; rebuild it");
+  }
   if (plan.base_version != version_) {
     return Status::Invalid("key index is at version ", version_, " but the plan was made at ",
                            plan.base_version, "; rebuild the index");

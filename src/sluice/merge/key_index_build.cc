@@ -21,6 +21,15 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Build(const delta::Snapshot& snapsho
   auto index = std::make_unique<KeyIndex>(std::move(encoder), location);
   KeyIndex& ix = *index;
   ix.version_ = snapshot.version();
+  const auto& config = snapshot.metadata().configuration;
+  if (auto it = config.find(kTruncateSeqProperty); it != config.end()) {
+    auto seq = DecodeTruncateSeq(it->second);
+    if (!seq.ok()) {
+      return Status::Invalid("table property ", kTruncateSeqProperty, " of ", location.uri, ": ",
+                             seq.status().message());
+    }
+    ix.truncate_seq_ = std::move(*seq);
+  }
   IndexBuildStats local;
   IndexBuildStats& s = stats ? *stats : local;
   s = IndexBuildStats{};

@@ -12,8 +12,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sluice/core/status.h"
 #include "sluice/delta/deletion_bitmap.h"
 #include "sluice/merge/batch_dedup.h"
 
@@ -31,6 +33,16 @@ struct Tombstone {
   bool operator==(const Tombstone&) const = default;
 };
 
+/// The merged table's configuration key holding its truncate watermark: the
+/// `_cdc_seq` of the newest truncate applied, in lowercase hex. Every row
+/// older than it was deleted, and an event whose seq is <= it is ignored
+/// (docs/merge.md "Truncate"). Absent: no truncate yet.
+inline constexpr const char* kTruncateSeqProperty = "sluice.truncateSeq";
+
+/// `seq` as lowercase hex, and back (Invalid for anything but hex digit pairs).
+std::string EncodeTruncateSeq(std::string_view seq);
+Result<std::string> DecodeTruncateSeq(std::string_view hex);
+
 struct MergeCounts {
   int64_t events = 0;         ///< rows in the change batch
   int64_t superseded = 0;     ///< lost to a later event of the same key in the batch
@@ -43,6 +55,8 @@ struct MergeCounts {
   /// Live rows whose exact sequence was read back (the index keeps only a
   /// per-file bound; key_index.h): late events, replays, partial images.
   int64_t exact_seq_reads = 0;
+  int64_t truncates = 0;       ///< truncate events in the batch
+  int64_t rows_truncated = 0;  ///< live rows older than a truncate, deleted (in rows_deleted too)
 };
 
 /// A value of an appended row that the event did not carry (a partial image,
@@ -69,6 +83,13 @@ struct MergePlan {
   std::vector<CarriedValue> carried;
   /// Tombstones to persist and to install in the index.
   std::vector<Tombstone> tombstones;
+  /// A truncate newer than the table's truncate watermark: its `_cdc_seq`,
+  /// the new watermark the writer stores in the table's configuration
+  /// (kTruncateSeqProperty) in the same commit. Empty: none.
+  std::string truncate_seq;
+  /// Further table properties to set in the commit (the history table's
+  /// truncates, history_plan.h).
+  std::map<std::string, std::string> properties;
   MergeCounts counts;
   /// Rows for the dead-letter table (row indexes into the change batch).
   std::vector<InvalidRow> invalid;
@@ -76,7 +97,8 @@ struct MergePlan {
   int64_t base_version = -1;
 
   bool Empty() const {
-    return deletes.empty() && tombstones.empty() && (!appends || append_keys.empty());
+    return deletes.empty() && tombstones.empty() && truncate_seq.empty() && properties.empty() &&
+           (!appends || append_keys.empty());
   }
 };
 

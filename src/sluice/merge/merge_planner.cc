@@ -4,12 +4,42 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "sluice/merge/partial_image.h"
 
 namespace sluice::merge {
+
+std::string EncodeTruncateSeq(std::string_view seq) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(seq.size() * 2);
+  for (unsigned char c : seq) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> DecodeTruncateSeq(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return Status::Invalid("odd number of hex digits");
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return Status::Invalid("not lowercase hex: ", hex);
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  if (out.empty()) return Status::Invalid("empty sequence");
+  return out;
+}
 
 std::shared_ptr<arrow::Schema> MergedTableSchema(const arrow::Schema& change_schema) {
   arrow::FieldVector kept;
@@ -23,10 +53,6 @@ std::shared_ptr<arrow::Schema> MergedTableSchema(const arrow::Schema& change_sch
 Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& batch,
                             const EncodedKeys& keys, const DedupResult& dedup,
                             const PlanOptions& options) {
-  if (!dedup.truncates.empty()) {
-    return Status::NotImplemented("the merge does not support truncate events yet (row ",
-                                  dedup.truncates.front(), " of the batch)");
-  }
   ARROW_ASSIGN_OR_RAISE(auto seqs, ReadSeqs(batch));
   MergePlan plan;
   plan.base_version = index.version();
@@ -34,6 +60,52 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
   plan.counts.events = batch.num_rows();
   plan.counts.superseded = dedup.superseded;
   plan.counts.invalid = static_cast<int64_t>(dedup.invalid.size());
+
+  // Truncates (docs/merge.md "Truncate"): a table-level watermark W, the
+  // newest truncate's seq. Every live row older than a new W is deleted;
+  // every event at or below W is ignored, in this batch and later ones, so
+  // nothing older than a truncate comes back and events of the batch
+  // ordered after it survive. One value, not a tombstone per key.
+  std::string watermark = index.truncate_seq();
+  std::string_view newest_truncate;
+  for (int64_t row : dedup.truncates)
+    newest_truncate = std::max(newest_truncate, seqs->GetView(row));
+  plan.counts.truncates = static_cast<int64_t>(dedup.truncates.size());
+  // Live rows the truncate deleted, gone for the events below: whole files
+  // (by their bound), and single rows of files also holding newer rows.
+  std::unordered_set<std::string_view> truncated_files;
+  std::set<std::pair<std::string_view, int64_t>> truncated_rows;
+  auto is_truncated = [&](const std::string& file, int64_t row) {
+    return truncated_files.count(file) > 0 || truncated_rows.count({file, row}) > 0;
+  };
+  if (newest_truncate > std::string_view(watermark)) {
+    watermark = std::string(newest_truncate);
+    plan.truncate_seq = watermark;
+    // A file whose sequence bound is below the truncate loses all its live
+    // rows (the usual case: the truncate is the newest event); the rows of
+    // other files are decided by their exact sequences.
+    std::vector<SeqReader::Request> check;
+    for (const auto& live : index.LiveRows()) {
+      if (live.seq_bound < std::string_view(watermark)) {
+        truncated_files.insert(*live.file);
+        plan.deletes[*live.file].Add(static_cast<uint64_t>(live.row));
+        ++plan.counts.rows_truncated;
+      } else {
+        check.push_back({live.file, live.row});
+      }
+    }
+    if (!check.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto exact, index.ExactSeqs(check));
+      plan.counts.exact_seq_reads += static_cast<int64_t>(check.size());
+      for (size_t i = 0; i < check.size(); ++i) {
+        if (exact[i] >= watermark) continue;
+        truncated_rows.emplace(*check[i].path, check[i].row);
+        plan.deletes[*check[i].path].Add(static_cast<uint64_t>(check[i].row));
+        ++plan.counts.rows_truncated;
+      }
+    }
+    plan.counts.rows_deleted += plan.counts.rows_truncated;
+  }
 
   // Partial images (partial_image.h): the rows of each key whose winner
   // lacks columns, so its unchanged values can come from older events.
@@ -84,14 +156,21 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
       founds[exact_of[i]].seq_exact = true;
     }
   }
-  plan.counts.exact_seq_reads = static_cast<int64_t>(exact_rows.size());
+  plan.counts.exact_seq_reads += static_cast<int64_t>(exact_rows.size());
 
   arrow::Int64Builder take;
   for (size_t w = 0; w < dedup.winners.size(); ++w) {
     const int64_t row = dedup.winners[w];
     const std::string_view key = keys.key(row);
     const std::string_view seq = seqs->GetView(row);
-    const KeyIndex::Found& found = founds[w];
+    KeyIndex::Found found = founds[w];
+    if (!watermark.empty() && seq <= std::string_view(watermark)) {
+      ++plan.counts.ignored_stale;  // at or before a truncate
+      continue;
+    }
+    if (found.kind == KeyIndex::Found::Kind::kLive && is_truncated(*found.file, found.row)) {
+      found = KeyIndex::Found{};  // the truncate deleted it: nothing to replace or carry
+    }
     if (found.kind != KeyIndex::Found::Kind::kAbsent && seq <= found.seq) {
       ++plan.counts.ignored_stale;  // older than, or a replay of, what we hold
       continue;
@@ -112,7 +191,8 @@ Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& bat
       std::vector<int64_t> older;
       for (int64_t r : rows_of_key[key]) {
         std::string_view s = seqs->GetView(r);
-        if (s < seq && (found.kind == KeyIndex::Found::Kind::kAbsent || s > found.seq))
+        if (s < seq && (found.kind == KeyIndex::Found::Kind::kAbsent || s > found.seq) &&
+            (watermark.empty() || s > std::string_view(watermark)))
           older.push_back(r);
       }
       std::stable_sort(older.begin(), older.end(),

@@ -12,6 +12,8 @@
 //                                               E's image appended
 // So a re-insert after a delete works exactly when it is newer than the
 // tombstone, and an update's image, NULLs included, replaces the whole row.
+// A truncate T deletes every live row older than it; events <= seq(T), then
+// and forever after (the watermark is stored with the table), are ignored.
 #pragma once
 
 #include <arrow/type_fwd.h>
@@ -36,8 +38,10 @@ struct PlanOptions {
   int64_t batch_version = 0;
 };
 
-/// Plans `batch` given its encoded keys and dedup result. NotImplemented if
-/// the batch holds truncate events (not keyed; see docs/merge.md).
+/// Plans `batch` given its encoded keys and dedup result. Truncate events
+/// (not keyed): the newest one above the index's truncate_seq() deletes every
+/// live row with an older seq and becomes plan.truncate_seq; every event at
+/// or below the watermark is ignored (counted stale). See docs/merge.md.
 Result<MergePlan> PlanMerge(const KeyIndex& index, const arrow::RecordBatch& batch,
                             const EncodedKeys& keys, const DedupResult& dedup,
                             const PlanOptions& options);

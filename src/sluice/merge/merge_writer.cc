@@ -102,8 +102,13 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   // written anywhere.
   std::unique_ptr<delta::Transaction> txn;
   if (!snapshot) {
+    auto configuration = options.configuration;
+    if (!plan.truncate_seq.empty()) {
+      configuration[kTruncateSeqProperty] = EncodeTruncateSeq(plan.truncate_seq);
+    }
+    for (const auto& [k, v] : plan.properties) configuration[k] = v;
     ARROW_ASSIGN_OR_RAISE(txn, CreateTableTransaction(location, *plan.appends->schema(), use_dv,
-                                                      "MERGE", options.configuration));
+                                                      "MERGE", configuration));
   } else {
     if (!snapshot->metadata().partition_columns.empty()) {
       return Status::NotImplemented("merge into partitioned table ", location.uri);
@@ -114,17 +119,28 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
                              " does not have the deletionVectors feature; use copy_on_write");
     }
     txn = std::make_unique<delta::Transaction>(snapshot, "MERGE");
+    delta::Metadata metadata = snapshot->metadata();
+    bool metadata_changed = false;
     if (!snapshot->schema()->Equals(*plan.appends->schema(), /*check_metadata=*/false)) {
       if (!options.allow_schema_change) {
         return Status::Invalid("table ", location.uri, ": merge schema differs from the table's:\n",
                                "table: ", snapshot->schema()->ToString(),
                                "\nmerge: ", plan.appends->schema()->ToString());
       }
-      delta::Metadata metadata = snapshot->metadata();
       ARROW_ASSIGN_OR_RAISE(metadata.schema_string,
                             delta::SchemaToDeltaJson(*plan.appends->schema()));
-      txn->UpdateMetadata(std::move(metadata));
+      metadata_changed = true;
     }
+    // The truncate watermark lands with the rows it deleted, in one commit.
+    if (!plan.truncate_seq.empty()) {
+      metadata.configuration[kTruncateSeqProperty] = EncodeTruncateSeq(plan.truncate_seq);
+      metadata_changed = true;
+    }
+    for (const auto& [k, v] : plan.properties) {
+      metadata.configuration[k] = v;
+      metadata_changed = true;
+    }
+    if (metadata_changed) txn->UpdateMetadata(std::move(metadata));
   }
 
   // A plan deleting rows of a file another writer has since removed (an

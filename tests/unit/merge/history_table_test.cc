@@ -10,6 +10,7 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 
@@ -41,8 +42,20 @@ struct HEvent {
   int64_t ts = 0;
   std::optional<std::string> name;
   std::optional<int64_t> amount;
-  std::optional<std::string> extra;  // only with `with_extra`
+  std::optional<std::string> extra;    // only with `with_extra`
+  std::vector<std::string> unchanged;  // _cdc_unchanged (a partial image)
 };
+
+// `e` as a partial image: `columns` are listed in _cdc_unchanged (their
+// values in the event are NULL, as the sources send them).
+HEvent Partial(HEvent e, std::vector<std::string> columns) {
+  for (const auto& c : columns) {
+    if (c == "name") e.name.reset();
+    if (c == "amount") e.amount.reset();
+  }
+  e.unchanged = std::move(columns);
+  return e;
+}
 
 /// (id, name, amount, start, end, seq, last_seq, end_seq), sorted.
 using HRow = std::tuple<int64_t, std::optional<std::string>, std::optional<int64_t>, int64_t,
@@ -85,6 +98,18 @@ std::shared_ptr<arrow::RecordBatch> Batch(const std::vector<HEvent>& events,
   columns.push_back(op.Finish().ValueOrDie());
   columns.push_back(seq.Finish().ValueOrDie());
   columns.push_back(ts.Finish().ValueOrDie());
+  if (std::any_of(events.begin(), events.end(),
+                  [](const HEvent& e) { return !e.unchanged.empty(); })) {
+    arrow::ListBuilder lists(arrow::default_memory_pool(),
+                             std::make_shared<arrow::StringBuilder>());
+    auto& names = static_cast<arrow::StringBuilder&>(*lists.value_builder());
+    for (const auto& e : events) {
+      EXPECT_TRUE((e.unchanged.empty() ? lists.AppendNull() : lists.Append()).ok());
+      for (const auto& n : e.unchanged) EXPECT_TRUE(names.Append(n).ok());
+    }
+    fields.push_back(arrow::field("_cdc_unchanged", arrow::list(arrow::utf8())));
+    columns.push_back(lists.Finish().ValueOrDie());
+  }
   return arrow::RecordBatch::Make(arrow::schema(fields), static_cast<int64_t>(events.size()),
                                   columns);
 }
@@ -131,6 +156,7 @@ class HistoryTableTest : public ::testing::TestWithParam<MergeMode> {
     EXPECT_EQ((*rebuilt)->version(), held->version());
     EXPECT_EQ((*rebuilt)->Entries(), held->Entries());
     EXPECT_EQ((*rebuilt)->Orphans(), held->Orphans());
+    EXPECT_EQ((*rebuilt)->truncates(), held->truncates());
   }
 
   std::vector<HRow> Rows() {
@@ -245,6 +271,110 @@ TEST_P(HistoryTableTest, LateTrackedChangeInsideAbsorbedRunIsCountedAndSplits) {
   EXPECT_EQ(step.counts.split_absorbed, 1);
   EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 3, 10, 20, "s1", "s1", "s2"),
                                        R(1, "z", 2, 20, std::nullopt, "s2", "s2", "")}));
+}
+
+// Partial images (_cdc_unchanged, partial_image.h): an unchanged column of a
+// version carries the value the row had just before the event: the previous
+// version's (stored, or opened earlier in the same batch), NULL after a
+// delete or for a key never seen; the column is not kept in the table.
+TEST_P(HistoryTableTest, PartialImageCarriesThePreviousVersionsValue) {
+  Apply({{"insert", "s1", 1, 10, "a", 1}});
+  // Across batches: the stored current version gives the value.
+  Apply({Partial({"update", "s2", 1, 20, "x", 2}, {"name"})});
+  // Within one batch: each event carries from the one before it, chained.
+  Apply({Partial({"update", "s3", 1, 30, "x", 3}, {"name"}),
+         Partial({"update", "s4", 1, 40, "b", 9}, {"amount"}),
+         {"delete", "s5", 1, 50},
+         Partial({"insert", "s6", 1, 60, "x", 6}, {"name"}),    // after a delete: NULL
+         Partial({"insert", "s1", 2, 10, "x", 7}, {"name"})});  // a new key: NULL
+  EXPECT_EQ(Rows(),                                             // sorted: a NULL name first
+            (std::vector<HRow>{
+                R(1, std::nullopt, 6, 60, std::nullopt, "s6", "s6", ""),
+                R(1, "a", 1, 10, 20, "s1", "s1", "s2"), R(1, "a", 2, 20, 30, "s2", "s2", "s3"),
+                R(1, "a", 3, 30, 40, "s3", "s3", "s4"), R(1, "b", 3, 40, 50, "s4", "s4", "s5"),
+                R(2, std::nullopt, 7, 10, std::nullopt, "s1", "s1", "")}));
+  auto snapshot = delta::Snapshot::Load(location_.log);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ((*snapshot)->schema()->GetFieldByName("_cdc_unchanged"), nullptr);
+}
+
+TEST_P(HistoryTableTest, PartialImageOfALateEventCarriesFromItsPredecessor) {
+  Apply({{"insert", "s1", 1, 10, "a", 1}, {"update", "s3", 1, 30, "c", 3}});
+  // s2 lands between s1 and s3: it carries s1's name, not the current one.
+  Apply({Partial({"update", "s2", 1, 20, "x", 2}, {"name"})});
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 20, "s1", "s1", "s2"),
+                                       R(1, "a", 2, 20, 30, "s2", "s2", "s3"),
+                                       R(1, "c", 3, 30, std::nullopt, "s3", "s3", "")}));
+}
+
+TEST_P(HistoryTableTest, PartialImageWithOnlyUntrackedChangesIsAbsorbed) {
+  Open({"name"});
+  Apply({{"insert", "s1", 1, 10, "a", 1}});
+  // The carried name equals the version's: no new version (the NULL the
+  // event holds in its place must not count as a change).
+  auto step = Apply({Partial({"update", "s2", 1, 20, "x", 2}, {"name"})});
+  EXPECT_EQ(step.counts.in_place, 1);
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 2, 10, std::nullopt, "s1", "s2", "")}));
+}
+
+// Truncate (docs/merge.md "Truncate"): every version open at its seq ends
+// there, in any arrival order and across restarts; no orphan delete per key.
+TEST_P(HistoryTableTest, TruncateEndsEveryOpenVersion) {
+  Apply({{"insert", "s1", 1, 10, "a", 1},
+         {"insert", "s1", 2, 10, "b", 2},
+         {"update", "s2", 1, 20, "c", 3},
+         {"delete", "s3", 2, 30}});
+  Apply({{"insert", "s4", 3, 40, "d", 4}});
+  auto step = Apply({{"truncate", "s5", std::nullopt, 50}, {"insert", "s6", 1, 60, "e", 5}});
+  EXPECT_EQ(step.counts.truncates, 1);
+  EXPECT_EQ(step.counts.closed_by_truncate, 2);
+  EXPECT_EQ(step.counts.invalid, 0);
+  EXPECT_EQ(step.counts.orphans_recorded, 0);
+  EXPECT_EQ(Rows(),
+            (std::vector<HRow>{
+                R(1, "a", 1, 10, 20, "s1", "s1", "s2"), R(1, "c", 3, 20, 50, "s2", "s2", "s5"),
+                R(1, "e", 5, 60, std::nullopt, "s6", "s6", ""),
+                R(2, "b", 2, 10, 30, "s1", "s1", "s3"), R(3, "d", 4, 40, 50, "s4", "s4", "s5")}));
+  // Late events older than the truncate end at it: a known key, a new one.
+  Apply({{"update", "s45", 3, 45, "late", 9}, {"insert", "s44", 4, 44, "x", 1}});
+  // After a restart the truncate is read back from the table.
+  Open({});
+  step = Apply({{"insert", "s43", 5, 43, "y", 1}});
+  EXPECT_EQ(step.counts.orphans_recorded, 0);
+  EXPECT_EQ(
+      Rows(),
+      (std::vector<HRow>{
+          R(1, "a", 1, 10, 20, "s1", "s1", "s2"), R(1, "c", 3, 20, 50, "s2", "s2", "s5"),
+          R(1, "e", 5, 60, std::nullopt, "s6", "s6", ""), R(2, "b", 2, 10, 30, "s1", "s1", "s3"),
+          R(3, "d", 4, 40, 45, "s4", "s4", "s45"), R(3, "late", 9, 45, 50, "s45", "s45", "s5"),
+          R(4, "x", 1, 44, 50, "s44", "s44", "s5"), R(5, "y", 1, 43, 50, "s43", "s43", "s5")}));
+  ASSERT_NE(table_->index(), nullptr);
+  EXPECT_EQ(table_->index()->truncates(), (std::vector<HistoryTruncate>{{"s5", 50}}));
+  // A replayed truncate changes nothing.
+  auto before = Rows();
+  step = Apply({{"truncate", "s5", std::nullopt, 50}});
+  EXPECT_EQ(step.counts.truncates, 0);
+  EXPECT_EQ(step.counts.rows_appended, 0);
+  EXPECT_EQ(Rows(), before);
+}
+
+TEST_P(HistoryTableTest, ALateTruncateSplitsTheVersionsItFallsIn) {
+  Apply({{"insert", "s1", 1, 10, "a", 1}, {"update", "s3", 1, 30, "b", 2}});
+  Apply({{"truncate", "s2", std::nullopt, 20}});
+  // Truncated at s2: the first version ends there; the update re-opens.
+  EXPECT_EQ(Rows(), (std::vector<HRow>{R(1, "a", 1, 10, 20, "s1", "s1", "s2"),
+                                       R(1, "b", 2, 30, std::nullopt, "s3", "s3", "")}));
+}
+
+TEST(HistoryTruncatesTest, PropertyRoundTripAndRefusals) {
+  std::vector<HistoryTruncate> list = {{std::string("\x01", 1), -5}, {"s9", 1700000000000000}};
+  auto text = EncodeHistoryTruncates(list);
+  EXPECT_EQ(text, "01:-5,7339:1700000000000000");
+  EXPECT_EQ(*DecodeHistoryTruncates(text), list);
+  EXPECT_TRUE(DecodeHistoryTruncates("")->empty());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339").ok());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339:x").ok());
+  EXPECT_FALSE(DecodeHistoryTruncates("7339:1,01:2").ok());  // not sorted
 }
 
 TEST_P(HistoryTableTest, ColumnAddedMidStream) {

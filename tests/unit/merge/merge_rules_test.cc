@@ -60,9 +60,28 @@ class MergeRulesTest : public ::testing::TestWithParam<MergeMode> {
     auto commit = WriteMerge(location_, *snapshot, *plan, options);
     EXPECT_TRUE(commit.ok()) << commit.status().ToString();
     if (!commit.ok()) return {};
-    EXPECT_TRUE(index_->Apply(*plan, commit->outcome).ok());
-    CheckRebuild();
+    if (plan->truncate_seq.empty()) {
+      EXPECT_TRUE(index_->Apply(*plan, commit->outcome).ok());
+      CheckRebuild();
+    } else {
+      // A truncate is not followed key by key: the index is rebuilt (as
+      // MergedTable does).
+      EXPECT_FALSE(index_->Apply(*plan, commit->outcome).ok());
+      Rebuild();
+    }
     return std::move(*plan);
+  }
+
+  /// The index rebuilt from the table, as after a restart.
+  void Rebuild() {
+    auto snapshot = delta::Snapshot::Load(location_.log);
+    ASSERT_TRUE(snapshot.ok());
+    auto done = (*snapshot)->TxnVersion(kApp).value_or(-1);
+    auto tombs = LoadTombstones(location_, done, now_ms_ - kDefaultTombstoneRetentionMs);
+    ASSERT_TRUE(tombs.ok()) << tombs.status().ToString();
+    auto rebuilt = KeyIndex::Build(**snapshot, location_, index_->encoder(), *tombs);
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
+    index_ = std::move(*rebuilt);
   }
 
   /// The index rebuilt from the table equals the incremental one.
@@ -168,9 +187,80 @@ TEST_P(MergeRulesTest, NullKeyOrMissingSequenceIsReportedInvalid) {
 TEST_P(MergeRulesTest, SnapshotRowsAndTruncate) {
   Merge({{"snapshot", "a0", 1, "backfill", 1}, {"insert", "b1", 1, "cdc", 2}});
   EXPECT_EQ(Rows(), (std::vector<Row>{{1, "cdc", 2, "b1"}}));
-  auto batch = ChangeBatch({{"truncate", "c1", {}, {}, {}}});
-  auto plan = PlanBatch(*index_, *batch, {now_ms_, version_ + 1});
-  EXPECT_TRUE(plan.status().IsNotImplemented()) << plan.status().ToString();
+  // A truncate's key columns are NULL: it is not a dead letter.
+  auto plan = Merge({{"truncate", "c1", {}, {}, {}}});
+  EXPECT_EQ(plan.counts.invalid, 0);
+  EXPECT_EQ(plan.counts.truncates, 1);
+  EXPECT_EQ(Rows(), (std::vector<Row>{}));
+}
+
+// Truncate (docs/merge.md "Truncate"): every row older than it goes, events
+// of the batch after it stay, and no event at or before it ever comes back,
+// also after a restart (the watermark is stored in the table's configuration).
+TEST_P(MergeRulesTest, TruncateDeletesOlderRowsAndKeepsLaterEventsOfTheBatch) {
+  Merge({{"insert", "s1", 1, "a", 1}, {"insert", "s1", 2, "b", 2}, {"insert", "s2", 3, "c", 3}});
+  auto plan = Merge({{"update", "s3", 1, "x", 9},
+                     {"truncate", "s4", {}, {}, {}},
+                     {"insert", "s5", 4, "d", 4},
+                     {"update", "s6", 2, "after", 5}});
+  EXPECT_EQ(plan.truncate_seq, "s4");
+  EXPECT_EQ(plan.counts.truncates, 1);
+  EXPECT_EQ(plan.counts.rows_truncated, 3);
+  EXPECT_EQ(plan.counts.rows_deleted, 3);
+  EXPECT_EQ(plan.counts.ignored_stale, 1);  // id 1's s3 update is before the truncate
+  EXPECT_EQ(Rows(), (std::vector<Row>{{2, "after", 5, "s6"}, {4, "d", 4, "s5"}}));
+  EXPECT_EQ(index_->truncate_seq(), "s4");
+  auto snapshot = delta::Snapshot::Load(location_.log);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ((*snapshot)->metadata().configuration.at(kTruncateSeqProperty), "7334");
+
+  // Late events older than (or at) the truncate: ignored, also after a restart.
+  auto late = Merge({{"insert", "s35", 5, "late", 1}, {"update", "s4", 1, "same seq", 1}});
+  EXPECT_EQ(late.counts.ignored_stale, 2);
+  Rebuild();
+  EXPECT_EQ(index_->truncate_seq(), "s4");
+  late = Merge({{"update", "s3", 3, "late", 1}, {"insert", "s7", 6, "new", 6}});
+  EXPECT_EQ(late.counts.ignored_stale, 1);
+  EXPECT_EQ(Rows(),
+            (std::vector<Row>{{2, "after", 5, "s6"}, {4, "d", 4, "s5"}, {6, "new", 6, "s7"}}));
+  // A replayed or older truncate changes nothing.
+  auto replay = Merge({{"truncate", "s4", {}, {}, {}}, {"truncate", "s2", {}, {}, {}}});
+  EXPECT_TRUE(replay.truncate_seq.empty());
+  EXPECT_EQ(replay.counts.rows_deleted, 0);
+  EXPECT_EQ(Rows().size(), 3u);
+}
+
+TEST_P(MergeRulesTest, ALateTruncateSparesNewerRows) {
+  // One file holding rows on both sides of the truncate: decided by their
+  // exact sequences; a file wholly older goes by its bound.
+  Merge({{"insert", "s1", 1, "old", 1}});
+  Merge({{"insert", "s3", 2, "older", 2}, {"insert", "s9", 3, "newer", 3}});
+  auto plan = Merge({{"truncate", "s5", {}, {}, {}}});
+  EXPECT_EQ(plan.counts.rows_truncated, 2);
+  EXPECT_GE(plan.counts.exact_seq_reads, 2);
+  EXPECT_EQ(Rows(), (std::vector<Row>{{3, "newer", 3, "s9"}}));
+  // A delete after the truncate still leaves its tombstone.
+  Merge({{"delete", "s95", 3, {}, {}}});
+  auto late = Merge({{"insert", "s92", 3, "late", 1}});  // after the truncate, before the delete
+  EXPECT_EQ(late.counts.ignored_stale, 1);
+  EXPECT_EQ(Rows(), (std::vector<Row>{}));
+}
+
+TEST_P(MergeRulesTest, TruncateInTheFirstBatchCreatesTheTableWithItsWatermark) {
+  auto plan = Merge({{"insert", "s1", 1, "gone", 1},
+                     {"truncate", "s2", {}, {}, {}},
+                     {"insert", "s3", 2, "kept", 2}});
+  EXPECT_EQ(plan.counts.ignored_stale, 1);
+  EXPECT_EQ(Rows(), (std::vector<Row>{{2, "kept", 2, "s3"}}));
+  EXPECT_EQ(index_->truncate_seq(), "s2");
+}
+
+TEST(TruncateSeqTest, HexRoundTripAndRefusals) {
+  EXPECT_EQ(EncodeTruncateSeq(std::string("\x00\xffz", 3)), "00ff7a");
+  EXPECT_EQ(*DecodeTruncateSeq("00ff7a"), std::string("\x00\xffz", 3));
+  EXPECT_FALSE(DecodeTruncateSeq("0").ok());
+  EXPECT_FALSE(DecodeTruncateSeq("zz").ok());
+  EXPECT_FALSE(DecodeTruncateSeq("").ok());
 }
 
 TEST_P(MergeRulesTest, ARetriedBatchIsNotAppliedTwice) {

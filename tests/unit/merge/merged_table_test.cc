@@ -200,6 +200,24 @@ TEST_P(MergedTableTest, ABatchAnotherProcessCommittedIsAppliedOnce) {
   EXPECT_TRUE(empty->outcome.already_applied);
 }
 
+// The entry point rebuilds its index after a truncate (KeyIndex::Apply does
+// not follow one) and keeps ignoring older events, also in a new process.
+TEST_P(MergedTableTest, TruncateThroughTheEntryPointAndARestart) {
+  InsertOneFileEach(3);
+  auto commit = Apply(*table_,
+                      {{"insert", "s00", 9, "old", 9},
+                       {"truncate", "s05", {}, {}, {}},
+                       {"update", "s06", 2, "after", 20}},
+                      4);
+  EXPECT_FALSE(commit.outcome.already_applied);
+  EXPECT_EQ(Rows(), (std::vector<Row>{{2, "after", 20, "s06"}}));
+  Apply(*table_, {{"update", "s04", 1, "late", 1}, {"insert", "s07", 3, "new", 3}}, 5);
+  EXPECT_EQ(Rows(), (std::vector<Row>{{2, "after", 20, "s06"}, {3, "new", 3, "s07"}}));
+  auto restarted = Make();
+  Apply(*restarted, {{"insert", "s05", 4, "late", 4}, {"delete", "s08", 2, {}, {}}}, 6);
+  EXPECT_EQ(Rows(), (std::vector<Row>{{3, "new", 3, "s07"}}));
+}
+
 TEST_P(MergedTableTest, AnEmptyCommitOverACompactionRecordsTheVersion) {
   InsertOneFileEach(3);
   CompactAll();  // the held snapshot is now stale
