@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "sluice/io/http_client.h"
+#include "sluice/sources/debezium/debezium_decoder.h"
+#include "sluice/sources/debezium/schema_registry_client.h"
 #include "sluice/sources/debezium/topic_table.h"
 
 namespace sluice::sources::debezium {
@@ -297,6 +300,26 @@ Result<std::unique_ptr<Source>> MakeKafkaSource(const SourceOptions& options,
   auto source = std::make_unique<KafkaSource>(options, std::move(decoder));
   ARROW_RETURN_NOT_OK(source->Init());
   return source;
+}
+
+Result<std::unique_ptr<Source>> MakeDebeziumSource(const SourceOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto settings, ParseKafkaSettings(options.settings));
+  std::shared_ptr<SchemaRegistryClient> registry;
+  if (!settings.schema_registry_url.empty()) {
+    SchemaRegistryOptions r;
+    r.url = settings.schema_registry_url;
+    r.user = settings.schema_registry_user;
+    r.password = settings.schema_registry_password;
+    io::CurlHttpOptions http;
+    http.ca_file = settings.schema_registry_ca_file;
+    registry = std::make_shared<SchemaRegistryClient>(std::move(r), io::MakeCurlHttpClient(http));
+  } else if (options.format == "avro") {
+    return Status::Invalid(
+        "source.format avro needs source.kafka.schema_registry_url (the writer schemas of "
+        "Confluent-framed messages are in the registry)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto decoder, MakeDebeziumDecoder(options, std::move(registry)));
+  return MakeKafkaSource(options, std::move(decoder));
 }
 
 }  // namespace sluice::sources::debezium

@@ -33,6 +33,11 @@ namespace sluice::sources::debezium {
 Result<std::unique_ptr<Source>> MakeKafkaSource(const SourceOptions& options,
                                                 std::shared_ptr<MessageDecoder> decoder);
 
+/// \brief The source of kind "debezium": MakeKafkaSource with the Debezium
+/// decoder (debezium_decoder.h) and, when `kafka.schema_registry_url` is set,
+/// a schema-registry client for Avro. Invalid for a bad key of either.
+Result<std::unique_ptr<Source>> MakeDebeziumSource(const SourceOptions& options);
+
 /// \brief The range a unit name `topic/partition@from-last` stands for.
 struct UnitRange {
   std::string topic;
