@@ -394,6 +394,7 @@ TEST(KafkaSource, AGroupSplitsPartitionsBetweenProcesses) {
   ASSERT_TRUE((*sa)->Restore(std::nullopt).ok());
   // Alone in the group: every partition.
   EXPECT_EQ(WaitForPartitions(**a, **sa, 4).size(), 4u);
+  EXPECT_FALSE((*sa)->waiting());  // assigned: a drain-and-exit run may stop
 
   auto b = MakeKafkaSource(options, std::make_shared<RowPerMessage>());
   ASSERT_TRUE(b.ok());

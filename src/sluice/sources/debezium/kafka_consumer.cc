@@ -171,6 +171,11 @@ void KafkaConsumer::HandleRebalance(rd_kafka_s* rk, int err, void* raw) {
   ++generation_;
 }
 
+bool KafkaConsumer::awaiting_assignment() const {
+  return !settings_.group_id.empty() && generation_.load() == 0 &&
+         Clock::now() - opened_at_ < std::chrono::milliseconds(settings_.timeout_ms);
+}
+
 Result<std::vector<std::string>> KafkaConsumer::ListTopics() {
   Metadata md;
   rd_kafka_resp_err_t err =

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,6 +57,11 @@ class KafkaConsumer {
   /// without, all of them.
   Result<std::vector<int32_t>> Partitions(const std::string& topic);
 
+  /// \brief True while a group member has not been assigned partitions yet
+  /// (joining takes a moment), for at most the timeout after Open(): a
+  /// drain-and-exit run waits for it instead of exiting with nothing read.
+  bool awaiting_assignment() const;
+
   /// \brief Counts assignment changes (rebalances) seen so far.
   uint64_t assignment_generation() const { return generation_.load(); }
 
@@ -85,6 +91,7 @@ class KafkaConsumer {
   KafkaSettings settings_;
   rd_kafka_s* main_ = nullptr;  ///< the group member (or metadata-only handle)
   std::thread poller_;
+  std::chrono::steady_clock::time_point opened_at_ = std::chrono::steady_clock::now();
   std::atomic<bool> stop_{false};
 
   std::mutex assigned_mu_;

@@ -190,6 +190,9 @@ class KafkaStream : public Stream {
     consumer_->CommitOffsets(topic_, moved);
   }
 
+  // Waiting only while the group has not assigned this process anything yet.
+  bool waiting() const override { return consumer_->awaiting_assignment(); }
+
   std::vector<std::string> TakeNotices() override { return std::move(notices_); }
 
  private:
