@@ -229,25 +229,45 @@ def test_kill_9_mid_stream_stays_exact(kafka, postgres, connector, sink, tmp_pat
 
 
 def test_two_processes_in_a_group_one_killed(kafka, postgres, connector, sink, tmp_path):
-    """Two `sluice run` in one group split the two partitions; one is killed
-    -9 while changes flow and the other takes its partition over: the tables
-    end exact, nothing lost or doubled."""
+    """Two `sluice run` in one group split the two partitions (each commits
+    rows of its own); one is killed -9 while changes flow and the other takes
+    its partition over: the tables end exact, nothing lost or doubled."""
     config = write_config(tmp_path / "sluice.toml", kafka, sink, "sluice-pair")
     a = Run(config, tmp_path / "a.log")
     b = Run(config, tmp_path / "b.log")
-    try:
-        next_id = 5000
-        for step in range(8):
+    next_id = 5000
+
+    def changes(steps):
+        nonlocal next_id
+        for _ in range(steps):
             postgres.sql(f"INSERT INTO shop.items SELECT g, 'p' || g, g FROM "
                          f"generate_series({next_id}, {next_id + 9}) g;"
                          f"UPDATE shop.items SET qty = -qty WHERE id = {next_id + 3};"
                          f"DELETE FROM shop.items WHERE id = {next_id + 4}")
             next_id += 10
-            time.sleep(0.5)
-            if step == 4:
-                b.kill()
+            time.sleep(0.3)
+
+    def commits(log: Path) -> int:
+        return log.read_text().count("shop.items_log v")
+
+    try:
+        changes(4)
+        wait_equal(postgres, sink, timeout=90)
+        # Both took part: each had a partition of its own.
+        deadline = time.time() + 30
+        while time.time() < deadline and not (commits(tmp_path / "a.log") and
+                                              commits(tmp_path / "b.log")):
+            changes(1)
+            time.sleep(1)
+        assert commits(tmp_path / "a.log") and commits(tmp_path / "b.log"), (
+            (tmp_path / "a.log").read_text()[-2000:], (tmp_path / "b.log").read_text()[-2000:])
+        before = commits(tmp_path / "a.log")
+        changes(2)
+        b.kill()
+        changes(4)
         wait_equal(postgres, sink, timeout=90)
         assert a.alive(), (tmp_path / "a.log").read_text()[-3000:]
+        assert commits(tmp_path / "a.log") > before
     finally:
         a.stop()
         b.kill()
