@@ -59,7 +59,10 @@ Result<rd_kafka_s*> KafkaConsumer::NewHandle(bool group) const {
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"topic.metadata.refresh.interval.ms", "10000"},
-      {"log_level", "3"},
+      // Broker trouble reaches the run as errors of the calls that met it;
+      // librdkafka's own log (stderr) keeps only critical lines unless
+      // [source.kafka.properties] log_level says otherwise.
+      {"log_level", "2"},
   };
   if (group) kv.push_back({"group.id", settings_.group_id});
   for (const auto& [k, v] : settings_.properties) kv.push_back({k, v});
