@@ -26,7 +26,9 @@ Mapping (Connect -> Avro):
     optional                union [null, T] (default null), or [T, null] when
                             the field has a non-null default
     name / version /        "connect.name" / "connect.version" /
-    parameters / doc        "connect.parameters" / "connect.doc"
+    parameters / doc /      "connect.parameters" / "connect.doc" /
+    default                 "connect.default" (primitives here) and the
+                            field's "default"
 
     python tests/kafka/avro_reencode.py EVENT.json   # prints the Avro schema
 """
@@ -126,6 +128,8 @@ class _SchemaMapper:
             out["connect.doc"] = s["doc"]
         if s.get("parameters"):
             out["connect.parameters"] = dict(s["parameters"])
+        if s.get("default") is not None and t not in ("struct", "bytes", "array", "map"):
+            out["connect.default"] = s["default"]
         if name:
             out["connect.name"] = name
         if list(out) == ["type"] and isinstance(out["type"], str):

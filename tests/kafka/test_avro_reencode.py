@@ -37,7 +37,8 @@ def test_real_event_schema_follows_avroconverter():
     # A record name is defined once; its second use is a reference.
     assert after == ["null", "dbserver1.inv.customers.Value"]
     value = {f["name"]: f for f in before[1]["fields"]}
-    assert value["id"] == {"name": "id", "type": "int", "default": 0}
+    assert value["id"] == {"name": "id", "type": {"type": "int", "connect.default": 0},
+                           "default": 0}
     price = value["price"]["type"][1]
     assert price["logicalType"] == "decimal" and (price["precision"], price["scale"]) == (10, 2)
     assert price["connect.parameters"] == {"scale": "2", "connect.decimal.precision": "10"}
@@ -48,6 +49,7 @@ def test_real_event_schema_follows_avroconverter():
     source = {f["name"]: f for f in fields["source"]["type"]["fields"]}
     snapshot = source["snapshot"]
     assert snapshot["type"][1] == "null" and snapshot["default"] == "false"
+    assert snapshot["type"][0]["connect.default"] == "false"
     assert snapshot["type"][0]["connect.name"] == "io.debezium.data.Enum"
 
 

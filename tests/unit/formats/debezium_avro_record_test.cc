@@ -9,6 +9,7 @@
 #include <arrow/type.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -66,10 +67,12 @@ struct FakeRegistry {
   }
 };
 
+// Every schema generate.py registered (schemas/<id>.avsc).
 FakeRegistry RealRegistry() {
   FakeRegistry r;
-  for (uint32_t id : {1u, 2u}) {
-    r.schemas[id] = ReadFile(kAvroDir + "schemas/" + std::to_string(id) + ".avsc");
+  for (const auto& entry : std::filesystem::directory_iterator(kAvroDir + "schemas")) {
+    const auto id = static_cast<uint32_t>(std::stoul(entry.path().stem().string()));
+    r.schemas[id] = ReadFile(entry.path().string());
   }
   return r;
 }
@@ -141,6 +144,73 @@ TEST(DebeziumAvroRecordTest, RealEventsGiveTheJsonReadersBatches) {
     EXPECT_EQ(from_avro.tombstones, std::vector<int64_t>{4});
     ExpectSameRecords(from_json, from_avro);
     EXPECT_EQ(registry.calls, 1) << "one schema, resolved once";
+  }
+}
+
+// Real events of a table of many PostgreSQL types (smallint, bigint, real,
+// double, boolean, numeric(50,5) above decimal128, numeric(5,2), numeric
+// without scale, date, time, timestamp(3), timestamptz, interval, jsonb,
+// uuid, bytea, int[] and text[] with nulls, bit(4), point, an enum, char),
+// with a column added between the second and third (a new schema: a second
+// run), an update and a delete: both readers agree, under both decimal
+// overflow settings.
+TEST(DebeziumAvroRecordTest, RealEventsOfManyTypesGiveTheJsonReadersBatches) {
+  const std::string json_dir = std::string(SLUICE_TEST_DATA_DIR) + "/debezium/postgres_types_json/";
+  const char* events[] = {"0-c", "1-c", "2-c", "3-u", "4-d"};
+  for (auto overflow : {connect::DecimalOverflow::kString, connect::DecimalOverflow::kDecimal38}) {
+    for (const char* side : {"value", "key"}) {
+      std::vector<std::string> json, avro;
+      for (const char* e : events) {
+        json.push_back(ReadFile(json_dir + e + "." + side + ".json"));
+        avro.push_back(ReadFile(kAvroDir + "types/" + e + "." + side + ".bin"));
+      }
+      JsonRecordOptions json_opts;
+      json_opts.types.decimal_overflow = overflow;
+      AvroRecordOptions avro_opts;
+      avro_opts.types.decimal_overflow = overflow;
+      JsonRecordReader json_reader(json_opts);
+      ASSERT_OK_AND_ASSIGN(auto from_json, json_reader.Decode(Messages(json.begin(), json.end())));
+      auto registry = RealRegistry();
+      AvroRecordReader avro_reader(registry.Resolver(), avro_opts);
+      ASSERT_OK_AND_ASSIGN(auto from_avro, avro_reader.Decode(Messages(avro.begin(), avro.end())));
+      // numeric(50,5) as decimal(38, 5): row 1's 45-digit value does not
+      // fit, so its insert and update are bad messages in both readers.
+      const bool narrow =
+          overflow == connect::DecimalOverflow::kDecimal38 && std::string(side) == "value";
+      ASSERT_EQ(from_json.bad.size(), narrow ? 2u : 0u);
+      ASSERT_EQ(from_avro.bad.size(), from_json.bad.size());
+      for (size_t i = 0; i < from_avro.bad.size(); ++i) {
+        EXPECT_EQ(from_avro.bad[i].index, from_json.bad[i].index);
+        EXPECT_EQ(from_avro.bad[i].index, i == 0 ? 0 : 3);
+        EXPECT_NE(from_avro.bad[i].reason.find("after.wide: decimal beyond 128 bits"),
+                  std::string::npos)
+            << from_avro.bad[i].reason;
+      }
+      ASSERT_EQ(from_avro.runs.size(), std::string(side) == "value" ? 2u : 1u) << side;
+      ExpectSameRecords(from_json, from_avro);
+      if (std::string(side) != "value" || narrow) continue;
+      const auto& after = *from_avro.runs[0].batch->GetColumnByName("after");
+      auto type_of = [&](const char* name) {
+        return static_cast<const arrow::StructType&>(*after.type())
+            .GetFieldByName(name)
+            ->type()
+            ->ToString();
+      };
+      EXPECT_EQ(type_of("s"), "int16");
+      EXPECT_EQ(type_of("small"), "decimal128(5, 2)");
+      EXPECT_EQ(type_of("wide"),
+                overflow == connect::DecimalOverflow::kString ? "string" : "decimal128(38, 5)");
+      EXPECT_EQ(type_of("ts"), "timestamp[us]");
+      EXPECT_EQ(type_of("tstz"), "timestamp[us, tz=UTC]");
+      EXPECT_EQ(type_of("nums"), "list<element: int32>");
+      auto row0 = after.GetScalar(0).ValueOrDie();
+      const auto& st = static_cast<const arrow::StructScalar&>(*row0);
+      auto field = [&](const char* name) { return st.field(name).ValueOrDie()->ToString(); };
+      EXPECT_EQ(field("free"), "-0.000123");
+      EXPECT_EQ(field("small"), "-999.99");
+      EXPECT_EQ(field("wide"), "123456789012345678901234567890123456789012345.12345");
+      EXPECT_EQ(field("ts"), "2024-02-29 12:34:56.789000");
+    }
   }
 }
 
@@ -361,12 +431,40 @@ TEST(DebeziumAvroRecordTest, HeadersGuidsRunsAndTheSchemaCache) {
   EXPECT_EQ(registry.calls, 3) << "resolved once per id";
   // A GUID the registry does not know: a bad message naming it.
   auto guid = SchemaRef::FromGuid(SchemaRef::Guid{1, 2, 3}).Prefix() + payload;
-  ASSERT_OK_AND_ASSIGN(auto unknown, reader.Decode({guid}));
-  ASSERT_EQ(unknown.bad.size(), 1u);
+  const int before = registry.calls;
+  ASSERT_OK_AND_ASSIGN(auto unknown, reader.Decode({guid, guid, guid}));
+  ASSERT_EQ(unknown.bad.size(), 3u);
+  EXPECT_EQ(registry.calls, before + 1) << "an unknown id is asked once per Decode";
+  ASSERT_OK_AND_ASSIGN(auto later, reader.Decode({guid}));
+  EXPECT_EQ(registry.calls, before + 2) << "and again in the next (it may be registered since)";
   EXPECT_NE(unknown.bad[0].reason.find("schema guid 01020300-"), std::string::npos)
       << unknown.bad[0].reason;
   // Headers must match the values.
   EXPECT_FALSE(reader.Decode(messages, {{}}).ok());
+}
+
+// A registry schema with references: the referenced schemas' named types
+// are defined first (the source resolves the references).
+TEST(DebeziumAvroRecordTest, SchemaReferencesDefineNamedTypes) {
+  const std::string money = R"({"type":"record","name":"Money","namespace":"io.x",
+    "fields":[{"name":"cents","type":"long"},{"name":"currency","type":"string"}]})";
+  const std::string order = R"({"type":"record","name":"Order","namespace":"io.x",
+    "fields":[{"name":"total","type":"Money"},{"name":"tip","type":["null","io.x.Money"]}]})";
+  int calls = 0;
+  AvroRecordReader reader([&](const SchemaRef& ref) -> Result<WriterSchema> {
+    ++calls;
+    if (ref.id() == 1) return WriterSchema{order, {money}};
+    return WriterSchema{order, {}};  // the reference missing
+  });
+  std::vector<std::string> in = {Framed(1, Long(250) + Str("EUR") + Long(0)),
+                                 Framed(2, Long(250) + Str("EUR") + Long(0))};
+  ASSERT_OK_AND_ASSIGN(auto out, reader.Decode(Messages(in.begin(), in.end())));
+  ASSERT_EQ(out.runs.size(), 1u);
+  EXPECT_EQ(out.runs[0].batch->schema()->ToString(),
+            "total: struct<cents: int64 not null, currency: string not null> not null\n"
+            "tip: struct<cents: int64 not null, currency: string not null>");
+  ASSERT_EQ(out.bad.size(), 1u);
+  EXPECT_NE(out.bad[0].reason.find("unknown type 'Money'"), std::string::npos) << out.bad[0].reason;
 }
 
 TEST(DebeziumAvroRecordTest, RootUnionNullIsATombstone) {

@@ -132,7 +132,7 @@ class Converter {
       // {"type": {...}} or {"type": [...]}: the inner schema (props lost, as
       // in Avro's own parser).
       bool optional = false;
-      ARROW_ASSIGN_OR_RAISE(auto inner, Node(type, ns, where, depth, &optional));
+      ARROW_ASSIGN_OR_RAISE(auto inner, Node(type, ns, where, depth + 1, &optional));
       if (optional) return Bad(where, "an optional type nested in a type object");
       return inner;
     }
@@ -465,14 +465,27 @@ class Converter {
 
 }  // namespace
 
-Result<AvroConnectSchema> AvroToConnectSchema(std::string_view text) {
+Result<AvroConnectSchema> AvroToConnectSchema(std::string_view text,
+                                              const std::vector<std::string>& references) {
   dom::parser parser;
+  Converter converter;
+  for (size_t i = 0; i < references.size(); ++i) {
+    dom::element ref;
+    auto err = parser.parse(references[i]).get(ref);
+    if (err != simdjson::SUCCESS) {
+      return Status::Invalid("Avro schema reference ", i,
+                             " is not JSON: ", simdjson::error_message(err));
+    }
+    // Only its named types matter; an optional root is fine.
+    bool optional = false;
+    ARROW_RETURN_NOT_OK(
+        converter.Node(ref, "", "reference " + std::to_string(i), 0, &optional).status());
+  }
   dom::element root;
   auto err = parser.parse(text.data(), text.size()).get(root);
   if (err != simdjson::SUCCESS) {
     return Status::Invalid("Avro schema is not JSON: ", simdjson::error_message(err));
   }
-  Converter converter;
   bool optional = false;
   ARROW_ASSIGN_OR_RAISE(auto c, converter.Node(root, "", "", 0, &optional));
   AvroConnectSchema out;

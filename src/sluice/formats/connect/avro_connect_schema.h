@@ -95,8 +95,11 @@ struct AvroConnectSchema {
 inline constexpr size_t kMaxConnectSchemaBytes = size_t{4} << 20;
 
 /// \brief Reads an Avro schema's JSON text as the Connect schema
-/// AvroConverter wrote it from (table above). Invalid for anything that is
-/// not such a schema.
-Result<AvroConnectSchema> AvroToConnectSchema(std::string_view avro_schema_json);
+/// AvroConverter wrote it from (table above). `references` are the texts of
+/// the schemas it refers to by name (the registry's schema references),
+/// dependencies before their dependents: their named types are defined
+/// first. Invalid for anything that is not such a schema.
+Result<AvroConnectSchema> AvroToConnectSchema(std::string_view avro_schema_json,
+                                              const std::vector<std::string>& references = {});
 
 }  // namespace sluice::formats::connect

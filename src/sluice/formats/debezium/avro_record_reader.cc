@@ -558,6 +558,16 @@ bool RootIsNull(const AvroLayout& root, std::string_view payload) {
 }  // namespace
 
 AvroRecordReader::AvroRecordReader(SchemaResolver resolver, AvroRecordOptions opts)
+    : AvroRecordReader(
+          WriterSchemaResolver([resolver = std::move(resolver)](
+                                   const confluent::SchemaRef& ref) -> Result<WriterSchema> {
+            if (!resolver) return Status::Invalid("no schema resolver");
+            ARROW_ASSIGN_OR_RAISE(auto text, resolver(ref));
+            return WriterSchema{std::move(text), {}};
+          }),
+          std::move(opts)) {}
+
+AvroRecordReader::AvroRecordReader(WriterSchemaResolver resolver, AvroRecordOptions opts)
     : resolver_(std::move(resolver)), opts_(std::move(opts)) {
   arrow::util::InitializeUTF8();
 }
@@ -569,7 +579,12 @@ Result<std::shared_ptr<AvroRecordReader::Compiled>> AvroRecordReader::Resolve(
   auto it = by_ref_.find(ref);
   if (it != by_ref_.end()) return it->second;
   if (!resolver_) return Status::Invalid("no schema resolver");
-  ARROW_ASSIGN_OR_RAISE(std::string text, resolver_(ref));
+  ARROW_ASSIGN_OR_RAISE(WriterSchema writer, resolver_(ref));
+  // The cache key: the text, then each reference (length-prefixed).
+  std::string text = writer.text;
+  for (const auto& r : writer.references) {
+    text += '\0' + std::to_string(r.size()) + ':' + r;
+  }
   // Bounded: a stream has a handful of schemas; a flood of distinct ones
   // only costs recompiling.
   if (by_ref_.size() >= 1024) by_ref_.clear();
@@ -579,7 +594,7 @@ Result<std::shared_ptr<AvroRecordReader::Compiled>> AvroRecordReader::Resolve(
     return same->second;
   }
   auto c = std::make_shared<Compiled>();
-  auto converted = connect::AvroToConnectSchema(text);
+  auto converted = connect::AvroToConnectSchema(writer.text, writer.references);
   if (!converted.ok()) {
     c->error = converted.status();
   } else if (converted->schema->type != ConnectType::kStruct) {
@@ -615,6 +630,7 @@ Result<DecodedRecords> AvroRecordReader::Decode(
                            " entries for ", values.size(), " values");
   }
   static const std::vector<std::string_view> kNoHeaders;
+  std::unordered_map<confluent::SchemaRef, std::string, confluent::SchemaRefHash> unknown;
   DecodedRecords out;
   std::unique_ptr<RunBuilder> run;
   std::shared_ptr<Compiled> run_schema;
@@ -646,11 +662,20 @@ Result<DecodedRecords> AvroRecordReader::Decode(
       bad(i, framed.status().message());
       continue;
     }
+    // An id the registry does not know is asked once per call (not across
+    // calls: a schema registered later is found).
+    auto unknown_it = unknown.find(framed->schema);
+    if (unknown_it != unknown.end()) {
+      bad(i, unknown_it->second);
+      continue;
+    }
     auto compiled = Resolve(framed->schema);
     if (!compiled.ok()) {
       if (!compiled.status().IsKeyError()) return compiled.status();
-      bad(i, framed->schema.ToString() +
-                 " is unknown to the schema registry: " + compiled.status().message());
+      std::string reason = framed->schema.ToString() +
+                           " is unknown to the schema registry: " + compiled.status().message();
+      unknown.emplace(framed->schema, reason);
+      bad(i, std::move(reason));
       continue;
     }
     const auto& c = *compiled;

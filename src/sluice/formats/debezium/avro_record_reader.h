@@ -62,6 +62,18 @@ namespace sluice::formats::debezium {
 /// does not know it (the message is bad); any other error fails Decode.
 using SchemaResolver = std::function<Result<std::string>(const confluent::SchemaRef& schema)>;
 
+/// A writer schema with the texts of the schemas it references by name (the
+/// registry's schema references, resolved by the caller, dependencies
+/// first).
+struct WriterSchema {
+  std::string text;
+  std::vector<std::string> references;
+};
+
+/// As SchemaResolver, for registries whose schemas have references.
+using WriterSchemaResolver =
+    std::function<Result<WriterSchema>(const confluent::SchemaRef& schema)>;
+
 struct AvroRecordOptions {
   connect::ConnectArrowOptions types;
   /// Messages larger than this are bad.
@@ -73,6 +85,7 @@ struct AvroRecordOptions {
 class AvroRecordReader {
  public:
   explicit AvroRecordReader(SchemaResolver resolver, AvroRecordOptions opts = {});
+  explicit AvroRecordReader(WriterSchemaResolver resolver, AvroRecordOptions opts = {});
   ~AvroRecordReader();
 
   /// \brief Decodes `values` in order (nullopt: a tombstone).
@@ -86,14 +99,14 @@ class AvroRecordReader {
       const std::vector<std::optional<std::string_view>>& values,
       const std::vector<std::vector<std::string_view>>& value_schema_headers = {});
 
-  /// Distinct schema texts compiled so far.
+  /// Distinct schemas (text and references) compiled so far.
   size_t cached_schemas() const { return by_text_.size(); }
 
  private:
   struct Compiled;
   Result<std::shared_ptr<Compiled>> Resolve(const confluent::SchemaRef& ref);
 
-  SchemaResolver resolver_;
+  WriterSchemaResolver resolver_;
   AvroRecordOptions opts_;
   std::unordered_map<confluent::SchemaRef, std::shared_ptr<Compiled>, confluent::SchemaRefHash>
       by_ref_;

@@ -5,8 +5,10 @@ the Avro reader's unit test (tests/unit/formats/debezium_avro_record_test.cc),
 which checks that both readers give the same batches.
 
 Writes, next to this script: <event>.bin (the framed message: magic 0 + the
-schema id + Avro binary) for each <event>.json, and schemas/<id>.avsc (the
-registered Avro schema text; ids as the test registry assigns them).
+schema id + Avro binary) for each <event>.json, the same in types/ for
+../postgres_types_json/ (many PostgreSQL types, a column added mid-stream),
+and schemas/<id>.avsc (the registered Avro schema text; ids as the test
+registry assigns them).
 Also the seeds of the debezium_avro_fuzz target (fuzz/debezium_avro_fuzz.cc
 has their layout) in tests/data/fuzz/debezium_avro/.
 
@@ -25,20 +27,27 @@ from avro_reencode import Reencoder  # noqa: E402
 from schema_registry import Registry  # noqa: E402
 
 
-def main() -> None:
-    registry = Registry()
+def reencode(registry: Registry, source: pathlib.Path, target: pathlib.Path, topic: str) -> None:
     reencoder = Reencoder(registry)
-    source = HERE.parent / "postgres_json"
-    (HERE / "schemas").mkdir(exist_ok=True)
+    target.mkdir(exist_ok=True)
     for path in sorted(source.glob("*.json")):
-        topic = "dbserver1.inv.customers"
         framed = reencoder.convert(path.read_bytes(), topic, is_key=path.name.endswith(".key.json"))
-        out = HERE / (path.name[: -len(".json")] + ".bin")
+        out = target / (path.name[: -len(".json")] + ".bin")
         if framed is None:
             if out.exists():
                 os.remove(out)
             continue
         out.write_bytes(framed)
+
+
+def main() -> None:
+    registry = Registry()
+    data = HERE.parent
+    reencode(registry, data / "postgres_json", HERE, "dbserver1.inv.customers")
+    # Many PostgreSQL types and a column added mid-stream, from
+    # tests/kafka/test_avro_reencode_live.py.
+    reencode(registry, data / "postgres_types_json", HERE / "types", "dbserver1.inv.types")
+    (HERE / "schemas").mkdir(exist_ok=True)
     for schema in registry.schemas.values():
         (HERE / "schemas" / f"{schema.id}.avsc").write_text(schema.schema)
     write_fuzz_seeds(registry)
@@ -51,14 +60,16 @@ def _message(payload: bytes, kind: int = 0) -> bytes:
 def write_fuzz_seeds(registry: Registry) -> None:
     seeds = HERE.parents[1] / "fuzz" / "debezium_avro"
     seeds.mkdir(parents=True, exist_ok=True)
-    for side, schema_id in (("value", 2), ("key", 1)):
-        schema = registry.schemas[schema_id].schema.encode()
-        framed = [(HERE / f"{e}.{side}.bin").read_bytes() for e in ("0-r", "1-c", "2-u", "3-d")]
-        # As id 9 (the input's own schema), with a tombstone, and once with
-        # the id in a header (kind 2 | 9 << 2) and the payload alone.
-        body = b"".join(_message(confluent_wire.frame_id(9, m[5:])) for m in framed)
-        body += _message(b"", 1) + _message(framed[0][5:], 2 | (9 << 2))
-        (seeds / f"real_{side}.bin").write_bytes(schema + b"\0" + body)
+    for name, folder in (("real", HERE), ("types", HERE / "types")):
+        for side in ("value", "key"):
+            framed = [p.read_bytes() for p in sorted(folder.glob(f"*.{side}.bin"))]
+            schema_id = int.from_bytes(framed[0][1:5], "big")
+            schema = registry.schemas[schema_id].schema.encode()
+            # As id 9 (the input's own schema), with a tombstone, and once with
+            # the id in a header (kind 2 | 9 << 2) and the payload alone.
+            body = b"".join(_message(confluent_wire.frame_id(9, m[5:])) for m in framed)
+            body += _message(b"", 1) + _message(framed[0][5:], 2 | (9 << 2))
+            (seeds / f"{name}_{side}.bin").write_bytes(schema + b"\0" + body)
 
 
 if __name__ == "__main__":
