@@ -318,3 +318,50 @@ def test_two_processes_in_a_group_one_killed(kafka, postgres, connector, sink, t
         a.stop()
         b.kill()
     check_log(sink)
+
+
+def test_flattened_records(kafka, postgres, connector, tmp_path):
+    """ExtractNewRecordState's flattened records (`__op`, `__lsn`,
+    `__source_ts_ms`, deletes rewritten with `__deleted`) from a second
+    connector on the same database: its snapshot of the current rows, then
+    changes, end as SELECT * again."""
+    flat = DebeziumPostgres(tmp_path / "connect-flat", kafka.bootstrap, postgres,
+                            topic_prefix="flat1", extra={
+                                "transforms": "unwrap",
+                                "transforms.unwrap.type":
+                                    "io.debezium.transforms.ExtractNewRecordState",
+                                "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+                                "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
+                            })
+    flat.start()
+    flat_sink = tmp_path / "flat_sink"
+    config = tmp_path / "flat.toml"
+    config.write_text(f"""
+[pipeline]
+name = "flat"
+merge_interval = "0s"
+[source]
+kind = "debezium"
+format = "json"
+poll_interval = "100ms"
+[source.kafka]
+bootstrap_servers = "{kafka.bootstrap}"
+topics = ["flat1.shop.items"]
+[source.debezium]
+envelope = "flattened"
+[sink]
+path = "{flat_sink}"
+merge_mode = "copy_on_write"
+""")
+    run = Run(config, tmp_path / "flat.log")
+    try:
+        postgres.sql("INSERT INTO shop.items VALUES (9001, 'flat', 1, 'n');"
+                     "UPDATE shop.items SET qty = 77 WHERE id = 9001;"
+                     "UPDATE shop.items SET name = 'renamed' WHERE id = 1;"
+                     "DELETE FROM shop.items WHERE id = 2")
+        wait_equal(postgres, flat_sink, timeout=90)
+        assert run.alive(), (tmp_path / "flat.log").read_text()[-3000:]
+    finally:
+        run.stop()
+        flat.stop()
+    check_log(flat_sink)
