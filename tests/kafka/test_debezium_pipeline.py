@@ -182,6 +182,13 @@ def test_scenario_merged_equals_postgres(kafka, postgres, connector, sink, tmp_p
         # a primary-key update: the old key goes, the new one comes
         postgres.sql("UPDATE shop.items SET id = 100 WHERE id = 6")
         wait_equal(postgres, sink)
+        # DROP COLUMN, then insert: the merged table keeps the column, NULL
+        # for the new row
+        postgres.sql("ALTER TABLE shop.items DROP COLUMN note;"
+                     "INSERT INTO shop.items VALUES (18, 'after drop', 2)")
+        wait_equal(postgres, sink)
+        kept = {r["id"]: r for r in read_delta(sink / "shop" / "items")}
+        assert kept[17]["note"] == "hello" and kept[18]["note"] is None
         assert run.alive(), (tmp_path / "run.log").read_text()[-3000:]
     finally:
         run.stop()
@@ -355,7 +362,7 @@ merge_mode = "copy_on_write"
 """)
     run = Run(config, tmp_path / "flat.log")
     try:
-        postgres.sql("INSERT INTO shop.items VALUES (9001, 'flat', 1, 'n');"
+        postgres.sql("INSERT INTO shop.items VALUES (9001, 'flat', 1);"
                      "UPDATE shop.items SET qty = 77 WHERE id = 9001;"
                      "UPDATE shop.items SET name = 'renamed' WHERE id = 1;"
                      "DELETE FROM shop.items WHERE id = 2")
