@@ -73,6 +73,10 @@ Result<rd_kafka_s*> KafkaConsumer::NewHandle(bool group) const {
     kv.push_back({"group.id", settings_.group_id.empty() ? "sluice" : settings_.group_id});
     kv.push_back({"enable.partition.eof", "true"});
     kv.push_back({"enable.auto.commit", "false"});
+    // A range starting below what retention kept reads from the first
+    // offset that exists (source.kafka.start_offset is the user's choice
+    // of where new partitions start, not this).
+    kv.push_back({"auto.offset.reset", "earliest"});
   }
   for (const auto& [k, v] : kv) {
     if (Status st = Set(conf, k, v); !st.ok()) return fail(st);
