@@ -43,11 +43,14 @@ def env_for(src: Path, sink: Path, **extra) -> dict:
 
 
 class SluiceRun:
-    """``sluice run --config EMPTY --http ADDR [args]`` in the background."""
+    """``sluice run --config CONFIG --http ADDR [args]`` in the background
+    (an empty configuration unless `config` names one)."""
 
-    def __init__(self, tmp: Path, env: dict, *args: str, http: str = "127.0.0.1:0"):
-        config = tmp / "empty.toml"
-        config.write_text("")
+    def __init__(self, tmp: Path, env: dict, *args: str, http: str = "127.0.0.1:0",
+                 config: Path | None = None):
+        if config is None:
+            config = tmp / "empty.toml"
+            config.write_text("")
         self.log_path = tmp / f"sluice-run-{time.monotonic_ns()}.out"
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([SLUICE, "run", "--config", str(config), "--http", http, *args],

@@ -80,6 +80,7 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
     s.versions.history = f.history_version;
   }
   if (step.maintenance.ran) t.metrics.maintenance_runs->Increment();
+  t.metrics.bytes_written->Increment(static_cast<double>(step.bytes_written));
   if (s.state != server::TableState::kStopped) {
     if (!step.follower_stopped.empty()) {
       s.state = server::TableState::kStopped;
@@ -93,11 +94,14 @@ void OpsObserver::OnTableStep(const pipeline::ObservedTable& table, const pipeli
 }
 
 void OpsObserver::OnStreamStep(const std::vector<pipeline::ObservedTable>& tables,
-                               bool more_pending, int64_t now_ms) {
+                               const pipeline::ObservedStreamStep& step, int64_t now_ms) {
+  const bool more_pending = step.more_pending;
+  const int64_t backlog =
+      step.pending_units ? *step.pending_units : (more_pending ? batch_units_ : 0);
   for (const auto& table : tables) {
     Table& t = For(table);
-    t.metrics.backlog->Set(more_pending ? static_cast<double>(batch_units_) : 0.0);
-    t.status.backlog = more_pending ? batch_units_ : 0;
+    t.metrics.backlog->Set(static_cast<double>(backlog));
+    t.status.backlog = backlog;
     if (t.status.state != server::TableState::kStopped) {
       t.status.state =
           more_pending ? server::TableState::kCatchingUp : server::TableState::kRunning;

@@ -20,14 +20,15 @@ namespace sluice::cli {
 class OpsObserver : public pipeline::RunObserver {
  public:
   /// `metrics` and `board` must outlive the observer. `batch_units`: the
-  /// source units one batch takes (a full batch means at least that many
-  /// more wait: the backlog figure).
+  /// source units one batch takes; the backlog figure of a source that
+  /// cannot count its pending units (a full batch means at least that many
+  /// more wait). File sources count them exactly.
   OpsObserver(server::PipelineMetrics* metrics, server::StatusBoard* board, int64_t batch_units);
 
   void OnTableStep(const pipeline::ObservedTable& table, const pipeline::TableStep& step,
                    int64_t now_ms) override;
-  void OnStreamStep(const std::vector<pipeline::ObservedTable>& tables, bool more_pending,
-                    int64_t now_ms) override;
+  void OnStreamStep(const std::vector<pipeline::ObservedTable>& tables,
+                    const pipeline::ObservedStreamStep& step, int64_t now_ms) override;
   void OnRetry(const std::vector<pipeline::ObservedTable>& tables, const Status& status,
                bool conflict, int64_t now_ms) override;
   void OnStopped(const std::vector<pipeline::ObservedTable>& tables, const std::string& reason,

@@ -4,6 +4,7 @@
 
 #include "sluice/cli/commands.h"
 #include "sluice/cli/parquet_files.h"
+#include "sluice/cli/progress.h"
 #include "sluice/core/clock.h"
 #include "sluice/pipeline/table_replay.h"
 
@@ -27,11 +28,13 @@ int RunReplay(const ReplayArgs& args) {
     // Millisecond precision: everything within that millisecond counts.
     options.as_of_us = *ms * 1000 + 999;
   }
-  options.progress = [](int64_t done, int64_t total, int64_t rows) {
-    std::cout << "[sluice] replay: " << done << "/" << total << " log files, " << rows
-              << " changes applied" << std::endl;
-  };
+  // Progress on stderr (rate and ETA on a terminal, plain lines otherwise);
+  // stdout keeps the result line.
+  Progress progress("replay " + args.log_table, Progress::Unit::kFiles, std::cerr,
+                    Progress::StderrIsTerminal());
+  options.progress = [&](int64_t done, int64_t total, int64_t) { progress.Update(done, total); };
   auto summary = pipeline::ReplayLogTable(options);
+  progress.Finish();
   if (!summary.ok()) {
     std::cerr << "sluice replay " << args.log_table << ": " << summary.status().ToString()
               << std::endl;

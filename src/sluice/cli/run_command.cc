@@ -1,10 +1,12 @@
 // `sluice run`: the continuous (or --once) ingestion job, and with --http its
 // metrics, health checks and status page (docs/operations.md).
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
+#include "sluice/cli/backfill_progress.h"
 #include "sluice/cli/commands.h"
 #include "sluice/cli/duration.h"
 #include "sluice/cli/json_log.h"
@@ -24,6 +26,11 @@
 namespace sluice::cli {
 
 namespace {
+
+// A stream is a backfill when its first count finds at least this many
+// batches (and files) waiting.
+constexpr int64_t kBackfillMinBatches = 4;
+constexpr int64_t kBackfillMinUnits = 8;
 
 void OnSignal(int) { pipeline::g_stop_requested = true; }
 
@@ -61,6 +68,8 @@ Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
   server::HttpServerOptions http_options;
   http_options.address = address;
   http_options.token = token;
+  // A liveness probe must get through a flood of slow clients.
+  http_options.evict_slow_clients = true;
   ops->http = std::make_unique<server::HttpServer>(http_options);
   ARROW_RETURN_NOT_OK(server::AddOpsRoutes(ops->http.get(), &ops->registry, ops->board.get()));
   ARROW_RETURN_NOT_OK(ops->http->Start());
@@ -113,6 +122,12 @@ int RunRun(const RunArgs& args) {
     event_log = std::make_unique<pipeline::EventLog>(*config, log_options, progress);
     options.observers.push_back(event_log.get());
   }
+  // A first backfill (a stream that starts with many files waiting) shows
+  // its progress on stderr; the commit lines stay on stdout.
+  BackfillProgress backfill(
+      std::cerr, Progress::StderrIsTerminal(),
+      std::max<int64_t>(kBackfillMinBatches * config->max_files_per_batch, kBackfillMinUnits));
+  options.observers.push_back(&backfill);
   std::unique_ptr<OpsServer> ops;
   if (args.http) {
     auto started = StartOpsServer(args, *config, progress);

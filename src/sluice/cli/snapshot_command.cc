@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "sluice/cli/commands.h"
+#include "sluice/cli/progress.h"
 #include "sluice/io/table_location.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/table_snapshot.h"
@@ -80,7 +81,12 @@ int RunSnapshot(const SnapshotArgs& args) {
   options.progress = [](const std::string& line) {
     std::cout << "[sluice] snapshot: " << line << std::endl;
   };
+  // Rate and ETA on stderr (redrawn on a terminal, plain lines otherwise).
+  Progress files("snapshot " + args.table + " " + args.date, Progress::Unit::kFiles, std::cerr,
+                 Progress::StderrIsTerminal());
+  options.files_progress = [&](int64_t done, int64_t total) { files.Update(done, total); };
   auto summary = pipeline::TakeSnapshot(options);
+  files.Finish();
   if (!summary.ok()) {
     std::cerr << "sluice snapshot " << args.table << " " << args.date << ": "
               << summary.status().message() << std::endl;

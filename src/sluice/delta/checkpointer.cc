@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
 #include "sluice/delta/checkpoint.h"
 #include "sluice/delta/log_path.h"
@@ -37,6 +38,7 @@ Status WriteCheckpoint(const Snapshot& snapshot) {
   ARROW_ASSIGN_OR_RAISE(auto parquet, WriteCheckpointParquet(actions));
   auto& store = snapshot.store();
   ARROW_RETURN_NOT_OK(store.Put(CheckpointPath(snapshot.version()), parquet->ToString()));
+  CountBytesWritten(parquet->size());
   LastCheckpoint last;
   last.version = snapshot.version();
   last.size = static_cast<int64_t>(actions.size());

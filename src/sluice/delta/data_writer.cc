@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/uuid.h"
 #include "sluice/delta/partition_value.h"
@@ -91,6 +92,7 @@ class PartitionWriter {
     ARROW_RETURN_NOT_OK(writer_->Close());
     ARROW_ASSIGN_OR_RAISE(int64_t size, sink_->Tell());
     ARROW_RETURN_NOT_OK(sink_->Close());
+    CountBytesWritten(size);
     Add add;
     add.path = EncodeAddPath(relative_);
     add.partition_values = values_;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/delta/z85.h"
 #include "sluice/io/filesystem_opener.h"
 
@@ -205,7 +206,9 @@ Status DeletionVectorFileWriter::Finish() {
   if (finished_) return Status::OK();
   finished_ = true;
   if (!out_) return Status::OK();
-  return out_->Close();
+  ARROW_RETURN_NOT_OK(out_->Close());
+  CountBytesWritten(position_);
+  return Status::OK();
 }
 
 DeletionVectorDescriptor InlineDeletionVector(const DeletionBitmap& bitmap) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
 #include "sluice/delta/checkpointer.h"
 #include "sluice/delta/log_path.h"
@@ -120,8 +121,10 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
     int64_t now_ms = WallClockMs();
     std::vector<Action> actions = BuildActions(now_ms);
-    Status st = store_->PutIfAbsent(CommitPath(version), CommitToJson(actions));
+    const std::string json = CommitToJson(actions);
+    Status st = store_->PutIfAbsent(CommitPath(version), json);
     if (st.ok()) {
+      CountBytesWritten(static_cast<int64_t>(json.size()));
       result.version = version;
       result.attempts = attempt;
       // The new snapshot: the read state plus the winners plus ours.

@@ -18,6 +18,18 @@
 
 namespace sluice::pipeline {
 
+/// What one step of a stream did with its input.
+struct ObservedStreamStep {
+  std::string stream_id;
+  /// The batch was full: more input is pending (a backlog).
+  bool more_pending = false;
+  /// Units the stream's source listed and has not committed yet (file
+  /// sources: files); nullopt when it cannot tell.
+  std::optional<int64_t> pending_units;
+  /// Units this step committed.
+  int64_t units_committed = 0;
+};
+
 /// Where a source table's rows go.
 struct ObservedTable {
   std::string name;       ///< "db.table"
@@ -41,10 +53,12 @@ class RunObserver {
   }
 
   /// After every successful step of a stream (also one that found nothing
-  /// to do): `more_pending` says whether its batch was full (a backlog).
-  virtual void OnStreamStep(const std::vector<ObservedTable>& tables, bool more_pending,
-                            int64_t now_ms) {
-    (void)tables, (void)more_pending, (void)now_ms;
+  /// to do), with the tables it feeds (none while its table is not known
+  /// yet). A stream that feeds several tables has one backlog, shared by
+  /// them.
+  virtual void OnStreamStep(const std::vector<ObservedTable>& tables,
+                            const ObservedStreamStep& step, int64_t now_ms) {
+    (void)tables, (void)step, (void)now_ms;
   }
 
   /// A step of a stream failed and is retried later. `conflict`: another

@@ -283,8 +283,10 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (step->worked) any_work = true;
       if (!options.observers.empty()) {
         const auto observed = Observed(*state.pipeline, /*known_only=*/true);
+        const ObservedStreamStep stream_step{state.pipeline->id(), step->more_pending,
+                                             step->pending_units, step->units_committed};
         for (auto* o : options.observers) {
-          o->OnStreamStep(observed, step->more_pending, WallClockMs());
+          o->OnStreamStep(observed, stream_step, WallClockMs());
         }
       }
     }

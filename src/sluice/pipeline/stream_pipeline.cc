@@ -1,10 +1,13 @@
 #include "sluice/pipeline/stream_pipeline.h"
 
+#include <arrow/record_batch.h>
+
 #include <algorithm>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
 #include "sluice/delta/transaction.h"
 #include "sluice/pipeline/fault_points.h"
@@ -28,6 +31,37 @@ std::string CheckpointJson(const sources::Position& p, const std::vector<std::st
 }
 
 }  // namespace
+
+std::map<std::string, int64_t> SplitBytesByRows(
+    const std::vector<sources::Unit>& units,
+    const std::vector<Result<sources::DecodedUnit>>& decoded) {
+  std::map<std::string, int64_t> out;
+  for (size_t k = 0; k < units.size() && k < decoded.size(); ++k) {
+    if (!decoded[k].ok()) continue;
+    std::vector<std::pair<std::string, int64_t>> rows;  // per table, in unit order
+    int64_t total = 0;
+    for (const auto& tc : decoded[k]->tables) {
+      int64_t n = static_cast<int64_t>(tc.bad.size());
+      for (const auto& b : tc.batches) n += b->num_rows();
+      rows.emplace_back(tc.table.Qualified(), n);
+      total += n;
+    }
+    if (total == 0) continue;
+    // Each table its rounded-down share; what rounding left goes to the
+    // table with the most rows, so the shares add up to the unit's bytes.
+    int64_t given = 0;
+    size_t largest = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t share =
+          static_cast<int64_t>(static_cast<__int128>(units[k].bytes) * rows[i].second / total);
+      out[rows[i].first] += share;
+      given += share;
+      if (rows[i].second > rows[largest].second) largest = i;
+    }
+    out[rows[largest].first] += units[k].bytes - given;
+  }
+  return out;
+}
 
 StreamPipeline::StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream)
     : config_(config), stream_(std::move(stream)), app_id_(config.name + "/" + stream_->id()) {}
@@ -232,6 +266,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
     ARROW_RETURN_NOT_OK(CommitTable(ingest, std::move(all), std::move(unrouted), position, names,
                                     ingested_at, step));
     stream_->Advance(position);
+    step.units_committed = static_cast<int64_t>(units.size());
     step.worked = true;
     // States before the committed one are never read again.
     // (one delete, not a listing: Open pruned whatever came before).
@@ -243,13 +278,17 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   }
 
   // Several tables: each commits the batch's position (skipping what its
-  // txns already hold), then the stream checkpoint moves.
+  // txns already hold), then the stream checkpoint moves. A unit's bytes are
+  // read once for all its tables: each table is given the share of its rows.
+  const auto shares = SplitBytesByRows(units, decoded);
   for (const auto& id : identities) {
     ARROW_ASSIGN_OR_RAISE(auto* t, TableFor(id));
     TableIngest& ingest = *t->ingest;
     if (ingest.Holds(position)) continue;
     ARROW_RETURN_NOT_OK(CommitTable(ingest, batches[id.Qualified()].changes, {}, position, names,
                                     ingested_at, step));
+    auto share = shares.find(id.Qualified());
+    if (share != shares.end()) StepFor(step, id.Qualified()).source_bytes = share->second;
   }
   if (!unrouted.empty()) {
     // Input no table can claim: the stream's own dead letters.
@@ -260,6 +299,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   }
   ARROW_RETURN_NOT_OK(SaveStreamCheckpoint(position));
   stream_->Advance(position);
+  step.units_committed = static_cast<int64_t>(units.size());
   step.worked = true;
   return Status::OK();
 }
@@ -279,6 +319,7 @@ Status StreamPipeline::CommitTable(TableIngest& ingest,
   TableStep& out = StepFor(step, ingest.qualified());
   const auto started = std::chrono::steady_clock::now();
   ARROW_RETURN_NOT_OK(CheckFault("log commit"));
+  BytesWrittenScope written(&out.bytes_written);
   ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
   out.ingest.ms = MsSince(started);
   return Status::OK();
@@ -319,6 +360,7 @@ Status StreamPipeline::Follow(TableState& t, bool drain, bool units_empty, bool 
   if (!ingest.keys_known() || ingest.keys().empty() || !ingest.log_snapshot()) return Status::OK();
   if (std::chrono::steady_clock::now() < t.follower_retry_at) return Status::OK();
   if (out.follow.merged || out.follow.history || defer) return Status::OK();
+  BytesWrittenScope written(&out.bytes_written);
   const int64_t now_ms = WallClockUs() / 1000;
   auto follower = ingest.Follower();
   Status st = follower.status();
@@ -388,6 +430,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   TableState* overlap_table = nullptr;
   std::optional<TableFollower::PendingMerge> overlapped;
   FollowResult overlap_result;
+  int64_t overlap_bytes = 0;  // written by the overlapped merge (its own thread)
   if (!stream_->routes_many() && tables_.size() == 1 && config_.log_tables) {
     TableState& t = tables_.begin()->second;
     TableIngest& ingest = *t.ingest;
@@ -415,6 +458,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   if (overlapped) {
     TableFollower* f = *overlap_table->ingest->Follower();
     merge = std::async(std::launch::async, [&, f] {
+      BytesWrittenScope written(&overlap_bytes);
       const auto started = std::chrono::steady_clock::now();
       Status st = CheckFault("follower commit");
       if (st.ok()) st = f->Run(*overlapped, dead_letters_mu_, overlap_result);
@@ -436,6 +480,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   if (overlapped) {
     Status merged = merge.get();  // also when the ingest failed: never left running
     TableStep& out = StepFor(step, overlap_table->ingest->qualified());
+    out.bytes_written += overlap_bytes;
     if (merged.ok()) {
       (*overlap_table->ingest->Follower())->Finish(*overlapped, overlap_table->ingest->tail());
       out.follow = overlap_result;
@@ -449,6 +494,9 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   const bool units_empty = asked == 0;
   last_batch_full_ = asked >= static_cast<size_t>(config_.max_files_per_batch);
   step.more_pending = last_batch_full_;
+  if (auto listed = stream_->pending_count()) {
+    step.pending_units = *listed + static_cast<int64_t>(asked) - step.units_committed;
+  }
 
   // The followers catch up with their logs (unless one just did). When more
   // input is already waiting, a due merge is left to the next step, which
@@ -473,6 +521,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
     if (!ingest.log_snapshot() && !(ingest.keys_known() && !ingest.keys().empty())) continue;
     if (!t.maintenance.Due(config_, now_ms, drain, caught_up)) continue;
     t.maintenance.Start(now_ms, out.maintenance);
+    BytesWrittenScope written(&out.bytes_written);
     ARROW_RETURN_NOT_OK(CheckFault("maintenance"));
     ARROW_RETURN_NOT_OK(t.maintenance.RunLog(config_, ingest, now_ms, out.maintenance));
     if (t.follower_stopped.empty() && std::chrono::steady_clock::now() >= t.follower_retry_at) {
@@ -487,7 +536,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   std::vector<TableStep> kept;
   for (auto& t : step.tables) {
     if (t.ingest.units > 0 || t.follow.merged || t.follow.history || t.maintenance.worked() ||
-        !t.follower_stopped.empty() || !t.follower_retry.empty()) {
+        !t.follower_stopped.empty() || !t.follower_retry.empty() || t.bytes_written > 0) {
       kept.push_back(std::move(t));
     }
   }

@@ -46,9 +46,16 @@ struct TableStep {
   IngestResult ingest;
   FollowResult follow;
   MaintenanceResult maintenance;
-  /// Input bytes of the units this step committed (single-table streams;
-  /// 0 when the stream routes several tables).
+  /// Input bytes of the units this step committed. A unit of a stream that
+  /// routes several tables (DMS CDC_TXN) is read once for all of them: each
+  /// table counts the share of the unit's bytes its rows hold
+  /// (SplitBytesByRows), so the tables' figures add up to the bytes read.
   int64_t source_bytes = 0;
+  /// Bytes this step wrote to the table's Delta tables (log, dead letters,
+  /// merged, history and their side tables): data files, deletion vectors,
+  /// commits and checkpoints, counted where they are written
+  /// (core/bytes_written.h).
+  int64_t bytes_written = 0;
   /// Set on the step in which the follower stopped: why.
   std::string follower_stopped;
   /// A follower error that will be retried (I/O, a concurrent writer).
@@ -63,8 +70,24 @@ struct StreamStep {
   bool worked = false;
   /// The batch was full: more input is pending (a backlog).
   bool more_pending = false;
+  /// Units committed by this step.
+  int64_t units_committed = 0;
+  /// Units known and not committed after this step: what the source's
+  /// listing held beyond this batch (Stream::pending_count) plus units of the
+  /// batch left for the next one (a file not complete yet). nullopt when the
+  /// source cannot tell.
+  std::optional<int64_t> pending_units;
   std::vector<std::string> notices;
 };
+
+/// The bytes of `units` split between the tables their decoded rows go to,
+/// in proportion to each table's rows (changes and bad rows) in each unit;
+/// the rounding remainder goes to the unit's largest table, so the shares
+/// of a unit add up to its bytes. A unit with no routed rows (all of it
+/// unroutable) is not attributed. `decoded[k]` belongs to `units[k]`.
+std::map<std::string, int64_t> SplitBytesByRows(
+    const std::vector<sources::Unit>& units,
+    const std::vector<Result<sources::DecodedUnit>>& decoded);
 
 class StreamPipeline {
  public:

@@ -92,7 +92,7 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
   std::vector<std::shared_ptr<arrow::Table>> pending;
   int64_t pending_rows = 0;
   int64_t version = 0;
-  auto flush = [&](int64_t files_done) -> Status {
+  auto flush = [&]() -> Status {
     if (pending.empty()) return Status::OK();
     ARROW_ASSIGN_OR_RAISE(auto table, arrow::ConcatenateTables(pending));
     pending.clear();
@@ -102,7 +102,6 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
     ARROW_ASSIGN_OR_RAISE(auto applied, merger.Apply(*batch, version, now_ms));
     summary.invalid += applied.plan.counts.invalid;
     ++summary.commits;
-    if (options.progress) options.progress(files_done, total, summary.rows_taken);
     return Status::OK();
   };
   for (int64_t i = 0; i < total; ++i) {
@@ -113,18 +112,20 @@ Result<ReplaySummary> ReplayLogTable(const ReplayOptions& options) {
     }
     summary.log_rows += (*rows)->num_rows();
     ARROW_ASSIGN_OR_RAISE(auto taken, RowsAsOf(*rows, options.as_of_us, summary));
-    if (taken->num_rows() == 0) continue;
-    summary.rows_taken += taken->num_rows();
-    pending_rows += taken->num_rows();
-    pending.push_back(std::move(taken));
-    if (pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush(i + 1));
+    if (taken->num_rows() > 0) {
+      summary.rows_taken += taken->num_rows();
+      pending_rows += taken->num_rows();
+      pending.push_back(std::move(taken));
+      if (pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush());
+    }
+    if (options.progress) options.progress(i + 1, total, summary.rows_taken);
   }
-  ARROW_RETURN_NOT_OK(flush(total));
+  ARROW_RETURN_NOT_OK(flush());
   if (!merger.snapshot()) {
     // Nothing had happened yet at that moment: the table existed, empty.
     ARROW_ASSIGN_OR_RAISE(auto empty, arrow::Table::MakeEmpty(log->schema()));
     pending.push_back(std::move(empty));
-    ARROW_RETURN_NOT_OK(flush(total));
+    ARROW_RETURN_NOT_OK(flush());
   }
   if (merger.snapshot()) summary.rows_out = merger.snapshot()->NumRecords();
   return summary;

@@ -27,7 +27,8 @@ struct ReplayOptions {
   merge::MergeMode mode = merge::MergeMode::kDeletionVectors;
   /// Change rows per merge commit.
   int64_t batch_rows = 1'000'000;
-  /// Called after each merge commit (progress).
+  /// Called after each log file is read (and merged, when its rows filled
+  /// a merge commit): files read of all, changes taken so far (progress).
   std::function<void(int64_t files_done, int64_t files_total, int64_t rows_taken)> progress;
 };
 

@@ -373,6 +373,9 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     return Status::OK();
   };
   for (size_t i = 0; i < files.size(); ++i) {
+    if (options.files_progress) {
+      options.files_progress(static_cast<int64_t>(i), static_cast<int64_t>(files.size()));
+    }
     const int64_t from = seen.count(files[i].path) ? lower : INT64_MIN;
     // Log files are written roughly in time order: most fall outside the
     // window and are skipped on their statistics.
@@ -413,6 +416,9 @@ Result<SnapshotSummary> TakeSnapshot(const SnapshotOptions& options) {
     // incomplete mark above its complete one: it is one merge commit.
     const bool can_batch = full || mark->date < options.date;
     if (can_batch && pending_rows >= options.batch_rows) ARROW_RETURN_NOT_OK(flush(false));
+  }
+  if (options.files_progress) {
+    options.files_progress(static_cast<int64_t>(files.size()), static_cast<int64_t>(files.size()));
   }
   ARROW_RETURN_NOT_OK(flush(true));
   {

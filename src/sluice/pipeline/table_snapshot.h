@@ -66,6 +66,9 @@ struct SnapshotOptions {
   delta::DataWriteOptions data;
   /// Progress lines (log files read, output files written).
   std::function<void(const std::string&)> progress;
+  /// The log files considered so far of all (read or skipped on their
+  /// statistics), before each and once at the end: a progress display.
+  std::function<void(int64_t done, int64_t total)> files_progress;
 };
 
 struct SnapshotSummary {

@@ -200,6 +200,9 @@ ParseResult ParseHttpRequest(std::string_view bytes, const HttpParserLimits& lim
     auto c = static_cast<unsigned char>(bytes[i]);
     if ((c < 0x20 && c != '\r') || c >= 0x7f) return Error(400, "malformed request line");
   }
+  if (seen_end - pos > limits.max_request_line_bytes) {
+    return Error(414, "request line too long");
+  }
   if (line_end == std::string_view::npos) {
     if (bytes.size() > limits.max_head_bytes) return Error(431, "request head too large");
     return ParseResult{};

@@ -35,13 +35,15 @@ struct HttpRequest {
 
 struct HttpParserLimits {
   size_t max_head_bytes = 16 * 1024;  ///< request line + headers + blank line
+  /// The request line alone (method, target, version); a longer one is 414.
+  size_t max_request_line_bytes = 8 * 1024;
   size_t max_headers = 64;
 };
 
 enum class ParseOutcome {
   kIncomplete,  ///< no complete head yet and under the size limit: read more
   kComplete,    ///< `request` is valid; `consumed` bytes form its head
-  kError,       ///< answer `error_status` (400, 405, 431, 505) and close
+  kError,       ///< answer `error_status` (400, 405, 414, 431, 505) and close
 };
 
 struct ParseResult {
@@ -58,8 +60,10 @@ struct ParseResult {
 /// (no exception, no crash). Errors: 400 malformed, absolute-form or asterisk
 /// target, dot segments or control bytes in the path, a body
 /// (Content-Length > 0 or Transfer-Encoding), HTTP/1.1 without exactly one
-/// Host; 405 a method other than GET/HEAD; 431 a head longer than
-/// `limits.max_head_bytes` or more than `limits.max_headers` fields;
+/// Host; 405 a method other than GET/HEAD; 414 a request line longer than
+/// `limits.max_request_line_bytes` (told as soon as that many bytes came
+/// without a line end); 431 a head longer than `limits.max_head_bytes` or
+/// more than `limits.max_headers` fields;
 /// 505 a version other than HTTP/1.0 and HTTP/1.1.
 ParseResult ParseHttpRequest(std::string_view bytes, const HttpParserLimits& limits = {});
 

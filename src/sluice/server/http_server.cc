@@ -29,9 +29,15 @@ constexpr size_t kReadChunk = 4096;
 
 enum class Phase { kReading, kWriting, kDraining };
 
+// Connections accepted in one turn of the loop before the open ones are
+// read again: a flood of new connections cannot push out, unread, one that
+// arrived with its request.
+constexpr size_t kMaxAcceptsPerTurn = 16;
+
 struct Connection {
   int fd = -1;
   Phase phase = Phase::kReading;
+  Clock::time_point accepted;
   std::string in;
   std::string out;
   size_t out_offset = 0;
@@ -154,6 +160,57 @@ void HttpServer::Run() {
     c.deadline = Clock::now() + options_.request_timeout;
   };
 
+  // Reads what `c` sent; answers once its head is complete (or refused).
+  auto read = [&](Connection& c) {
+    char buf[kReadChunk];
+    ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {  // peer closed or error: nothing more to say
+      CloseFd(c.fd);
+      c.fd = -1;
+      return;
+    }
+    if (c.phase == Phase::kDraining) return;
+    c.in.append(buf, static_cast<size_t>(n));
+    ParseResult parsed = ParseHttpRequest(c.in, options_.parser_limits);
+    if (parsed.outcome == ParseOutcome::kIncomplete) return;
+    if (parsed.outcome == ParseOutcome::kError) {
+      HttpResponse refused = HttpResponse::Text(parsed.error_status, parsed.error);
+      if (parsed.error_status == 405) refused.headers.emplace_back("Allow", "GET, HEAD");
+      answer(c, refused, false);
+    } else {
+      answer(c, Dispatch(parsed.request), parsed.request.method == HttpMethod::kHead);
+    }
+    c.in.clear();
+  };
+
+  auto write = [&](Connection& c) {
+    ssize_t n = ::send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0) {
+      CloseFd(c.fd);
+      c.fd = -1;
+      return;
+    }
+    c.out_offset += static_cast<size_t>(n);
+    if (c.out_offset == c.out.size()) {
+      ::shutdown(c.fd, SHUT_WR);
+      c.phase = Phase::kDraining;
+      c.out.clear();
+      c.deadline = Clock::now() + kLingerTime;
+    }
+  };
+
+  // The open connection accepted first among those in `phase`, or null.
+  auto oldest = [&](Phase phase) -> Connection* {
+    Connection* found = nullptr;
+    for (Connection& c : conns) {
+      if (c.fd >= 0 && c.phase == phase && (!found || c.accepted < found->accepted)) found = &c;
+    }
+    return found;
+  };
+
   while (!stopping_) {
     const auto now = Clock::now();
     int timeout_ms = kMaxPollMs;
@@ -176,42 +233,9 @@ void HttpServer::Run() {
       const short revents = fds[i + 2].revents;
       if (revents == 0) continue;
       if (c.phase == Phase::kReading || c.phase == Phase::kDraining) {
-        char buf[kReadChunk];
-        ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n <= 0) {  // peer closed or error: nothing more to say
-          CloseFd(c.fd);
-          c.fd = -1;
-          continue;
-        }
-        if (c.phase == Phase::kDraining) continue;
-        c.in.append(buf, static_cast<size_t>(n));
-        ParseResult parsed = ParseHttpRequest(c.in, options_.parser_limits);
-        if (parsed.outcome == ParseOutcome::kIncomplete) continue;
-        if (parsed.outcome == ParseOutcome::kError) {
-          HttpResponse refused = HttpResponse::Text(parsed.error_status, parsed.error);
-          if (parsed.error_status == 405) refused.headers.emplace_back("Allow", "GET, HEAD");
-          answer(c, refused, false);
-        } else {
-          answer(c, Dispatch(parsed.request), parsed.request.method == HttpMethod::kHead);
-        }
-        c.in.clear();
+        read(c);
       } else if (c.phase == Phase::kWriting) {
-        ssize_t n = ::send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n < 0) {
-          CloseFd(c.fd);
-          c.fd = -1;
-          continue;
-        }
-        c.out_offset += static_cast<size_t>(n);
-        if (c.out_offset == c.out.size()) {
-          ::shutdown(c.fd, SHUT_WR);
-          c.phase = Phase::kDraining;
-          c.out.clear();
-          c.deadline = Clock::now() + kLingerTime;
-        }
+        write(c);
       }
     }
 
@@ -230,28 +254,48 @@ void HttpServer::Run() {
     std::erase_if(conns, [](const Connection& c) { return c.fd < 0; });
 
     if (fds[1].revents & POLLIN) {
-      while (true) {
+      for (size_t accepted = 0; accepted < kMaxAcceptsPerTurn; ++accepted) {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;  // EAGAIN, or a transient error (EMFILE): retry next loop
-        // Connections that were answered and are only draining do not hold
-        // a slot. One beyond the limit is answered 503 through the normal
-        // write-and-drain path (closing at once could reset the answer);
-        // past twice the limit it is closed unanswered.
-        const size_t active =
-            static_cast<size_t>(std::count_if(conns.begin(), conns.end(), [](const Connection& c) {
-              return c.phase != Phase::kDraining;
-            }));
+        // At the limit, with evict_slow_clients, the connection that has
+        // waited longest without sending a whole request head makes room
+        // (slow clients cannot hold every slot while others wait); so does,
+        // at twice the limit, the oldest one only draining an answer.
+        // Otherwise (or when every slot is writing an answer) the newcomer
+        // is refused: 503 through the normal write-and-drain path (closing
+        // at once could reset the answer); past twice the limit it is
+        // closed unanswered.
+        auto active = [&] {
+          return static_cast<size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) {
+            return c.fd >= 0 && c.phase != Phase::kDraining;
+          }));
+        };
+        if (options_.evict_slow_clients) {
+          Connection* evict = nullptr;
+          if (active() >= options_.max_connections) evict = oldest(Phase::kReading);
+          if (!evict && conns.size() >= 2 * options_.max_connections) {
+            evict = oldest(Phase::kDraining);
+          }
+          if (evict) {
+            CloseFd(evict->fd);
+            evict->fd = -1;
+          }
+          std::erase_if(conns, [](const Connection& c) { return c.fd < 0; });
+        }
         if (conns.size() >= 2 * options_.max_connections) {
           ::close(fd);
           continue;
         }
         Connection c;
         c.fd = fd;
-        c.deadline = Clock::now() + options_.request_timeout;
-        if (active >= options_.max_connections) {
+        c.accepted = Clock::now();
+        c.deadline = c.accepted + options_.request_timeout;
+        if (active() >= options_.max_connections) {
           answer(c, HttpResponse::Text(503, "too many connections"), false);
+        } else {
+          read(c);  // a request sent with the connection is answered at once
         }
-        conns.push_back(std::move(c));
+        if (c.fd >= 0) conns.push_back(std::move(c));
       }
     }
   }

@@ -7,7 +7,9 @@
 // (see http_request.h: 400/405/431/505), paths without a route (404), a
 // missing or wrong bearer token on a protected route (401), a client that
 // has not sent a complete head within `request_timeout` (408), connections
-// beyond `max_connections` (503 at once; past twice the limit, closed unanswered).
+// beyond `max_connections` (503 at once; past twice the limit, closed
+// unanswered; or, with `evict_slow_clients`, the slowest waiting one makes
+// room). A request that arrives with its connection is read at once.
 //
 // Thread-safety: AddRoute before Start only; Start/Stop from one thread;
 // handlers run on the server thread, one at a time, and must be quick (they
@@ -36,6 +38,13 @@ struct HttpServerOptions {
   /// "Authorization: Bearer <token>".
   std::string token;
   size_t max_connections = 32;
+  /// At `max_connections`, close the connection that has waited longest
+  /// without a complete request head to make room for a newcomer, instead
+  /// of refusing the newcomer with 503: a flood of slow clients (slowloris)
+  /// then cannot keep a prompt client (a liveness probe) from being served;
+  /// the price is that a slow but honest client may be cut off under load.
+  /// `sluice run --http` turns it on.
+  bool evict_slow_clients = false;
   /// From accept to a complete request head; then again to send the answer.
   std::chrono::milliseconds request_timeout{5000};
   HttpParserLimits parser_limits;

@@ -17,7 +17,9 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                                                       "Bytes read from the source.", table));
   ARROW_ASSIGN_OR_RAISE(m->bytes_written_,
                         r->AddCounter("sluice_bytes_written_total",
-                                      "Data file bytes written to the Delta tables.", table));
+                                      "Bytes written to the table's Delta tables: data files, "
+                                      "deletion vectors, commits, checkpoints.",
+                                      table));
   ARROW_ASSIGN_OR_RAISE(m->commits_,
                         r->AddCounter("sluice_commits_total", "Delta commits, by target table.",
                                       {"table", "delta_table"}));
@@ -33,8 +35,8 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                         r->AddGauge("sluice_source_lag_seconds",
                                     "Now minus the newest source commit time applied.", table));
   ARROW_ASSIGN_OR_RAISE(
-      m->backlog_,
-      r->AddGauge("sluice_backlog", "Pending source files, or consumer lag in messages.", table));
+      m->backlog_, r->AddGauge("sluice_backlog",
+                               "Source units pending: files listed and not yet ingested.", table));
   ARROW_ASSIGN_OR_RAISE(
       m->key_index_memory_,
       r->AddGauge("sluice_key_index_memory_bytes", "Memory held by the merge key index.", table));

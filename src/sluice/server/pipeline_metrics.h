@@ -6,13 +6,15 @@
 //   sluice_rows_merged_total{table}              counter  rows written to the merged table
 //   sluice_dead_letters_total{table}             counter  events refused into the dead-letter table
 //   sluice_source_bytes_read_total{table}        counter  bytes read from the source
-//   sluice_bytes_written_total{table}            counter  data file bytes written (all Delta
-//   tables) sluice_commits_total{table,delta_table}      counter  Delta commits (delta_table:
-//   log|merged|history) sluice_commit_conflicts_total{table}         counter  commits that lost a
-//   race sluice_commit_retries_total{table}           counter  commit attempts retried
+//   sluice_bytes_written_total{table}            counter  bytes written to the table's Delta
+//                                                         tables (data files, deletion vectors,
+//                                                         commits, checkpoints)
+//   sluice_commits_total{table,delta_table}      counter  Delta commits (log|merged|history)
+//   sluice_commit_conflicts_total{table}         counter  commits that lost a race
+//   sluice_commit_retries_total{table}           counter  commit attempts retried
 //   sluice_maintenance_runs_total{table}         counter  compaction / vacuum / checkpoint runs
 //   sluice_source_lag_seconds{table}             gauge    now - newest source commit time applied
-//   sluice_backlog{table}                        gauge    pending files or consumer lag (messages)
+//   sluice_backlog{table}                        gauge    units pending (files listed, not taken)
 //   sluice_key_index_memory_bytes{table}         gauge    memory held by the merge key index
 //   sluice_table_stopped{table}                  gauge    1 while the table is stopped
 //   sluice_batch_duration_seconds{table}         histogram read-to-log-commit time of one batch

@@ -56,7 +56,7 @@ struct TableStatus {
   TableState state = TableState::kRunning;
   std::string state_reason;           ///< required when stopped; optional otherwise
   std::optional<double> lag_seconds;  ///< now - newest source commit time applied
-  std::optional<int64_t> backlog;     ///< pending files, or consumer lag in messages
+  std::optional<int64_t> backlog;     ///< source units pending (files listed, not yet taken)
   int64_t events_ingested = 0;
   int64_t rows_merged = 0;
   int64_t dead_letters = 0;  ///< count since the table was created

@@ -80,8 +80,8 @@ Result<std::vector<std::string>> ListSourceFolders(const FileStreamOptions& opti
 FileStream::FileStream(std::string id, FileStreamOptions options)
     : id_(std::move(id)), options_(std::move(options)) {}
 
-Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& path,
-                                                            std::optional<int64_t> size) const {
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> FileStream::OpenFile(
+    const std::string& path, std::optional<int64_t> size) const {
   const std::string full = options_.root + "/" + id_ + "/" + path;
   std::shared_ptr<arrow::io::RandomAccessFile> file;
   if (size && !options_.visible_while_written) {
@@ -92,8 +92,20 @@ Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& p
   } else {
     ARROW_ASSIGN_OR_RAISE(file, options_.fs->OpenInputFile(full));
   }
+  return file;
+}
+
+Result<std::shared_ptr<arrow::Buffer>> FileStream::ReadFile(const std::string& path,
+                                                            std::optional<int64_t> size) const {
+  ARROW_ASSIGN_OR_RAISE(auto file, OpenFile(path, size));
   ARROW_ASSIGN_OR_RAISE(int64_t length, file->GetSize());
   return file->ReadAt(0, length);
+}
+
+Result<DecodedUnit> FileStream::DecodeFileFrom(const Unit& unit,
+                                               std::shared_ptr<arrow::io::RandomAccessFile>,
+                                               const DecodeContext&) const {
+  return Status::NotImplemented("stream ", id_, " cannot decode ", unit.name, " from ranged reads");
 }
 
 Status FileStream::ListObjects(bool everything, std::vector<ListedFile>& out) const {
@@ -203,6 +215,7 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
 Status FileStream::Restore(const std::optional<Position>& committed) {
   cursor_ = FileCursor();
   listing_.clear();
+  pending_count_.reset();
   check_due_ = true;
   clean_check_ms_.reset();
   if (!committed || committed->key() == 0) return Status::OK();
@@ -272,11 +285,27 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
     }
     out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
   }
+  pending_count_ = static_cast<int64_t>(candidates.size() - out.size());
   return out;
 }
 
 Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ctx) const {
   // I/O errors: the batch is retried.
+  if (DecodesFromRanges(unit)) {
+    ARROW_ASSIGN_OR_RAISE(auto file, OpenFile(unit.name, unit.bytes));
+    bool whole_check = false;
+    if (options_.visible_while_written) {
+      ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+      if (size != unit.bytes) {
+        DecodedUnit waiting;
+        waiting.complete = false;
+        return waiting;
+      }
+      // A young file may still be written: its format's check needs its bytes.
+      whole_check = WallClockMs() - unit.mtime_ms < options_.incomplete_timeout_ms;
+    }
+    if (!whole_check) return DecodeFileFrom(unit, std::move(file), ctx);
+  }
   ARROW_ASSIGN_OR_RAISE(auto bytes, ReadFile(unit.name, unit.bytes));
   if (options_.visible_while_written) {
     const bool grown = bytes->size() != unit.bytes;

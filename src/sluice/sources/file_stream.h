@@ -24,6 +24,7 @@
 #pragma once
 
 #include <arrow/filesystem/type_fwd.h>
+#include <arrow/io/type_fwd.h>
 
 #include <memory>
 #include <optional>
@@ -86,6 +87,8 @@ class FileStream : public Stream {
   Status Restore(const std::optional<Position>& committed) override;
   Result<std::vector<Unit>> Pending(size_t max_units) override;
   bool waiting() const override { return waiting_; }
+  /// The files the last listing found uncovered and Pending() did not take.
+  std::optional<int64_t> pending_count() const override { return pending_count_; }
   Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override;
   Result<Position> PositionAfter(const std::vector<Unit>& units) const override;
   Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override;
@@ -115,8 +118,23 @@ class FileStream : public Stream {
                                          const std::shared_ptr<arrow::Buffer>& bytes,
                                          const DecodeContext& ctx) const = 0;
 
-  /// The file's bytes; `size` (from the listing) spares an object store the
-  /// HEAD request before the ranged reads.
+  /// Whether this file can be decoded from ranged reads (DecodeFileFrom)
+  /// instead of its whole bytes (default: no). Decode then opens the file
+  /// and hands it over without reading it, so a large file never sits whole
+  /// in memory; a file that may still be being written (local disk, younger
+  /// than incomplete_timeout_ms) still gets the whole-bytes check first.
+  virtual bool DecodesFromRanges(const Unit& /*unit*/) const { return false; }
+  /// Decodes a complete file through `file` (ranged reads; on an object
+  /// store each is a ranged GET). Called only when DecodesFromRanges(unit).
+  virtual Result<DecodedUnit> DecodeFileFrom(const Unit& unit,
+                                             std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                             const DecodeContext& ctx) const;
+
+  /// The file opened for ranged reads; `size` (from the listing) spares an
+  /// object store the HEAD request.
+  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenFile(
+      const std::string& path, std::optional<int64_t> size = std::nullopt) const;
+  /// The file's bytes (OpenFile, then one read of the whole file).
   Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& path,
                                                   std::optional<int64_t> size = std::nullopt) const;
   /// "<id>/<path>": how messages and dead letters name a file.
@@ -138,6 +156,7 @@ class FileStream : public Stream {
   /// The last listing of the unsealed range (for sealing).
   std::vector<ListedFile> listing_;
   bool waiting_ = false;
+  std::optional<int64_t> pending_count_;
   bool check_due_ = true;
   int64_t last_check_ms_ = 0;
   /// Listing time of a late-file check that found nothing new.

@@ -156,6 +156,12 @@ class Stream {
   /// drain-and-exit run waits for them instead of exiting.
   virtual bool waiting() const { return false; }
 
+  /// How many units the last Pending() call saw and did not return (listed
+  /// files not taken: beyond `max_units`, or not ready yet), for the backlog
+  /// gauge; nullopt when the stream cannot tell (or Pending() was not called
+  /// since Restore()).
+  virtual std::optional<int64_t> pending_count() const { return std::nullopt; }
+
   /// Decodes one unit. Thread-safe. Bad input is returned as BadRecords,
   /// never as an error; an error means the input could not be read (an I/O
   /// failure: the batch is retried).

@@ -148,6 +148,25 @@ TEST(HttpRequestParser, HugeHeadIs431EvenWithoutLineEnds) {
   EXPECT_EQ(Parse(head.substr(0, head.size() - 2) + "y\r\n\r\n", limits).error_status, 431);
 }
 
+TEST(HttpRequestParser, LongRequestLineIs414) {
+  HttpParserLimits limits;
+  limits.max_request_line_bytes = 100;
+  const std::string target = "/" + std::string(200, 'a');
+  EXPECT_EQ(Parse("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n", limits).error_status, 414);
+  // Told before the line ends, so a client cannot hold the server waiting.
+  EXPECT_EQ(Parse("GET " + target, limits).error_status, 414);
+  // Exactly at the limit is fine.
+  std::string line = "GET /";
+  line += std::string(limits.max_request_line_bytes - line.size() - 9, 'a') + " HTTP/1.1";
+  ASSERT_EQ(line.size(), limits.max_request_line_bytes);
+  EXPECT_EQ(Parse(line + "\r\nHost: a\r\n\r\n", limits).outcome, ParseOutcome::kComplete);
+  EXPECT_EQ(Parse(line, limits).outcome, ParseOutcome::kIncomplete);
+  // Defaults: a 100 KB target is 414, a 64 KB header 431.
+  EXPECT_EQ(Parse("GET /" + std::string(100000, 'a') + " HTTP/1.1\r\n").error_status, 414);
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nCookie: " + std::string(65536, 'c') + "\r\n").error_status,
+            431);
+}
+
 TEST(HttpRequestParser, TooManyHeaderFieldsIs431) {
   HttpParserLimits limits;
   limits.max_headers = 3;

@@ -177,6 +177,45 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreTurnedAway) {
   EXPECT_EQ(StatusOf(c.ReadAll()), 200);
 }
 
+TEST_F(HttpServerTest, EvictingSlowClientsServesNewcomersAtTheLimit) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.request_timeout = 5000ms;
+  options.evict_slow_clients = true;
+  auto server = StartServer(options);
+  RawClient a(server->port()), b(server->port());
+  ASSERT_TRUE(a.connected() && b.connected());
+  ASSERT_TRUE(a.Send("GET /hello HTTP/1.1\r\nHo"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(b.Send("GET /hello HTTP/1.1\r\nHo"));
+  std::this_thread::sleep_for(100ms);  // both accepted, both slow
+  // A prompt client is served at once: the slowest waiting one makes room.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(StatusOf(Get(server->port(), "/hello")), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  // `a` (the oldest) was closed unanswered; `b` still holds its slot.
+  EXPECT_EQ(a.ReadAll(2s), "");
+  ASSERT_TRUE(b.Send("st: a\r\n\r\n"));
+  EXPECT_EQ(StatusOf(b.ReadAll()), 200);
+  EXPECT_EQ(handled_, 2);
+}
+
+TEST_F(HttpServerTest, EvictingSlowClientsSurvivesAFloodOfThem) {
+  HttpServerOptions options;
+  options.max_connections = 4;
+  options.request_timeout = 5000ms;
+  options.evict_slow_clients = true;
+  auto server = StartServer(options);
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      slow.push_back(std::make_unique<RawClient>(server->port()));
+      slow.back()->Send("GET /hello HTTP/1.1\r\n");
+    }
+    EXPECT_EQ(StatusOf(Get(server->port(), "/hello")), 200) << "round " << round;
+  }
+}
+
 TEST_F(HttpServerTest, HandlerExceptionIs500AndServerKeepsServing) {
   auto server = StartServer({});
   EXPECT_EQ(StatusOf(Get(server->port(), "/throws")), 500);

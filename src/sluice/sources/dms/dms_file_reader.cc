@@ -1,9 +1,11 @@
 #include "sluice/sources/dms/dms_file_reader.h"
 
 #include <arrow/api.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/io/memory.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
+#include <parquet/properties.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -49,6 +51,43 @@ Result<DmsFileRows> ReadParquet(const std::shared_ptr<arrow::Buffer>& bytes,
     for (int64_t off = 0; off < (*combined)->num_rows(); off += kPart) {
       DmsRawRows part;
       part.batch = (*combined)->Slice(off, kPart);
+      out.parts.push_back(std::move(part));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return FileBad(where, 0, std::string("corrupt Parquet file: ") + e.what());
+  }
+}
+
+// The same rows as ReadParquet, through ranged reads of `file`.
+Result<DmsFileRows> ReadParquetFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                    const std::string& where) {
+  constexpr int64_t kPart = 65'536;
+  try {
+    parquet::ArrowReaderProperties arrow_props;
+    arrow_props.set_batch_size(kPart);
+    // One row group's column chunks at a time, fetched in coalesced reads.
+    arrow_props.set_pre_buffer(true);
+    parquet::arrow::FileReaderBuilder builder;
+    auto st = builder.Open(file, parquet::default_reader_properties());
+    if (!st.ok()) return FileBad(where, 0, "not a readable Parquet file: " + st.message());
+    auto reader = builder.properties(arrow_props)->Build();
+    if (!reader.ok()) {
+      return FileBad(where, 0, "not a readable Parquet file: " + reader.status().message());
+    }
+    auto batches = (*reader)->GetRecordBatchReader();
+    if (!batches.ok()) {
+      return FileBad(where, 0, "corrupt Parquet file: " + batches.status().message());
+    }
+    DmsFileRows out;
+    while (true) {
+      auto batch = (*batches)->Next();
+      if (!batch.ok())
+        return FileBad(where, 0, "corrupt Parquet file: " + batch.status().message());
+      if (!*batch) break;
+      if ((*batch)->num_rows() == 0) continue;
+      DmsRawRows part;
+      part.batch = std::move(*batch);
       out.parts.push_back(std::move(part));
     }
     return out;
@@ -228,6 +267,17 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
     }
   }
   return ReadCsv(View(*data), where, settings, names);
+}
+
+Result<DmsFileRows> ReadDmsFileFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                    int64_t size, const DmsFileName& name, const std::string& where,
+                                    const DmsSettings& settings, const DmsTableSchema& schema) {
+  if (name.parquet && size >= 2) {
+    ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(0, 2));
+    if (!formats::json::IsGzip(View(*head))) return ReadParquetFrom(file, where);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto bytes, file->ReadAt(0, size));
+  return ReadDmsFile(bytes, name, where, settings, schema);
 }
 
 Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,

@@ -7,6 +7,7 @@
 // records are BadRecords at their byte offset, the other records still rows.
 #pragma once
 
+#include <arrow/io/type_fwd.h>
 #include <arrow/type_fwd.h>
 
 #include <map>
@@ -34,6 +35,16 @@ struct DmsFileRows {
 Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
                                 const DmsFileName& file, const std::string& where,
                                 const DmsSettings& settings, const DmsTableSchema& schema);
+
+/// A table file read through `file` (of `size` bytes) instead of from its
+/// whole bytes: a Parquet file with ranged reads, one record batch (at most
+/// ~64k rows) at a time, each row group's column chunks fetched together
+/// (pre-buffering coalesces them into few requests), so the file never sits
+/// whole in memory; a gzipped or CSV file is read whole (ReadDmsFile). Bad
+/// input gives the same BadRecords as ReadDmsFile.
+Result<DmsFileRows> ReadDmsFileFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                    int64_t size, const DmsFileName& name, const std::string& where,
+                                    const DmsSettings& settings, const DmsTableSchema& schema);
 
 /// The columns of a header-less CSV record of `field_count` fields, in the
 /// order DMS writes them: Op (when `op`), the timestamp column, the

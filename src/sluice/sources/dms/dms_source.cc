@@ -3,6 +3,7 @@
 #include <arrow/buffer.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 
 #include "sluice/sources/dms/dms_changes.h"
@@ -69,24 +70,56 @@ class DmsStream : public FileStream {
 
   Result<DecodedUnit> DecodeFile(const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes,
                                  const DecodeContext& ctx) const override {
-    const std::string where = Where(unit.name);
     auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    if (!name) return NotDataFile(unit);
+    ARROW_ASSIGN_OR_RAISE(auto rows,
+                          ReadDmsFile(bytes, *name, Where(unit.name), settings_, schema_));
+    return Changes(unit, *name, std::move(rows), ctx);
+  }
+
+  // Parquet files are read with ranged reads (a large full-load file never
+  // sits whole in memory); CSV needs its whole text.
+  bool DecodesFromRanges(const Unit& unit) const override {
+    auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    return name && name->parquet;
+  }
+
+  Result<DecodedUnit> DecodeFileFrom(const Unit& unit,
+                                     std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                     const DecodeContext& ctx) const override {
+    auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    if (!name) return NotDataFile(unit);
+    ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+    ARROW_ASSIGN_OR_RAISE(auto rows,
+                          ReadDmsFileFrom(file, size, *name, Where(unit.name), settings_, schema_));
+    return Changes(unit, *name, std::move(rows), ctx);
+  }
+
+ private:
+  DecodedUnit NotDataFile(const Unit& unit) const {
     DecodedUnit out;
     TableChanges changes;
     changes.table = table_;
     changes.primary_keys = schema_.primary_keys;
-    if (!name) {
-      changes.bad.push_back({where, 0, "not a DMS data file name", ""});
-      out.tables.push_back(std::move(changes));
-      return out;
-    }
-    ARROW_ASSIGN_OR_RAISE(auto rows, ReadDmsFile(bytes, *name, where, settings_, schema_));
+    changes.bad.push_back({Where(unit.name), 0, "not a DMS data file name", ""});
+    out.tables.push_back(std::move(changes));
+    return out;
+  }
+
+  /// The change rows of a file's raw rows.
+  Result<DecodedUnit> Changes(const Unit& unit, const DmsFileName& file, DmsFileRows rows,
+                              const DecodeContext& ctx) const {
+    const std::string where = Where(unit.name);
+    DecodedUnit out;
+    TableChanges changes;
+    changes.table = table_;
+    changes.primary_keys = schema_.primary_keys;
     changes.bad = std::move(rows.bad);
     DmsFileContext fctx;
     fctx.where = where;
     fctx.ordinal = unit.ordinal;
-    fctx.kind = name->kind;
-    fctx.file_time_ms = name->time_ms;
+    fctx.kind = file.kind;
+    fctx.file_time_ms = file.time_ms;
     fctx.ingested_at_us = ctx.ingested_at_us;
     for (const auto& part : rows.parts) {
       auto converted = ToChanges(part, fctx, settings_, schema_);
@@ -105,7 +138,6 @@ class DmsStream : public FileStream {
     return out;
   }
 
- private:
   DmsSettings settings_;
   SourceTable table_;
   DmsTableSchema schema_;
