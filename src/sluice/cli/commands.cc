@@ -50,6 +50,18 @@ int RunMain(int argc, char** argv) {
                 "human (default) or json: one JSON object per line (level, table, message, "
                 "fields)")
       ->check(CLI::IsMember({"human", "json"}));
+  r->footer(
+      "Sources (source.kind): datastream and dms read source.path (docs/configuration.md, "
+      "docs/dms.md).\n"
+      "debezium reads Kafka (docs/debezium.md), source.format json or avro:\n"
+      "  [source.kafka] bootstrap_servers, topics = [..] | topic_pattern = \"regex\", group_id,\n"
+      "    schema_registry_url, schema_registry_user, schema_registry_password,\n"
+      "    schema_registry_ca_file, start_offset = earliest | latest, max_messages_per_unit,\n"
+      "    timeout_ms\n"
+      "  [source.kafka.properties] passed to librdkafka as they are (security.protocol, sasl.*)\n"
+      "  [source.debezium] envelope, route_by, truncate, flattened_prefix, op_field,\n"
+      "    deleted_field, ts_field, lsn_field, unavailable_value, decimal_overflow\n"
+      "  Each key also as SLUICE_SOURCE_KAFKA_<KEY> / SLUICE_SOURCE_DEBEZIUM_<KEY>.");
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");

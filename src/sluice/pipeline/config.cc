@@ -10,9 +10,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "sluice/pipeline/table_snapshot.h"
-
 #include "sluice/io/storage_uri.h"
+#include "sluice/pipeline/table_snapshot.h"
 
 extern char** environ;
 
@@ -50,6 +49,24 @@ std::vector<std::string> SplitList(const std::string& value) {
   }
   return out;
 }
+
+// [source.kafka] and [source.debezium] keys (parsed by the Debezium source;
+// docs/debezium.md). Named here so that a typo is an error and each has its
+// SLUICE_SOURCE_KAFKA_<KEY> / SLUICE_SOURCE_DEBEZIUM_<KEY> variable.
+const char* const kKafkaKeys[] = {"bootstrap_servers",
+                                  "topics",
+                                  "topic_pattern",
+                                  "group_id",
+                                  "schema_registry_url",
+                                  "schema_registry_user",
+                                  "schema_registry_password",
+                                  "schema_registry_ca_file",
+                                  "start_offset",
+                                  "max_messages_per_unit",
+                                  "timeout_ms"};
+const char* const kDebeziumKeys[] = {
+    "envelope",      "route_by", "truncate",  "flattened_prefix",  "op_field",
+    "deleted_field", "ts_field", "lsn_field", "unavailable_value", "decimal_overflow"};
 
 // Applies one setting given as text, from the file or the environment.
 // `key` is "section.key".
@@ -124,6 +141,21 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     for (const char* d : kDmsKeys) known = known || k == d;
     if (!known) return Status::Invalid("unknown configuration key '", key, "'");
     c.dms[k] = value;
+  } else if (key.rfind("source.kafka.properties.", 0) == 0) {
+    // Passed to librdkafka as they are (SASL, SSL, ...); librdkafka checks them.
+    c.kafka["properties." + key.substr(24)] = value;
+  } else if (key.rfind("source.kafka.", 0) == 0) {
+    std::string k = key.substr(13);
+    bool known = false;
+    for (const char* d : kKafkaKeys) known = known || k == d;
+    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
+    c.kafka[k] = value;
+  } else if (key.rfind("source.debezium.", 0) == 0) {
+    std::string k = key.substr(16);
+    bool known = false;
+    for (const char* d : kDebeziumKeys) known = known || k == d;
+    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
+    c.debezium[k] = value;
   } else if (key == "sink.path") {
     c.sink_path = value;
   } else if (key == "sink.table_prefix") {
@@ -202,6 +234,18 @@ std::string NodeToText(const toml::node& node) {
     return out;
   }
   return "";
+}
+
+Status ApplyNested(Config& c, const std::string& prefix, const toml::table& t) {
+  for (const auto& [k, v] : t) {
+    std::string key = prefix + "." + std::string(k.str());
+    if (v.is_table()) {
+      ARROW_RETURN_NOT_OK(ApplyNested(c, key, *v.as_table()));
+    } else {
+      ARROW_RETURN_NOT_OK(Apply(c, key, NodeToText(v)));
+    }
+  }
+  return Status::OK();
 }
 
 Status ApplyTable(Config& c, const std::string& table, const toml::table& t) {
@@ -294,10 +338,9 @@ Status ApplyFile(Config& c, const std::string& path) {
     for (const auto& [k, v] : *node.as_table()) {
       std::string key = sec + "." + std::string(k.str());
       if (v.is_table()) {
-        // [source.datastream], [source.kafka], …
-        for (const auto& [k2, v2] : *v.as_table()) {
-          ARROW_RETURN_NOT_OK(Apply(c, key + "." + std::string(k2.str()), NodeToText(v2)));
-        }
+        // [source.datastream], [source.kafka], [source.kafka.properties] (whose
+        // keys may be dotted: "security.protocol" or security.protocol), …
+        ARROW_RETURN_NOT_OK(ApplyNested(c, key, *v.as_table()));
         continue;
       }
       Status st = Apply(c, key, NodeToText(v));
@@ -451,7 +494,11 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "snapshot.start_date",
                                 "snapshot.partitioned",
                                 "snapshot.partition_column"};
-  for (const char* key : kKeys) {
+  std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
+  for (const char* k : kKafkaKeys) keys.push_back(std::string("source.kafka.") + k);
+  for (const char* k : kDebeziumKeys) keys.push_back(std::string("source.debezium.") + k);
+  for (const std::string& key_text : keys) {
+    const char* key = key_text.c_str();
     std::string var = "SLUICE_";
     for (const char* p = key; *p; ++p) {
       var += (*p == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
@@ -493,7 +540,9 @@ std::map<std::string, std::string> ProcessEnvironment() {
 }
 
 Status ValidateForRun(const Config& c) {
-  if (c.source_path.empty()) {
+  // A Kafka source has no path: its [source.kafka] names the cluster.
+  const bool kafka = c.source_kind == "debezium";
+  if (c.source_path.empty() && !kafka) {
     return Status::Invalid("no source: set source.path (or SOURCE_PATH / SLUICE_SOURCE_PATH)");
   }
   if (c.sink_path.empty()) {
@@ -507,7 +556,7 @@ Status ValidateForRun(const Config& c) {
   // The original connector's discovery-bucket lists a bucket (BUCKET +
   // SOURCE_PATH); local-directory reads a directory, or any location given
   // as a URI.
-  if (c.table_source_type == "discovery-bucket" && !io::IsObjectStoreUri(c.source_path)) {
+  if (!kafka && c.table_source_type == "discovery-bucket" && !io::IsObjectStoreUri(c.source_path)) {
     return Status::Invalid(
         "DATASTREAM_TABLE_SOURCE_TYPE=discovery-bucket needs a bucket: set BUCKET (with "
         "SOURCE_PATH the prefix inside it) or source.path = \"gs://bucket/prefix\"; got '",

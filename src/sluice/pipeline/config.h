@@ -67,6 +67,11 @@ struct Config {
   std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
   // [source.dms]: key -> value as text (the DMS source parses them).
   std::map<std::string, std::string> dms;
+  // [source.kafka] (and [source.kafka.properties] as "properties.<key>") and
+  // [source.debezium]: key -> value as text, parsed by the Debezium source
+  // (docs/debezium.md).
+  std::map<std::string, std::string> kafka;
+  std::map<std::string, std::string> debezium;
   // [sink]
   std::string sink_path;
   std::string table_prefix;

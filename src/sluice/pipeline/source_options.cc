@@ -15,6 +15,8 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   o.path = config.source_path;
   o.settings["number_type"] = config.number_type;
   for (const auto& [key, value] : config.dms) o.settings[key] = value;
+  for (const auto& [key, value] : config.kafka) o.settings["kafka." + key] = value;
+  for (const auto& [key, value] : config.debezium) o.settings["debezium." + key] = value;
   o.settle_ms = config.settle_ms;
   o.incomplete_timeout_ms = config.incomplete_timeout_ms;
   o.late_window_ms = config.late_window_ms;
@@ -44,6 +46,8 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   // like the sink's (docs/object_stores.md);
   // opened after the table options are checked, so a typo is reported
   // before any store is contacted.
+  // A source without a path (Kafka) reads no filesystem.
+  if (config.source_path.empty()) return o;
   ARROW_ASSIGN_OR_RAISE(auto location, io::OpenFileSystem(config.source_path));
   o.fs = std::move(location.fs);
   o.fs_root = std::move(location.root);

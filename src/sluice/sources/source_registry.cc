@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "sluice/sources/datastream/datastream_source.h"
+#include "sluice/sources/debezium/kafka_source.h"
 #include "sluice/sources/dms/dms_source.h"
 
 namespace sluice::sources {
@@ -27,6 +28,7 @@ void RegisterBuiltins() {
     std::lock_guard<std::mutex> lock(RegistryMutex());
     Registry().emplace("datastream", datastream::MakeDatastreamSource);
     Registry().emplace("dms", dms::MakeDmsSource);
+    Registry().emplace("debezium", debezium::MakeDebeziumSource);
   });
 }
 

@@ -22,7 +22,7 @@ struct KafkaMessage {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
-  int64_t timestamp_ms = 0;  ///< the record's timestamp (0: none)
+  int64_t timestamp_ms = 0;          ///< the record's timestamp (0: none)
   std::optional<std::string> key;    ///< nullopt: no key
   std::optional<std::string> value;  ///< nullopt: a tombstone
   /// Headers in record order (a header may repeat; nullopt: a null value).
