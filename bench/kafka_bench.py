@@ -187,10 +187,12 @@ class Producer:
         self.partitions = partitions
         self.enc = encoder
         self.lsn = 1_000_000
+        self.last_lsn: Dict[int, int] = {}
         self.produced = Produced(partitions)
 
     def _send(self, key: int, op: str, ts_ms: int) -> None:
         self.lsn += 1
+        self.last_lsn[key] = self.lsn
         k, v = self.enc.encode(key, op, ts_ms, self.lsn)
         part = key % self.partitions  # Debezium partitions by key
 
@@ -395,11 +397,16 @@ path = "{sink}"
 
 
 def spark_cmd(opts, bootstrap: str, topic: str, sink: Path, work: Path, registry_url: str,
-              trigger: str):
+              setting: str):
+    """`setting`: the trigger's processingTime in seconds, `+small` for the
+    small-job tuning (spark_kafka_peer.py --small-job-tuning)."""
+    trigger, _, tuning = setting.partition("+")
     cmd = [sys.executable, str(HERE / "peers" / "spark_kafka_peer.py"), "--bootstrap", bootstrap,
            "--topic", topic, "--table", str(sink / "items"), "--checkpoint",
            str(work / "checkpoint"), "--trigger", trigger, "--format", opts.format,
            "--memory", opts.spark_memory]
+    if tuning == "small":
+        cmd.append("--small-job-tuning")
     if opts.format == "avro":
         cmd += ["--registry-url", registry_url]
     return cmd
@@ -441,6 +448,11 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
         print(f"[{name}] prefill merged ({len(watcher.commits)} commits, drain "
               f"{result['drain_events_per_s'] or 0:,.0f} ev/s after the first commit)", flush=True)
         rng = random.Random(7)
+        if opts.warmup_seconds > 0:
+            prod.sustained(opts.rates[0], opts.warmup_seconds, opts.keys, rng)
+            if not watcher.wait_covers(prod.produced.end_offsets(), opts.drain_timeout):
+                raise RuntimeError(f"{name} did not catch up after the warm-up")
+            print(f"[{name}] warmed up", flush=True)
         for rate in opts.rates:
             lo = prod.produced.end_offsets()
             n_commits = len(watcher.commits)
@@ -466,6 +478,9 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
                 break
         passed = [p["achieved_rate"] for p in result["phases"] if p["pass"]]
         result["max_rate_p99_under_limit"] = max(passed) if passed else 0
+        if watcher.wait_covers(prod.produced.end_offsets(), opts.drain_timeout):
+            result["verified"] = verify(table, prod.last_lsn, opts.keys)
+            print(f"[{name}] merged table check: {result['verified']}", flush=True)
     finally:
         watcher.stopped.set()
         stop_process(proc, timeout=20)
@@ -476,6 +491,17 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
     if not opts.keep:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def verify(table: Path, last_lsn: Dict[int, int], keys: int) -> str:
+    """The merged table holds every key once with its latest event (qty is
+    lsn % 1000 and the last event of a key has the highest lsn)."""
+    from deltalake import DeltaTable
+    t = DeltaTable(str(table)).to_pyarrow_table(columns=["id", "qty"]).to_pydict()
+    if len(t["id"]) != keys or len(set(t["id"])) != keys:
+        return f"FAIL: {len(t['id'])} rows, {len(set(t['id']))} keys, expected {keys}"
+    wrong = sum(1 for k, q in zip(t["id"], t["qty"]) if q != last_lsn[k] % 1000)
+    return "ok" if wrong == 0 else f"FAIL: {wrong} rows not at their latest event"
 
 
 def machine() -> dict:
@@ -501,8 +527,11 @@ def main(argv=None) -> int:
     ap.add_argument("--p99-limit", type=float, default=5.0)
     ap.add_argument("--merge-interval", default="0s")
     ap.add_argument("--poll-interval", default="100ms")
-    ap.add_argument("--spark-triggers", default="0,1",
-                    help="processingTime seconds of Spark's trigger, one run each")
+    ap.add_argument("--spark-triggers", default="0,1,0+small",
+                    help="Spark settings, one run each: processingTime seconds of the trigger,"
+                         " +small for the small-job tuning")
+    ap.add_argument("--warmup-seconds", type=float, default=10,
+                    help="an unmeasured phase at the first rate after the prefill (JIT, caches)")
     ap.add_argument("--spark-memory", default="2g")
     ap.add_argument("--prefill-timeout", type=float, default=600)
     ap.add_argument("--drain-timeout", type=float, default=120)
@@ -519,7 +548,8 @@ def main(argv=None) -> int:
     broker = KafkaBroker(bwork)
     registry = None
     results = {"started": started, "machine": machine(), "config": {
-        k: getattr(opts, k) for k in ("format", "rates", "seconds", "keys", "partitions",
+        k: getattr(opts, k) for k in ("format", "rates", "seconds", "warmup_seconds", "keys",
+                                      "partitions",
                                       "p99_limit", "merge_interval", "poll_interval",
                                       "spark_triggers")}, "engines": {}}
     try:
@@ -539,7 +569,7 @@ def main(argv=None) -> int:
             elif eng == "spark":
                 for trig in opts.spark_triggers.split(","):
                     idx += 1
-                    name = f"spark-{trig}s"
+                    name = "spark-" + trig.replace("+", "s-") + ("" if "+" in trig else "s")
                     results["engines"][name] = run_engine(
                         opts, name,
                         lambda o, b, t, s, w, r, trig=trig: spark_cmd(o, b, t, s, w, r, trig),

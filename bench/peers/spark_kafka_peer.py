@@ -39,7 +39,7 @@ ENVELOPE = (f"STRUCT<payload: STRUCT<before: {_ROW_TYPE}, after: {_ROW_TYPE}, "
             "source: STRUCT<ts_ms: BIGINT, lsn: BIGINT>, op: STRING, ts_ms: BIGINT>>")
 
 
-def build_session(memory: str, cores: int):
+def build_session(memory: str, cores: int, small: bool):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -63,10 +63,15 @@ def build_session(memory: str, cores: int):
         .config("spark.default.parallelism", str(cores))
         .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions",
-                "-Duser.timezone=UTC -Dderby.system.home=" + warehouse)
-        .getOrCreate()
     )
+    jvm = "-Duser.timezone=UTC -Dderby.system.home=" + warehouse
+    if small:
+        # The interop suite's small-job settings (tests/interop/spark_session.py):
+        # one shuffle partition, no whole-stage codegen, C1 JIT only.
+        spark = (spark.config("spark.sql.shuffle.partitions", "1")
+                 .config("spark.sql.codegen.wholeStage", "false"))
+        jvm += " -XX:TieredStopAtLevel=1"
+    spark = spark.config("spark.driver.extraJavaOptions", jvm).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -82,10 +87,12 @@ def main(argv=None) -> int:
     ap.add_argument("--registry-url", default="")
     ap.add_argument("--memory", default="2g")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--small-job-tuning", action="store_true",
+                    help="shuffle partitions 1, no whole-stage codegen, C1 JIT")
     ap.add_argument("--max-offsets", type=int, default=0,
                     help="maxOffsetsPerTrigger (0: no limit)")
     opts = ap.parse_args(argv)
-    spark = build_session(opts.memory, opts.cores)
+    spark = build_session(opts.memory, opts.cores, opts.small_job_tuning)
     from delta.tables import DeltaTable
     from pyspark.sql import Window
     from pyspark.sql import functions as F
