@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT / "tests" / "kafka"))
 sys.path.insert(0, str(HERE))
 
 from kafka_broker import KafkaBroker, stop_process, _die_with_parent  # noqa: E402
+import procwatch  # noqa: E402
 
 SCHEMA = "shop"
 TABLE = "items"
@@ -347,10 +348,11 @@ def spark_coverage(partitions: int):
     return cov
 
 
-def freshness(produced: Produced, commits, lo: List[int], hi: List[int]) -> List[float]:
+def freshness(produced: Produced, commits, lo: List[int], hi: List[int],
+              now: float) -> List[float]:
     """Seconds from ts_ms to the first commit covering it, for offsets in
-    [lo[p], hi[p]) of each partition. An event no commit covers is left out
-    (the caller checks coverage reached `hi`)."""
+    [lo[p], hi[p]) of each partition. An event no commit covered by `now`
+    (the engine did not catch up in time) counts `now - ts`, a lower bound."""
     out = []
     for p, d in enumerate(produced.by_part):
         prev = lo[p]
@@ -361,6 +363,10 @@ def freshness(produced: Produced, commits, lo: List[int], hi: List[int]) -> List
                 if ts is not None:
                     out.append(mtime - ts / 1000.0)
             prev = max(prev, c)
+        for off in range(prev, hi[p]):
+            ts = d.get(off)
+            if ts is not None:
+                out.append(now - ts / 1000.0)
     return out
 
 
@@ -413,6 +419,13 @@ def spark_cmd(opts, bootstrap: str, topic: str, sink: Path, work: Path, registry
     return cmd
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the process tree under `pid` (Spark: the
+    Python driver and its JVM)."""
+    ticks = sum(max(0, procwatch._cpu_ticks(p)) for p in procwatch.tree(pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry, idx: int) -> dict:
     prefix = f"kb{idx}"
     topic = f"{prefix}.{SCHEMA}.{TABLE}"
@@ -451,16 +464,20 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
         rng = random.Random(7)
         if opts.warmup_seconds > 0:
             prod.sustained(opts.rates[0], opts.warmup_seconds, opts.keys, rng)
-            if not watcher.wait_covers(prod.produced.end_offsets(), opts.drain_timeout):
+            if not watcher.wait_covers(prod.produced.end_offsets(), opts.prefill_timeout):
                 raise RuntimeError(f"{name} did not catch up after the warm-up")
             print(f"[{name}] warmed up", flush=True)
         for rate in opts.rates:
             lo = prod.produced.end_offsets()
             n_commits = len(watcher.commits)
+            cpu0, load0 = cpu_seconds(proc.pid), os.getloadavg()[0]
             ph = prod.sustained(rate, opts.seconds, opts.keys, rng)
             hi = prod.produced.end_offsets()
             caught = watcher.wait_covers(hi, opts.drain_timeout)
-            fr = freshness(prod.produced, watcher.commits, lo, hi)
+            ph["engine_cpu_s"] = cpu_seconds(proc.pid) - cpu0
+            ph["events_per_engine_cpu_s"] = ph["events"] / max(1e-9, ph["engine_cpu_s"])
+            ph["load_avg_1m"] = [load0, os.getloadavg()[0]]
+            fr = freshness(prod.produced, list(watcher.commits), lo, hi, time.time())
             commits = watcher.commits[n_commits:]
             ph.update({"covered": caught, "measured_events": len(fr),
                        "commits": len(commits),
@@ -545,13 +562,20 @@ def main(argv=None) -> int:
                     help="an unmeasured phase at the first rate after the prefill (JIT, caches)")
     ap.add_argument("--spark-memory", default="2g")
     ap.add_argument("--prefill-timeout", type=float, default=600)
-    ap.add_argument("--drain-timeout", type=float, default=120)
+    ap.add_argument("--drain-timeout", type=float, default=240,
+                    help="after a phase, wait this long for the engine to cover it")
     ap.add_argument("--sluice", default=str(ROOT / "build" / "sluice"))
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the tables and logs")
     ap.add_argument("--keep-engine-logs", action="store_true")
     ap.add_argument("--out", default=str(HERE / "results" / "kafka-latest.json"))
+    ap.add_argument("--chart", default="", help="write the chart to this PNG")
+    ap.add_argument("--chart-only", default="", help="only chart this results JSON (to --chart)")
     opts = ap.parse_args(argv)
+    if opts.chart_only:
+        with open(opts.chart_only) as fh:
+            print(chart(json.load(fh), opts.chart or "docs/benchmarks-kafka.png"))
+        return 0
     opts.rates = sorted(int(r) for r in opts.rates.split(","))
     engines = [e.strip() for e in opts.engines.split(",") if e.strip()]
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -599,8 +623,59 @@ def main(argv=None) -> int:
     with open(opts.out, "w") as fh:
         json.dump(results, fh, indent=1)
     print("wrote", opts.out)
+    if opts.chart:
+        print("chart", chart(results, opts.chart))
     print(results["summary_line"])
     return 0
+
+
+def chart(results: dict, out_png: str) -> str:
+    """Freshness p50/p99 per engine and rate (log scale, the p99 limit as a
+    line), and events per engine CPU-second at the first rate."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = results["engines"]
+    names = list(e)
+    colors = {n: ("#1f77b4" if n == "sluice" else c) for n, c in
+              zip(names, ["#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#bcbd22"] * 3)}
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    rates = sorted({p["target_rate"] for n in names for p in e[n].get("phases", [])})
+    width = 0.8 / max(1, len(names))
+    for i, n in enumerate(names):
+        ph = {p["target_rate"]: p for p in e[n].get("phases", [])}
+        xs = [j + i * width for j, r in enumerate(rates) if r in ph]
+        p50 = [ph[r]["p50_s"] or 0 for r in rates if r in ph]
+        p99 = [ph[r]["p99_s"] or 0 for r in rates if r in ph]
+        a1.bar(xs, p99, width=width, color=colors[n], alpha=0.45)
+        a1.bar(xs, p50, width=width, color=colors[n], label=n)
+        for x, v in zip(xs, p99):
+            a1.annotate(f"{v:.2f}", (x, v), ha="center", va="bottom", fontsize=8)
+    a1.axhline(results["config"]["p99_limit"], color="k", ls="--", lw=0.8)
+    a1.set_yscale("log")
+    a1.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(rates))])
+    a1.set_xticklabels([f"{r:,}/s" for r in rates])
+    a1.set_ylabel("seconds from ts_ms to a visible merged commit (log)")
+    a1.set_title("Freshness (solid p50, light p99; dashed: p99 limit)")
+    a1.legend(fontsize=8)
+    eff = [e[n]["phases"][0].get("events_per_engine_cpu_s", 0) if e[n].get("phases") else 0
+           for n in names]
+    bars = a2.bar(names, eff, color=[colors[n] for n in names])
+    for b, v in zip(bars, eff):
+        a2.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom",
+                    fontsize=9)
+    a2.set_yscale("log")
+    a2.set_ylabel("events per engine CPU-second (log)")
+    a2.set_title(f"Cost at {rates[0]:,} events/s" if rates else "Cost")
+    c, m = results["config"], results["machine"]
+    fig.suptitle(f"Debezium/Kafka ({c['format']}, {c['keys']:,}-row merged table, "
+                 f"{c['partitions']} partitions, {c['seconds']:.0f} s a rate); {m['nproc']} shared "
+                 f"cores, load {m['load_avg_start'][0]:.1f}-{m['load_avg_end'][0]:.1f}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return out_png
 
 
 def summarize(results: dict) -> None:
