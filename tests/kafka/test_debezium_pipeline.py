@@ -182,12 +182,65 @@ def test_scenario_merged_equals_postgres(kafka, postgres, connector, sink, tmp_p
         # a primary-key update: the old key goes, the new one comes
         postgres.sql("UPDATE shop.items SET id = 100 WHERE id = 6")
         wait_equal(postgres, sink)
+        # DROP COLUMN, then insert: the merged table keeps the column, NULL
+        # for the new row
+        postgres.sql("ALTER TABLE shop.items DROP COLUMN note;"
+                     "INSERT INTO shop.items VALUES (18, 'after drop', 2)")
+        wait_equal(postgres, sink)
+        kept = {r["id"]: r for r in read_delta(sink / "shop" / "items")}
+        assert kept[17]["note"] == "hello" and kept[18]["note"] is None
         assert run.alive(), (tmp_path / "run.log").read_text()[-3000:]
     finally:
         run.stop()
     log = check_log(sink)
     assert len(log) >= 20
     print((tmp_path / "run.log").read_text()[-2000:])
+
+
+def test_avro_framing_gives_the_same_tables(kafka, postgres, connector, sink, registry, tmp_path):
+    """The same changes as Confluent-framed Avro (every message of the JSON
+    topic re-encoded as AvroConverter writes it, schemas in the test
+    registry, same partitions and keys) through `sluice run --once` with
+    format avro: the merged table equals SELECT * again."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from avro_reencode import Reencoder
+
+    wm = Consumer(kafka.client_config(**{"group.id": "watermarks"}))
+    total = sum(wm.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1] for p in (0, 1))
+    wm.close()
+    messages = kafka.consume(TOPIC, total, timeout=60)
+    assert len(messages) == total
+    avro_topic = f"avro1.shop.items"
+    kafka.create_topic(avro_topic, partitions=2)
+    reencoder = Reencoder(registry)
+    for p in (0, 1):
+        kafka.produce(avro_topic, [(reencoder.convert(m.key(), avro_topic, is_key=True),
+                                    reencoder.convert(m.value(), avro_topic), m.headers())
+                                   for m in messages if m.partition() == p], partition=p)
+    avro_sink = tmp_path / "avro_sink"
+    config = tmp_path / "avro.toml"
+    config.write_text(f"""
+[pipeline]
+name = "dbz"
+merge_interval = "0s"
+[source]
+kind = "debezium"
+format = "avro"
+[source.kafka]
+bootstrap_servers = "{kafka.bootstrap}"
+topics = ["{avro_topic}"]
+schema_registry_url = "{registry.url}"
+[sink]
+path = "{avro_sink}"
+merge_mode = "copy_on_write"
+""")
+    proc = subprocess.run([SLUICE, "run", "--config", str(config), "--once"], env=env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "0 dead letters" in proc.stdout, proc.stdout[-3000:]
+    wait_equal(postgres, avro_sink, timeout=5)
+    check_log(avro_sink)
 
 
 def test_kill_9_mid_stream_stays_exact(kafka, postgres, connector, sink, tmp_path):
@@ -229,26 +282,93 @@ def test_kill_9_mid_stream_stays_exact(kafka, postgres, connector, sink, tmp_pat
 
 
 def test_two_processes_in_a_group_one_killed(kafka, postgres, connector, sink, tmp_path):
-    """Two `sluice run` in one group split the two partitions; one is killed
-    -9 while changes flow and the other takes its partition over: the tables
-    end exact, nothing lost or doubled."""
+    """Two `sluice run` in one group split the two partitions (each commits
+    rows of its own); one is killed -9 while changes flow and the other takes
+    its partition over: the tables end exact, nothing lost or doubled."""
     config = write_config(tmp_path / "sluice.toml", kafka, sink, "sluice-pair")
     a = Run(config, tmp_path / "a.log")
     b = Run(config, tmp_path / "b.log")
-    try:
-        next_id = 5000
-        for step in range(8):
+    next_id = 5000
+
+    def changes(steps):
+        nonlocal next_id
+        for _ in range(steps):
             postgres.sql(f"INSERT INTO shop.items SELECT g, 'p' || g, g FROM "
                          f"generate_series({next_id}, {next_id + 9}) g;"
                          f"UPDATE shop.items SET qty = -qty WHERE id = {next_id + 3};"
                          f"DELETE FROM shop.items WHERE id = {next_id + 4}")
             next_id += 10
-            time.sleep(0.5)
-            if step == 4:
-                b.kill()
+            time.sleep(0.3)
+
+    def commits(log: Path) -> int:
+        return log.read_text().count("shop.items_log v")
+
+    try:
+        changes(4)
+        wait_equal(postgres, sink, timeout=90)
+        # Both took part: each had a partition of its own.
+        deadline = time.time() + 30
+        while time.time() < deadline and not (commits(tmp_path / "a.log") and
+                                              commits(tmp_path / "b.log")):
+            changes(1)
+            time.sleep(1)
+        assert commits(tmp_path / "a.log") and commits(tmp_path / "b.log"), (
+            (tmp_path / "a.log").read_text()[-2000:], (tmp_path / "b.log").read_text()[-2000:])
+        before = commits(tmp_path / "a.log")
+        changes(2)
+        b.kill()
+        changes(4)
         wait_equal(postgres, sink, timeout=90)
         assert a.alive(), (tmp_path / "a.log").read_text()[-3000:]
+        assert commits(tmp_path / "a.log") > before
     finally:
         a.stop()
         b.kill()
     check_log(sink)
+
+
+def test_flattened_records(kafka, postgres, connector, tmp_path):
+    """ExtractNewRecordState's flattened records (`__op`, `__lsn`,
+    `__source_ts_ms`, deletes rewritten with `__deleted`) from a second
+    connector on the same database: its snapshot of the current rows, then
+    changes, end as SELECT * again."""
+    flat = DebeziumPostgres(tmp_path / "connect-flat", kafka.bootstrap, postgres,
+                            topic_prefix="flat1", extra={
+                                "transforms": "unwrap",
+                                "transforms.unwrap.type":
+                                    "io.debezium.transforms.ExtractNewRecordState",
+                                "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+                                "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
+                            })
+    flat.start()
+    flat_sink = tmp_path / "flat_sink"
+    config = tmp_path / "flat.toml"
+    config.write_text(f"""
+[pipeline]
+name = "flat"
+merge_interval = "0s"
+[source]
+kind = "debezium"
+format = "json"
+poll_interval = "100ms"
+[source.kafka]
+bootstrap_servers = "{kafka.bootstrap}"
+topics = ["flat1.shop.items"]
+[source.debezium]
+envelope = "flattened"
+[sink]
+path = "{flat_sink}"
+merge_mode = "copy_on_write"
+""")
+    run = Run(config, tmp_path / "flat.log")
+    try:
+        postgres.sql("INSERT INTO shop.items VALUES (9001, 'flat', 1);"
+                     "UPDATE shop.items SET qty = 77 WHERE id = 9001;"
+                     "UPDATE shop.items SET name = 'renamed' WHERE id = 1;"
+                     "DELETE FROM shop.items WHERE id = 2")
+        wait_equal(postgres, flat_sink, timeout=90)
+        assert run.alive(), (tmp_path / "flat.log").read_text()[-3000:]
+    finally:
+        run.stop()
+        flat.stop()
+    check_log(flat_sink)

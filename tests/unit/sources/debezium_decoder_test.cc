@@ -8,10 +8,12 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sluice/core/change_schema.h"
@@ -197,7 +199,7 @@ TEST(DebeziumDecoderTest, RealJsonEventsBecomeSnapshotInsertUpdateDelete) {
 class FileRegistryHttp : public io::HttpClient {
  public:
   Result<io::HttpResponse> Get(const std::string& url, const io::HttpHeaders&) override {
-    for (int id : {1, 2}) {
+    for (int id : {1, 2, 3, 4, 5}) {
       if (url.size() >= 14 && url.substr(url.size() - 14) == "/schemas/ids/" + std::to_string(id)) {
         std::string text =
             ReadFile(kDataDir + "postgres_avro/schemas/" + std::to_string(id) + ".avsc");
@@ -236,6 +238,70 @@ TEST(DebeziumDecoderTest, RealAvroEventsGiveTheSameRows) {
       << json.tables[0].batches[0]->ToString();
 }
 
+// Real events of many PostgreSQL types, with a column added mid-stream
+// (tests/data/debezium/postgres_types_json and postgres_avro/types).
+std::vector<KafkaMessage> TypesMessages(const std::string& format) {
+  std::vector<KafkaMessage> msgs;
+  int64_t offset = 0;
+  for (const char* e : {"0-c", "1-c", "2-c", "3-u", "4-d"}) {
+    const std::string base = format == "json" ? kDataDir + "postgres_types_json/" + e
+                                              : kDataDir + "postgres_avro/types/" + e;
+    const std::string ext = format == "json" ? ".json" : ".bin";
+    msgs.push_back(Message("dbserver1.inv.types", offset++, ReadFile(base + ".key" + ext),
+                           ReadFile(base + ".value" + ext)));
+  }
+  return msgs;
+}
+
+TEST(DebeziumDecoderTest, RealEventsOfManyTypesWithAnAddedColumn) {
+  ASSERT_OK_AND_ASSIGN(auto json, Decode(Options(), TypesMessages("json")));
+  ASSERT_OK_AND_ASSIGN(auto avro,
+                       Decode(Options({}, "avro"), TypesMessages("avro"), FileRegistry()));
+  for (const auto* unit : {&json, &avro}) {
+    ASSERT_TRUE(unit->bad.empty()) << unit->bad[0].reason;
+    ASSERT_EQ(unit->tables.size(), 1u);
+    const auto& t = unit->tables[0];
+    ASSERT_TRUE(t.bad.empty()) << t.bad[0].reason;
+    EXPECT_EQ(t.table, (SourceTable{"inv", "types"}));
+    // ALTER TABLE ... ADD COLUMN extra between the second and third insert.
+    ASSERT_EQ(t.batches.size(), 2u);
+    EXPECT_EQ(Ops(*t.batches[0]), (std::vector<std::string>{"insert", "insert"}));
+    EXPECT_EQ(Ops(*t.batches[1]), (std::vector<std::string>{"insert", "update", "delete"}));
+    EXPECT_FALSE(t.batches[0]->schema()->GetFieldByName("extra"));
+    EXPECT_EQ(Text(*Col(*t.batches[1], "extra"), 0), "new");
+    EXPECT_EQ(Text(*Col(*t.batches[1], "id"), 2), "2");
+    for (const auto& b : t.batches) ASSERT_OK(b->ValidateFull());
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(json.tables[0].batches[i]->Equals(*avro.tables[0].batches[i]))
+        << json.tables[0].batches[i]->ToString() << "\navro:\n"
+        << avro.tables[0].batches[i]->ToString();
+  }
+}
+
+TEST(DebeziumDecoderTest, ParallelDecodesOfOneDecoderAgree) {
+  auto decoder = MakeDebeziumDecoder(Options(), nullptr).ValueOrDie();
+  auto msgs = TypesMessages("json");
+  DecodeContext ctx{7};
+  auto expected = decoder->Decode(msgs, ctx).ValueOrDie();
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 10; ++k) {
+        auto got = decoder->Decode(msgs, ctx);
+        if (!got.ok() || got->tables.size() != 1 ||
+            got->tables[0].batches.size() != expected.tables[0].batches.size() ||
+            !got->tables[0].batches[1]->Equals(*expected.tables[0].batches[1])) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
 TEST(DebeziumDecoderTest, AvroNeedsARegistryAndUnknownSchemasAreDeadLetters) {
   EXPECT_FALSE(MakeDebeziumDecoder(Options({}, "avro"), nullptr).ok());
   auto msgs = RealMessages("avro");
@@ -253,6 +319,66 @@ TEST(DebeziumDecoderTest, AvroNeedsARegistryAndUnknownSchemasAreDeadLetters) {
   size_t rows = 0;
   for (const auto& b : unit.tables[0].batches) rows += static_cast<size_t>(b->num_rows());
   EXPECT_EQ(rows, 2u);
+}
+
+// A registry answering fixed bodies by URL suffix.
+class MapHttp : public io::HttpClient {
+ public:
+  std::map<std::string, std::string> bodies;
+  Result<io::HttpResponse> Get(const std::string& url, const io::HttpHeaders&) override {
+    for (const auto& [suffix, body] : bodies) {
+      if (url.size() >= suffix.size() && url.substr(url.size() - suffix.size()) == suffix) {
+        return io::HttpResponse{200, body};
+      }
+    }
+    return io::HttpResponse{404, R"({"error_code":40403,"message":"Schema not found"})"};
+  }
+};
+
+std::string Zigzag(int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  std::string out;
+  while (z >= 0x80) {
+    out.push_back(static_cast<char>((z & 0x7F) | 0x80));
+    z >>= 7;
+  }
+  out.push_back(static_cast<char>(z));
+  return out;
+}
+
+TEST(DebeziumDecoderTest, AvroSchemaReferencesAreResolvedThroughTheRegistry) {
+  auto http = std::make_shared<MapHttp>();
+  // The envelope names the row type `Row`, registered under subject "row".
+  http->bodies["/schemas/ids/5"] =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Env\",\"fields\":[)"
+      R"({\"name\":\"before\",\"type\":[\"null\",\"Row\"]},{\"name\":\"after\",\"type\":[\"null\",\"Row\"]},)"
+      R"({\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":\"Src\",\"fields\":[)"
+      R"({\"name\":\"connector\",\"type\":\"string\"},{\"name\":\"lsn\",\"type\":\"long\"}]}},)"
+      R"({\"name\":\"op\",\"type\":\"string\"}]}",)"
+      R"("references":[{"name":"Row","subject":"row","version":1}]})";
+  http->bodies["/subjects/row/versions/1"] =
+      R"({"subject":"row","version":1,"id":7,"schema":"{\"type\":\"record\",\"name\":\"Row\",)"
+      R"(\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"})";
+  http->bodies["/schemas/ids/6"] =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Key\",\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"})";
+  SchemaRegistryOptions opts;
+  opts.url = "http://registry:8081";
+  opts.max_attempts = 1;
+  auto registry = std::make_shared<SchemaRegistryClient>(opts, http);
+  using formats::confluent::SchemaRef;
+  std::string value = SchemaRef::FromId(5).Prefix() + Zigzag(0) + Zigzag(1) + Zigzag(21) +
+                      Zigzag(10) + "postgresql" + Zigzag(77) + Zigzag(1) + "c";
+  std::string key = SchemaRef::FromId(6).Prefix() + Zigzag(21);
+  ASSERT_OK_AND_ASSIGN(auto unit,
+                       Decode(Options({}, "avro"), {Message(kTopic, 0, key, value)}, registry));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  ASSERT_TRUE(unit.tables[0].bad.empty()) << unit.tables[0].bad[0].reason;
+  const auto& b = *unit.tables[0].batches[0];
+  EXPECT_EQ(Text(*Col(b, "id"), 0), "21");
+  EXPECT_EQ(Ops(b), std::vector<std::string>{"insert"});
+  EXPECT_EQ(Seqs(b)[0], PostgresSequenceKey(false, 77, 77, 0, 0));
+  EXPECT_EQ(unit.tables[0].primary_keys, std::vector<std::string>{"id"});
 }
 
 TEST(DebeziumDecoderTest, DecodingIsDeterministic) {
@@ -324,6 +450,11 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
 
   ASSERT_OK_AND_ASSIGN(auto ignored, Decode(Options({{"debezium.truncate", "ignore"}}), msgs));
   EXPECT_EQ(Ops(*ignored.tables[0].batches[0]), std::vector<std::string>{"insert"});
+  // Only skipped messages: no table at all.
+  ASSERT_OK_AND_ASSIGN(auto skipped,
+                       Decode(Options({{"debezium.truncate", "ignore"}}), {msgs[1], msgs[2]}));
+  EXPECT_TRUE(skipped.tables.empty());
+  EXPECT_TRUE(skipped.bad.empty());
 }
 
 TEST(DebeziumDecoderTest, UnavailableValuesBecomeUnchangedColumns) {
@@ -444,6 +575,34 @@ TEST(DebeziumDecoderTest, MySqlOrderIsBinlogFileNumberPosRow) {
   EXPECT_NE(unit.tables[0].bad[0].reason.find("mysql-bin"), std::string::npos);
 }
 
+TEST(DebeziumDecoderTest, RealMariaDbEventsOrderByBinlogPosition) {
+  // Debezium's MySQL connector on MariaDB (tests/data/debezium/mariadb_json).
+  std::vector<KafkaMessage> msgs;
+  int64_t offset = 0;
+  for (const char* e : kEvents) {
+    const std::string base = kDataDir + "mariadb_json/" + e;
+    msgs.push_back(Message("mariadb1.inventory.customers", offset++, ReadFile(base + ".key.json"),
+                           ReadFile(base + ".value.json")));
+  }
+  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options(), msgs));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  ASSERT_TRUE(unit.tables[0].bad.empty()) << unit.tables[0].bad[0].reason;
+  EXPECT_EQ(unit.tables[0].table, (SourceTable{"inventory", "customers"}));
+  EXPECT_EQ(unit.tables[0].primary_keys, std::vector<std::string>{"id"});
+  const auto& b = *unit.tables[0].batches[0];
+  EXPECT_EQ(Ops(b), (std::vector<std::string>{"snapshot", "insert", "update", "delete"}));
+  auto s = Seqs(b);
+  EXPECT_EQ(s[0], BinlogSequenceKey(true, 1, 1649, 0, 0, 0));
+  EXPECT_EQ(s[1], BinlogSequenceKey(false, 1, 1993, 0, 0, 1));
+  for (size_t i = 1; i < s.size(); ++i) EXPECT_LT(CompareSequenceKeys(s[i - 1], s[i]), 0) << i;
+  // binlog_row_image=FULL: the delete carries the whole row.
+  EXPECT_EQ(Text(*Col(b, "email"), 3), "c@example.com");
+  EXPECT_EQ(SourceField(b, "file", 3), "binlog.000001");
+  EXPECT_EQ(SourceField(b, "connector", 3), "mysql");
+  EXPECT_EQ(SourceField(b, "commit_lsn", 3), "<null>");
+}
+
 TEST(DebeziumDecoderTest, OtherConnectorsOrderByPartitionAndOffset) {
   std::string v = R"({"before":null,"after":{"id":1},"source":{"connector":"sqlserver",)"
                   R"("ts_ms":5,"schema":"dbo","table":"t"},"op":"c"})";
@@ -533,6 +692,28 @@ TEST(DebeziumDecoderTest, FlattenedPrefixAndFieldNamesAreConfigurable) {
   EXPECT_EQ(Seqs(b)[2], KafkaSequenceKey(false, 0, 2));
   auto ts = std::static_pointer_cast<arrow::TimestampArray>(Col(b, std::string(kTsColumn)));
   EXPECT_EQ(ts->Value(0), 5000);
+}
+
+TEST(DebeziumDecoderTest, FlattenedBinlogPositionsAndSnapshotFlags) {
+  // add.fields=op,file,pos,row,snapshot,db,table (MySQL); an older
+  // connector's boolean snapshot flag.
+  std::vector<KafkaMessage> msgs = {
+      Message("m.shop.orders", 0, R"({"id":1})",
+              R"({"id":1,"__op":"c","__file":"binlog.000002","__pos":40,"__row":0,)"
+              R"("__snapshot":true,"__db":"shop","__table":"orders"})"),
+      Message("m.shop.orders", 1, R"({"id":1})",
+              R"({"id":1,"__op":"u","__file":"binlog.000002","__pos":90,"__row":1,)"
+              R"("__snapshot":false,"__db":"shop","__table":"orders"})"),
+  };
+  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options({{"debezium.route_by", "source"}}), msgs));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  EXPECT_EQ(unit.tables[0].table, (SourceTable{"shop", "orders"}));
+  const auto& b = *unit.tables[0].batches[0];
+  EXPECT_EQ(Ops(b), (std::vector<std::string>{"snapshot", "update"}));
+  EXPECT_EQ(Seqs(b)[0], BinlogSequenceKey(true, 2, 40, 0, 0, 0));
+  EXPECT_EQ(Seqs(b)[1], BinlogSequenceKey(false, 2, 90, 1, 0, 1));
+  EXPECT_EQ(b.schema()->field_names()[1], std::string(kOpColumn));
 }
 
 // ---------------------------------------------------------------------------

@@ -843,7 +843,9 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
       tc.batches.push_back(arrow::RecordBatch::Make(
           arrow::schema(fields), static_cast<int64_t>(members.size()), std::move(arrays)));
     }
-    out.tables.push_back(std::move(tc));
+    // A table whose messages were all skipped (op m, ignored truncates) has
+    // nothing to say.
+    if (!tc.batches.empty() || !tc.bad.empty()) out.tables.push_back(std::move(tc));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -42,20 +43,42 @@ class JsonReader : public RecordsReader {
   formats::debezium::JsonRecordReader reader_;
 };
 
-// Confluent-framed Avro: the writer schemas come from the schema registry.
+// The referenced schemas of `schema`, dependencies first, each once
+// (`seen`: subject/version pairs already added; depth bounds a cycle).
+Status AddReferences(SchemaRegistryClient& registry, const RegisteredSchema& schema, int depth,
+                     std::set<std::pair<std::string, int32_t>>* seen,
+                     std::vector<std::string>* out) {
+  for (const auto& ref : schema.references) {
+    if (!seen->emplace(ref.subject, ref.version).second) continue;
+    if (depth >= 32) return Status::KeyError("schema references nested deeper than 32");
+    ARROW_ASSIGN_OR_RAISE(auto target, registry.GetVersion(ref.subject, ref.version));
+    ARROW_RETURN_NOT_OK(AddReferences(registry, *target, depth + 1, seen, out));
+    out->push_back(target->schema);
+  }
+  return Status::OK();
+}
+
+// Confluent-framed Avro: the writer schemas (and the schemas they
+// reference) come from the schema registry.
 class AvroReader : public RecordsReader {
  public:
   AvroReader(std::shared_ptr<SchemaRegistryClient> registry,
              formats::debezium::AvroRecordOptions opts)
       : reader_(
-            [registry](const SchemaRef& ref) -> Result<std::string> {
-              ARROW_ASSIGN_OR_RAISE(auto schema, registry->Get(ref));
-              if (schema->schema_type != "AVRO") {
-                // Not ours to read: the message is a dead letter.
-                return Status::KeyError(ref.ToString(), " is ", schema->schema_type, ", not AVRO");
-              }
-              return schema->schema;
-            },
+            formats::debezium::WriterSchemaResolver(
+                [registry](const SchemaRef& ref) -> Result<formats::debezium::WriterSchema> {
+                  ARROW_ASSIGN_OR_RAISE(auto schema, registry->Get(ref));
+                  if (schema->schema_type != "AVRO") {
+                    // Not ours to read: the message is a dead letter.
+                    return Status::KeyError(ref.ToString(), " is ", schema->schema_type,
+                                            ", not AVRO");
+                  }
+                  formats::debezium::WriterSchema out;
+                  out.text = schema->schema;
+                  std::set<std::pair<std::string, int32_t>> seen;
+                  ARROW_RETURN_NOT_OK(AddReferences(*registry, *schema, 0, &seen, &out.references));
+                  return out;
+                }),
             opts) {}
   Result<DecodedRecords> Decode(const Values& values, const Headers& schema_headers) override {
     return reader_.Decode(values, schema_headers);

@@ -59,7 +59,10 @@ Result<rd_kafka_s*> KafkaConsumer::NewHandle(bool group) const {
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"topic.metadata.refresh.interval.ms", "10000"},
-      {"log_level", "3"},
+      // Broker trouble reaches the run as errors of the calls that met it;
+      // librdkafka's own log (stderr) keeps only critical lines unless
+      // [source.kafka.properties] log_level says otherwise.
+      {"log_level", "2"},
   };
   if (group) kv.push_back({"group.id", settings_.group_id});
   for (const auto& [k, v] : settings_.properties) kv.push_back({k, v});
@@ -70,6 +73,10 @@ Result<rd_kafka_s*> KafkaConsumer::NewHandle(bool group) const {
     kv.push_back({"group.id", settings_.group_id.empty() ? "sluice" : settings_.group_id});
     kv.push_back({"enable.partition.eof", "true"});
     kv.push_back({"enable.auto.commit", "false"});
+    // A range starting below what retention kept reads from the first
+    // offset that exists (source.kafka.start_offset is the user's choice
+    // of where new partitions start, not this).
+    kv.push_back({"auto.offset.reset", "earliest"});
   }
   for (const auto& [k, v] : kv) {
     if (Status st = Set(conf, k, v); !st.ok()) return fail(st);
