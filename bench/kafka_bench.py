@@ -33,8 +33,9 @@ merged commit and the one that covers the whole prefill) - a catch-up
 throughput that includes neither engine's start-up.
 
     .venv/bin/python bench/kafka_bench.py [--engines sluice,spark]
-        [--format json|avro] [--rates 10000] [--seconds 20] [--keys 100000]
-        [--partitions 2] [--spark-triggers 0,1] [--out FILE]
+        [--format json|avro] [--rates 1000,2000,5000,10000,20000] [--seconds 15]
+        [--keys 20000] [--partitions 2] [--spark-triggers 0,0+small] [--out FILE]
+        [--chart PNG]
 
 The issue's scale: --keys 10000000 --rates 10000 --seconds 60. Results go to
 bench/results/kafka-latest.json (and the last line, `freshness ratio: ...`).
@@ -547,15 +548,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--engines", default="sluice,spark")
     ap.add_argument("--format", choices=["json", "avro"], default="json")
-    ap.add_argument("--rates", default="10000",
+    ap.add_argument("--rates", default="1000,2000,5000,10000,20000",
                     help="comma-separated events/s, one sustained phase each, ascending")
-    ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--keys", type=int, default=100_000, help="key space = merged table rows")
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--keys", type=int, default=20_000, help="key space = merged table rows")
     ap.add_argument("--partitions", type=int, default=2)
     ap.add_argument("--p99-limit", type=float, default=5.0)
     ap.add_argument("--merge-interval", default="0s")
     ap.add_argument("--poll-interval", default="100ms")
-    ap.add_argument("--spark-triggers", default="0,1,0+small",
+    ap.add_argument("--spark-triggers", default="0,0+small",
                     help="Spark settings, one run each: processingTime seconds of the trigger,"
                          " +small for the small-job tuning")
     ap.add_argument("--warmup-seconds", type=float, default=10,
