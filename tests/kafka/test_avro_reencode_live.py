@@ -16,11 +16,30 @@ import os
 from pathlib import Path
 
 import fastavro
+import pytest
 
 from avro_reencode import Reencoder, _strip_logical, avro_schema
+from conftest import DEBEZIUM_TABLES
+from kafka_connect import DebeziumPostgres
 from schema_registry import Registry
 
-TOPIC = "dbserver1.inv.types"
+# A topic prefix of its own: the broker is shared by the whole session, and
+# this module's connector would otherwise add a second snapshot of
+# inv.customers to test_debezium.py's topic.
+PREFIX = "reencode1"
+TOPIC = f"{PREFIX}.inv.types"
+
+
+@pytest.fixture(scope="module")
+def debezium(kafka, postgres, tmp_path_factory):
+    postgres.sql(DEBEZIUM_TABLES)
+    connect = DebeziumPostgres(tmp_path_factory.mktemp("connect"), kafka.bootstrap, postgres,
+                               topic_prefix=PREFIX)
+    connect.start()
+    try:
+        yield connect
+    finally:
+        connect.stop()
 
 SETUP = """
 CREATE TYPE inv.mood AS ENUM ('sad', 'ok', 'happy');
