@@ -372,3 +372,114 @@ merge_mode = "copy_on_write"
         run.stop()
         flat.stop()
     check_log(flat_sink)
+
+
+KINDS = """
+CREATE TABLE shop.kinds (
+  id int PRIMARY KEY, n numeric, at timestamptz, day date, wake time, span interval,
+  doc json, uid uuid, raw bytea, tags text[], big text, qty int);
+INSERT INTO shop.kinds (id, qty) VALUES (1, 0);
+"""
+
+
+def test_types_toast_and_truncate(kafka, postgres, tmp_path):
+    """The scenario's remaining steps on a table of their own, captured by a
+    connector that forwards TRUNCATE (Debezium skips it by default,
+    `skipped.operations=t`): typed columns arrive as their Delta types; an
+    update that leaves a TOASTed column out (`__debezium_unavailable_value`)
+    keeps the stored value; TRUNCATE empties the merged table, and a row
+    inserted after it is the only one left."""
+    import datetime as dt
+
+    postgres.sql(KINDS)
+    connect = DebeziumPostgres(tmp_path / "connect-kinds", kafka.bootstrap, postgres,
+                               topic_prefix="kinds1", extra={
+                                   "skipped.operations": "none",
+                                   "table.include.list": "shop.kinds",
+                               })
+    connect.start()
+    out = tmp_path / "kinds_sink"
+    config = tmp_path / "kinds.toml"
+    config.write_text(f"""
+[pipeline]
+name = "kinds"
+merge_interval = "0s"
+[source]
+kind = "debezium"
+format = "json"
+poll_interval = "100ms"
+[source.kafka]
+bootstrap_servers = "{kafka.bootstrap}"
+topics = ["kinds1.shop.kinds"]
+[sink]
+path = "{out}"
+merge_mode = "copy_on_write"
+history_tables = true
+""")
+    # Random text does not compress: stored out of line (TOAST).
+    big = "".join(random.Random(7).choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                  for _ in range(20000))
+    run = Run(config, tmp_path / "kinds.log")
+
+    def merged():
+        path = out / "shop" / "kinds"
+        if not (path / "_delta_log").is_dir():
+            return None
+        return {r["id"]: r for r in read_delta(path)}
+
+    def wait(pred, what, timeout=90):
+        deadline = time.time() + timeout
+        rows = None
+        while time.time() < deadline:
+            try:
+                rows = merged()
+            except Exception:  # a commit being written
+                rows = None
+            if rows is not None and pred(rows):
+                return rows
+            time.sleep(0.3)
+        raise AssertionError(f"{what}: {rows}\n{(tmp_path / 'kinds.log').read_text()[-3000:]}")
+
+    try:
+        postgres.sql(
+            "INSERT INTO shop.kinds VALUES (2, -0.000123, '2024-02-29 12:34:56.789+05:30', "
+            "'2024-02-29', '23:59:59.999999', '1 day 02:00:00.5', '{\"k\": [1, null]}', "
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x00ff10', '{\"a b\",NULL,\"é\"}', "
+            f"'{big}', 1)")
+        rows = wait(lambda r: 2 in r, "the typed row")
+        row = rows[2]
+        assert row["n"] == "-0.000123"  # numeric without scale: exact text
+        assert row["at"] == dt.datetime(2024, 2, 29, 7, 4, 56, 789000, tzinfo=dt.timezone.utc)
+        assert row["day"] == dt.date(2024, 2, 29)
+        assert row["wake"] == dt.time(23, 59, 59, 999999)
+        assert row["span"] == (26 * 3600 + 0.5) * 1_000_000  # MicroDuration: µs
+        assert json.loads(row["doc"]) == {"k": [1, None]}
+        assert row["uid"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+        assert row["raw"] == b"\x00\xff\x10"
+        assert row["tags"] == ["a b", None, "é"]
+        assert row["big"] == big
+
+        # An update that does not touch the TOASTed column: Debezium sends the
+        # placeholder, the merged table keeps the value.
+        postgres.sql("UPDATE shop.kinds SET qty = 5 WHERE id = 2")
+        rows = wait(lambda r: r.get(2, {}).get("qty") == 5, "the update")
+        assert rows[2]["big"] == big
+        log = read_delta(out / "shop" / "kinds_log")
+        assert any(r["id"] == 2 and r["_cdc_unchanged"] and "big" in r["_cdc_unchanged"]
+                   for r in log), "the update did not arrive as a partial image"
+        history = read_delta(out / "shop" / "kinds_history")
+        versions = [r for r in history if r["id"] == 2]
+        assert len(versions) == 2 and all(v["big"] == big for v in versions)
+
+        postgres.sql("TRUNCATE shop.kinds; INSERT INTO shop.kinds (id, qty) VALUES (3, 9)")
+        rows = wait(lambda r: set(r) == {3}, "TRUNCATE then insert")
+        assert rows[3]["qty"] == 9
+        assert run.alive(), (tmp_path / "kinds.log").read_text()[-3000:]
+    finally:
+        run.stop()
+        connect.stop()
+    log = read_delta(out / "shop" / "kinds_log")
+    assert sum(1 for r in log if r["_cdc_op"] == "truncate") == 1
+    history = read_delta(out / "shop" / "kinds_history")
+    open_rows = [r for r in history if r["__END_AT"] is None]
+    assert {r["id"] for r in open_rows} == {3}, open_rows
