@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "sluice/delta/checkpoint.h"
+#include "sluice/delta/stats.h"
 
 namespace sluice::delta {
 
@@ -29,15 +30,18 @@ class Replayer {
       std::string key = FileKey(a->path, a->deletion_vector);
       auto it = index_.find(key);
       if (it != index_.end()) {
+        Count(state_.files[it->second], -1);
         state_.files[it->second] = *a;
       } else {
         index_[key] = state_.files.size();
         state_.files.push_back(*a);
       }
+      Count(*a, +1);
       removed_.erase(a->path);
     } else if (auto* r = std::get_if<Remove>(&action)) {
       auto it = index_.find(FileKey(r->path, r->deletion_vector));
       if (it != index_.end()) {
+        Count(state_.files[it->second], -1);
         dead_.push_back(it->second);
         index_.erase(it);
       }
@@ -79,6 +83,18 @@ class Replayer {
   }
 
  private:
+  // Keeps state_.num_records (when tracked) in step with one file coming
+  // (+1) or going (-1); a file without a count ends the tracking.
+  void Count(const Add& file, int sign) {
+    if (!state_.num_records) return;
+    auto n = LiveRecordsOf(file);
+    if (!n) {
+      state_.num_records.reset();
+      return;
+    }
+    *state_.num_records += sign * *n;
+  }
+
   TableState& state_;
   std::unordered_map<std::string, size_t> index_;
   std::vector<size_t> dead_;
@@ -86,6 +102,15 @@ class Replayer {
 };
 
 }  // namespace
+
+std::optional<int64_t> LiveRecordsOf(const Add& file) {
+  if (!file.stats) return std::nullopt;
+  auto n = NumRecordsFromStats(*file.stats);
+  if (!n.ok() || !n->has_value()) return std::nullopt;
+  int64_t live = **n;
+  if (file.deletion_vector) live -= file.deletion_vector->cardinality;
+  return live;
+}
 
 void ApplyCommit(TableState& state, const std::vector<Action>& actions) {
   Replayer replayer(state);

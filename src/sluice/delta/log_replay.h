@@ -27,7 +27,16 @@ struct TableState {
   std::map<std::string, Txn> txns;
   /// Modification time of the newest commit (the snapshot's timestamp).
   int64_t timestamp_ms = 0;
+  /// When set: the live rows of `files` (numRecords minus DV cardinalities),
+  /// kept exact by ApplyCommit so a commit does not re-read every file's
+  /// stats (it becomes unset when an added file has no numRecords). Replay
+  /// leaves it unset; Snapshot::NumRecords then counts once.
+  std::optional<int64_t> num_records;
 };
+
+/// A file's live rows: its stats' numRecords minus its DV's cardinality;
+/// nullopt without stats or numRecords, or with unreadable stats.
+std::optional<int64_t> LiveRecordsOf(const Add& file);
 
 /// Replays `segment`. Errors name the file that could not be read.
 Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment);

@@ -61,15 +61,24 @@ std::optional<int64_t> Snapshot::TxnVersion(const std::string& app_id) const {
 }
 
 std::optional<int64_t> Snapshot::NumRecords() const {
-  int64_t total = 0;
-  for (const auto& f : state_.files) {
-    if (!f.stats) return std::nullopt;
-    auto n = NumRecordsFromStats(*f.stats);
-    if (!n.ok() || !n->has_value()) return std::nullopt;
-    total += **n;
-    if (f.deletion_vector) total -= f.deletion_vector->cardinality;
-  }
-  return total;
+  if (state_.num_records) return state_.num_records;
+  std::call_once(records_once_, [this] {
+    int64_t total = 0;
+    for (const auto& f : state_.files) {
+      auto n = LiveRecordsOf(f);
+      if (!n) return;  // records_ stays unset
+      total += *n;
+    }
+    records_ = total;
+  });
+  records_counted_.store(true, std::memory_order_release);
+  return records_;
+}
+
+std::optional<int64_t> Snapshot::KnownNumRecords() const {
+  if (state_.num_records) return state_.num_records;
+  if (!records_counted_.load(std::memory_order_acquire)) return std::nullopt;
+  return records_;
 }
 
 }  // namespace sluice::delta

@@ -5,7 +5,9 @@
 
 #include <arrow/type_fwd.h>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "sluice/delta/log_replay.h"
@@ -43,11 +45,18 @@ class Snapshot {
   io::LogStore& store() const { return *store_; }
   const std::shared_ptr<io::LogStore>& store_ptr() const { return store_; }
   /// Sum of numRecords over files minus DV cardinalities; nullopt if some
-  /// file has no stats.
+  /// file has no stats. Counted once per snapshot (then remembered), or
+  /// carried over from the snapshot a commit started from (TableState).
   std::optional<int64_t> NumRecords() const;
+  /// NumRecords if it is known without reading every file's stats (carried
+  /// in the state, or counted already); nullopt otherwise. Thread-safe.
+  std::optional<int64_t> KnownNumRecords() const;
 
  private:
   Snapshot() = default;
+  mutable std::once_flag records_once_;
+  mutable std::atomic<bool> records_counted_{false};
+  mutable std::optional<int64_t> records_;
   std::shared_ptr<io::LogStore> store_;
   TableState state_;
   std::shared_ptr<arrow::Schema> schema_;

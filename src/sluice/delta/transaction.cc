@@ -129,6 +129,9 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
       result.attempts = attempt;
       // The new snapshot: the read state plus the winners plus ours.
       TableState state = read_snapshot_ ? read_snapshot_->state() : TableState{};
+      // The row count follows the commit's files (not a re-read of every
+      // file's stats); a new table starts at zero rows.
+      state.num_records = read_snapshot_ ? read_snapshot_->KnownNumRecords() : 0;
       for (const auto& w : winners) ApplyCommit(state, w);
       ApplyCommit(state, actions);
       if (protocol_) state.has_protocol = true;

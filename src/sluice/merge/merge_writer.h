@@ -44,6 +44,9 @@ struct MergeWriteOptions {
   std::map<std::string, std::string> configuration;
   delta::DataWriteOptions data;
   delta::CommitOptions commit;
+  /// The tombstone side table between merges (CommitTombstones' `latest`);
+  /// null: read it each time.
+  std::shared_ptr<const delta::Snapshot>* tombstone_snapshot = nullptr;
 };
 
 struct MergeCommit {

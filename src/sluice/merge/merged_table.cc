@@ -27,6 +27,7 @@ Status MergedTable::Open() {
   }
   ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(*location_));
   index_.reset();
+  tombstones_snapshot_.reset();
   if (snapshot_) {
     auto recorded = PrimaryKeysOf(*snapshot_);
     if (recorded && *recorded != keys_) {
@@ -42,6 +43,7 @@ void MergedTable::Invalidate() { (void)Reload(); }
 
 Status MergedTable::Reload() {
   index_.reset();
+  tombstones_snapshot_.reset();
   if (!location_) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(snapshot_, delta::LoadIfExists(*location_));
   return Status::OK();
@@ -118,6 +120,7 @@ Result<MergeCommit> MergedTable::CommitOnce(const MergePlan& plan, int64_t versi
   mopts.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
   mopts.commit.checkpoint_interval = settings_.checkpoint_interval;
   mopts.data = settings_.data;
+  mopts.tombstone_snapshot = &tombstones_snapshot_;
   auto commit = WriteMerge(*location_, snapshot_, plan, mopts);
   if (!commit.ok()) {
     Invalidate();  // the index is a cache: rebuild it (and re-read the table) next time
@@ -179,6 +182,7 @@ Result<delta::MaintenanceReport> MergedTable::Maintain(const delta::MaintenanceP
     // Invalid when another commit landed in between: rebuilt then.
     if (!index_->ApplyCompaction(*report->compaction).ok()) index_.reset();
   }
+  tombstones_snapshot_.reset();  // compaction and vacuum move the side table
   auto side = MaintainTombstones(*location_, policy, tombstones_last_vacuum_ms, now_ms);
   if (!side.ok()) {
     return side.status().WithMessage("tombstones of ", path_, ": ", side.status().message());

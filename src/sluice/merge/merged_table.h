@@ -136,6 +136,8 @@ class MergedTable {
   std::optional<io::TableLocation> location_;
   std::shared_ptr<const delta::Snapshot> snapshot_;  // null until the table exists
   std::unique_ptr<KeyIndex> index_;                  // null: rebuild lazily
+  // The tombstone side table as the last merge left it (null: read it).
+  std::shared_ptr<const delta::Snapshot> tombstones_snapshot_;
   int64_t last_purge_ms_ = 0;
   int64_t replans_ = 0;
 };

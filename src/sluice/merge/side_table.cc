@@ -11,6 +11,7 @@
 #include "sluice/delta/data_writer.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
+#include "sluice/delta/transaction.h"
 #include "sluice/merge/table_create.h"
 
 namespace sluice::merge {
@@ -86,17 +87,40 @@ Status SideTable::AddFiles(const io::TableLocation& side, const std::shared_ptr<
 Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
                                           const std::shared_ptr<arrow::Table>& rows,
                                           const std::string& app_id, int64_t version,
-                                          int64_t now_ms, int64_t cutoff_ms,
-                                          bool purge_alone) const {
-  SideTableCommit result;
+                                          int64_t now_ms, int64_t cutoff_ms, bool purge_alone,
+                                          std::shared_ptr<const delta::Snapshot>* latest) const {
   const bool has_rows = rows && rows->num_rows() > 0;
-  if (!has_rows && !purge_alone) return result;
+  if (!has_rows && !purge_alone) return SideTableCommit{};
   if (has_rows && !rows->schema()->Equals(*spec_.schema, /*check_metadata=*/false)) {
     return Status::Invalid("rows for side table ", spec_.name, " have schema ",
                            rows->schema()->ToString(), ", expected ", spec_.schema->ToString());
   }
   ARROW_ASSIGN_OR_RAISE(auto side, Location(owner));
+  std::shared_ptr<const delta::Snapshot> cached = latest ? *latest : nullptr;
+  if (latest) latest->reset();  // unknown until a commit (or read) succeeds
+  std::shared_ptr<const delta::Snapshot> committed;
+  if (cached) {
+    auto result = CommitOn(side, cached, rows, app_id, version, now_ms, cutoff_ms, &committed);
+    if (result.ok() || !delta::IsCommitConflict(result.status())) {
+      if (result.ok() && latest) *latest = committed ? committed : cached;
+      return result;
+    }
+    // Someone else moved the side table since the cached read: redo on a
+    // fresh read (which also sees whether they wrote this version already).
+  }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(side));
+  ARROW_ASSIGN_OR_RAISE(
+      auto result, CommitOn(side, snapshot, rows, app_id, version, now_ms, cutoff_ms, &committed));
+  if (latest) *latest = committed ? committed : snapshot;
+  return result;
+}
+
+Result<SideTableCommit> SideTable::CommitOn(
+    const io::TableLocation& side, std::shared_ptr<const delta::Snapshot> snapshot,
+    const std::shared_ptr<arrow::Table>& rows, const std::string& app_id, int64_t version,
+    int64_t now_ms, int64_t cutoff_ms, std::shared_ptr<const delta::Snapshot>* committed) const {
+  SideTableCommit result;
+  const bool has_rows = rows && rows->num_rows() > 0;
   if (snapshot) {
     auto done = snapshot->TxnVersion(app_id);
     if (done && *done >= version) {
@@ -136,7 +160,8 @@ Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
   ARROW_RETURN_NOT_OK(AddFiles(side, rows, *txn));
   result.written = has_rows ? rows->num_rows() : 0;
   txn->SetTxn(app_id, version);
-  ARROW_RETURN_NOT_OK(txn->Commit().status());
+  ARROW_ASSIGN_OR_RAISE(auto done, txn->Commit());
+  *committed = std::move(done.snapshot);
   return result;
 }
 

@@ -74,10 +74,18 @@ class SideTable {
   /// given. With `purge_alone`, a purge that is due is committed even when
   /// there are no rows; otherwise nothing is committed without rows (the
   /// purge then waits for the next commit that writes some).
+  ///
+  /// `latest` (may be null) caches the side table between commits, so a
+  /// commit does not list and replay its log: when it holds a snapshot, that
+  /// is taken as the latest version (a stale one is caught by the commit's
+  /// conflict check, then the commit is redone on a fresh read); on return
+  /// it holds the side table after this call (null when unknown). Whoever
+  /// else changes the side table (Maintain) resets it.
   Result<SideTableCommit> Commit(const io::TableLocation& owner,
                                  const std::shared_ptr<arrow::Table>& rows,
                                  const std::string& app_id, int64_t version, int64_t now_ms,
-                                 int64_t cutoff_ms, bool purge_alone) const;
+                                 int64_t cutoff_ms, bool purge_alone,
+                                 std::shared_ptr<const delta::Snapshot>* latest = nullptr) const;
 
   /// `base` with the side table's tag rule: a compacted file's min_time_tag
   /// is the smallest of its inputs', or 0 ("check at the next purge") when
@@ -95,6 +103,14 @@ class SideTable {
                                                            int64_t now_ms) const;
 
  private:
+  /// Commit on `snapshot` (null: the side table does not exist); the
+  /// committed snapshot in `*committed` when one was made.
+  Result<SideTableCommit> CommitOn(const io::TableLocation& side,
+                                   std::shared_ptr<const delta::Snapshot> snapshot,
+                                   const std::shared_ptr<arrow::Table>& rows,
+                                   const std::string& app_id, int64_t version, int64_t now_ms,
+                                   int64_t cutoff_ms,
+                                   std::shared_ptr<const delta::Snapshot>* committed) const;
   /// `rows` as data files tagged with their oldest time, added to `txn`.
   Status AddFiles(const io::TableLocation& side, const std::shared_ptr<arrow::Table>& rows,
                   delta::Transaction& txn) const;

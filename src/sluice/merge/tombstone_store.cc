@@ -87,13 +87,14 @@ Result<std::vector<Tombstone>> LoadTombstones(const io::TableLocation& table,
 Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
                                          const std::vector<Tombstone>& tombstones,
                                          const std::string& app_id, int64_t version,
-                                         int64_t cutoff_ms) {
+                                         int64_t cutoff_ms,
+                                         std::shared_ptr<const delta::Snapshot>* latest) {
   std::shared_ptr<arrow::Table> rows;
   if (!tombstones.empty()) {
     ARROW_ASSIGN_OR_RAISE(rows, ToTable(tombstones));
   }
   return TombstoneTable().Commit(table, rows, app_id, version, WallClockMs(), cutoff_ms,
-                                 /*purge_alone=*/true);
+                                 /*purge_alone=*/true, latest);
 }
 
 Result<std::optional<delta::MaintenanceReport>> MaintainTombstones(

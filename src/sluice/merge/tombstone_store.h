@@ -50,11 +50,13 @@ const SideTable& TombstoneTable();
 using TombstoneCommit = SideTableCommit;
 
 /// Step 1 above. `tombstones` may be empty (then only a purge, if due, is
-/// committed; nothing at all if none is due).
+/// committed; nothing at all if none is due). `latest` caches the side
+/// table between commits (SideTable::Commit).
 Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
                                          const std::vector<Tombstone>& tombstones,
                                          const std::string& app_id, int64_t version,
-                                         int64_t cutoff_ms);
+                                         int64_t cutoff_ms,
+                                         std::shared_ptr<const delta::Snapshot>* latest = nullptr);
 
 /// `base` with the side table's tag rule: a compacted file's
 /// sluice.minDeletedAtMs is the smallest of its inputs', or 0 ("check at the

@@ -226,5 +226,63 @@ TEST_F(TransactionTest, TwoProcessesRacingCommitEachChangeExactlyOnce) {
   }
 }
 
+// A commit carries the row count forward from the files it adds and removes
+// instead of re-reading every file's stats; it must equal a full count.
+TEST_F(TransactionTest, RowCountFollowsCommitsExactly) {
+  Create();
+  auto with_rows = [](const std::string& path, int64_t rows) {
+    Add a = FakeAdd(path);
+    a.stats = R"({"numRecords":)" + std::to_string(rows) + "}";
+    return a;
+  };
+  auto snap = Snapshot::Load(store_);
+  ASSERT_TRUE(snap.ok());
+  std::shared_ptr<const Snapshot> s = *snap;
+  EXPECT_EQ(s->NumRecords(), 0);
+  {
+    Transaction t(s, "WRITE");
+    t.AddFile(with_rows("a.parquet", 10));
+    t.AddFile(with_rows("b.parquet", 7));
+    auto r = t.Commit();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    s = r->snapshot;
+  }
+  // Known without counting: carried from the read snapshot's count.
+  EXPECT_EQ(s->KnownNumRecords(), 17);
+  {
+    // A deletion vector on a (3 rows gone), b removed, c added.
+    Transaction t(s, "MERGE");
+    Add a = s->files()[0];
+    t.RemoveFile(RemoveActionFor(a, 1));
+    DeletionVectorDescriptor dv;
+    dv.storage_type = 'i';
+    dv.path_or_inline_dv = "xyz";
+    dv.cardinality = 3;
+    a.deletion_vector = dv;
+    t.AddFile(a);
+    t.RemoveFile(RemoveActionFor(s->files()[1], 1));
+    t.AddFile(with_rows("c.parquet", 5));
+    auto r = t.Commit();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    s = r->snapshot;
+  }
+  EXPECT_EQ(s->KnownNumRecords(), 12);
+  auto reloaded = Snapshot::Load(store_);
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_FALSE((*reloaded)->KnownNumRecords().has_value());  // not counted yet
+  EXPECT_EQ((*reloaded)->NumRecords(), 12);
+  EXPECT_EQ((*reloaded)->KnownNumRecords(), 12);
+  {
+    // A file without numRecords: the count is unknown, as a full count says.
+    Transaction t(s, "WRITE");
+    Add bare = FakeAdd("d.parquet");
+    bare.stats.reset();
+    t.AddFile(bare);
+    auto r = t.Commit();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->snapshot->NumRecords().has_value());
+  }
+}
+
 }  // namespace
 }  // namespace sluice::delta

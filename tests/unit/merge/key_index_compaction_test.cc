@@ -222,6 +222,43 @@ TEST(TombstoneSideTable, CompactsAndVacuumsLikeAnyTableAndStillPurges) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TombstoneSideTable, CachedSnapshotFollowsCommitsAndRecoversFromOtherWriters) {
+  auto dir = testing::TestDir("sluice_side_cache");
+  auto table = *io::OpenTableLocation(dir.string());
+  std::shared_ptr<const delta::Snapshot> latest;
+  std::vector<Tombstone> all;
+  for (int b = 1; b <= 3; ++b) {
+    std::vector<Tombstone> ts = {{"key" + std::to_string(b), "s", b * 1000, b}};
+    all.insert(all.end(), ts.begin(), ts.end());
+    ASSERT_TRUE(CommitTombstones(table, ts, "app", b, 0, &latest).ok());
+    // The cache is the side table as committed, without a read of its log.
+    ASSERT_TRUE(latest);
+    EXPECT_EQ(latest->TxnVersion("app"), b);
+  }
+  // Another writer (same app) moves the side table behind the cache's back:
+  // the cached commit conflicts and is redone on a fresh read, which sees
+  // that version 4 is in already.
+  std::vector<Tombstone> four = {{"key4", "s", 4000, 4}};
+  all.insert(all.end(), four.begin(), four.end());
+  ASSERT_TRUE(CommitTombstones(table, four, "app", 4, 0).ok());
+  auto again = CommitTombstones(table, four, "app", 4, 0, &latest);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->skipped);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->TxnVersion("app"), 4);
+  // And the next batch lands on top of it through the cache.
+  std::vector<Tombstone> five = {{"key5", "s", 5000, 5}};
+  all.insert(all.end(), five.begin(), five.end());
+  ASSERT_TRUE(CommitTombstones(table, five, "app", 5, 0, &latest).ok());
+  EXPECT_EQ(latest->version(), (*delta::Snapshot::Load(TombstoneLocation(table)->log))->version());
+  auto sorted = [](std::vector<Tombstone> v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    return v;
+  };
+  EXPECT_EQ(sorted(*LoadTombstones(table, 100, 0)), sorted(all));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TombstoneSideTable, TagRuleFallsBackToZeroWhenAnInputHasNoTag) {
   delta::Add tagged, untagged;
   tagged.tags = std::map<std::string, std::string>{{"sluice.minDeletedAtMs", "500"}};
