@@ -375,6 +375,7 @@ merge_mode = "copy_on_write"
 
 
 KINDS = """
+CREATE SCHEMA IF NOT EXISTS shop;
 CREATE TABLE shop.kinds (
   id int PRIMARY KEY, n numeric, at timestamptz, day date, wake time, span interval,
   doc json, uid uuid, raw bytea, tags text[], big text, qty int);
@@ -417,8 +418,8 @@ merge_mode = "copy_on_write"
 history_tables = true
 """)
     # Random text does not compress: stored out of line (TOAST).
-    big = "".join(random.Random(7).choice("abcdefghijklmnopqrstuvwxyz0123456789")
-                  for _ in range(20000))
+    rng = random.Random(7)
+    big = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(20000))
     run = Run(config, tmp_path / "kinds.log")
 
     def merged():
@@ -451,7 +452,7 @@ history_tables = true
         assert row["n"] == "-0.000123"  # numeric without scale: exact text
         assert row["at"] == dt.datetime(2024, 2, 29, 7, 4, 56, 789000, tzinfo=dt.timezone.utc)
         assert row["day"] == dt.date(2024, 2, 29)
-        assert row["wake"] == dt.time(23, 59, 59, 999999)
+        assert row["wake"] == "23:59:59.999999"  # Delta has no TIME: text, as for every source
         assert row["span"] == (26 * 3600 + 0.5) * 1_000_000  # MicroDuration: µs
         assert json.loads(row["doc"]) == {"k": [1, None]}
         assert row["uid"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
@@ -465,8 +466,9 @@ history_tables = true
         rows = wait(lambda r: r.get(2, {}).get("qty") == 5, "the update")
         assert rows[2]["big"] == big
         log = read_delta(out / "shop" / "kinds_log")
-        assert any(r["id"] == 2 and r["_cdc_unchanged"] and "big" in r["_cdc_unchanged"]
-                   for r in log), "the update did not arrive as a partial image"
+        assert any(r["id"] == 2 and "big" in (r.get("_cdc_unchanged") or [])
+                   for r in log), [(r["_cdc_op"], r["id"], (r["big"] or "")[:30], r.get("_cdc_unchanged"))
+                            for r in log]
         history = read_delta(out / "shop" / "kinds_history")
         versions = [r for r in history if r["id"] == 2]
         assert len(versions) == 2 and all(v["big"] == big for v in versions)

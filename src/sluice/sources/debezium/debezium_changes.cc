@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "sluice/core/change_schema.h"
+#include "sluice/sources/datastream/unified_types.h"
 #include "sluice/sources/debezium/debezium_sequence.h"
 #include "sluice/sources/debezium/schema_registry_client.h"
 #include "sluice/sources/debezium/topic_table.h"
@@ -795,9 +796,20 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
         for (size_t k : members) ib.UnsafeAppend(values[j].index[k]);
         ARROW_ASSIGN_OR_RAISE(auto idx, ib.Finish());
         ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(values[j].values), idx));
-        auto a = taken.make_array();
-        fields.push_back(arrow::field(columns[j].name, a->type()));
-        arrays.push_back(std::move(a));
+        // Connect types Delta cannot store (Time/MicroTime/NanoTime as
+        // time64, ...) take the representation every source shares
+        // (docs/debezium.md: TIME as "HH:MM:SS[.ffffff]" text).
+        auto field = arrow::field(columns[j].name, taken.type());
+        ARROW_ASSIGN_OR_RAISE(auto storable,
+                              datastream::ToDeltaStorable(field, taken.make_array()));
+        if (!storable.unrepresentable.empty()) {
+          // Not reachable from Connect's types (only Datastream's records
+          // have such rows); refused loudly rather than stored wrong.
+          return Status::Invalid(g.table.Qualified(), " column ", columns[j].name, ": ",
+                                 storable.unrepresentable.front().reason);
+        }
+        fields.push_back(arrow::field(columns[j].name, storable.values->type()));
+        arrays.push_back(std::move(storable.values));
       }
       std::vector<CdcOp> ops;
       std::vector<const Row*> member_rows;
