@@ -9,7 +9,9 @@
 //      with other content, the batch it describes is the one version V holds
 //      (or will hold); the caller resumes that batch instead of its own, or,
 //      when that batch was planned from an older position and so can never
-//      commit, removes it (Discard) and plans again.
+//      commit, removes it (Discard) and plans again. One planned from a
+//      newer position (this process is behind) may be committed: it is
+//      kept, and the caller re-reads its committed position.
 //   2. The commit carries txn V; only one commit of V lands (the txn
 //      conflict check of delta/transaction.h).
 //   3. After the commit, states older than V are deleted (Prune): a restart

@@ -242,6 +242,10 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
       sources::Position theirs = position;
       theirs.state = *existing;
       ARROW_ASSIGN_OR_RAISE(auto planned, stream_->PlannedUnits(theirs));
+      bool ahead = false;
+      if (!planned) {
+        ARROW_ASSIGN_OR_RAISE(ahead, stream_->PlannedAhead(theirs));
+      }
       std::vector<std::string> their_names;
       if (planned) {
         for (const auto& u : *planned) their_names.push_back(u.name);
@@ -252,6 +256,13 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
         // Another process (or a run that died) planned another batch for
         // this version: that batch is the one this version holds.
         resume_ = std::move(*planned);
+        step.waiting = true;
+        return Status::OK();
+      } else if (ahead) {
+        // Planned from a newer position: another process committed since
+        // this one read its position, and this state may be the one it
+        // committed. Keep it; read the committed position again.
+        opened_ = false;
         step.waiting = true;
         return Status::OK();
       } else {
@@ -497,6 +508,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   if (auto listed = stream_->pending_count()) {
     step.pending_units = *listed + static_cast<int64_t>(asked) - step.units_committed;
   }
+  step.lag_messages = stream_->lag_messages();
 
   // The followers catch up with their logs (unless one just did). When more
   // input is already waiting, a due merge is left to the next step, which

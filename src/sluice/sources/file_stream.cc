@@ -343,6 +343,14 @@ Result<std::optional<std::vector<Unit>>> FileStream::PlannedUnits(const Position
   return units;
 }
 
+// A state's key is the file count after its batch, so batches planned from
+// different counts can share a key: only one planned from an older count is
+// certainly stale.
+Result<bool> FileStream::PlannedAhead(const Position& planned) const {
+  ARROW_ASSIGN_OR_RAISE(auto cursor, FileCursor::FromJson(planned.state, "planned batch"));
+  return cursor.base() > cursor_.count();
+}
+
 void FileStream::Advance(const Position& position) {
   auto next = FileCursor::FromJson(position.state, "of stream " + id_);
   if (next.ok()) cursor_ = std::move(*next);

@@ -92,6 +92,7 @@ class FileStream : public Stream {
   Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override;
   Result<Position> PositionAfter(const std::vector<Unit>& units) const override;
   Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override;
+  Result<bool> PlannedAhead(const Position& planned) const override;
   void Advance(const Position& position) override;
   std::vector<std::string> TakeNotices() override;
 

@@ -162,6 +162,12 @@ class Stream {
   /// since Restore()).
   virtual std::optional<int64_t> pending_count() const { return std::nullopt; }
 
+  /// Messages the source holds beyond the current position (Kafka's
+  /// consumer lag: each partition's high watermark at the last Pending()
+  /// call minus its next offset, summed over the partitions this process
+  /// reads); nullopt for sources without messages (files).
+  virtual std::optional<int64_t> lag_messages() const { return std::nullopt; }
+
   /// Decodes one unit. Thread-safe. Bad input is returned as BadRecords,
   /// never as an error; an error means the input could not be read (an I/O
   /// failure: the batch is retried).
@@ -174,8 +180,18 @@ class Stream {
   /// The units a stored position `planned` adds to the current one, when it
   /// was planned from it (a batch another process, or a crashed run, planned
   /// and may have committed); nullopt when it was planned from another
-  /// position (stale: it can never commit).
+  /// position (older: it can never commit; newer: see PlannedAhead).
   virtual Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const = 0;
+
+  /// True when a stored position `planned` was planned from a position after
+  /// the current one: another process committed since this stream read its
+  /// position, so `planned` may be the committed one and must be kept (the
+  /// caller reads its committed position again). Sources whose state keys
+  /// cannot collide across base positions keep the default.
+  virtual Result<bool> PlannedAhead(const Position& planned) const {
+    (void)planned;
+    return false;
+  }
 
   /// Moves the stream to `position` (its commit landed).
   virtual void Advance(const Position& position) = 0;

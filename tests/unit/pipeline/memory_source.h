@@ -187,6 +187,12 @@ class MemoryStream : public sources::Stream {
     return units;
   }
 
+  Result<bool> PlannedAhead(const sources::Position& planned) const override {
+    auto doc = nlohmann::json::parse(planned.state, nullptr, false);
+    int64_t base = next_.count("") ? next_.at("") : 0;
+    return !doc.is_discarded() && doc["base"].get<int64_t>() > base;
+  }
+
   void Advance(const sources::Position& position) override {
     for (const auto& o : position.offsets) next_[o.suffix] = o.version;
   }

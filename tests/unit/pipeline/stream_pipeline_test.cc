@@ -225,6 +225,42 @@ TEST_F(StreamPipelineTest, ExactlyOnceUnderFailuresAtEveryStepBoundary) {
   }
 }
 
+// Two processes on one table: a state's key can be shared by batches planned
+// from different positions. The one behind must not remove the state the
+// other committed (a restart would then find its committed position without
+// a state).
+TEST_F(StreamPipelineTest, AProcessBehindKeepsTheStateAnotherCommitted) {
+  std::mt19937 rng(5);
+  uint64_t seq = 0;
+  sources::SourceOptions opts;
+  opts.kind = "memory";
+  auto source = sources::MakeSource(opts);
+  ASSERT_TRUE(source.ok());
+  auto open = [&] {
+    return std::make_unique<StreamPipeline>(config_, *(*source)->OpenStream("orders"));
+  };
+  AddUnits("orders", {"shop.orders"}, 1, 1, seq, rng);
+  auto behind = open();
+  ASSERT_TRUE(behind->Step(true).ok());  // committed 1 unit: position 1
+  auto ahead = open();
+  for (int i = 0; i < 2; ++i) {  // positions 2 (from 1) and 3 (from 2)
+    AddUnits("orders", {"shop.orders"}, 1, 1, seq, rng);
+    auto r = ahead->Step(true);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->units_committed, 1);
+  }
+  // Still at position 1, it plans units 1 and 2: position 3, from 1.
+  auto r = behind->Step(true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->units_committed, 0);
+  auto fresh = open();
+  r = fresh->Step(true);
+  ASSERT_TRUE(r.ok()) << "a restart finds the committed state: " << r.status().ToString();
+  AddUnits("orders", {"shop.orders"}, 4, 1, seq, rng);
+  Drain(rng);
+  CheckTables("shop.orders");
+}
+
 TEST_F(StreamPipelineTest, AUnitRoutedToSeveralTablesWithPartitionOffsets) {
   std::mt19937 rng(11);
   uint64_t seq = 0;
