@@ -182,6 +182,9 @@ def run(work: str, sizes, sluice_bin: str, *, batches: int = 3, batch_events: in
     env = dict(os.environ, SOURCE_PATH=source, DELTA_TABLE_PATH=sink, NAME="bench",
                SLUICE_SOURCE_MAX_FILES_PER_BATCH=str(files_per_batch),
                SLUICE_SOURCE_POLL_INTERVAL=poll,
+               # chunks appear by one rename, whole: without this, files generated
+               # last are still "settling" and a batch splits in two
+               SLUICE_SOURCE_SETTLE_INTERVAL="0s",
                # merge after every log commit; no compaction or vacuum between batches
                SLUICE_PIPELINE_MERGE_INTERVAL="0s", SLUICE_SINK_MAINTENANCE="false")
     say(f"table-size sweep: {', '.join(f'{s:,}' for s in sizes)} rows; {batches} batches of "

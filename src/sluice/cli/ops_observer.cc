@@ -102,6 +102,13 @@ void OpsObserver::OnStreamStep(const std::vector<pipeline::ObservedTable>& table
     Table& t = For(table);
     t.metrics.backlog->Set(static_cast<double>(backlog));
     t.status.backlog = backlog;
+    if (step.lag_messages) {
+      if (!t.metrics.consumer_lag_messages) {
+        t.metrics.consumer_lag_messages = metrics_->ConsumerLagFor(table.name);
+      }
+      t.metrics.consumer_lag_messages->Set(static_cast<double>(*step.lag_messages));
+      t.status.consumer_lag = step.lag_messages;
+    }
     if (t.status.state != server::TableState::kStopped) {
       t.status.state =
           more_pending ? server::TableState::kCatchingUp : server::TableState::kRunning;

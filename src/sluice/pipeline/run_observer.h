@@ -28,6 +28,9 @@ struct ObservedStreamStep {
   std::optional<int64_t> pending_units;
   /// Units this step committed.
   int64_t units_committed = 0;
+  /// Messages behind the source's end (Kafka consumer lag); nullopt for
+  /// sources without messages.
+  std::optional<int64_t> lag_messages;
 };
 
 /// Where a source table's rows go.

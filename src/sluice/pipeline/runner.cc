@@ -284,7 +284,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (!options.observers.empty()) {
         const auto observed = Observed(*state.pipeline, /*known_only=*/true);
         const ObservedStreamStep stream_step{state.pipeline->id(), step->more_pending,
-                                             step->pending_units, step->units_committed};
+                                             step->pending_units, step->units_committed,
+                                             step->lag_messages};
         for (auto* o : options.observers) {
           o->OnStreamStep(observed, stream_step, WallClockMs());
         }

@@ -77,6 +77,9 @@ struct StreamStep {
   /// batch left for the next one (a file not complete yet). nullopt when the
   /// source cannot tell.
   std::optional<int64_t> pending_units;
+  /// Messages behind the source's end after this step (Kafka consumer lag,
+  /// Stream::lag_messages); nullopt for sources without messages.
+  std::optional<int64_t> lag_messages;
   std::vector<std::string> notices;
 };
 

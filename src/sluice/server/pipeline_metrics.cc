@@ -35,8 +35,14 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                         r->AddGauge("sluice_source_lag_seconds",
                                     "Now minus the newest source commit time applied.", table));
   ARROW_ASSIGN_OR_RAISE(
-      m->backlog_, r->AddGauge("sluice_backlog",
-                               "Source units pending: files listed and not yet ingested.", table));
+      m->backlog_,
+      r->AddGauge("sluice_backlog",
+                  "Source units pending: files listed and not yet ingested (Kafka: ranges).",
+                  table));
+  ARROW_ASSIGN_OR_RAISE(
+      m->consumer_lag_,
+      r->AddGauge("sluice_consumer_lag_messages",
+                  "Kafka messages not yet ingested: high watermark minus the next offset.", table));
   ARROW_ASSIGN_OR_RAISE(
       m->key_index_memory_,
       r->AddGauge("sluice_key_index_memory_bytes", "Memory held by the merge key index.", table));
@@ -75,6 +81,10 @@ TableMetrics PipelineMetrics::ForTable(const std::string& table) {
   out.batch_duration_seconds = batch_duration_->WithLabels(t).ValueOrDie();
   out.commit_duration_seconds = commit_duration_->WithLabels(t).ValueOrDie();
   return out;
+}
+
+Gauge* PipelineMetrics::ConsumerLagFor(const std::string& table) {
+  return consumer_lag_->WithLabels({table}).ValueOrDie();
 }
 
 }  // namespace sluice::server

@@ -14,7 +14,10 @@
 //   sluice_commit_retries_total{table}           counter  commit attempts retried
 //   sluice_maintenance_runs_total{table}         counter  compaction / vacuum / checkpoint runs
 //   sluice_source_lag_seconds{table}             gauge    now - newest source commit time applied
-//   sluice_backlog{table}                        gauge    units pending (files listed, not taken)
+//   sluice_backlog{table}                        gauge    units pending (files listed, not taken;
+//                                                         Kafka: message ranges)
+//   sluice_consumer_lag_messages{table}          gauge    Kafka: high watermark - next offset,
+//                                                         summed over the partitions read
 //   sluice_key_index_memory_bytes{table}         gauge    memory held by the merge key index
 //   sluice_table_stopped{table}                  gauge    1 while the table is stopped
 //   sluice_batch_duration_seconds{table}         histogram read-to-log-commit time of one batch
@@ -44,6 +47,7 @@ struct TableMetrics {
   Counter* maintenance_runs = nullptr;
   Gauge* source_lag_seconds = nullptr;
   Gauge* backlog = nullptr;
+  Gauge* consumer_lag_messages = nullptr;  ///< only for tables read from Kafka: ConsumerLagFor
   Gauge* key_index_memory_bytes = nullptr;
   Gauge* stopped = nullptr;
   Histogram* batch_duration_seconds = nullptr;
@@ -59,6 +63,10 @@ class PipelineMetrics {
   /// \brief The series of `table` ("db.table"), created at zero on first
   /// call. Thread-safe; call once per table and keep the result.
   TableMetrics ForTable(const std::string& table);
+  /// \brief The consumer-lag series of `table`, created on first call: only
+  /// tables read from a message source have one (a file table's would be a
+  /// meaningless zero). Thread-safe.
+  Gauge* ConsumerLagFor(const std::string& table);
 
  private:
   PipelineMetrics() = default;
@@ -74,6 +82,7 @@ class PipelineMetrics {
   CounterFamily* maintenance_runs_ = nullptr;
   GaugeFamily* source_lag_ = nullptr;
   GaugeFamily* backlog_ = nullptr;
+  GaugeFamily* consumer_lag_ = nullptr;
   GaugeFamily* key_index_memory_ = nullptr;
   GaugeFamily* stopped_ = nullptr;
   HistogramFamily* batch_duration_ = nullptr;

@@ -58,6 +58,7 @@ json TableToJson(const TableStatus& t) {
           {"state_reason", t.state_reason},
           {"lag_seconds", t.lag_seconds ? Number(*t.lag_seconds) : json(nullptr)},
           {"backlog", Optional(t.backlog)},
+          {"consumer_lag_messages", Optional(t.consumer_lag)},
           {"events_ingested", t.events_ingested},
           {"rows_merged", t.rows_merged},
           {"versions",

@@ -54,9 +54,10 @@ struct TableStatus {
   std::string name;    ///< source table, "db.table"
   std::string source;  ///< where it is read from (path, topic), for people
   TableState state = TableState::kRunning;
-  std::string state_reason;           ///< required when stopped; optional otherwise
-  std::optional<double> lag_seconds;  ///< now - newest source commit time applied
-  std::optional<int64_t> backlog;     ///< source units pending (files listed, not yet taken)
+  std::string state_reason;             ///< required when stopped; optional otherwise
+  std::optional<double> lag_seconds;    ///< now - newest source commit time applied
+  std::optional<int64_t> backlog;       ///< source units pending (files listed, not yet taken)
+  std::optional<int64_t> consumer_lag;  ///< Kafka messages not yet ingested; empty for files
   int64_t events_ingested = 0;
   int64_t rows_merged = 0;
   int64_t dead_letters = 0;  ///< count since the table was created

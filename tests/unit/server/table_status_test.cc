@@ -65,6 +65,7 @@ TEST(StatusJson, DocumentShape) {
             "bad ");  // invalid UTF-8 replaced
   EXPECT_EQ(table["lag_seconds"], 2.5);
   EXPECT_EQ(table["backlog"], 7);
+  EXPECT_TRUE(table["consumer_lag_messages"].is_null());  // a file table has none
   EXPECT_EQ(table["versions"]["log"], 4);
   EXPECT_TRUE(table["versions"]["history"].is_null());
   EXPECT_EQ(table["last_commit"]["version"], 4);

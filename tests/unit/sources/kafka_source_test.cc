@@ -208,8 +208,11 @@ TEST(KafkaSource, UnitsPositionsAndRestore) {
   EXPECT_FALSE(s.routes_many());
 
   ASSERT_TRUE(s.Restore(std::nullopt).ok());
+  EXPECT_EQ(s.lag_messages(), std::nullopt);  // no watermarks asked yet
   auto units = s.Pending(10);
   ASSERT_TRUE(units.ok()) << units.status().ToString();
+  EXPECT_EQ(s.lag_messages(), 8);  // 5 + 3 messages, none committed
+  EXPECT_EQ(s.pending_count(), 0);
   EXPECT_EQ(Names(*units),
             (std::vector<std::string>{"db.inv.t/0@0-1", "db.inv.t/1@0-1", "db.inv.t/0@2-3",
                                       "db.inv.t/1@2-2", "db.inv.t/0@4-4"}));
@@ -222,6 +225,7 @@ TEST(KafkaSource, UnitsPositionsAndRestore) {
   auto two = s.Pending(2);
   ASSERT_TRUE(two.ok());
   EXPECT_EQ(Names(*two), (std::vector<std::string>{"db.inv.t/0@0-1", "db.inv.t/1@0-1"}));
+  EXPECT_EQ(s.pending_count(), 3);  // the ranges listed and not taken
   auto pos = s.PositionAfter(*two);
   ASSERT_TRUE(pos.ok()) << pos.status().ToString();
   EXPECT_EQ(pos->offsets, Offsets({{"", 1}, {"#0", 2}, {"#1", 2}}));
@@ -230,6 +234,7 @@ TEST(KafkaSource, UnitsPositionsAndRestore) {
   EXPECT_FALSE(s.PositionAfter({(*units)[2], (*units)[2]}).ok());
 
   s.Advance(*pos);
+  EXPECT_EQ(s.lag_messages(), 4);  // the consumer lag moves with each commit
   auto rest = s.Pending(10);
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(Names(*rest),
@@ -255,11 +260,13 @@ TEST(KafkaSource, UnitsPositionsAndRestore) {
   auto none = s.Pending(10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+  EXPECT_EQ(s.lag_messages(), 0);
   EXPECT_FALSE(s.waiting());
   kafka.Produce("db.inv.t", 1, "k", "b3");
   auto more = s.Pending(10);
   ASSERT_TRUE(more.ok());
   EXPECT_EQ(Names(*more), std::vector<std::string>{"db.inv.t/1@3-3"});
+  EXPECT_EQ(s.lag_messages(), 1);
 }
 
 TEST(KafkaSource, PlannedUnitsRebuildABatchFromItsStoredPosition) {

@@ -52,6 +52,8 @@ class KafkaStream : public Stream {
     seq_ = 0;
     next_.clear();
     start_.clear();
+    high_.clear();
+    pending_count_.reset();
     if (!committed) return Status::OK();
     for (const auto& o : committed->offsets) {
       if (o.suffix.empty()) {
@@ -70,8 +72,12 @@ class KafkaStream : public Stream {
     // Each partition's ranges, then taken round-robin so that no partition
     // waits behind another's backlog.
     std::vector<std::vector<UnitRange>> per_partition;
+    high_.clear();
+    pending_count_.reset();
+    int64_t listed = 0;
     for (int32_t p : partitions) {
       ARROW_ASSIGN_OR_RAISE(auto w, consumer_->QueryWatermarks(topic_, p));
+      high_[p] = w.high;
       int64_t from;
       if (auto it = next_.find(p); it != next_.end()) {
         from = it->second;
@@ -92,6 +98,13 @@ class KafkaStream : public Stream {
         ranges.push_back(
             {topic_, p, at, std::min(w.high, at + settings_.max_messages_per_unit) - 1});
       }
+      // Ranges beyond the first max_units are not built, only counted.
+      const int64_t beyond = std::max<int64_t>(0, w.high - from) -
+                             static_cast<int64_t>(ranges.size()) * settings_.max_messages_per_unit;
+      listed += static_cast<int64_t>(ranges.size()) +
+                (beyond > 0 ? (beyond + settings_.max_messages_per_unit - 1) /
+                                  settings_.max_messages_per_unit
+                            : 0);
       if (!ranges.empty()) per_partition.push_back(std::move(ranges));
     }
     std::vector<Unit> units;
@@ -107,7 +120,24 @@ class KafkaStream : public Stream {
       }
       if (!any) break;
     }
+    pending_count_ = listed - static_cast<int64_t>(units.size());
     return units;
+  }
+
+  std::optional<int64_t> pending_count() const override { return pending_count_; }
+
+  std::optional<int64_t> lag_messages() const override {
+    if (high_.empty()) return std::nullopt;
+    int64_t lag = 0;
+    for (const auto& [p, high] : high_) {
+      auto next = next_.find(p);
+      auto start = start_.find(p);
+      const int64_t at = next != next_.end()     ? next->second
+                         : start != start_.end() ? start->second
+                                                 : high;
+      lag += std::max<int64_t>(0, high - at);
+    }
+    return lag;
   }
 
   Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override {
@@ -220,6 +250,8 @@ class KafkaStream : public Stream {
   int64_t seq_ = 0;
   std::map<int32_t, int64_t> next_;   ///< committed: the next offset per partition
   std::map<int32_t, int64_t> start_;  ///< where partitions without one start
+  std::map<int32_t, int64_t> high_;   ///< each partition's high watermark at the last Pending()
+  std::optional<int64_t> pending_count_;
   std::vector<std::string> notices_;
 };
 
