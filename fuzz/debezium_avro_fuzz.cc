@@ -9,15 +9,14 @@
 // other id is unknown to the registry. Any crash, sanitizer report, Decode()
 // error, invalid batch, or a message accounted for other than once is a bug.
 // Seed corpus: tests/data/fuzz/debezium_avro.
-#include <arrow/record_batch.h>
-
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "decoded_records_check.h"
 #include "sluice/formats/debezium/avro_record_reader.h"
 
 using sluice::Result;
@@ -65,22 +64,7 @@ const char* kTypes = R"({"type":"record","name":"T","fields":[
 
 void Drain(AvroRecordReader& reader, const std::vector<std::optional<std::string_view>>& in,
            const std::vector<std::vector<std::string_view>>& headers) {
-  auto out = reader.Decode(in, headers);
-  if (!out.ok()) std::abort();
-  std::vector<int> seen(in.size(), 0);
-  for (const auto& run : out->runs) {
-    if (!run.batch || !run.batch->ValidateFull().ok()) std::abort();
-    if (run.batch->num_rows() != static_cast<int64_t>(run.messages.size())) std::abort();
-    for (auto i : run.messages) ++seen.at(static_cast<size_t>(i));
-  }
-  for (const auto& bad : out->bad) {
-    if (bad.reason.empty()) std::abort();
-    ++seen.at(static_cast<size_t>(bad.index));
-  }
-  for (auto i : out->tombstones) ++seen.at(static_cast<size_t>(i));
-  for (int n : seen) {
-    if (n != 1) std::abort();
-  }
+  sluice::fuzz::CheckDecodedRecords(reader.Decode(in, headers), in.size());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_input_split.h"
 #include "sluice/core/change_schema.h"
 #include "sluice/sources/debezium/debezium_decoder.h"
 
@@ -44,14 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoder.ok()) std::abort();
 
   const std::string_view all(reinterpret_cast<const char*>(data) + 1, size - 1);
-  std::vector<std::string_view> pieces;
-  size_t start = 0;
-  for (size_t i = 0; i <= all.size(); ++i) {
-    if (i == all.size() || static_cast<uint8_t>(all[i]) == 0xff) {
-      pieces.push_back(all.substr(start, i - start));
-      start = i + 1;
-    }
-  }
+  const std::vector<std::string_view> pieces = sluice::fuzz::SplitAt(all, 0xff);
   std::vector<debezium::KafkaMessage> messages;
   for (size_t i = 0; i < pieces.size(); i += 2) {
     debezium::KafkaMessage m;

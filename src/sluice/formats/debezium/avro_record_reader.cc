@@ -15,6 +15,7 @@
 #include "sluice/formats/avro/decimal_bytes.h"
 #include "sluice/formats/connect/avro_connect_schema.h"
 #include "sluice/formats/connect/json_value_writer.h"
+#include "sluice/formats/debezium/record_run_builder.h"
 #include "sluice/formats/json/timestamp_text.h"
 
 namespace sluice::formats::debezium {
@@ -494,55 +495,45 @@ struct AvroRecordReader::Compiled {
 
 namespace {
 
-// Builders + writer of one run.
-class RunBuilder {
+// One run of Avro payloads: the shared run of rows, and the writer of the
+// run's layout into its builder.
+class AvroRun {
  public:
-  static Result<std::unique_ptr<RunBuilder>> Make(ConnectSchemaPtr schema, AvroLayoutPtr layout,
-                                                  const std::shared_ptr<arrow::DataType>& type) {
-    auto rb = std::unique_ptr<RunBuilder>(new RunBuilder());
-    rb->run_.schema = std::move(schema);
-    ARROW_ASSIGN_OR_RAISE(rb->builder_, arrow::MakeBuilder(type));
-    ARROW_ASSIGN_OR_RAISE(rb->writer_, MakeWriter(rb->run_.schema, layout, rb->builder_.get(), ""));
+  static Result<std::unique_ptr<AvroRun>> Make(ConnectSchemaPtr schema, const AvroLayoutPtr& layout,
+                                               const std::shared_ptr<arrow::DataType>& type) {
+    auto run = std::unique_ptr<AvroRun>(new AvroRun());
+    ARROW_ASSIGN_OR_RAISE(run->rows_, RecordRunBuilder::Make(std::move(schema), type, false));
+    ARROW_ASSIGN_OR_RAISE(run->writer_,
+                          MakeWriter(run->rows_->schema(), layout, run->rows_->builder(), ""));
     // A null record is a tombstone only when it is the whole payload.
-    rb->writer_->refuse_null();
-    return rb;
+    run->writer_->refuse_null();
+    return run;
   }
 
-  // Checks the payload, then appends it; a refused payload is a bad message
-  // (its reason).
+  // A refused payload (trailing bytes too) is a bad message: its reason.
   Result<std::optional<std::string>> Add(std::string_view payload, int64_t index) {
     const auto* data = reinterpret_cast<const uint8_t*>(payload.data());
     const auto size = static_cast<int64_t>(payload.size());
-    BinaryCursor check(data, size, 0);
-    Status st = writer_->Read(check, false);
-    if (!st.ok()) {
-      if (st.IsInvalid() || st.IsTypeError()) return std::optional<std::string>(st.message());
-      return st;
-    }
-    if (!check.at_end()) {
-      return std::optional<std::string>(std::to_string(check.remaining()) +
-                                        " bytes after the Avro record (of " + std::to_string(size) +
-                                        ")");
-    }
-    BinaryCursor in(data, size, 0);
-    ARROW_RETURN_NOT_OK(writer_->Read(in, true));
-    run_.messages.push_back(index);
-    return std::optional<std::string>();
+    auto check = [&]() -> Status {
+      BinaryCursor in(data, size, 0);
+      ARROW_RETURN_NOT_OK(writer_->Read(in, false));
+      if (!in.at_end()) {
+        return Status::Invalid(in.remaining(), " bytes after the Avro record (of ", size, ")");
+      }
+      return Status::OK();
+    };
+    auto append = [&]() -> Status {
+      BinaryCursor in(data, size, 0);
+      return writer_->Read(in, true);
+    };
+    return rows_->Add(index, check, append);
   }
 
-  Result<RecordRun> Finish() {
-    std::shared_ptr<arrow::Array> array;
-    ARROW_RETURN_NOT_OK(builder_->Finish(&array));
-    ARROW_ASSIGN_OR_RAISE(run_.batch, arrow::RecordBatch::FromStructArray(array));
-    return std::move(run_);
-  }
-
-  bool empty() const { return run_.messages.empty(); }
+  Status FinishInto(DecodedRecords* out) { return rows_->FinishInto(out); }
 
  private:
-  RunBuilder() = default;
-  RecordRun run_;
-  std::unique_ptr<arrow::ArrayBuilder> builder_;
+  AvroRun() = default;
+  std::unique_ptr<RecordRunBuilder> rows_;
   std::unique_ptr<Writer> writer_;
 };
 
@@ -606,7 +597,7 @@ Result<std::shared_ptr<AvroRecordReader::Compiled>> AvroRecordReader::Resolve(
       c->error = type.status();
     } else {
       // Compile a writer once to find layouts it refuses.
-      auto trial = RunBuilder::Make(converted->schema, converted->layout, *type);
+      auto trial = AvroRun::Make(converted->schema, converted->layout, *type);
       if (!trial.ok()) {
         c->error = trial.status();
       } else {
@@ -632,13 +623,10 @@ Result<DecodedRecords> AvroRecordReader::Decode(
   static const std::vector<std::string_view> kNoHeaders;
   std::unordered_map<confluent::SchemaRef, std::string, confluent::SchemaRefHash> unknown;
   DecodedRecords out;
-  std::unique_ptr<RunBuilder> run;
+  std::unique_ptr<AvroRun> run;
   std::shared_ptr<Compiled> run_schema;
   auto flush = [&]() -> Status {
-    if (run && !run->empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto r, run->Finish());
-      out.runs.push_back(std::move(r));
-    }
+    if (run) ARROW_RETURN_NOT_OK(run->FinishInto(&out));
     run.reset();
     run_schema.reset();
     return Status::OK();
@@ -648,12 +636,7 @@ Result<DecodedRecords> AvroRecordReader::Decode(
   };
 
   for (size_t i = 0; i < values.size(); ++i) {
-    if (!values[i]) {
-      out.tombstones.push_back(static_cast<int64_t>(i));
-      continue;
-    }
-    if (values[i]->size() > opts_.max_message_bytes) {
-      bad(i, "message of " + std::to_string(values[i]->size()) + " bytes exceeds the limit");
+    if (RecordUndecodable(values[i], static_cast<int64_t>(i), opts_.max_message_bytes, &out)) {
       continue;
     }
     auto framed = confluent::Unframe(
@@ -689,7 +672,7 @@ Result<DecodedRecords> AvroRecordReader::Decode(
     }
     if (!run || run_schema != c) {
       ARROW_RETURN_NOT_OK(flush());
-      ARROW_ASSIGN_OR_RAISE(run, RunBuilder::Make(c->schema, c->layout, c->type));
+      ARROW_ASSIGN_OR_RAISE(run, AvroRun::Make(c->schema, c->layout, c->type));
       run_schema = c;
     }
     ARROW_ASSIGN_OR_RAISE(auto refused, run->Add(framed->payload, static_cast<int64_t>(i)));

@@ -54,7 +54,7 @@
 
 #include "sluice/formats/confluent/wire_format.h"
 #include "sluice/formats/connect/connect_schema.h"
-#include "sluice/formats/debezium/json_record_reader.h"
+#include "sluice/formats/debezium/decoded_records.h"
 
 namespace sluice::formats::debezium {
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "sluice/formats/connect/json_value_writer.h"
+#include "sluice/formats/debezium/record_run_builder.h"
 #include "sluice/formats/json/json_value.h"
 #include "sluice/formats/json/number_text.h"
 
@@ -258,48 +259,38 @@ class Inferred {
   std::unique_ptr<Inferred> element_;
 };
 
-// Builders + writer of one run.
-class RunBuilder {
+// One run of JSON messages: the shared run of rows, and the JSON value writer
+// of the run's schema into its builder.
+class JsonRun {
  public:
-  static Result<std::unique_ptr<RunBuilder>> Make(ConnectSchemaPtr schema,
-                                                  std::shared_ptr<arrow::DataType> type,
-                                                  const connect::ConnectArrowOptions& opts,
-                                                  bool inferred) {
-    auto rb = std::unique_ptr<RunBuilder>(new RunBuilder());
-    rb->run_.schema = std::move(schema);
-    rb->run_.inferred = inferred;
-    ARROW_ASSIGN_OR_RAISE(rb->builder_, arrow::MakeBuilder(type));
-    ARROW_ASSIGN_OR_RAISE(rb->writer_, connect::MakeJsonValueWriter(
-                                           rb->run_.schema, rb->builder_.get(), opts, "value"));
-    return rb;
+  static Result<std::unique_ptr<JsonRun>> Make(ConnectSchemaPtr schema,
+                                               const std::shared_ptr<arrow::DataType>& type,
+                                               const connect::ConnectArrowOptions& opts,
+                                               bool inferred) {
+    auto run = std::unique_ptr<JsonRun>(new JsonRun());
+    ARROW_ASSIGN_OR_RAISE(run->rows_, RecordRunBuilder::Make(std::move(schema), type, inferred));
+    ARROW_ASSIGN_OR_RAISE(
+        run->writer_,
+        connect::MakeJsonValueWriter(run->rows_->schema(), run->rows_->builder(), opts, "value"));
+    return run;
   }
 
-  // Checks the message's value, then appends it; a refused value is a bad
-  // message (its reason), a syntax error too.
+  // A refused value is a bad message (its reason), a syntax error too.
   Result<std::optional<std::string>> Add(Document& d, bool wrapped, int64_t index) {
-    Status st = WithPayload(d, wrapped, [&](od::value v) { return writer_->Check(v); });
-    if (!st.ok()) {
-      if (st.IsTypeError() || st.IsInvalid()) return std::optional<std::string>(st.message());
-      return st;
-    }
-    ARROW_RETURN_NOT_OK(WithPayload(d, wrapped, [&](od::value v) { return writer_->Append(v); }));
-    run_.messages.push_back(index);
-    return std::optional<std::string>();
+    auto check = [&]() -> Status {
+      return WithPayload(d, wrapped, [&](od::value v) { return writer_->Check(v); });
+    };
+    auto append = [&]() -> Status {
+      return WithPayload(d, wrapped, [&](od::value v) { return writer_->Append(v); });
+    };
+    return rows_->Add(index, check, append);
   }
 
-  Result<RecordRun> Finish() {
-    std::shared_ptr<arrow::Array> array;
-    ARROW_RETURN_NOT_OK(builder_->Finish(&array));
-    ARROW_ASSIGN_OR_RAISE(run_.batch, arrow::RecordBatch::FromStructArray(array));
-    return std::move(run_);
-  }
-
-  bool empty() const { return run_.messages.empty(); }
+  Status FinishInto(DecodedRecords* out) { return rows_->FinishInto(out); }
 
  private:
-  RunBuilder() = default;
-  RecordRun run_;
-  std::unique_ptr<arrow::ArrayBuilder> builder_;
+  JsonRun() = default;
+  std::unique_ptr<RecordRunBuilder> rows_;
   std::unique_ptr<connect::JsonValueWriter> writer_;
 };
 
@@ -350,13 +341,10 @@ Result<DecodedRecords> JsonRecordReader::Decode(
     const std::vector<std::optional<std::string_view>>& values) {
   DecodedRecords out;
   Document doc;
-  std::unique_ptr<RunBuilder> run;
+  std::unique_ptr<JsonRun> run;
   std::string run_schema;  // the text of the current typed run's schema
   auto flush = [&]() -> Status {
-    if (run && !run->empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto r, run->Finish());
-      out.runs.push_back(std::move(r));
-    }
+    if (run) ARROW_RETURN_NOT_OK(run->FinishInto(&out));
     run.reset();
     return Status::OK();
   };
@@ -366,13 +354,7 @@ Result<DecodedRecords> JsonRecordReader::Decode(
 
   size_t i = 0;
   while (i < values.size()) {
-    if (!values[i]) {
-      out.tombstones.push_back(static_cast<int64_t>(i));
-      ++i;
-      continue;
-    }
-    if (values[i]->size() > opts_.max_message_bytes) {
-      bad(i, "message of " + std::to_string(values[i]->size()) + " bytes exceeds the limit");
+    if (RecordUndecodable(values[i], static_cast<int64_t>(i), opts_.max_message_bytes, &out)) {
       ++i;
       continue;
     }
@@ -403,8 +385,8 @@ Result<DecodedRecords> JsonRecordReader::Decode(
       }
       if (!run || run_schema != form->schema_text) {
         ARROW_RETURN_NOT_OK(flush());
-        ARROW_ASSIGN_OR_RAISE(
-            run, RunBuilder::Make(compiled->schema, compiled->type, opts_.types, false));
+        ARROW_ASSIGN_OR_RAISE(run,
+                              JsonRun::Make(compiled->schema, compiled->type, opts_.types, false));
         run_schema = form->schema_text;
       }
       ARROW_ASSIGN_OR_RAISE(auto refused, run->Add(doc, true, static_cast<int64_t>(i)));
@@ -438,7 +420,7 @@ Result<DecodedRecords> JsonRecordReader::Decode(
     if (!members.empty()) {
       auto schema = root.ToSchema(false);
       ARROW_ASSIGN_OR_RAISE(auto type, connect::ArrowTypeFor(*schema, opts_.types));
-      ARROW_ASSIGN_OR_RAISE(run, RunBuilder::Make(schema, type, opts_.types, true));
+      ARROW_ASSIGN_OR_RAISE(run, JsonRun::Make(schema, type, opts_.types, true));
       for (const auto& [index, wrapped] : members) {
         ARROW_RETURN_NOT_OK(doc.Load(*values[index]));
         ARROW_ASSIGN_OR_RAISE(auto refused, run->Add(doc, wrapped, static_cast<int64_t>(index)));

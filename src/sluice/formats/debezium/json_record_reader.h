@@ -48,30 +48,9 @@
 #include <vector>
 
 #include "sluice/formats/connect/connect_schema.h"
+#include "sluice/formats/debezium/decoded_records.h"
 
 namespace sluice::formats::debezium {
-
-/// Consecutive messages decoded with one schema.
-struct RecordRun {
-  /// One row per decoded message; columns = the top-level struct's fields.
-  std::shared_ptr<arrow::RecordBatch> batch;
-  /// Row i came from message `messages[i]` (an index into the input).
-  std::vector<int64_t> messages;
-  /// The value schema (as written, or inferred for schemaless messages).
-  connect::ConnectSchemaPtr schema;
-  bool inferred = false;
-};
-
-struct BadMessage {
-  int64_t index = 0;  ///< into the input
-  std::string reason;
-};
-
-struct DecodedRecords {
-  std::vector<RecordRun> runs;
-  std::vector<BadMessage> bad;
-  std::vector<int64_t> tombstones;  ///< null values, in input order
-};
 
 struct JsonRecordOptions {
   connect::ConnectArrowOptions types;
