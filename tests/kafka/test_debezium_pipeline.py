@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ import pytest
 
 from conftest import SLUICE
 from kafka_connect import DebeziumPostgres, debezium_installed
+from sluice_run import Run, env, read_delta
 
 PREFIX = "pipe1"
 TOPIC = f"{PREFIX}.shop.items"
@@ -81,18 +81,9 @@ merge_mode = "copy_on_write"
     return path
 
 
-def env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
-
-
 def pg_rows(postgres):
     text = postgres.sql("SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM shop.items t").strip()
     return json.loads(text)
-
-
-def read_delta(path: Path):
-    from deltalake import DeltaTable
-    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
 
 
 def merged_rows(sink: Path, columns):
@@ -130,34 +121,6 @@ def wait_equal(postgres, sink: Path, timeout: float = 60):
             return expected
         time.sleep(0.3)
     raise AssertionError(f"merged table != SELECT *:\n got      {got}\n expected {expected}")
-
-
-class Run:
-    """A long `sluice run` in the background."""
-
-    def __init__(self, config: Path, log: Path):
-        self.log = open(log, "a")
-        self.proc = subprocess.Popen([SLUICE, "run", "--config", str(config)], env=env(),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self):
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.log.close()
-
-    def stop(self):
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def test_scenario_merged_equals_postgres(kafka, postgres, connector, sink, tmp_path):
