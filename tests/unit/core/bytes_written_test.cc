@@ -1,0 +1,45 @@
+// BytesWrittenScope (core/bytes_written.h): bytes count into the innermost
+// scope of their thread only, nested scopes restore the outer one, and work
+// outside any scope (or on another thread) is not counted.
+#include "sluice/core/bytes_written.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace sluice {
+namespace {
+
+TEST(BytesWritten, CountsIntoTheInnermostScopeOfItsThread) {
+  CountBytesWritten(5);  // no scope: nowhere, and no crash
+  int64_t outer = 0, inner = 0;
+  {
+    BytesWrittenScope a(&outer);
+    CountBytesWritten(10);
+    {
+      BytesWrittenScope b(&inner);
+      CountBytesWritten(7);
+      CountBytesWritten(1);
+    }
+    CountBytesWritten(3);  // the outer scope again
+  }
+  CountBytesWritten(100);  // after every scope ended
+  EXPECT_EQ(outer, 13);
+  EXPECT_EQ(inner, 8);
+}
+
+TEST(BytesWritten, AnotherThreadCountsOnlyInItsOwnScope) {
+  int64_t mine = 0, theirs = 0;
+  BytesWrittenScope scope(&mine);
+  std::thread([&] {
+    CountBytesWritten(50);  // this thread has no scope
+    BytesWrittenScope own(&theirs);
+    CountBytesWritten(4);
+  }).join();
+  CountBytesWritten(2);
+  EXPECT_EQ(mine, 2);
+  EXPECT_EQ(theirs, 4);
+}
+
+}  // namespace
+}  // namespace sluice
