@@ -1,7 +1,7 @@
-"""A `sluice run` for the Kafka suite's tests: started in the background with
-the caller's environment minus SLUICE_* settings (each test's TOML is the
-whole configuration), its output in a log file; and reading a Delta table
-back with delta-rs."""
+"""`sluice run` for the Kafka suite's tests: the TOML they share, a run
+started in the background with the caller's environment minus SLUICE_*
+settings (each test's TOML is the whole configuration), its output in a log
+file; and reading a Delta table back with delta-rs."""
 from __future__ import annotations
 
 import os
@@ -10,6 +10,36 @@ import subprocess
 from pathlib import Path
 
 from conftest import SLUICE
+
+
+def kafka_config(path: Path, *, name: str, bootstrap: str, topics, sink: Path,
+                 format: str = "json", source: str = "", kafka: str = "", sections: str = "",
+                 sink_extra: str = "") -> Path:
+    """Writes the TOML of a Debezium run: merge after every log commit, poll
+    every 100 ms, copy-on-write merged tables (the delta-rs reader here
+    predates deletion vectors); `source`, `kafka` and `sink_extra` add lines
+    to their sections, `sections` whole sections before [sink]."""
+    topic_list = ", ".join(f'"{t}"' for t in topics)
+    path.write_text(f"""
+[pipeline]
+name = "{name}"
+merge_interval = "0s"
+[source]
+kind = "debezium"
+format = "{format}"
+poll_interval = "100ms"
+{source}
+[source.kafka]
+bootstrap_servers = "{bootstrap}"
+topics = [{topic_list}]
+{kafka}
+{sections}
+[sink]
+path = "{sink}"
+merge_mode = "copy_on_write"
+{sink_extra}
+""")
+    return path
 
 
 def env() -> dict:

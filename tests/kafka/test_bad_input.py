@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from confluent_wire import avro_encode, frame_id
-from sluice_run import Run, read_delta
+from sluice_run import Run, kafka_config, read_delta
 
 
 def envelope(i: int, op: str = "c", after: bool = True) -> bytes:
@@ -29,23 +29,9 @@ def key(i: int) -> bytes:
 
 def config(path: Path, kafka, topic: str, sink: Path, fmt: str = "json",
            registry_url: str = "") -> Path:
-    path.write_text(f"""
-[pipeline]
-name = "bad"
-merge_interval = "0s"
-[source]
-kind = "debezium"
-format = "{fmt}"
-poll_interval = "100ms"
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["{topic}"]
-{f'schema_registry_url = "{registry_url}"' if registry_url else ""}
-[sink]
-path = "{sink}"
-merge_mode = "copy_on_write"
-""")
-    return path
+    return kafka_config(path, name="bad", bootstrap=kafka.bootstrap, topics=[topic], sink=sink,
+                        format=fmt, kafka=f'schema_registry_url = "{registry_url}"'
+                        if registry_url else "")
 
 
 def wait_for(what: str, probe, log: Path, timeout: float = 60):

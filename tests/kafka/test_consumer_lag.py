@@ -6,7 +6,6 @@ messages are produced directly (no database needed)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import urllib.request
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import SLUICE
 from kafka_broker import free_port
+from sluice_run import env, kafka_config
 
 TOPIC = "lag1.inv.items"
 
@@ -54,29 +54,12 @@ def test_consumer_lag_counts_down_to_zero(kafka, tmp_path):
         kafka.produce(TOPIC, [message(i) for i in range(p, 400, 2)], partition=p)
     port = free_port()
     config = tmp_path / "sluice.toml"
-    config.write_text(f"""
-[pipeline]
-name = "lag"
-merge_interval = "0s"
-
-[source]
-kind = "debezium"
-format = "json"
-poll_interval = "100ms"
-max_files_per_batch = 1
-
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["{TOPIC}"]
-max_messages_per_unit = 5
-
-[sink]
-path = "{tmp_path / 'sink'}"
-""")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    kafka_config(config, name="lag", bootstrap=kafka.bootstrap, topics=[TOPIC],
+                 sink=tmp_path / "sink", source="max_files_per_batch = 1",
+                 kafka="max_messages_per_unit = 5")
     log = open(tmp_path / "sluice.log", "w")
     proc = subprocess.Popen([SLUICE, "run", "--config", str(config), "--http", f"127.0.0.1:{port}"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+                            env=env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         seen = []
 

@@ -107,26 +107,12 @@ def test_mariadb_through_sluice_run(kafka, mariadb, debezium_mariadb, tmp_path):
     several in one transaction; the merged table equals SELECT * in MariaDB
     and the log holds each change message once, in binlog order."""
     import time
-    from sluice_run import Run, read_delta
+    from sluice_run import Run, kafka_config, read_delta
 
     sink = tmp_path / "sink"
     config = tmp_path / "mariadb.toml"
-    config.write_text(f"""
-[pipeline]
-name = "maria"
-merge_interval = "0s"
-[source]
-kind = "debezium"
-format = "json"
-poll_interval = "100ms"
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["{TOPIC}"]
-[sink]
-path = "{sink}"
-merge_mode = "copy_on_write"   # the delta-rs reader here predates deletion vectors
-history_tables = true
-""")
+    kafka_config(config, name="maria", bootstrap=kafka.bootstrap, topics=[TOPIC], sink=sink,
+                 sink_extra="history_tables = true")
     run = Run(config, tmp_path / "run.log")
     try:
         mariadb.sql(

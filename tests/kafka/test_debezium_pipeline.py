@@ -19,7 +19,7 @@ import pytest
 
 from conftest import SLUICE
 from kafka_connect import DebeziumPostgres, debezium_installed
-from sluice_run import Run, env, read_delta
+from sluice_run import Run, env, kafka_config, read_delta
 
 PREFIX = "pipe1"
 TOPIC = f"{PREFIX}.shop.items"
@@ -54,31 +54,11 @@ def sink(tmp_path_factory):
 
 
 def write_config(path: Path, kafka, sink: Path, group: str) -> Path:
-    path.write_text(f"""
-[pipeline]
-name = "dbz"
-merge_interval = "0s"
-
-[source]
-kind = "debezium"
-format = "json"
-poll_interval = "100ms"
-max_files_per_batch = 4
-
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["{TOPIC}"]
-{f'group_id = "{group}"' if group else ""}
-max_messages_per_unit = 3
-
-[source.kafka.properties]
-"session.timeout.ms" = "6000"
-
-[sink]
-path = "{sink}"
-merge_mode = "copy_on_write"
-""")
-    return path
+    return kafka_config(path, name="dbz", bootstrap=kafka.bootstrap, topics=[TOPIC], sink=sink,
+                        source="max_files_per_batch = 4",
+                        kafka=(f'group_id = "{group}"\n' if group else "") +
+                        "max_messages_per_unit = 3",
+                        sections='[source.kafka.properties]\n"session.timeout.ms" = "6000"')
 
 
 def pg_rows(postgres):
@@ -183,21 +163,9 @@ def test_avro_framing_gives_the_same_tables(kafka, postgres, connector, sink, re
                                    for m in messages if m.partition() == p], partition=p)
     avro_sink = tmp_path / "avro_sink"
     config = tmp_path / "avro.toml"
-    config.write_text(f"""
-[pipeline]
-name = "dbz"
-merge_interval = "0s"
-[source]
-kind = "debezium"
-format = "avro"
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["{avro_topic}"]
-schema_registry_url = "{registry.url}"
-[sink]
-path = "{avro_sink}"
-merge_mode = "copy_on_write"
-""")
+    kafka_config(config, name="dbz", bootstrap=kafka.bootstrap, topics=[avro_topic],
+                 sink=avro_sink, format="avro",
+                 kafka=f'schema_registry_url = "{registry.url}"')
     proc = subprocess.run([SLUICE, "run", "--config", str(config), "--once"], env=env(),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -306,23 +274,8 @@ def test_flattened_records(kafka, postgres, connector, tmp_path):
     flat.start()
     flat_sink = tmp_path / "flat_sink"
     config = tmp_path / "flat.toml"
-    config.write_text(f"""
-[pipeline]
-name = "flat"
-merge_interval = "0s"
-[source]
-kind = "debezium"
-format = "json"
-poll_interval = "100ms"
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["flat1.shop.items"]
-[source.debezium]
-envelope = "flattened"
-[sink]
-path = "{flat_sink}"
-merge_mode = "copy_on_write"
-""")
+    kafka_config(config, name="flat", bootstrap=kafka.bootstrap, topics=["flat1.shop.items"],
+                 sink=flat_sink, sections='[source.debezium]\nenvelope = "flattened"')
     run = Run(config, tmp_path / "flat.log")
     try:
         postgres.sql("INSERT INTO shop.items VALUES (9001, 'flat', 1);"
@@ -364,22 +317,8 @@ def test_types_toast_and_truncate(kafka, postgres, tmp_path):
     connect.start()
     out = tmp_path / "kinds_sink"
     config = tmp_path / "kinds.toml"
-    config.write_text(f"""
-[pipeline]
-name = "kinds"
-merge_interval = "0s"
-[source]
-kind = "debezium"
-format = "json"
-poll_interval = "100ms"
-[source.kafka]
-bootstrap_servers = "{kafka.bootstrap}"
-topics = ["kinds1.shop.kinds"]
-[sink]
-path = "{out}"
-merge_mode = "copy_on_write"
-history_tables = true
-""")
+    kafka_config(config, name="kinds", bootstrap=kafka.bootstrap, topics=["kinds1.shop.kinds"],
+                 sink=out, sink_extra="history_tables = true")
     # Random text does not compress: stored out of line (TOAST).
     rng = random.Random(7)
     big = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(20000))
