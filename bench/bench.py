@@ -173,9 +173,14 @@ def bench_codec() -> str:
 
 
 def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str,
-               codec: str | None = None) -> dict:
-    sink = os.path.join(work, "sinks", f"sluice-{tag}")
-    shutil.rmtree(sink, ignore_errors=True)
+               codec: str | None = None, sink: str | None = None,
+               extra_env: dict | None = None) -> dict:
+    """`sluice run --once` of `source` into `sink` (default: a fresh local
+    folder under work/sinks; a bucket URI is used as it is, `extra_env`
+    saying how to reach it)."""
+    if sink is None:
+        sink = os.path.join(work, "sinks", f"sluice-{tag}")
+        shutil.rmtree(sink, ignore_errors=True)
     # Merge after every log commit, as the peers' foreachBatch MERGE does
     # (Sluice's default merges every minute).
     env = dict(os.environ, SOURCE_PATH=source, DELTA_TABLE_PATH=sink, NAME="bench",
@@ -187,7 +192,7 @@ def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag:
                # settle wait (a one-off 2 s at the start, not a throughput
                # cost; the format's completeness check still applies).
                SLUICE_SOURCE_SETTLE_INTERVAL="0s",
-               SLUICE_SINK_COMPRESSION=codec or bench_codec())
+               SLUICE_SINK_COMPRESSION=codec or bench_codec(), **(extra_env or {}))
     cmd = [sluice_bin(), "run", "--once"]
     metrics = None
     if sluice_has_metrics():
@@ -207,7 +212,8 @@ def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag:
             "peak_rss_bytes": res.peak_rss_bytes, "sink": sink, **_usage(res),
             "log_table": os.path.join(sink, "bench", "orders_log"),
             "merged_table": os.path.join(sink, "bench", "orders"),
-            "bytes_written": dir_bytes(sink), "files_per_batch": files_per_batch,
+            "bytes_written": dir_bytes(sink) if "://" not in sink else None,
+            "files_per_batch": files_per_batch,
             "codec": codec or bench_codec(), **parsed}
 
 
