@@ -10,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "sluice/core/setting_text.h"
 #include "sluice/io/storage_uri.h"
 #include "sluice/pipeline/table_snapshot.h"
 
@@ -28,26 +29,8 @@ Result<bool> ParseBool(const std::string& key, const std::string& value) {
 }
 
 Result<int64_t> ParseInt(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(value, &used);
-    if (used != value.size()) throw std::invalid_argument("trailing");
-    return v;
-  } catch (...) {
-    return Status::Invalid("configuration ", key, ": expected an integer, got '", value, "'");
-  }
-}
-
-std::vector<std::string> SplitList(const std::string& value) {
-  std::vector<std::string> out;
-  std::stringstream ss(value);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
+  if (auto v = ParseInt64(value)) return *v;
+  return Status::Invalid("configuration ", key, ": expected an integer, got '", value, "'");
 }
 
 // [source.kafka] and [source.debezium] keys (parsed by the Debezium source;

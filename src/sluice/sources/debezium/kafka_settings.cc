@@ -1,32 +1,16 @@
 #include "sluice/sources/debezium/kafka_settings.h"
 
 #include <regex>
-#include <sstream>
+
+#include "sluice/core/setting_text.h"
 
 namespace sluice::sources::debezium {
 
 namespace {
 
 Result<int64_t> PositiveInt(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(value, &used);
-    if (used == value.size() && v > 0) return v;
-  } catch (...) {
-  }
+  if (auto v = ParseInt64(value); v && *v > 0) return *v;
   return Status::Invalid("source.kafka.", key, ": expected a positive integer, got '", value, "'");
-}
-
-std::vector<std::string> SplitList(const std::string& value) {
-  std::vector<std::string> out;
-  std::stringstream ss(value);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
 }
 
 }  // namespace
