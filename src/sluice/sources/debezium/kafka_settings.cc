@@ -15,25 +15,22 @@ Result<int64_t> PositiveInt(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-const std::vector<std::string>& KafkaSettingKeys() {
-  static const std::vector<std::string> kKeys = {"bootstrap_servers",
-                                                 "topics",
-                                                 "topic_pattern",
-                                                 "group_id",
-                                                 "schema_registry_url",
-                                                 "schema_registry_user",
-                                                 "schema_registry_password",
-                                                 "schema_registry_ca_file",
-                                                 "start_offset",
-                                                 "max_messages_per_unit",
-                                                 "timeout_ms"};
-  return kKeys;
+const SourceSettingSection& KafkaSettingSection() {
+  static const SourceSettingSection kSection = {
+      "source.kafka",
+      "kafka.",
+      {"bootstrap_servers", "topics", "topic_pattern", "group_id", "schema_registry_url",
+       "schema_registry_user", "schema_registry_password", "schema_registry_ca_file",
+       "start_offset", "max_messages_per_unit", "timeout_ms"},
+      "properties"};
+  return kSection;
 }
 
 Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string>& settings) {
   KafkaSettings s;
-  static const std::string kPrefix = "kafka.";
-  static const std::string kProperties = "kafka.properties.";
+  const SourceSettingSection& section = KafkaSettingSection();
+  const std::string& kPrefix = section.settings_prefix;
+  const std::string kProperties = kPrefix + section.open_subsection + ".";
   for (const auto& [full, v] : settings) {
     if (full.compare(0, kPrefix.size(), kPrefix) != 0) continue;
     if (full.compare(0, kProperties.size(), kProperties) == 0) {
@@ -68,7 +65,8 @@ Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string
     } else if (key == "timeout_ms") {
       ARROW_ASSIGN_OR_RAISE(s.timeout_ms, PositiveInt(key, v));
     } else {
-      return Status::Invalid("unknown configuration key 'source.kafka.", key, "'");
+      return Status::Invalid("unknown configuration key 'source.kafka.", key,
+                             "' (known: ", KnownKeysText(section), ")");
     }
   }
   if (s.bootstrap_servers.empty()) {
