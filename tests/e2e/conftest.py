@@ -240,6 +240,23 @@ def compare_merged_to_reference(rows: List[dict], expected: "Expected", obj: str
         assert not rows or col not in rows[0], f"{obj}: merged table has {col}"
 
 
+def model_history(expected: "Expected", obj: str, track=None) -> Dict[tuple, List[dict]]:
+    """The reference model's SCD2 versions of a table's events, per key (its
+    values as strings), in order: each the row image (manifest encoding)
+    with __START_AT and __END_AT in microseconds (None while open).
+    Sequences are the events' ranks in reference order (the model only
+    compares them)."""
+    sys.path.insert(0, str(REPO / "tests" / "merge_reference"))
+    import model  # noqa: E402
+    events = []
+    for rank, ev in enumerate(reference.sorted_events(expected.events[obj])):
+        op = "delete" if ev["change_type"] in reference.DELETE_TYPES else "update"
+        events.append({"op": op, "key": reference.key_of(ev), "seq": rank.to_bytes(8, "big"),
+                       "ts": ev["source_timestamp_ms"] * 1000, "row": dict(ev["payload"])})
+    return {tuple(str(k) for k in key): fold.versions
+            for key, fold in model.history_folds(events, track).items()}
+
+
 def read_log(sink: Path, expected: Expected, obj: str) -> List[dict]:
     return read_table(expected.log_path(sink, obj))
 

@@ -13,16 +13,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import reference  # noqa: E402  (conftest puts tools/datastream_gen on sys.path)
 from conftest import (SLUICE, Expected, cat_table, compare_merged_to_reference, delta_txns, gen,
-                      latest_version, last_data_version, merged_path, progress_lines,
-                      read_dead_letters, read_merged, read_table, run_once, run_once_ok,
-                      sluice_env, table_exists)
+                      latest_version, last_data_version, merged_path, model_history,
+                      progress_lines, read_dead_letters, read_merged, read_table, run_once,
+                      run_once_ok, sluice_env, table_exists)
 
 OBJECTS = ["shop_orders", "public_accounts", "inventory_items", "sales_events"]
 FIXTURES = Path("/work/shared/fixtures/datastream/json/events")
@@ -313,20 +311,9 @@ def test_replay_as_of_matches_the_reference_at_several_moments(tmp_path, empty_c
 
 
 def _model_history(expected: Expected, obj: str, track=None):
-    """The reference model's SCD2 rows for a table's events: per key, the
-    (__START_AT, __END_AT) of each version in order. Sequences are the
-    events' ranks in reference order (the model only compares them)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "merge_reference"))
-    import model  # noqa: E402
-    events = []
-    for rank, ev in enumerate(reference.sorted_events(expected.events[obj])):
-        op = "delete" if ev["change_type"] in reference.DELETE_TYPES else "update"
-        events.append({"op": op, "key": reference.key_of(ev), "seq": rank.to_bytes(8, "big"),
-                       "ts": ev["source_timestamp_ms"] * 1000, "row": dict(ev["payload"])})
-    out = collections.defaultdict(list)
-    for key, fold in model.history_folds(events, track).items():
-        out[tuple(str(k) for k in key)] = [(v["__START_AT"], v["__END_AT"]) for v in fold.versions]
-    return dict(out)
+    """The reference model's (__START_AT, __END_AT) of each version, per key."""
+    return {key: [(v["__START_AT"], v["__END_AT"]) for v in versions]
+            for key, versions in model_history(expected, obj, track).items()}
 
 
 def _table_history(path: Path, keycols):

@@ -28,11 +28,10 @@ def ivy_dir() -> str:
     return os.path.join(cache, "ivy")
 
 
-def get_spark():
-    """Builds (once per process) and returns the shared SparkSession."""
-    global _SESSION
-    if _SESSION is not None:
-        return _SESSION
+def session_builder(app_name: str, packages=(), conf=None):
+    """The builder every Sluice test session shares: Delta Lake (plus the
+    Maven `packages` given), the ivy cache above, settings for tiny tables
+    on 2 cores, and `conf` last."""
     # Spark must run with the interpreter of this venv on both sides.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -43,8 +42,8 @@ def get_spark():
     warehouse = tempfile.mkdtemp(prefix="sluice-spark-warehouse-")
     builder = (
         SparkSession.builder.master(os.environ.get("SLUICE_SPARK_MASTER", "local[2]"))
-        .appName("sluice-interop")
-        .config("spark.jars.packages", _delta_package())
+        .appName(app_name)
+        .config("spark.jars.packages", ",".join([_delta_package(), *packages]))
         .config("spark.jars.ivy", ivy_dir())
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog",
@@ -67,7 +66,18 @@ def get_spark():
         .config("spark.databricks.delta.snapshotPartitions", "1")
         .config("spark.databricks.delta.stalenessLimit", "0")
     )
-    _SESSION = builder.getOrCreate()
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def get_spark(app_name: str = "sluice-interop", packages=(), conf=None):
+    """Builds (once per process: one SparkContext per JVM) and returns the
+    shared SparkSession; later calls get it as it was built."""
+    global _SESSION
+    if _SESSION is not None:
+        return _SESSION
+    _SESSION = session_builder(app_name, packages, conf).getOrCreate()
     _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
 
