@@ -191,6 +191,8 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--minutes", type=int, default=10, help="stream minutes between files")
     ap.add_argument("--polls", type=int, default=5, help="idle polls measured")
+    ap.add_argument("--list-concurrency", type=int, default=16,
+                    help="source.list_concurrency: table folders listed at once")
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
     if not BENCH_BIN.exists():
@@ -219,6 +221,7 @@ def main() -> int:
         "AWS_EC2_METADATA_DISABLED": "true",
         "SOURCE_PATH": f"s3://{BUCKET}/{PREFIX}", "DELTA_TABLE_PATH": "/nonexistent",
         "SLUICE_SOURCE_MAX_FILES_PER_BATCH": str(args.files + 10),
+        "SLUICE_SOURCE_LIST_CONCURRENCY": str(args.list_concurrency),
     })
     proc = subprocess.Popen([str(BENCH_BIN)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             env=env, text=True)
