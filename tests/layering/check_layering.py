@@ -15,7 +15,10 @@ The rules (a layer is the first folder under src/sluice/):
   delta/     includes core/ and io/ only (nothing of formats, sources, merge,
              pipeline, cli)
   formats/   knows no delta/, sources/, merge/, pipeline/, cli/
-  sources/   knows no delta/, merge/, pipeline/, cli/
+  sources/   knows no delta/, merge/, pipeline/, cli/; a concrete source
+             (sources/<name>/) includes no other concrete source's headers:
+             what sources share sits directly in sources/ (storable_types,
+             source_settings, ...); only the registry there knows them all
   merge/     knows no sources/, pipeline/, cli/
   pipeline/  knows the source interface only: headers directly in
              src/sluice/sources/, never a concrete source
@@ -79,14 +82,20 @@ def layer_of_header(header: str, including: Path, src_root: Path):
     return parts[0], rel
 
 
-def violation(layer: str, inc_layer: str, rel: str):
-    """The reason `layer` may not include `rel` (in `inc_layer`), or None."""
+def violation(layer: str, inc_layer: str, rel: str, rel_file: str = ""):
+    """The reason `layer` (the file `rel_file` below src/sluice/) may not
+    include `rel` (in `inc_layer`), or None."""
     why = FORBIDDEN.get(layer, {}).get(inc_layer)
     if why:
         return why
     if layer == "pipeline" and inc_layer == "sources" and rel.count("/") > 1:
         return ("pipeline/ knows the source interface only (headers directly in "
                 "src/sluice/sources/), never a concrete source")
+    own, inc = rel_file.split("/"), rel.split("/")
+    if (layer == "sources" and inc_layer == "sources" and len(own) > 2 and len(inc) > 2
+            and own[1] != inc[1]):
+        return (f"a concrete source (sources/{own[1]}/) knows no other one's headers; "
+                "what sources share sits directly in src/sluice/sources/")
     return None
 
 
@@ -109,7 +118,7 @@ def check(src_root: Path):
                 if target is None:
                     continue
                 inc_layer, rel = target
-                why = violation(layer, inc_layer, rel)
+                why = violation(layer, inc_layer, rel, rel_file.as_posix())
                 if why:
                     # as the repository names it: src/sluice/<layer>/...
                     shown = (Path(src_root.parent.name) / src_root.name / rel_file).as_posix()

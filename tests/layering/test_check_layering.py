@@ -61,6 +61,13 @@ class Rules(unittest.TestCase):
         self.assertAllowed("sources/datastream/x.cc", "sluice/formats/avro/decoder.h")
         self.assertAllowed("sources/datastream/x.cc", "sluice/io/log_store.h")
 
+    def test_a_concrete_source_knows_no_other_one(self):
+        self.assertRefused("sources/dms/dms_changes.cc", "sluice/sources/datastream/unified_types.h")
+        self.assertRefused("sources/debezium/x.h", "sluice/sources/dms/dms_settings.h")
+        self.assertAllowed("sources/dms/dms_changes.cc", "sluice/sources/storable_types.h")
+        self.assertAllowed("sources/dms/dms_changes.cc", "sluice/sources/dms/dms_names.h")
+        self.assertAllowed("sources/source_registry.cc", "sluice/sources/dms/dms_source.h")
+
     def test_merge_knows_no_sources_pipeline_cli(self):
         for up in ("sources/sequence_key.h", "sources/datastream/x.h", "pipeline/config.h", "cli/x.h"):
             self.assertRefused("merge/key_index.cc", "sluice/" + up)

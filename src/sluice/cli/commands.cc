@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/sources/source_registry.h"
 
 namespace sluice::cli {
 
@@ -15,6 +16,30 @@ void AddCodecOptions(CLI::App* command, CodecArgs& codec) {
                       "uncompressed");
   command->add_option("--compression-level", codec.level,
                       "codec level (zstd, gzip; default: 1 for zstd)");
+}
+
+// `sluice run --help`: each source's sections and their keys, as the
+// sources declare them (sources/source_settings.h), wrapped at a comma.
+std::string SourceSectionsHelp() {
+  constexpr size_t kWidth = 88;
+  std::string out;
+  for (const auto& section : sources::SourceSettingSections()) {
+    std::string line = "  [" + section.section + "]";
+    std::string keys = sources::KnownKeysText(section);
+    size_t at = 0;
+    while (at < keys.size()) {
+      size_t comma = keys.find(", ", at);
+      std::string word = keys.substr(at, comma == std::string::npos ? comma : comma + 1 - at);
+      at = comma == std::string::npos ? keys.size() : comma + 2;
+      if (line.size() + 1 + word.size() > kWidth) {
+        out += line + "\n";
+        line = "   ";
+      }
+      line += " " + word;
+    }
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -52,16 +77,12 @@ int RunMain(int argc, char** argv) {
       ->check(CLI::IsMember({"human", "json"}));
   r->footer(
       "Sources (source.kind): datastream and dms read source.path (docs/configuration.md, "
-      "docs/dms.md).\n"
-      "debezium reads Kafka (docs/debezium.md), source.format json or avro:\n"
-      "  [source.kafka] bootstrap_servers, topics = [..] | topic_pattern = \"regex\", group_id,\n"
-      "    schema_registry_url, schema_registry_user, schema_registry_password,\n"
-      "    schema_registry_ca_file, start_offset = earliest | latest, max_messages_per_unit,\n"
-      "    timeout_ms\n"
-      "  [source.kafka.properties] passed to librdkafka as they are (security.protocol, sasl.*)\n"
-      "  [source.debezium] envelope, route_by, truncate, flattened_prefix, op_field,\n"
-      "    deleted_field, ts_field, lsn_field, unavailable_value, decimal_overflow\n"
-      "  Each key also as SLUICE_SOURCE_KAFKA_<KEY> / SLUICE_SOURCE_DEBEZIUM_<KEY>.");
+      "docs/dms.md);\n"
+      "debezium reads Kafka (docs/debezium.md), source.format json or avro: [source.kafka]\n"
+      "takes topics = [..] or topic_pattern = \"regex\", and [source.kafka.properties] is passed\n"
+      "to librdkafka as it is (security.protocol, sasl.*). The sources' sections:\n" +
+      SourceSectionsHelp() +
+      "  Each key also as SLUICE_<SECTION>_<KEY> (SLUICE_SOURCE_KAFKA_GROUP_ID, ...).");
 
   WriteArgs write;
   auto* w = app.add_subcommand("write", "append (or overwrite) a Parquet file's rows to a table");

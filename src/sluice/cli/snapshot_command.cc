@@ -13,15 +13,10 @@ namespace sluice::cli {
 namespace {
 
 // The DMS source's `source.dms.cdc_start_date` (the snapshot generator's
-// rule: nothing before the CDC start), read only when the configuration has
-// the DMS keys (Config::dms, added with the DMS source).
-template <typename C>
-std::string DmsCdcStartDate(const C& config) {
-  if constexpr (requires { config.dms.find(std::string()); }) {
-    auto it = config.dms.find("cdc_start_date");
-    if (it != config.dms.end()) return it->second;
-  }
-  return "";
+// rule: nothing before the CDC start), "" when not set.
+std::string DmsCdcStartDate(const pipeline::Config& config) {
+  auto it = config.source_settings.find("source.dms.cdc_start_date");
+  return it == config.source_settings.end() ? "" : it->second;
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 #include <sstream>
 #include <tuple>
 
+#include "sluice/core/setting_text.h"
 #include "sluice/io/storage_uri.h"
 #include "sluice/pipeline/table_snapshot.h"
+#include "sluice/sources/source_registry.h"
 
 extern char** environ;
 
@@ -28,45 +30,9 @@ Result<bool> ParseBool(const std::string& key, const std::string& value) {
 }
 
 Result<int64_t> ParseInt(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(value, &used);
-    if (used != value.size()) throw std::invalid_argument("trailing");
-    return v;
-  } catch (...) {
-    return Status::Invalid("configuration ", key, ": expected an integer, got '", value, "'");
-  }
+  if (auto v = ParseInt64(value)) return *v;
+  return Status::Invalid("configuration ", key, ": expected an integer, got '", value, "'");
 }
-
-std::vector<std::string> SplitList(const std::string& value) {
-  std::vector<std::string> out;
-  std::stringstream ss(value);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-// [source.kafka] and [source.debezium] keys (parsed by the Debezium source;
-// docs/debezium.md). Named here so that a typo is an error and each has its
-// SLUICE_SOURCE_KAFKA_<KEY> / SLUICE_SOURCE_DEBEZIUM_<KEY> variable.
-const char* const kKafkaKeys[] = {"bootstrap_servers",
-                                  "topics",
-                                  "topic_pattern",
-                                  "group_id",
-                                  "schema_registry_url",
-                                  "schema_registry_user",
-                                  "schema_registry_password",
-                                  "schema_registry_ca_file",
-                                  "start_offset",
-                                  "max_messages_per_unit",
-                                  "timeout_ms"};
-const char* const kDebeziumKeys[] = {
-    "envelope",      "route_by", "truncate",  "flattened_prefix",  "op_field",
-    "deleted_field", "ts_field", "lsn_field", "unavailable_value", "decimal_overflow"};
 
 // Applies one setting given as text, from the file or the environment.
 // `key` is "section.key".
@@ -125,41 +91,6 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
       return Status::Invalid(key, ": expected decimal or string, got '", value, "'");
     }
     c.number_type = value;
-  } else if (key.rfind("source.dms.", 0) == 0) {
-    // [source.dms]: parsed and checked by the DMS source (docs/dms.md).
-    std::string k = key.substr(11);
-    static const char* kDmsKeys[] = {"timestamp_column",
-                                     "change_sequence_column",
-                                     "csv_header",
-                                     "csv_null",
-                                     "csv_delimiter",
-                                     "csv_no_sup_value",
-                                     "include_op_for_full_load",
-                                     "cdc_inserts_only",
-                                     "before_image_prefix",
-                                     "cdc_start_date",
-                                     "cdc_path",
-                                     "csv_rfc4180",
-                                     "extra_columns"};
-    bool known = false;
-    for (const char* d : kDmsKeys) known = known || k == d;
-    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
-    c.dms[k] = value;
-  } else if (key.rfind("source.kafka.properties.", 0) == 0) {
-    // Passed to librdkafka as they are (SASL, SSL, ...); librdkafka checks them.
-    c.kafka["properties." + key.substr(24)] = value;
-  } else if (key.rfind("source.kafka.", 0) == 0) {
-    std::string k = key.substr(13);
-    bool known = false;
-    for (const char* d : kKafkaKeys) known = known || k == d;
-    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
-    c.kafka[k] = value;
-  } else if (key.rfind("source.debezium.", 0) == 0) {
-    std::string k = key.substr(16);
-    bool known = false;
-    for (const char* d : kDebeziumKeys) known = known || k == d;
-    if (!known) return Status::Invalid("unknown configuration key '", key, "'");
-    c.debezium[k] = value;
   } else if (key == "sink.path") {
     c.sink_path = value;
   } else if (key == "sink.table_prefix") {
@@ -218,7 +149,11 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     if (value.empty()) return Status::Invalid(key, " must not be empty");
     c.snapshot_partition_column = value;
   } else {
-    return Status::Invalid("unknown configuration key '", key, "'");
+    // A key of a section a source declares ([source.dms], [source.kafka],
+    // ...): an undeclared one is refused with the known ones.
+    ARROW_ASSIGN_OR_RAISE(auto source_key, sources::SourceSettingName(key));
+    if (!source_key) return Status::Invalid("unknown configuration key '", key, "'");
+    c.source_settings[key] = value;
   }
   return Status::OK();
 }
@@ -468,19 +403,6 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.late_check_interval",
                                 "source.list_concurrency",
                                 "source.datastream.number_type",
-                                "source.dms.timestamp_column",
-                                "source.dms.change_sequence_column",
-                                "source.dms.csv_header",
-                                "source.dms.csv_null",
-                                "source.dms.csv_delimiter",
-                                "source.dms.csv_no_sup_value",
-                                "source.dms.include_op_for_full_load",
-                                "source.dms.cdc_inserts_only",
-                                "source.dms.before_image_prefix",
-                                "source.dms.cdc_start_date",
-                                "source.dms.cdc_path",
-                                "source.dms.csv_rfc4180",
-                                "source.dms.extra_columns",
                                 "sink.path",
                                 "sink.table_prefix",
                                 "sink.log_tables",
@@ -500,8 +422,9 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "snapshot.partitioned",
                                 "snapshot.partition_column"};
   std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
-  for (const char* k : kKafkaKeys) keys.push_back(std::string("source.kafka.") + k);
-  for (const char* k : kDebeziumKeys) keys.push_back(std::string("source.debezium.") + k);
+  for (const auto& section : sources::SourceSettingSections()) {
+    for (const auto& k : section.keys) keys.push_back(section.section + "." + k);
+  }
   for (const std::string& key_text : keys) {
     const char* key = key_text.c_str();
     std::string var = "SLUICE_";

@@ -68,13 +68,11 @@ struct Config {
   int list_concurrency = 16;
   // [source.datastream]
   std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
-  // [source.dms]: key -> value as text (the DMS source parses them).
-  std::map<std::string, std::string> dms;
-  // [source.kafka] (and [source.kafka.properties] as "properties.<key>") and
-  // [source.debezium]: key -> value as text, parsed by the Debezium source
-  // (docs/debezium.md).
-  std::map<std::string, std::string> kafka;
-  std::map<std::string, std::string> debezium;
+  // The sections the sources declare (sources/source_registry.h:
+  // [source.dms], [source.kafka] with [source.kafka.properties],
+  // [source.debezium]): full key ("source.kafka.topics") -> value as text;
+  // the source parses them (docs/dms.md, docs/debezium.md).
+  std::map<std::string, std::string> source_settings;
   // [sink]
   std::string sink_path;
   std::string table_prefix;

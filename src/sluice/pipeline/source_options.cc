@@ -14,9 +14,10 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   o.format = config.format;
   o.path = config.source_path;
   o.settings["number_type"] = config.number_type;
-  for (const auto& [key, value] : config.dms) o.settings[key] = value;
-  for (const auto& [key, value] : config.kafka) o.settings["kafka." + key] = value;
-  for (const auto& [key, value] : config.debezium) o.settings["debezium." + key] = value;
+  for (const auto& [key, value] : config.source_settings) {
+    ARROW_ASSIGN_OR_RAISE(auto name, sources::SourceSettingName(key));
+    if (name) o.settings[*name] = value;
+  }
   o.settle_ms = config.settle_ms;
   o.incomplete_timeout_ms = config.incomplete_timeout_ms;
   o.late_window_ms = config.late_window_ms;

@@ -1,7 +1,8 @@
 // Sources by kind: `source.kind` in the configuration picks a registered
-// factory. Built-in sources (datastream; dms and debezium when they land)
-// register themselves on first use; tests register their own (an in-memory
-// source). Adding a source = implementing source.h and registering it here.
+// factory. Built-in sources (datastream, dms, debezium) are registered on
+// first use; tests register their own (an in-memory source). Adding a
+// source = implementing source.h and registering it here, with the
+// configuration sections it reads (source_settings.h).
 #pragma once
 
 #include <arrow/filesystem/type_fwd.h>
@@ -15,6 +16,7 @@
 
 #include "sluice/io/tree_lister.h"
 #include "sluice/sources/source.h"
+#include "sluice/sources/source_settings.h"
 
 namespace sluice::sources {
 
@@ -29,7 +31,9 @@ struct SourceOptions {
   /// Object stores: lists `path` (a stream's folder from its cursor on,
   /// folders under the root); files are still read through `fs`.
   std::shared_ptr<io::TreeLister> lister;
-  /// [source.<kind>] keys, as text (each source documents and parses its own).
+  /// The keys of the sections the sources declare (RegisterSource), named by
+  /// each section's settings_prefix, as text (each source documents and
+  /// parses its own), and Datastream's number_type.
   std::map<std::string, std::string> settings;
   /// Per table ("<database>.<table>").
   std::map<std::string, SourceTableOptions> tables;
@@ -42,13 +46,25 @@ struct SourceOptions {
 
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const SourceOptions&)>;
 
-/// Registers (or replaces) the factory of `kind`.
-void RegisterSource(const std::string& kind, SourceFactory factory);
+/// Registers (or replaces) the factory of `kind` and the configuration
+/// sections it reads (SourceOptions::settings then holds their keys).
+void RegisterSource(const std::string& kind, SourceFactory factory,
+                    std::vector<SourceSettingSection> settings = {});
 
 /// A source of `options.kind`; an unknown kind's error lists the known ones.
 Result<std::unique_ptr<Source>> MakeSource(const SourceOptions& options);
 
 /// The registered kinds, sorted.
 std::vector<std::string> SourceKinds();
+
+/// The configuration sections of every registered source, sorted by name
+/// (a section two kinds declare is listed once, as the first kind by name
+/// declares it).
+std::vector<SourceSettingSection> SourceSettingSections();
+
+/// \brief SettingName (source_settings.h) over every registered source's
+/// sections: the SourceOptions::settings name of `config_key`, std::nullopt
+/// when no source reads its section, Invalid for an undeclared key in one.
+Result<std::optional<std::string>> SourceSettingName(const std::string& config_key);
 
 }  // namespace sluice::sources

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+
+#include "sluice/pipeline/source_options.h"
+#include "sluice/sources/source_registry.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -222,6 +226,70 @@ TEST(ConfigTest, SnapshotKeysFromFileAndEnvironment) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("snapshot.start_date"), std::string::npos)
       << bad.status().message();
+}
+
+// The keys of a source's sections come from the registry
+// (sources/source_registry.h): a key a registered source declares is
+// accepted, from the file and as SLUICE_<SECTION>_<KEY>, and reaches the
+// source under its settings name; an undeclared one in that section is
+// refused, naming the key and the known ones.
+// A source that declares [source.probe] with two keys and an open
+// [source.probe.extra] subsection; it is never made.
+void RegisterProbeSource() {
+  sources::RegisterSource(
+      "probe",
+      [](const sources::SourceOptions&) -> Result<std::unique_ptr<sources::Source>> {
+        return Status::NotImplemented("probe");
+      },
+      {{"source.probe", "probe.", {"depth", "speed"}, "extra"}});
+}
+
+TEST(ConfigTest, ADeclaredKeyIsAcceptedAndReachesTheSource) {
+  RegisterProbeSource();
+  auto c = LoadConfig(
+      WriteTemp("[source]\nkind = \"probe\"\n[source.probe]\ndepth = 3\nspeed = \"fast\"\n"
+                "[source.probe.extra]\n\"any.thing\" = \"x\"\n"),
+      {{"SLUICE_SOURCE_PROBE_SPEED", "slow"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source_settings.at("source.probe.depth"), "3");
+  auto o = SourceOptionsFor(*c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->settings.at("probe.depth"), "3");
+  EXPECT_EQ(o->settings.at("probe.speed"), "slow");  // the variable wins
+  EXPECT_EQ(o->settings.at("probe.extra.any.thing"), "x");
+}
+
+TEST(ConfigTest, AnUndeclaredKeyIsRefusedWithTheKnownOnes) {
+  RegisterProbeSource();
+  auto c = LoadConfig(WriteTemp("[source.probe]\ndepht = 3\n"), {});
+  ASSERT_FALSE(c.ok());
+  const std::string& message = c.status().message();
+  EXPECT_NE(message.find("unknown configuration key 'source.probe.depht'"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("known: depth, speed, extra.*"), std::string::npos) << message;
+  // A variable naming no declared key is not read, as in every section.
+  EXPECT_TRUE(LoadConfig("", {{"SLUICE_SOURCE_PROBE_DEPHT", "3"}}).ok());
+  // A section no source declares is unknown.
+  auto other = LoadConfig(WriteTemp("[source.nosuch]\ndepth = 3\n"), {});
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("source.nosuch.depth"), std::string::npos);
+}
+
+TEST(ConfigTest, BuiltInSectionsComeFromTheSources) {
+  std::vector<std::string> names;
+  for (const auto& s : sources::SourceSettingSections()) names.push_back(s.section);
+  for (const char* want : {"source.debezium", "source.dms", "source.kafka"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  }
+  auto c = LoadConfig("", {{"SLUICE_SOURCE_DMS_CSV_NULL", "\\N"},
+                           {"SLUICE_SOURCE_KAFKA_TIMEOUT_MS", "500"},
+                           {"SLUICE_SOURCE_DEBEZIUM_ENVELOPE", "flattened"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto o = SourceOptionsFor(*c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->settings.at("csv_null"), "\\N");  // DMS keys keep their bare names
+  EXPECT_EQ(o->settings.at("kafka.timeout_ms"), "500");
+  EXPECT_EQ(o->settings.at("debezium.envelope"), "flattened");
 }
 
 }  // namespace

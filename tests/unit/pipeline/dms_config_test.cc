@@ -45,8 +45,8 @@ columns = { name = "string", id = "long", amount = "decimal(10,2)" }
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->source_kind, "dms");
   EXPECT_EQ(c->format, "csv");
-  EXPECT_EQ(c->dms.at("timestamp_column"), "dmsTimestamp");
-  EXPECT_EQ(c->dms.at("csv_null"), "\\N");  // the environment wins
+  EXPECT_EQ(c->source_settings.at("source.dms.timestamp_column"), "dmsTimestamp");
+  EXPECT_EQ(c->source_settings.at("source.dms.csv_null"), "\\N");  // the environment wins
   // Written order, not sorted: header-less CSV takes its names from it.
   const auto& cols = c->tables.at("public.orders").columns;
   ASSERT_EQ(cols.size(), 3u);

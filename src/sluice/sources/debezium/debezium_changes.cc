@@ -12,10 +12,10 @@
 #include <utility>
 
 #include "sluice/core/change_schema.h"
-#include "sluice/sources/datastream/unified_types.h"
 #include "sluice/sources/debezium/debezium_sequence.h"
 #include "sluice/sources/debezium/schema_registry_client.h"
 #include "sluice/sources/debezium/topic_table.h"
+#include "sluice/sources/storable_types.h"
 
 namespace sluice::sources::debezium {
 
@@ -800,8 +800,7 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
         // time64, ...) take the representation every source shares
         // (docs/debezium.md: TIME as "HH:MM:SS[.ffffff]" text).
         auto field = arrow::field(columns[j].name, taken.type());
-        ARROW_ASSIGN_OR_RAISE(auto storable,
-                              datastream::ToDeltaStorable(field, taken.make_array()));
+        ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, taken.make_array()));
         if (!storable.unrepresentable.empty()) {
           // Not reachable from Connect's types (only Datastream's records
           // have such rows); refused loudly rather than stored wrong.

@@ -6,16 +6,21 @@ namespace sluice::sources::debezium {
 
 namespace {
 
-constexpr std::string_view kPrefix = "debezium.";
-constexpr std::string_view kKnown =
-    "envelope, route_by, truncate, flattened_prefix, op_field, deleted_field, ts_field, "
-    "lsn_field, unavailable_value, decimal_overflow";
-
 Status BadValue(const std::string& key, const std::string& value, std::string_view expected) {
   return Status::Invalid("source.debezium.", key, ": expected ", expected, ", got '", value, "'");
 }
 
 }  // namespace
+
+const SourceSettingSection& DebeziumSettingSection() {
+  static const SourceSettingSection kSection = {
+      "source.debezium",
+      "debezium.",
+      {"envelope", "route_by", "truncate", "flattened_prefix", "op_field", "deleted_field",
+       "ts_field", "lsn_field", "unavailable_value", "decimal_overflow"},
+      ""};
+  return kSection;
+}
 
 Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
                                                const std::map<std::string, std::string>& settings) {
@@ -25,6 +30,7 @@ Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
   } else if (format != "json") {
     return Status::Invalid("source.format \"", format, "\" is not a Debezium format (avro | json)");
   }
+  const std::string& kPrefix = DebeziumSettingSection().settings_prefix;
   for (const auto& [full_key, v] : settings) {
     if (full_key.compare(0, kPrefix.size(), kPrefix) != 0) continue;
     const std::string key = full_key.substr(kPrefix.size());
@@ -75,7 +81,9 @@ Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
         return BadValue(key, v, "text or decimal38");
       }
     } else {
-      return Status::Invalid("source.debezium.", key, ": unknown key (known: ", kKnown, ")");
+      return Status::Invalid("source.debezium.", key,
+                             ": unknown key (known: ", KnownKeysText(DebeziumSettingSection()),
+                             ")");
     }
   }
   if (s.flattened_prefix.empty() && (s.op_field.empty() || s.deleted_field.empty() ||

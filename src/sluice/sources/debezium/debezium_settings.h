@@ -8,6 +8,7 @@
 
 #include "sluice/core/status.h"
 #include "sluice/formats/connect/connect_schema.h"
+#include "sluice/sources/source_settings.h"
 
 namespace sluice::sources::debezium {
 
@@ -56,5 +57,9 @@ struct DebeziumSettings {
 /// known ones.
 Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
                                                const std::map<std::string, std::string>& settings);
+
+/// [source.debezium]: the keys ParseDebeziumSettings knows, read as
+/// `debezium.<key>` (registered with the source).
+const SourceSettingSection& DebeziumSettingSection();
 
 }  // namespace sluice::sources::debezium

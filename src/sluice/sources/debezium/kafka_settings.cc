@@ -1,55 +1,36 @@
 #include "sluice/sources/debezium/kafka_settings.h"
 
 #include <regex>
-#include <sstream>
+
+#include "sluice/core/setting_text.h"
 
 namespace sluice::sources::debezium {
 
 namespace {
 
 Result<int64_t> PositiveInt(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(value, &used);
-    if (used == value.size() && v > 0) return v;
-  } catch (...) {
-  }
+  if (auto v = ParseInt64(value); v && *v > 0) return *v;
   return Status::Invalid("source.kafka.", key, ": expected a positive integer, got '", value, "'");
-}
-
-std::vector<std::string> SplitList(const std::string& value) {
-  std::vector<std::string> out;
-  std::stringstream ss(value);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
 }
 
 }  // namespace
 
-const std::vector<std::string>& KafkaSettingKeys() {
-  static const std::vector<std::string> kKeys = {"bootstrap_servers",
-                                                 "topics",
-                                                 "topic_pattern",
-                                                 "group_id",
-                                                 "schema_registry_url",
-                                                 "schema_registry_user",
-                                                 "schema_registry_password",
-                                                 "schema_registry_ca_file",
-                                                 "start_offset",
-                                                 "max_messages_per_unit",
-                                                 "timeout_ms"};
-  return kKeys;
+const SourceSettingSection& KafkaSettingSection() {
+  static const SourceSettingSection kSection = {
+      "source.kafka",
+      "kafka.",
+      {"bootstrap_servers", "topics", "topic_pattern", "group_id", "schema_registry_url",
+       "schema_registry_user", "schema_registry_password", "schema_registry_ca_file",
+       "start_offset", "max_messages_per_unit", "timeout_ms"},
+      "properties"};
+  return kSection;
 }
 
 Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string>& settings) {
   KafkaSettings s;
-  static const std::string kPrefix = "kafka.";
-  static const std::string kProperties = "kafka.properties.";
+  const SourceSettingSection& section = KafkaSettingSection();
+  const std::string& kPrefix = section.settings_prefix;
+  const std::string kProperties = kPrefix + section.open_subsection + ".";
   for (const auto& [full, v] : settings) {
     if (full.compare(0, kPrefix.size(), kPrefix) != 0) continue;
     if (full.compare(0, kProperties.size(), kProperties) == 0) {
@@ -84,7 +65,8 @@ Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string
     } else if (key == "timeout_ms") {
       ARROW_ASSIGN_OR_RAISE(s.timeout_ms, PositiveInt(key, v));
     } else {
-      return Status::Invalid("unknown configuration key 'source.kafka.", key, "'");
+      return Status::Invalid("unknown configuration key 'source.kafka.", key,
+                             "' (known: ", KnownKeysText(section), ")");
     }
   }
   if (s.bootstrap_servers.empty()) {

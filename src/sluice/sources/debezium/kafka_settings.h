@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/core/status.h"
+#include "sluice/sources/source_settings.h"
 
 namespace sluice::sources::debezium {
 
@@ -39,8 +40,8 @@ struct KafkaSettings {
 /// or neither / both of topics and topic_pattern.
 Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string>& settings);
 
-/// The `kafka.` keys ParseKafkaSettings knows (without the prefix), for the
-/// configuration loader and `sluice run --help`.
-const std::vector<std::string>& KafkaSettingKeys();
+/// [source.kafka]: the keys ParseKafkaSettings knows, read as `kafka.<key>`,
+/// and [source.kafka.properties] passed on (registered with the source).
+const SourceSettingSection& KafkaSettingSection();
 
 }  // namespace sluice::sources::debezium

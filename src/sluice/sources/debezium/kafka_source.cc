@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "sluice/core/setting_text.h"
 #include "sluice/io/http_client.h"
 #include "sluice/sources/debezium/debezium_decoder.h"
 #include "sluice/sources/debezium/schema_registry_client.h"
@@ -15,12 +16,7 @@ namespace sluice::sources::debezium {
 namespace {
 
 Result<int64_t> ParseNumber(const std::string& text, const std::string& what) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(text, &used);
-    if (used == text.size() && v >= 0) return v;
-  } catch (...) {
-  }
+  if (auto v = ParseInt64(text); v && *v >= 0) return *v;
   return Status::Invalid(what, ": '", text, "' is not an offset");
 }
 

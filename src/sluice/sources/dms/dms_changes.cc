@@ -8,8 +8,8 @@
 
 #include "sluice/core/change_schema.h"
 #include "sluice/formats/json/timestamp_text.h"
-#include "sluice/sources/datastream/unified_types.h"
 #include "sluice/sources/sequence_key.h"
+#include "sluice/sources/storable_types.h"
 
 namespace sluice::sources::dms {
 
@@ -246,7 +246,7 @@ Result<std::shared_ptr<arrow::Array>> Payload(const arrow::RecordBatch& batch, i
     }
     return converted;
   }
-  ARROW_ASSIGN_OR_RAISE(auto storable, datastream::ToDeltaStorable(batch.schema()->field(src), a));
+  ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(batch.schema()->field(src), a));
   return MicrosTimestamps(storable.values);
 }
 

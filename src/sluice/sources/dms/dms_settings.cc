@@ -14,6 +14,17 @@ Result<bool> Bool(const std::string& key, const std::string& v) {
 
 }  // namespace
 
+const SourceSettingSection& DmsSettingSection() {
+  static const SourceSettingSection kSection = {
+      "source.dms",
+      "",
+      {"timestamp_column", "change_sequence_column", "csv_header", "csv_null", "csv_delimiter",
+       "csv_no_sup_value", "include_op_for_full_load", "cdc_inserts_only", "before_image_prefix",
+       "cdc_start_date", "cdc_path", "csv_rfc4180", "extra_columns"},
+      ""};
+  return kSection;
+}
+
 Result<DmsSettings> ParseDmsSettings(const std::string& format,
                                      const std::map<std::string, std::string>& settings) {
   DmsSettings s;

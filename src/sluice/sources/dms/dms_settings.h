@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sluice/core/status.h"
+#include "sluice/sources/source_settings.h"
 
 namespace sluice::sources::dms {
 
@@ -39,5 +40,9 @@ struct DmsSettings {
 /// key ("source.dms.<key>") and the bad value.
 Result<DmsSettings> ParseDmsSettings(const std::string& format,
                                      const std::map<std::string, std::string>& settings);
+
+/// [source.dms]: the keys ParseDmsSettings knows, read under their bare
+/// names (registered with the source).
+const SourceSettingSection& DmsSettingSection();
 
 }  // namespace sluice::sources::dms
