@@ -2,7 +2,8 @@
 // (bench/listing_bench.py, docs/BENCHMARKS.md "Listing a large bucket"):
 // the source configured from the environment exactly as `sluice run` does
 // (LoadConfig, ApplyStorageSettings, SourceOptionsFor, MakeSource), then one
-// poll = Discover() + Pending() of every stream, in the runner's order. A
+// poll = Discover(), every stream's Prefetch() source.list_concurrency at a
+// time, then Pending() of every stream, in the runner's order. A
 // unit handed out is "ingested" by moving the stream's cursor
 // (PositionAfter + Advance) without reading the file, so a bucket of a
 // million files can be caught up with listings alone.
@@ -21,7 +22,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "sluice/core/parallel_for.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/source_options.h"
 #include "sluice/sources/source_registry.h"
@@ -42,8 +45,9 @@ class Discovery {
  public:
   explicit Discovery(std::unique_ptr<src::Source> source) : source_(std::move(source)) {}
 
-  /// One poll; the number of units handed out (and taken).
-  Result<int64_t> Poll(size_t max_units) {
+  /// One poll; the number of units handed out (and taken). The streams
+  /// list `list_concurrency` at a time first, as the runner does.
+  Result<int64_t> Poll(size_t max_units, int list_concurrency) {
     ARROW_ASSIGN_OR_RAISE(auto ids, source_->Discover());
     for (const auto& id : ids) {
       if (streams_.count(id)) continue;
@@ -51,6 +55,9 @@ class Discovery {
       ARROW_RETURN_NOT_OK(stream->Restore(std::nullopt));
       streams_[id].stream = std::move(stream);
     }
+    std::vector<src::Stream*> all;
+    for (auto& [id, state] : streams_) all.push_back(state.stream.get());
+    sluice::ParallelFor(all.size(), list_concurrency, [&](size_t i) { all[i]->Prefetch(); });
     int64_t units = 0;
     for (auto& [id, state] : streams_) {
       ARROW_ASSIGN_OR_RAISE(auto pending, state.stream->Pending(max_units));
@@ -101,7 +108,7 @@ Status Main() {
     int64_t units = 0;
     int64_t polls = 0;
     while (true) {
-      ARROW_ASSIGN_OR_RAISE(int64_t n, discovery.Poll(max_units));
+      ARROW_ASSIGN_OR_RAISE(int64_t n, discovery.Poll(max_units, config.list_concurrency));
       units += n;
       ++polls;
       if (command == "poll" || n == 0) break;

@@ -57,9 +57,10 @@ def free_port() -> int:
 class Counter:
     """S3 requests by kind, counted as the emulator's WSGI app sees them."""
 
-    def __init__(self):
+    def __init__(self, latency_ms: float = 0):
         self.lock = threading.Lock()
         self.counts = collections.Counter()
+        self.latency = latency_ms / 1000.0  # added to each request: a network round trip
 
     def wrap(self, app):
         def counted(environ, start_response):
@@ -72,6 +73,8 @@ class Counter:
                 kind = method
             with self.lock:
                 self.counts[kind] += 1
+            if self.latency:
+                time.sleep(self.latency)  # releases the GIL: concurrent requests overlap
             return app(environ, start_response)
 
         return counted
@@ -191,6 +194,10 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--minutes", type=int, default=10, help="stream minutes between files")
     ap.add_argument("--polls", type=int, default=5, help="idle polls measured")
+    ap.add_argument("--list-concurrency", type=int, default=16,
+                    help="source.list_concurrency: table folders listed at once")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="added to each request, as a network round trip to S3 would be")
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
     if not BENCH_BIN.exists():
@@ -199,7 +206,7 @@ def main() -> int:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
-    counter = Counter()
+    counter = Counter(args.latency_ms)
     server, endpoint = start_moto(counter)
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     start = dt.datetime(2026, 1, 1)
@@ -219,6 +226,7 @@ def main() -> int:
         "AWS_EC2_METADATA_DISABLED": "true",
         "SOURCE_PATH": f"s3://{BUCKET}/{PREFIX}", "DELTA_TABLE_PATH": "/nonexistent",
         "SLUICE_SOURCE_MAX_FILES_PER_BATCH": str(args.files + 10),
+        "SLUICE_SOURCE_LIST_CONCURRENCY": str(args.list_concurrency),
     })
     proc = subprocess.Popen([str(BENCH_BIN)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             env=env, text=True)

@@ -69,6 +69,10 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
                              "discovery-bucket, got '", value, "'");
     }
     c.table_source_type = value;
+  } else if (key == "source.list_concurrency") {
+    ARROW_ASSIGN_OR_RAISE(int64_t n, ParseInt(key, value));
+    if (n < 1 || n > 256) return Status::Invalid(key, " must be between 1 and 256");
+    c.list_concurrency = static_cast<int>(n);
   } else if (key == "source.max_files_per_batch") {
     ARROW_ASSIGN_OR_RAISE(c.max_files_per_batch, ParseInt(key, value));
     if (c.max_files_per_batch < 1) return Status::Invalid(key, " must be at least 1");
@@ -397,6 +401,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.incomplete_timeout",
                                 "source.late_window",
                                 "source.late_check_interval",
+                                "source.list_concurrency",
                                 "source.datastream.number_type",
                                 "sink.path",
                                 "sink.table_prefix",

@@ -63,6 +63,9 @@ struct Config {
   /// watermark, and how often sealed folders are checked for late files.
   int64_t late_window_ms = 24LL * 3600 * 1000;
   int64_t late_check_interval_ms = 10LL * 60 * 1000;
+  /// How many streams list their source at once before a poll's steps
+  /// (1: one after the other).
+  int list_concurrency = 16;
   // [source.datastream]
   std::string number_type = "decimal";  ///< BIGINT UNSIGNED as decimal(38,0) | string
   // The sections the sources declare (sources/source_registry.h:

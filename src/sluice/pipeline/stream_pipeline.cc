@@ -174,6 +174,10 @@ Status StreamPipeline::Open() {
   return Status::OK();
 }
 
+void StreamPipeline::Prefetch() {
+  if (opened_ && resume_.empty()) stream_->Prefetch();
+}
+
 Result<StreamStep> StreamPipeline::Step(bool drain) {
   auto result = StepOnce(drain);
   if (!result.ok()) {

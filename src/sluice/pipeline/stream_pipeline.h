@@ -100,6 +100,10 @@ class StreamPipeline {
   /// One batch (see the file comment). `drain`: a --once run, which merges
   /// and maintains as soon as the input is drained.
   Result<StreamStep> Step(bool drain);
+  /// The source I/O the next Step() starts with, done ahead
+  /// (Stream::Prefetch) when that step will ask for new units: the runner
+  /// calls it for many pipelines at once. Not concurrently with Step().
+  void Prefetch();
 
   const std::string& id() const { return stream_->id(); }
   /// The tables fed so far.

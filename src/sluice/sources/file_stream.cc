@@ -218,6 +218,8 @@ Status FileStream::Restore(const std::optional<Position>& committed) {
   pending_count_.reset();
   check_due_ = true;
   clean_check_ms_.reset();
+  prefetched_.reset();
+  prefetched_all_.reset();
   if (!committed || committed->key() == 0) return Status::OK();
   if (committed->state.empty()) {
     return Status::Invalid("stream ", id_, ": position ", committed->key(),
@@ -231,10 +233,32 @@ Status FileStream::Restore(const std::optional<Position>& committed) {
   return Status::OK();
 }
 
+void FileStream::Prefetch() {
+  prefetched_.reset();
+  prefetched_all_.reset();
+  prefetched_at_ms_ = WallClockMs();
+  auto listing = List(false);
+  if (!listing.ok()) return;  // Pending() lists again and reports it
+  prefetched_ = std::move(*listing);
+  if (LateCheckDue(prefetched_at_ms_)) {
+    auto all = List(true);
+    if (all.ok()) prefetched_all_ = std::move(*all);
+  }
+}
+
 Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
   const int64_t now = WallClockMs();
   waiting_ = false;
-  ARROW_ASSIGN_OR_RAISE(auto listing, List(false));
+  std::vector<ListedFile> listing;
+  std::optional<std::vector<ListedFile>> all_prefetched = std::move(prefetched_all_);
+  prefetched_all_.reset();
+  if (prefetched_) {
+    listing = std::move(*prefetched_);
+    prefetched_.reset();
+  } else {
+    all_prefetched.reset();  // a check listed without its range would not match
+    ARROW_ASSIGN_OR_RAISE(listing, List(false));
+  }
   std::vector<ListedFile> candidates;
   auto note_changed = [&](const ListedFile& f) {
     auto e = cursor_.Find(f.path);
@@ -250,9 +274,16 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
     if (cursor_.IsNew(f)) candidates.push_back(f);
   }
   listing_ = std::move(listing);
-  if (check_due_ || now - last_check_ms_ >= options_.late_check_interval_ms) {
-    // The late-file check: the sealed range too.
-    ARROW_ASSIGN_OR_RAISE(auto all, List(true));
+  if (LateCheckDue(now)) {
+    // The late-file check: the sealed range too. A prefetched listing counts
+    // from when it was made.
+    const int64_t listed_at = all_prefetched ? prefetched_at_ms_ : now;
+    std::vector<ListedFile> all;
+    if (all_prefetched) {
+      all = std::move(*all_prefetched);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(all, List(true));
+    }
     bool found = false;
     for (const auto& f : all) {
       if (!cursor_.Sealed(f.path)) continue;
@@ -266,9 +297,9 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
                            "); ingested now");
       }
     }
-    last_check_ms_ = now;
+    last_check_ms_ = listed_at;
     check_due_ = found;
-    if (!found) clean_check_ms_ = now;
+    if (!found) clean_check_ms_ = listed_at;
   }
   // Path order, after the source's own rank (DMS: full load before CDC).
   std::stable_sort(candidates.begin(), candidates.end(),

@@ -86,6 +86,9 @@ class FileStream : public Stream {
   Result<std::optional<SourceTable>> Identify() override;
   Status Restore(const std::optional<Position>& committed) override;
   Result<std::vector<Unit>> Pending(size_t max_units) override;
+  /// Lists the folder (and, when the late-file check is due, the sealed
+  /// range) for the next Pending().
+  void Prefetch() override;
   bool waiting() const override { return waiting_; }
   /// The files the last listing found uncovered and Pending() did not take.
   std::optional<int64_t> pending_count() const override { return pending_count_; }
@@ -149,6 +152,9 @@ class FileStream : public Stream {
   Status Walk(const std::string& dir, bool everything, std::vector<ListedFile>& out) const;
   Status ListObjects(bool everything, std::vector<ListedFile>& out) const;
   bool Ready(const ListedFile& file, int64_t now_ms) const;
+  bool LateCheckDue(int64_t now_ms) const {
+    return check_due_ || now_ms - last_check_ms_ >= options_.late_check_interval_ms;
+  }
   std::optional<int64_t> TimeOf(std::string_view path) const { return TimeOfPath(path); }
 
   std::string id_;
@@ -162,6 +168,11 @@ class FileStream : public Stream {
   int64_t last_check_ms_ = 0;
   /// Listing time of a late-file check that found nothing new.
   std::optional<int64_t> clean_check_ms_;
+  /// What Prefetch() listed for the next Pending(): the unsealed range, the
+  /// whole folder when the late-file check was due, and when.
+  std::optional<std::vector<ListedFile>> prefetched_;
+  std::optional<std::vector<ListedFile>> prefetched_all_;
+  int64_t prefetched_at_ms_ = 0;
   std::set<std::string> reported_;
   std::vector<std::string> notices_;
 };

@@ -152,6 +152,15 @@ class Stream {
   /// `max_units`. Empty: nothing ready now (see waiting()).
   virtual Result<std::vector<Unit>> Pending(size_t max_units) = 0;
 
+  /// Does ahead the I/O the next Pending() would start with (a file source
+  /// lists its folder), so that a runner with many streams can do it for
+  /// all of them at once on a pool instead of one after the other: the
+  /// next Pending() uses what it fetched instead of fetching again. Called
+  /// from any thread, never at the same time as another call on this
+  /// stream. A failure here is not reported: Pending() fetches again and
+  /// returns it. Default: nothing to do ahead.
+  virtual void Prefetch() {}
+
   /// True when units exist that are not ready yet (a file settling): a
   /// drain-and-exit run waits for them instead of exiting.
   virtual bool waiting() const { return false; }

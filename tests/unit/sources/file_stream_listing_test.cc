@@ -117,5 +117,40 @@ TEST(FileStreamListingTest, PollsListOnlyAfterTheWatermark) {
   EXPECT_EQ(stream.cursor().count(), 73u);
 }
 
+// Prefetch() does a poll's listing ahead (the runner calls it for every
+// stream at once): the next Pending() takes what it listed without a request
+// of its own, including the late-file check's listing; without a prefetch,
+// Pending() lists itself.
+TEST(FileStreamListingTest, PendingUsesWhatPrefetchListed) {
+  auto lister = std::make_shared<FakeLister>();
+  for (int h = 0; h < 48; ++h) lister->Add(PathAtHour(h));
+  FileStreamOptions options;
+  options.lister = lister;
+  options.visible_while_written = false;
+  options.late_window_ms = 24 * kHour;
+  options.late_check_interval_ms = int64_t{1} << 50;  // only the first poll checks
+  HourlyStream stream("table", options);
+  ASSERT_TRUE(stream.Restore(std::nullopt).ok());
+
+  stream.Prefetch();
+  EXPECT_EQ(lister->afters, (std::vector<std::string>{"", ""}));  // range + late check
+  lister->Add(PathAtHour(48));                                    // lands after the prefetch
+  lister->afters.clear();
+  std::vector<std::string> first = Take(stream);
+  EXPECT_TRUE(lister->afters.empty()) << "Pending() listed again";
+  ASSERT_EQ(first.size(), 48u);  // what was listed: the new file waits for the next poll
+  EXPECT_EQ(first.back(), PathAtHour(47));
+
+  // The next poll without a prefetch lists itself and finds it.
+  EXPECT_EQ(Take(stream), (std::vector<std::string>{PathAtHour(48)}));
+  EXPECT_EQ(lister->afters.size(), 1u);
+  // A prefetch is used once, and a restore drops it.
+  stream.Prefetch();
+  ASSERT_TRUE(stream.Restore(std::nullopt).ok());
+  lister->afters.clear();
+  EXPECT_EQ(Take(stream).size(), 49u);
+  EXPECT_EQ(lister->afters, (std::vector<std::string>{"", ""}));
+}
+
 }  // namespace
 }  // namespace sluice::sources
