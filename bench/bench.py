@@ -21,6 +21,7 @@ runs the table-size sweep alone (1M, 10M, 100M rows) and ends with the line
 Environment overrides: BENCH_ROWS, BENCH_CHANGES, BENCH_TABLE_SIZES (comma
 separated), BENCH_BATCH_FILES (comma separated), BENCH_PEERS (default
 "spark,delta-rs,copy-floor"), BENCH_WORK (work dir, default bench/work),
+BENCH_RESULTS (results folder, default bench/results),
 SLUICE_BIN; for the table-size sweep BENCH_SWEEP_BATCHES (100K-event batches
 at each size, default 3), BENCH_CHUNK_ROWS (backfill rows a chunk, default
 1,000,000), BENCH_GEN_JOBS (generator processes, default: cores),
@@ -173,11 +174,12 @@ def bench_codec() -> str:
 
 
 def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag: str,
-               codec: str | None = None, sink: str | None = None,
-               extra_env: dict | None = None) -> dict:
-    """`sluice run --once` of `source` into `sink` (default: a fresh local
-    folder under work/sinks; a bucket URI is used as it is, `extra_env`
-    saying how to reach it)."""
+               codec: str | None = None, config: str | None = None,
+               sink: str | None = None, extra_env: dict | None = None) -> dict:
+    """`sluice run --once` over `source` (a Datastream folder unless `config`
+    says otherwise: the DMS variant's source kind, keys and columns) into
+    `sink` (default: a fresh local folder under work/sinks; a bucket URI is
+    used as it is, `extra_env` saying how to reach it)."""
     if sink is None:
         sink = os.path.join(work, "sinks", f"sluice-{tag}")
         shutil.rmtree(sink, ignore_errors=True)
@@ -193,7 +195,7 @@ def run_sluice(work: str, dataset: dict, source: str, files_per_batch: int, tag:
                # cost; the format's completeness check still applies).
                SLUICE_SOURCE_SETTLE_INTERVAL="0s",
                SLUICE_SINK_COMPRESSION=codec or bench_codec(), **(extra_env or {}))
-    cmd = [sluice_bin(), "run", "--once"]
+    cmd = [sluice_bin(), "run", "--once"] + (["--config", config] if config else [])
     metrics = None
     if sluice_has_metrics():
         metrics = os.path.join(work, "sinks", f"sluice-{tag}.metrics.jsonl")
@@ -237,12 +239,14 @@ def reusable(work: str, name: str, dataset: str, run):
     return r
 
 
-def run_copy_floor(work: str, source: str, files_per_batch: int) -> dict:
-    out = os.path.join(work, "sinks", "copy-floor")
+def run_copy_floor(work: str, source: str, files_per_batch: int, tag: str = "",
+                   extra=()) -> dict:
+    out = os.path.join(work, "sinks", f"copy-floor{tag}")
     shutil.rmtree(out, ignore_errors=True)
     exe = os.path.join(ROOT, "build", "bench", "copy_floor")
     res = procwatch.run([exe, "--source", source, "--out", out,
-                         "--files-per-batch", str(files_per_batch), "--compression", bench_codec()])
+                         "--files-per-batch", str(files_per_batch), "--compression", bench_codec(),
+                         *extra])
     if res.returncode != 0:
         raise BenchFailure(f"copy_floor exited {res.returncode}: {res.stderr[-2000:]}")
     r = json.loads(res.lines[-1][1])
@@ -253,8 +257,9 @@ def run_copy_floor(work: str, source: str, files_per_batch: int) -> dict:
             "batches": [{"ms": ms} for ms in r["batch_ms"]], "sink": out}
 
 
-def run_peer(work: str, engine: str, source: str, files_per_batch: int, extra=()) -> dict:
-    sink = os.path.join(work, "sinks", engine)
+def run_peer(work: str, engine: str, source: str, files_per_batch: int, extra=(),
+             tag: str = "") -> dict:
+    sink = os.path.join(work, "sinks", f"{engine}{tag}")
     shutil.rmtree(sink, ignore_errors=True)
     script = {"spark": "spark_peer.py", "delta-rs": "deltars_peer.py"}[engine]
     cmd = [PY, os.path.join(HERE, "peers", script), "--source", source, "--sink", sink,
@@ -390,6 +395,53 @@ def figures(run: dict, events: int) -> dict:
     return out
 
 
+PEERS = ("spark", "delta-rs", "copy-floor")
+
+
+def check_peers(runs: dict, payload: list, expected_live_rows: int, events: int) -> None:
+    """Equality before any figure: every peer's merged table equals Sluice's
+    (runs["sluice"]), and every log table holds every event."""
+    peers_run = {e: runs[e]["merged_table"] for e in ("delta-rs", "spark") if e in runs}
+    check_merged_tables(runs["sluice"]["merged_table"], peers_run, payload, expected_live_rows)
+    n_log = count_rows(runs["sluice"]["log_table"])
+    if n_log != events:
+        raise BenchFailure(f"sluice log table has {n_log} rows, expected {events}")
+    for engine in peers_run:
+        n = count_rows(runs[engine]["log_table"])
+        if n != events:
+            raise BenchFailure(f"{engine} log table has {n} rows, expected {events}")
+        say(f"{engine}: merged table equal to Sluice's ({expected_live_rows:,} rows), "
+            f"log table {n:,} rows")
+
+
+def compare(runs: dict, events: int) -> dict:
+    """The figures of every engine, Sluice's throughput ratio to each peer
+    and its CPU efficiency ratio: the machine is shared, and CPU time (whole
+    process tree, Spark's session start included) is less sensitive to
+    other load than wall time."""
+    engines = {name: figures(run, events) for name, run in runs.items()}
+    s = engines["sluice"]
+    present = [name for name in PEERS if name in engines]
+    return {"engines": engines,
+            "throughput_ratio": {n: s["events_per_s"] / engines[n]["events_per_s"] for n in present},
+            "cpu_efficiency_ratio": {n: s["events_per_cpu_s"] / engines[n]["events_per_cpu_s"]
+                                     for n in present}}
+
+
+def say_engines(engines: dict) -> None:
+    for name, f in engines.items():
+        say(f"{name:10s} {f['events_per_s']:>12,.0f} events/s  batch p50 "
+            f"{f['batch_ms_p50'] or 0:8.0f} ms p99 {f['batch_ms_p99'] or 0:8.0f} ms  peak RSS "
+            f"{f['peak_rss_bytes'] / 2**20:7.0f} MiB  written {f['bytes_written'] / 2**20:7.1f} MiB"
+            f"  cpu {f['cpu_seconds']:7.1f}s  load {f['load_before']:.1f}->{f['load_after']:.1f}")
+
+
+def ratio_line(ratios: dict, label: str = "") -> str:
+    return (f"throughput ratio{label}: spark {fmt_ratio(ratios.get('spark'))}, "
+            f"delta-rs {fmt_ratio(ratios.get('delta-rs'))}, "
+            f"copy-floor {fmt_ratio(ratios.get('copy-floor'))}")
+
+
 def machine() -> dict:
     info = {"nproc": os.cpu_count(), "platform": platform.platform()}
     try:
@@ -450,24 +502,35 @@ def table_size_sweep(cfg: dict, work: str, results: dict) -> None:
 
 
 def write_results(scale: str, results: dict) -> str:
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", f"{scale}-latest.json")
+    # BENCH_RESULTS: elsewhere than bench/results (the harness's tests)
+    folder = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "results"))
+    os.makedirs(folder, exist_ok=True)
+    out = os.path.join(folder, f"{scale}-latest.json")
     with open(out, "w") as fh:
         json.dump(results, fh, indent=1)
     say(f"results: {os.path.relpath(out, ROOT)}")
     return out
 
 
-def main(argv) -> int:
+def scale_config(argv, scales: dict, program: str, overrides=()) -> tuple:
+    """(scale, its configuration with BENCH_ROWS, BENCH_CHANGES and the
+    (variable, key) pairs of `overrides` applied), or (None, None) after
+    the usage line for an unknown scale."""
     scale = argv[1] if len(argv) > 1 else "small"
-    if scale not in SCALES:
-        print(f"usage: bench.py {'|'.join(SCALES)}", file=sys.stderr)
+    if scale not in scales:
+        print(f"usage: {program} {'|'.join(scales)}", file=sys.stderr)
+        return None, None
+    cfg = dict(scales[scale])
+    for name, key in (("BENCH_ROWS", "rows"), ("BENCH_CHANGES", "changes"), *overrides):
+        if os.environ.get(name):
+            cfg[key] = int(os.environ[name])
+    return scale, cfg
+
+
+def main(argv) -> int:
+    scale, cfg = scale_config(argv, SCALES, "bench.py")
+    if scale is None:
         return 2
-    cfg = dict(SCALES[scale])
-    if os.environ.get("BENCH_ROWS"):
-        cfg["rows"] = int(os.environ["BENCH_ROWS"])
-    if os.environ.get("BENCH_CHANGES"):
-        cfg["changes"] = int(os.environ["BENCH_CHANGES"])
     if os.environ.get("BENCH_TABLE_SIZES") is not None:
         cfg["table_sizes"] = [int(x) for x in os.environ["BENCH_TABLE_SIZES"].split(",") if x]
     if os.environ.get("BENCH_BATCH_FILES") is not None:
@@ -539,31 +602,12 @@ def main(argv) -> int:
         say(f"spark: {runs['spark']['seconds']:.1f}s "
             f"(of which {runs['spark']['startup_seconds']:.1f}s session start)")
 
-    # Equality before any figure.
-    payload = [c["name"] for c in data["columns"]]
-    peers_run = {e: runs[e]["merged_table"] for e in ("delta-rs", "spark") if e in runs}
-    check_merged_tables(runs["sluice"]["merged_table"], peers_run, payload,
-                        data["expected_live_rows"])
-    n_log = count_rows(runs["sluice"]["log_table"])
-    if n_log != events:
-        raise BenchFailure(f"sluice log table has {n_log} rows, expected {events}")
-    for engine in peers_run:
-        n = count_rows(runs[engine]["log_table"])
-        if n != events:
-            raise BenchFailure(f"{engine} log table has {n} rows, expected {events}")
-        say(f"{engine}: merged table equal to Sluice's ({data['expected_live_rows']:,} rows), "
-            f"log table {n:,} rows")
-
-    for name, run in runs.items():
-        results["engines"][name] = figures(run, events)
+    check_peers(runs, [c["name"] for c in data["columns"]], data["expected_live_rows"], events)
+    results.update(compare(runs, events))
     if "sluice-zstd" in runs:
         shutil.rmtree(runs["sluice-zstd"]["sink"], ignore_errors=True)
+    ratios = results["throughput_ratio"]
     s_eps = results["engines"]["sluice"]["events_per_s"]
-    ratios = {}
-    for name in ("spark", "delta-rs", "copy-floor"):
-        if name in results["engines"]:
-            ratios[name] = s_eps / results["engines"][name]["events_per_s"]
-    results["throughput_ratio"] = ratios
     results["codec"] = bench_codec()
     ratios_zstd = {}
     if "sluice-zstd" in results["engines"]:
@@ -572,12 +616,6 @@ def main(argv) -> int:
                        for name in ("spark", "delta-rs", "copy-floor")
                        if name in results["engines"]}
         results["throughput_ratio_sluice_zstd"] = ratios_zstd
-    # The machine is shared: CPU time (whole process tree, Spark's session
-    # start included) is less sensitive to other load than wall time.
-    s_cpu = results["engines"]["sluice"]["events_per_cpu_s"]
-    results["cpu_efficiency_ratio"] = {
-        name: s_cpu / results["engines"][name]["events_per_cpu_s"]
-        for name in ("spark", "delta-rs", "copy-floor") if name in results["engines"]}
     if "delta-rs" in results["engines"]:
         results["throughput_ratio_delta_rs_without_decode"] = (
             s_eps / results["engines"]["delta-rs"]["events_per_s_without_decode"])
@@ -617,26 +655,23 @@ def main(argv) -> int:
         say(f"chart: {os.path.relpath(png, ROOT)}")
     except ImportError as e:
         say(f"no chart ({e})")
-    e = results["engines"]
-    for name in ("sluice", "sluice-zstd", "copy-floor", "delta-rs", "spark"):
-        if name in e:
-            f = e[name]
-            say(f"{name:10s} {f['events_per_s']:>12,.0f} events/s  batch p50 "
-                f"{f['batch_ms_p50'] or 0:8.0f} ms p99 {f['batch_ms_p99'] or 0:8.0f} ms  peak RSS "
-                f"{f['peak_rss_bytes'] / 2**20:7.0f} MiB  written {f['bytes_written'] / 2**20:7.1f} MiB"
-                f"  cpu {f['cpu_seconds']:7.1f}s  load {f['load_before']:.1f}->{f['load_after']:.1f}")
+    say_engines(results["engines"])
     if ratios_zstd:
         say(f"with zstd (Sluice's default codec; the peers write snappy): spark "
             f"{fmt_ratio(ratios_zstd.get('spark'))}, delta-rs {fmt_ratio(ratios_zstd.get('delta-rs'))}")
-    print(f"throughput ratio: spark {fmt_ratio(ratios.get('spark'))}, "
-          f"delta-rs {fmt_ratio(ratios.get('delta-rs'))}, "
-          f"copy-floor {fmt_ratio(ratios.get('copy-floor'))}", flush=True)
+    print(ratio_line(ratios), flush=True)
     return 0
 
 
-if __name__ == "__main__":
+def cli(entry) -> None:
+    """Runs entry(argv) as the program: its return code, or 1 after a
+    BenchFailure's message."""
     try:
-        sys.exit(main(sys.argv))
+        sys.exit(entry(sys.argv))
     except BenchFailure as e:
         print(f"[bench] FAILED: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli(main)

@@ -7,7 +7,13 @@
 // sequence keys, no Delta log, no merge. What Sluice does beyond this is the
 // price of the log and merged tables.
 //
+// With --format dms-parquet|dms-csv it reads the DMS files of one table
+// folder instead (full load first, then path order, as sluice run hands them
+// out) with the DMS source's own reader (sources/dms ReadDmsFile: Parquet
+// columns as typed, CSV cells as text, no casts) and writes them the same way.
+//
 //   copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]
+//              [--format avro|dms-parquet|dms-csv]
 //
 // Prints one JSON object: {"files":n,"events":n,"batches":n,"bytes_written":n,
 // "seconds":x,"decode_seconds":x,"write_seconds":x,"batch_ms":[...]}.
@@ -27,11 +33,13 @@
 
 #include "sluice/delta/data_writer.h"
 #include "sluice/sources/datastream/file_decoder.h"
+#include "sluice/sources/dms/dms_file_reader.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace ds = sluice::sources::datastream;
+namespace dms = sluice::sources::dms;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -39,6 +47,8 @@ struct Options {
   std::string out;
   int files_per_batch = 10;
   std::string compression = "zstd";
+  std::string format = "avro";  ///< avro | dms-parquet | dms-csv
+  bool dms() const { return format != "avro"; }
 };
 
 struct Totals {
@@ -55,34 +65,66 @@ double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-sluice::Result<std::vector<std::string>> ListAvroFiles(const std::string& root) {
+// The input files in the order sluice run reads them: path order; for DMS
+// full-load files first (docs/dms.md, Order of units).
+sluice::Result<std::vector<std::string>> ListFiles(const std::string& root,
+                                                   const Options& options) {
+  std::string ext = options.format == "avro"          ? ".avro"
+                    : options.format == "dms-parquet" ? ".parquet"
+                                                      : ".csv";
   std::vector<std::string> files;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (it->is_regular_file() && it->path().extension() == ".avro") {
+    if (it->is_regular_file() && it->path().extension() == ext) {
       files.push_back(it->path().string());
     }
   }
   if (ec) return sluice::Status::IOError("listing ", root, ": ", ec.message());
-  std::sort(files.begin(), files.end());  // path order, as sluice run reads them
+  auto full_load_first = [&](const std::string& path) {
+    return !(options.dms() && fs::path(path).filename().string().starts_with("LOAD"));
+  };
+  std::sort(files.begin(), files.end(), [&](const std::string& a, const std::string& b) {
+    return std::pair(full_load_first(a), a) < std::pair(full_load_first(b), b);
+  });
   return files;
+}
+
+// One file's rows: Datastream Avro through DecodeFile, DMS through the DMS
+// source's reader; undecodable parts fail the run (the floor has no dead
+// letters).
+sluice::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> DecodeInput(
+    const std::shared_ptr<arrow::Buffer>& bytes, const std::string& path, const Options& run) {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out;
+  if (!run.dms()) {
+    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, path, ds::DecodeOptions{}));
+    if (decoded.unreadable || !decoded.bad.empty()) {
+      return sluice::Status::Invalid(path, ": ", decoded.bad.size(), " undecodable parts");
+    }
+    return std::move(decoded.batches);
+  }
+  dms::DmsSettings settings;
+  settings.parquet = run.format == "dms-parquet";
+  auto name = dms::ParseDmsFileName(fs::path(path).filename().string(), settings.parquet);
+  if (!name) return sluice::Status::Invalid(path, ": not a DMS file name");
+  ARROW_ASSIGN_OR_RAISE(auto rows, dms::ReadDmsFile(bytes, *name, path, settings, {}));
+  if (!rows.bad.empty()) {
+    return sluice::Status::Invalid(path, ": ", rows.bad.size(), " undecodable records");
+  }
+  for (auto& part : rows.parts) out.push_back(std::move(part.batch));
+  return out;
 }
 
 sluice::Status CopyBatch(const std::vector<std::string>& paths, const std::string& out_dir,
                          const Options& run, Totals& totals) {
   auto t0 = Clock::now();
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-  ds::DecodeOptions options;
   for (const auto& path : paths) {
     ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
     ARROW_ASSIGN_OR_RAISE(auto size, file->GetSize());
     ARROW_ASSIGN_OR_RAISE(auto bytes, file->Read(size));
-    ARROW_ASSIGN_OR_RAISE(auto decoded, ds::DecodeFile(bytes, path, options));
-    if (decoded.unreadable || !decoded.bad.empty()) {
-      return sluice::Status::Invalid(path, ": ", decoded.bad.size(), " undecodable parts");
-    }
-    for (auto& b : decoded.batches) {
+    ARROW_ASSIGN_OR_RAISE(auto decoded, DecodeInput(bytes, path, run));
+    for (auto& b : decoded) {
       totals.events += b->num_rows();
       batches.push_back(std::move(b));
     }
@@ -109,7 +151,7 @@ sluice::Status CopyBatch(const std::vector<std::string>& paths, const std::strin
 
 sluice::Status Run(const Options& options) {
   auto t0 = Clock::now();
-  ARROW_ASSIGN_OR_RAISE(auto files, ListAvroFiles(options.source));
+  ARROW_ASSIGN_OR_RAISE(auto files, ListFiles(options.source, options));
   std::error_code ec;
   fs::create_directories(options.out, ec);
   if (ec) return sluice::Status::IOError("creating ", options.out, ": ", ec.message());
@@ -133,8 +175,9 @@ sluice::Status Run(const Options& options) {
 }
 
 int Usage() {
-  std::fprintf(
-      stderr, "usage: copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]\n");
+  std::fprintf(stderr,
+               "usage: copy_floor --source DIR --out DIR [--files-per-batch N] [--compression C]\n"
+               "                  [--format avro|dms-parquet|dms-csv]\n");
   return 2;
 }
 
@@ -153,11 +196,17 @@ int main(int argc, char** argv) {
       options.files_per_batch = std::atoi(argv[++i]);
     } else if (arg == "--compression") {
       options.compression = argv[++i];
+    } else if (arg == "--format") {
+      options.format = argv[++i];
     } else {
       return Usage();
     }
   }
-  if (options.source.empty() || options.out.empty() || options.files_per_batch < 1) return Usage();
+  if (options.source.empty() || options.out.empty() || options.files_per_batch < 1 ||
+      (options.format != "avro" && options.format != "dms-parquet" &&
+       options.format != "dms-csv")) {
+    return Usage();
+  }
   auto st = Run(options);
   if (!st.ok()) {
     std::fprintf(stderr, "copy_floor: %s\n", st.ToString().c_str());

@@ -5,7 +5,11 @@ to the log table, then MERGE the batch's latest event per key into the
 merged table (rule in common.py). delta-rs MERGE rewrites the touched files
 (it does not write deletion vectors).
 
-    deltars_peer.py --source DIR --sink DIR --files-per-batch N
+With `--format dms-parquet|dms-csv` the batches are of DMS files (bench/
+dms_workload.py) read with pyarrow, in the order and with the sequence of
+dms_input.py; the rest is the same.
+
+    deltars_peer.py --source DIR --sink DIR --files-per-batch N [--format avro]
 
 Prints `BENCH_RESULT {json}` with per-batch timings (decode, log, merge).
 """
@@ -22,6 +26,7 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import dms_input  # noqa: E402
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -80,6 +85,12 @@ def decode(paths: list, ptype_cache: dict) -> pa.Table:
     return pa.table(cols)
 
 
+def decode_dms(paths: list, fmt: str, cache: dict) -> pa.Table:
+    batch = dms_input.with_sequence(dms_input.read_arrow(paths, fmt), common.SEQ, common.DELETED)
+    cache.setdefault("payload", dms_input.workload.PAYLOAD)
+    return batch
+
+
 def latest_per_key(batch: pa.Table, payload_names: list) -> pa.Table:
     """The batch's latest event per key (highest sequence)."""
     src = batch.select(payload_names + [common.SEQ, common.DELETED])
@@ -116,10 +127,14 @@ def main(argv=None) -> int:
     ap.add_argument("--source", required=True)
     ap.add_argument("--sink", required=True)
     ap.add_argument("--files-per-batch", type=int, default=10)
+    ap.add_argument("--format", choices=["avro", *dms_input.FORMATS], default="avro")
     opts = ap.parse_args(argv)
     from deltalake import DeltaTable, write_deltalake
 
-    files = common.input_files(opts.source)
+    if opts.format == "avro":
+        files = common.input_files(opts.source)
+    else:
+        files = dms_input.input_files(opts.source, opts.format)
     log_path = os.path.join(opts.sink, "bench", "orders_log")
     merged_path = os.path.join(opts.sink, "bench", "orders")
     timer = common.BatchTimer()
@@ -128,12 +143,15 @@ def main(argv=None) -> int:
     reclaimed = 0
     for paths in common.batches(files, opts.files_per_batch):
         t = timer.start()
-        batch = decode(paths, cache)
+        if opts.format == "avro":
+            batch = decode(paths, cache)
+            cache.setdefault("payload", [f.name for f in cache["ptype"]])
+        else:
+            batch = decode_dms(paths, opts.format, cache)
         t_dec = time.perf_counter()
         write_deltalake(log_path, batch, mode="append")
         t_log = time.perf_counter()
-        names = [f.name for f in cache["ptype"]]
-        src = latest_per_key(batch, names)
+        src = latest_per_key(batch, cache["payload"])
         if merged is None:
             target_schema = pa.schema([f for f in src.schema if f.name != common.DELETED])
             merged = DeltaTable.create(merged_path, schema=target_schema, mode="ignore")

@@ -7,7 +7,13 @@ followed by a MERGE of the batch's latest event per key into the merged
 table (rule in bench/peers/common.py). The merged table has deletion vectors
 enabled, so Spark's MERGE marks rows instead of rewriting files where it can.
 
-    spark_peer.py --source DIR --sink DIR --files-per-batch N [--memory 2g]
+With `--format dms-parquet|dms-csv` it does what the snapshot generator and
+DLT's APPLY CHANGES do with DMS files (bench/dms_workload.py): a file stream
+over the table folder (parquet or csv, the schema given, `maxFilesPerTrigger`
+= N, full load first), the sequence of dms_input.py (full load before CDC,
+then the change sequence), and the same log append and MERGE per batch.
+
+    spark_peer.py --source DIR --sink DIR --files-per-batch N [--memory 2g] [--format avro]
 
 Jars (delta-spark, spark-avro) come from Maven Central through Spark's ivy
 resolver into the cache of tests/interop/spark_session.py
@@ -29,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "interop"))
 import common  # noqa: E402
+import dms_input  # noqa: E402
 import spark_session  # noqa: E402
 
 
@@ -85,6 +92,41 @@ def flatten(df):
                      F.coalesce(F.col("source_metadata.is_deleted"), F.lit(False)).alias(common.DELETED))
 
 
+def flatten_dms(df):
+    """DMS rows as they are (payload, Op, timestamp and change sequence),
+    then the sequence and the delete flag."""
+    from pyspark.sql import functions as F
+    seq = F.coalesce(F.col(dms_input.workload.CHANGE_SEQ_COLUMN)
+                     .cast(f"decimal({dms_input.SEQ_PRECISION},0)"),
+                     F.lit(0).cast(f"decimal({dms_input.SEQ_PRECISION},0)"))
+    return df.select("*", seq.alias(common.SEQ),
+                     F.coalesce(F.col("Op") == "D", F.lit(False)).alias(common.DELETED))
+
+
+def avro_input(spark, source: str, files_per_batch: int):
+    """(file stream, flatten, payload names) of a Datastream table folder."""
+    files = common.input_files(source)
+    table_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.dirname(files[0]))))))
+    schema = spark.read.format("avro").load(files[0]).schema
+    glob_path = os.path.join(table_dir, "*", "*", "*", "*", "*", "*.avro")
+    stream = (spark.readStream.format("avro").schema(schema)
+              .option("maxFilesPerTrigger", files_per_batch).load(glob_path))
+    return stream, flatten, [f.name for f in schema["payload"].dataType.fields]
+
+
+def dms_stream(spark, source: str, fmt: str, files_per_batch: int):
+    """(file stream, flatten, payload names) of a DMS table folder."""
+    dms_input.input_files(source, fmt)  # fails early on an empty folder
+    reader = (spark.readStream.format(dms_input.FORMATS[fmt]).schema(dms_input.spark_ddl())
+              .option("maxFilesPerTrigger", files_per_batch))
+    if fmt == "dms-csv":
+        reader = (reader.option("header", "true").option("nullValue", "NULL")
+                  .option("escape", '"').option("enforceSchema", "false")
+                  .option("timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSS"))
+    return reader.load(dms_input.table_dir(source)), flatten_dms, dms_input.workload.PAYLOAD
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", required=True)
@@ -92,6 +134,7 @@ def main(argv=None) -> int:
     ap.add_argument("--files-per-batch", type=int, default=10)
     ap.add_argument("--memory", default="2g")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--format", choices=["avro", *dms_input.FORMATS], default="avro")
     opts = ap.parse_args(argv)
     timer = common.BatchTimer()
     spark = build_session(opts.memory, opts.cores)
@@ -99,15 +142,15 @@ def main(argv=None) -> int:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    files = common.input_files(opts.source)
-    table_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.dirname(files[0]))))))
+    if opts.format == "avro":
+        stream, flatten_fn, payload_names = avro_input(spark, opts.source, opts.files_per_batch)
+    else:
+        stream, flatten_fn, payload_names = dms_stream(spark, opts.source, opts.format,
+                                                       opts.files_per_batch)
     log_path = os.path.join(opts.sink, "bench", "orders_log")
     merged_path = os.path.join(opts.sink, "bench", "orders")
-    schema = spark.read.format("avro").load(files[0]).schema
-    payload_names = [f.name for f in schema["payload"].dataType.fields]
     target_cols = payload_names + [common.SEQ]
-    empty = flatten(spark.createDataFrame([], schema)).select(*target_cols)
+    empty = flatten_fn(spark.createDataFrame([], stream.schema)).select(*target_cols)
     (empty.write.format("delta").option("delta.enableDeletionVectors", "true")
      .mode("overwrite").save(merged_path))
     merged = DeltaTable.forPath(spark, merged_path)
@@ -115,7 +158,7 @@ def main(argv=None) -> int:
 
     def merge_batch(batch_df, batch_id):
         t = timer.start()
-        events = flatten(batch_df).persist()
+        events = flatten_fn(batch_df).persist()
         rows = events.count()
         events.write.format("delta").mode("append").save(log_path)
         t_log = time.perf_counter()
@@ -131,11 +174,7 @@ def main(argv=None) -> int:
         timer.done(t, batch=batch_id, rows=rows, log_ms=(t_log - t) * 1000,
                    merge_ms=(time.perf_counter() - t_log) * 1000)
 
-    glob_path = os.path.join(table_dir, "*", "*", "*", "*", "*", "*.avro")
-    query = (spark.readStream.format("avro").schema(schema)
-             .option("maxFilesPerTrigger", opts.files_per_batch)
-             .load(glob_path)
-             .writeStream.foreachBatch(merge_batch)
+    query = (stream.writeStream.foreachBatch(merge_batch)
              .option("checkpointLocation", os.path.join(opts.sink, "_checkpoints", "orders"))
              .trigger(availableNow=True).start())
     query.awaitTermination()
