@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ def main():
         env = dict(os.environ, SOURCE_PATH=str(src), DELTA_TABLE_PATH=str(sink))
         out = work / "out.txt"
         with open(out, "w") as fh:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             proc = subprocess.Popen([args.sluice, "run", "--config", str(work / "empty.toml"), "--once",
                                      "--http", "127.0.0.1:0"], env=env, stdout=fh, stderr=subprocess.STDOUT)
@@ -69,23 +71,33 @@ def main():
                 t.start()
             proc.wait()
             elapsed = time.monotonic() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # sluice's own CPU (the clients are threads of this process, not
+            # children): what serving the flood costs it, apart from the
+            # cores the clients take from it on a small machine.
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             stop.set()
             for t in threads:
                 t.join()
         assert proc.returncode == 0, out.read_text()[-2000:]
-        return elapsed, count[0]
+        return elapsed, count[0], cpu
 
-    results = {"quiet": [], "flood": [], "requests": []}
+    results = {"quiet": [], "flood": [], "requests": [], "quiet_cpu": [], "flood_cpu": []}
     for _ in range(args.runs):
-        results["quiet"].append(one(False)[0])
-        secs, n = one(True)
+        secs, _n, cpu = one(False)
+        results["quiet"].append(secs)
+        results["quiet_cpu"].append(cpu)
+        secs, n, cpu = one(True)
         results["flood"].append(secs)
+        results["flood_cpu"].append(cpu)
         results["requests"].append(n / secs)
     print(json.dumps({
         "quiet_s": [round(x, 2) for x in results["quiet"]],
         "flood_s": [round(x, 2) for x in results["flood"]],
         "median_quiet_s": round(statistics.median(results["quiet"]), 2),
         "median_flood_s": round(statistics.median(results["flood"]), 2),
+        "median_quiet_cpu_s": round(statistics.median(results["quiet_cpu"]), 2),
+        "median_flood_cpu_s": round(statistics.median(results["flood_cpu"]), 2),
         "requests_per_s": round(statistics.median(results["requests"])),
         "threads": args.threads,
     }))
