@@ -164,9 +164,9 @@ Status StreamPipeline::Open() {
     sources::Position p;
     p.offsets.push_back({"", version});
     p.state = *text;
-    auto units = stream_->PlannedUnits(p);
-    if (units.ok() && *units && !(*units)->empty()) {
-      resume_ = std::move(**units);
+    auto batch = stream_->Planned(p);
+    if (batch.ok() && batch->base == sources::PlannedBatch::Base::kHere) {
+      resume_ = std::move(batch->units);
       break;
     }
   }
@@ -245,24 +245,19 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
     if (existing && *existing != position.state) {
       sources::Position theirs = position;
       theirs.state = *existing;
-      ARROW_ASSIGN_OR_RAISE(auto planned, stream_->PlannedUnits(theirs));
-      bool ahead = false;
-      if (!planned) {
-        ARROW_ASSIGN_OR_RAISE(ahead, stream_->PlannedAhead(theirs));
-      }
+      ARROW_ASSIGN_OR_RAISE(auto planned, stream_->Planned(theirs));
+      using Base = sources::PlannedBatch::Base;
       std::vector<std::string> their_names;
-      if (planned) {
-        for (const auto& u : *planned) their_names.push_back(u.name);
-      }
-      if (planned && their_names == names) {
+      for (const auto& u : planned.units) their_names.push_back(u.name);
+      if (planned.base == Base::kHere && their_names == names) {
         position = std::move(theirs);  // the same batch: commit under its state
-      } else if (planned) {
+      } else if (planned.base == Base::kHere) {
         // Another process (or a run that died) planned another batch for
         // this version: that batch is the one this version holds.
-        resume_ = std::move(*planned);
+        resume_ = std::move(planned.units);
         step.waiting = true;
         return Status::OK();
-      } else if (ahead) {
+      } else if (planned.base == Base::kAhead) {
         // Planned from a newer position: another process committed since
         // this one read its position, and this state may be the one it
         // committed. Keep it; read the committed position again.

@@ -363,23 +363,23 @@ Result<Position> FileStream::PositionAfter(const std::vector<Unit>& units) const
   return p;
 }
 
-Result<std::optional<std::vector<Unit>>> FileStream::PlannedUnits(const Position& planned) const {
-  ARROW_ASSIGN_OR_RAISE(auto cursor, FileCursor::FromJson(planned.state, "planned batch"));
-  if (cursor.base() != cursor_.count() || cursor.batch().empty()) return std::nullopt;
-  std::vector<Unit> units;
-  for (const auto& path : cursor.batch()) {
-    auto e = cursor.Find(path);
-    units.push_back({path, e ? e->size : 0, e ? e->mtime_ms : 0, cursor_.count() + units.size()});
-  }
-  return units;
-}
-
 // A state's key is the file count after its batch, so batches planned from
 // different counts can share a key: only one planned from an older count is
 // certainly stale.
-Result<bool> FileStream::PlannedAhead(const Position& planned) const {
+Result<PlannedBatch> FileStream::Planned(const Position& planned) const {
   ARROW_ASSIGN_OR_RAISE(auto cursor, FileCursor::FromJson(planned.state, "planned batch"));
-  return cursor.base() > cursor_.count();
+  PlannedBatch out;
+  if (cursor.base() > cursor_.count()) {
+    out.base = PlannedBatch::Base::kAhead;
+  } else if (cursor.base() == cursor_.count() && !cursor.batch().empty()) {
+    out.base = PlannedBatch::Base::kHere;
+    for (const auto& path : cursor.batch()) {
+      auto e = cursor.Find(path);
+      out.units.push_back(
+          {path, e ? e->size : 0, e ? e->mtime_ms : 0, cursor_.count() + out.units.size()});
+    }
+  }
+  return out;
 }
 
 void FileStream::Advance(const Position& position) {

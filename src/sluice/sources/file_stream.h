@@ -94,8 +94,7 @@ class FileStream : public Stream {
   std::optional<int64_t> pending_count() const override { return pending_count_; }
   Result<DecodedUnit> Decode(const Unit& unit, const DecodeContext& ctx) const override;
   Result<Position> PositionAfter(const std::vector<Unit>& units) const override;
-  Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override;
-  Result<bool> PlannedAhead(const Position& planned) const override;
+  Result<PlannedBatch> Planned(const Position& planned) const override;
   void Advance(const Position& position) override;
   std::vector<std::string> TakeNotices() override;
 

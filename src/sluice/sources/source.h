@@ -64,6 +64,21 @@ struct Unit {
   uint64_t ordinal = 0;  ///< its place in the stream's order, set by Pending()
 };
 
+/// A stored position state, seen from a stream's current position.
+struct PlannedBatch {
+  enum class Base {
+    kHere,   ///< planned from the current position: `units` is its batch (not empty)
+    kStale,  ///< planned from an older position, or adds nothing: it can never commit
+    /// Planned from a newer position: another process committed since this
+    /// stream read its position, so the state may be the committed one and
+    /// must be kept (the caller reads its committed position again). Only
+    /// sources whose state keys can collide across base positions say so.
+    kAhead,
+  };
+  Base base = Base::kStale;
+  std::vector<Unit> units;  ///< when base == kHere
+};
+
 /// Input that could not become change rows, for the dead-letter table.
 struct BadRecord {
   std::string where;   ///< file (or topic/partition@offset) it came from
@@ -186,21 +201,11 @@ class Stream {
   /// in order) are committed after the current one. Does not move the stream.
   virtual Result<Position> PositionAfter(const std::vector<Unit>& units) const = 0;
 
-  /// The units a stored position `planned` adds to the current one, when it
-  /// was planned from it (a batch another process, or a crashed run, planned
-  /// and may have committed); nullopt when it was planned from another
-  /// position (older: it can never commit; newer: see PlannedAhead).
-  virtual Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const = 0;
-
-  /// True when a stored position `planned` was planned from a position after
-  /// the current one: another process committed since this stream read its
-  /// position, so `planned` may be the committed one and must be kept (the
-  /// caller reads its committed position again). Sources whose state keys
-  /// cannot collide across base positions keep the default.
-  virtual Result<bool> PlannedAhead(const Position& planned) const {
-    (void)planned;
-    return false;
-  }
+  /// What a stored position `planned` (a batch another process, or a
+  /// crashed run, planned and may have committed) is to the current
+  /// position: its batch when it was planned from here, else whether it is
+  /// stale or ahead (PlannedBatch).
+  virtual Result<PlannedBatch> Planned(const Position& planned) const = 0;
 
   /// Moves the stream to `position` (its commit landed).
   virtual void Advance(const Position& position) = 0;

@@ -177,20 +177,20 @@ class MemoryStream : public sources::Stream {
     return p;
   }
 
-  Result<std::optional<std::vector<sources::Unit>>> PlannedUnits(
-      const sources::Position& planned) const override {
+  Result<sources::PlannedBatch> Planned(const sources::Position& planned) const override {
+    using Base = sources::PlannedBatch::Base;
+    sources::PlannedBatch out;
     auto doc = nlohmann::json::parse(planned.state, nullptr, false);
-    int64_t base = next_.count("") ? next_.at("") : 0;
-    if (doc.is_discarded() || doc["base"].get<int64_t>() != base) return std::nullopt;
-    std::vector<sources::Unit> units;
-    for (const auto& n : doc["units"]) units.push_back({n.get<std::string>(), 0, 0, units.size()});
-    return units;
-  }
-
-  Result<bool> PlannedAhead(const sources::Position& planned) const override {
-    auto doc = nlohmann::json::parse(planned.state, nullptr, false);
-    int64_t base = next_.count("") ? next_.at("") : 0;
-    return !doc.is_discarded() && doc["base"].get<int64_t>() > base;
+    if (doc.is_discarded()) return out;
+    const int64_t base = next_.count("") ? next_.at("") : 0;
+    const int64_t theirs = doc["base"].get<int64_t>();
+    if (theirs > base) out.base = Base::kAhead;
+    if (theirs != base) return out;
+    for (const auto& n : doc["units"]) {
+      out.units.push_back({n.get<std::string>(), 0, 0, out.units.size()});
+    }
+    if (!out.units.empty()) out.base = Base::kHere;
+    return out;
   }
 
   void Advance(const sources::Position& position) override {

@@ -269,7 +269,7 @@ TEST(KafkaSource, UnitsPositionsAndRestore) {
   EXPECT_EQ(s.lag_messages(), 1);
 }
 
-TEST(KafkaSource, PlannedUnitsRebuildABatchFromItsStoredPosition) {
+TEST(KafkaSource, PlannedRebuildsABatchFromItsStoredPosition) {
   MockKafka kafka;
   kafka.CreateTopic("db.inv.t", 2);
   for (int i = 0; i < 4; ++i) kafka.Produce("db.inv.t", i % 2, "k", "v" + std::to_string(i));
@@ -293,11 +293,12 @@ TEST(KafkaSource, PlannedUnitsRebuildABatchFromItsStoredPosition) {
   Position stored;
   stored.offsets = {{"", planned->key()}};
   stored.state = planned->state;
-  auto rebuilt = (*other)->PlannedUnits(stored);
-  ASSERT_TRUE(rebuilt.ok() && *rebuilt);
-  EXPECT_EQ(Names(**rebuilt), Names(*units));
+  auto rebuilt = (*other)->Planned(stored);
+  ASSERT_TRUE(rebuilt.ok());
+  ASSERT_EQ(rebuilt->base, PlannedBatch::Base::kHere);
+  EXPECT_EQ(Names(rebuilt->units), Names(*units));
   // The same units give the same position in another process.
-  auto again = (*other)->PositionAfter(**rebuilt);
+  auto again = (*other)->PositionAfter(rebuilt->units);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->offsets, planned->offsets);
   EXPECT_EQ(again->state, planned->state);
@@ -306,16 +307,16 @@ TEST(KafkaSource, PlannedUnitsRebuildABatchFromItsStoredPosition) {
   Position moved;
   moved.offsets = {{"", 5}, {"#0", 2}};
   ASSERT_TRUE((*other)->Restore(moved).ok());
-  auto stale = (*other)->PlannedUnits(stored);
+  auto stale = (*other)->Planned(stored);
   ASSERT_TRUE(stale.ok());
-  EXPECT_FALSE(*stale);
+  EXPECT_EQ(stale->base, PlannedBatch::Base::kStale);
   // Also when only the partition offsets differ.
   Position same_seq;
   same_seq.offsets = {{"", 4}, {"#0", 0}};
   ASSERT_TRUE((*other)->Restore(same_seq).ok());
-  auto stale2 = (*other)->PlannedUnits(stored);
+  auto stale2 = (*other)->Planned(stored);
   ASSERT_TRUE(stale2.ok());
-  EXPECT_FALSE(*stale2);
+  EXPECT_EQ(stale2->base, PlannedBatch::Base::kStale);
 }
 
 TEST(KafkaSource, StartsNewPartitionsAtTheEndWhenAskedTo) {

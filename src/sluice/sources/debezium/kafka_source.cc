@@ -94,13 +94,9 @@ class KafkaStream : public Stream {
         ranges.push_back(
             {topic_, p, at, std::min(w.high, at + settings_.max_messages_per_unit) - 1});
       }
-      // Ranges beyond the first max_units are not built, only counted.
-      const int64_t beyond = std::max<int64_t>(0, w.high - from) -
-                             static_cast<int64_t>(ranges.size()) * settings_.max_messages_per_unit;
-      listed += static_cast<int64_t>(ranges.size()) +
-                (beyond > 0 ? (beyond + settings_.max_messages_per_unit - 1) /
-                                  settings_.max_messages_per_unit
-                            : 0);
+      // Every range from `from` to the high watermark counts, built or not.
+      const int64_t per = settings_.max_messages_per_unit;
+      listed += (std::max<int64_t>(0, w.high - from) + per - 1) / per;
       if (!ranges.empty()) per_partition.push_back(std::move(ranges));
     }
     std::vector<Unit> units;
@@ -164,11 +160,14 @@ class KafkaStream : public Stream {
     return MakePosition(seq_ + 1, next, from);
   }
 
-  Result<std::optional<std::vector<Unit>>> PlannedUnits(const Position& planned) const override {
-    if (planned.key() != seq_ + 1) return std::nullopt;
+  // Keys are batch sequence numbers, one per position: a state planned from
+  // another position never shares this one's key, so it is never kAhead.
+  Result<PlannedBatch> Planned(const Position& planned) const override {
+    PlannedBatch stale;
+    if (planned.key() != seq_ + 1) return stale;
     auto doc = nlohmann::json::parse(planned.state, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("next")) return std::nullopt;
-    std::vector<Unit> units;
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("next")) return stale;
+    PlannedBatch out;
     try {
       std::map<int32_t, std::pair<int64_t, int64_t>> ranges;
       for (const auto& [key, value] : doc["next"].items()) {
@@ -180,25 +179,27 @@ class KafkaStream : public Stream {
           started = doc["from"][key].get<int64_t>();
         }
         if (cur != next_.end()) {
-          if (to < cur->second) return std::nullopt;
-          if (started && *started != cur->second) return std::nullopt;
+          if (to < cur->second) return stale;
+          if (started && *started != cur->second) return stale;
           if (to > cur->second) ranges[p] = {cur->second, to - 1};
         } else if (started) {
           if (to > *started) ranges[p] = {*started, to - 1};
         } else {
-          return std::nullopt;  // a partition this position never saw, not in the batch
+          return stale;  // a partition this position never saw, not in the batch
         }
       }
       for (const auto& [p, range] : ranges) {
         Unit u;
         u.name = UnitRange{topic_, p, range.first, range.second}.Name();
         u.ordinal = static_cast<uint64_t>(range.first);
-        units.push_back(std::move(u));
+        out.units.push_back(std::move(u));
       }
     } catch (const std::exception&) {
-      return std::nullopt;
+      return stale;
     }
-    return units;
+    if (out.units.empty()) return stale;
+    out.base = PlannedBatch::Base::kHere;
+    return out;
   }
 
   void Advance(const Position& position) override {

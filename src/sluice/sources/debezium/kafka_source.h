@@ -12,7 +12,7 @@
 //   "#<partition>" the next offset to read in that partition.
 //   state         {"next":{"<p>":offset},"from":{"<p>":offset}}: the offsets
 //                 again plus where this batch started in each partition it
-//                 read, so that a planned batch can be rebuilt (PlannedUnits).
+//                 read, so that a planned batch can be rebuilt (Planned).
 // A unit is `topic/partition@from-last`: the messages of one partition with
 // offsets in [from, last], re-fetched by offset whenever it is decoded
 // (gaps from compaction or transaction markers are simply absent); Kafka's
