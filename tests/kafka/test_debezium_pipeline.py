@@ -290,6 +290,63 @@ def test_flattened_records(kafka, postgres, connector, tmp_path):
     check_log(flat_sink)
 
 
+
+def test_flattened_tombstone_deletes(kafka, postgres, connector, tmp_path):
+    """`delete.tombstone.handling.mode = tombstone`: ExtractNewRecordState
+    drops the delete event and keeps only the Kafka tombstone, so with
+    `tombstone_deletes = true` the tombstone is the delete. A key deleted
+    then inserted again, and one deleted for good, end as SELECT *; the log
+    holds each delete once, as a row naming its tombstone's offset."""
+    flat = DebeziumPostgres(tmp_path / "connect-tomb", kafka.bootstrap, postgres,
+                            topic_prefix="tomb1", extra={
+                                "transforms": "unwrap",
+                                "transforms.unwrap.type":
+                                    "io.debezium.transforms.ExtractNewRecordState",
+                                "transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+                                "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
+                            })
+    flat.start()
+    out = tmp_path / "tomb_sink"
+    config = tmp_path / "tomb.toml"
+    kafka_config(config, name="tomb", bootstrap=kafka.bootstrap, topics=["tomb1.shop.items"],
+                 sink=out, sections='[source.debezium]\nenvelope = "flattened"\n'
+                                    'tombstone_deletes = true')
+    run = Run(config, tmp_path / "tomb.log")
+    try:
+        postgres.sql("INSERT INTO shop.items VALUES (9101, 'gone', 1), (9102, 'back', 1)")
+        wait_equal(postgres, out, timeout=90)
+        postgres.sql("DELETE FROM shop.items WHERE id IN (9101, 9102);"
+                     "INSERT INTO shop.items VALUES (9102, 'back again', 2)")
+        wait_equal(postgres, out, timeout=90)
+        assert run.alive(), (tmp_path / "tomb.log").read_text()[-3000:]
+    finally:
+        run.stop()
+        flat.stop()
+    check_log(out)
+    log = read_delta(out / "shop" / "items_log")
+    deletes = sorted(r["id"] for r in log if r["_cdc_op"] == "delete")
+    assert deletes == [9101, 9102], deletes
+    # Without the option the same topic loses its deletes (skipped tombstones).
+    plain = tmp_path / "plain_sink"
+    kafka_config(tmp_path / "plain.toml", name="plain", bootstrap=kafka.bootstrap,
+                 topics=["tomb1.shop.items"], sink=plain,
+                 sections='[source.debezium]\nenvelope = "flattened"')
+    run = Run(tmp_path / "plain.toml", tmp_path / "plain.log")
+    try:
+        deadline = time.time() + 90
+        ids = []
+        while time.time() < deadline:
+            try:
+                ids = sorted(r["id"] for r in read_delta(plain / "shop" / "items"))
+            except Exception:
+                ids = []
+            if 9102 in ids and 9101 in ids:
+                break
+            time.sleep(0.3)
+        assert 9101 in ids, ids  # the delete was only a tombstone
+    finally:
+        run.stop()
+
 KINDS = """
 CREATE SCHEMA IF NOT EXISTS shop;
 CREATE TABLE shop.kinds (

@@ -673,6 +673,87 @@ TEST(DebeziumDecoderTest, FlattenedRecordsGiveTheSameRows) {
   EXPECT_EQ(routed.tables[0].table, (SourceTable{"inv", "t"}));
 }
 
+TEST(DebeziumDecoderTest, TombstonesDeleteTheirKeyWhenConfigured) {
+  // delete.tombstone.handling.mode=tombstone: a delete is only a tombstone.
+  std::vector<KafkaMessage> msgs = {
+      Message("p.inv.t", 7, R"({"id":1})",
+              R"({"id":1,"v":"a","__op":"c","__source_ts_ms":1000,"__lsn":900})", 1),
+      Message("p.inv.t", 8, R"({"id":1})", std::nullopt, 1),
+      Message("p.inv.t", 9, R"({"id":1})",
+              R"({"id":1,"v":"b","__op":"c","__source_ts_ms":3000,"__lsn":100})", 1),
+      Message("p.inv.t", 10, std::nullopt, std::nullopt, 1),
+  };
+  msgs[1].timestamp_ms = 2000;
+  const std::map<std::string, std::string> on = {{"debezium.envelope", "flattened"},
+                                                 {"debezium.tombstone_deletes", "true"}};
+  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options(on), msgs));
+  ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
+  ASSERT_EQ(unit.tables.size(), 1u);
+  const TableChanges& t = unit.tables[0];
+  EXPECT_EQ(t.primary_keys, std::vector<std::string>{"id"});
+  // The keyless tombstone deletes nothing: a dead letter that says so.
+  ASSERT_EQ(t.bad.size(), 1u);
+  EXPECT_EQ(t.bad[0].offset, 10);
+  EXPECT_NE(t.bad[0].reason.find("without a key"), std::string::npos) << t.bad[0].reason;
+  // The records (a run each side of the tombstone), then the deletes.
+  ASSERT_EQ(t.batches.size(), 3u);
+  const auto& deletes = *t.batches[2];
+  ASSERT_OK(deletes.ValidateFull());
+  EXPECT_EQ(Ops(deletes), std::vector<std::string>{"delete"});
+  EXPECT_EQ(deletes.schema()->field_names()[0], "id");
+  EXPECT_EQ(Text(*Col(deletes, "id"), 0), "1");
+  EXPECT_EQ(Text(*Col(deletes, std::string(kOriginColumn)), 0), "p.inv.t/1@8");
+  EXPECT_EQ(SourceField(deletes, "offset", 0), "8");
+  auto ts = std::static_pointer_cast<arrow::TimestampArray>(Col(deletes, std::string(kTsColumn)));
+  EXPECT_EQ(ts->Value(0), 2'000'000);
+  // Every event orders by its Kafka position (the LSNs here say otherwise):
+  // the insert, the tombstone, the insert again.
+  const std::string first = Seqs(*t.batches[0])[0];
+  const std::string again = Seqs(*t.batches[1])[0];
+  const std::string del = Seqs(deletes)[0];
+  EXPECT_EQ(first, KafkaSequenceKey(false, 1, 7));
+  EXPECT_EQ(del, KafkaSequenceKey(false, 1, 8));
+  EXPECT_LT(CompareSequenceKeys(first, del), 0);
+  EXPECT_LT(CompareSequenceKeys(del, again), 0);
+
+  // Off (the default), tombstones are skipped and the LSN orders.
+  ASSERT_OK_AND_ASSIGN(auto off, Decode(Options({{"debezium.envelope", "flattened"}}), msgs));
+  ASSERT_EQ(off.tables[0].batches.size(), 2u);
+  for (const auto& b : off.tables[0].batches) {
+    EXPECT_EQ(Ops(*b), std::vector<std::string>{"insert"});
+  }
+  EXPECT_EQ(Seqs(*off.tables[0].batches[1])[0], PostgresSequenceKey(false, 100, 100, 1, 9));
+  EXPECT_TRUE(off.tables[0].bad.empty());
+
+  // JsonConverter's tombstone with schemas enabled: "payload": null.
+  ASSERT_OK_AND_ASSIGN(
+      auto wrapped,
+      Decode(Options(on), {Message("p.inv.t", 20, R"({"schema":null,"payload":{"id":2}})",
+                                   R"({"schema":null,"payload":null})")}));
+  ASSERT_EQ(wrapped.tables.size(), 1u);
+  ASSERT_EQ(wrapped.tables[0].batches.size(), 1u);
+  EXPECT_EQ(Ops(*wrapped.tables[0].batches[0]), std::vector<std::string>{"delete"});
+  EXPECT_EQ(Text(*Col(*wrapped.tables[0].batches[0], "id"), 0), "2");
+
+  // A configured key column the tombstone's key lacks is a dead letter.
+  auto keyed = Options(on);
+  keyed.tables["inv.t"].primary_keys = {"code"};
+  ASSERT_OK_AND_ASSIGN(auto lacking, Decode(keyed, {msgs[1]}));
+  ASSERT_EQ(lacking.tables[0].bad.size(), 1u);
+  EXPECT_EQ(lacking.tables[0].bad[0].reason,
+            "primary key column code is not in the tombstone's key");
+
+  // Envelopes carry their deletes; a tombstone names no table.
+  EXPECT_FALSE(
+      MakeDebeziumDecoder(Options({{"debezium.tombstone_deletes", "true"}}), nullptr).ok());
+  EXPECT_FALSE(MakeDebeziumDecoder(Options({{"debezium.envelope", "flattened"},
+                                            {"debezium.route_by", "source"},
+                                            {"debezium.tombstone_deletes", "true"}}),
+                                   nullptr)
+                   .ok());
+  EXPECT_FALSE(MakeDebeziumDecoder(Options({{"debezium.tombstone_deletes", "yes"}}), nullptr).ok());
+}
+
 TEST(DebeziumDecoderTest, FlattenedPrefixAndFieldNamesAreConfigurable) {
   std::vector<KafkaMessage> msgs = {
       Message("p.inv.t", 0, R"({"id":1})", R"({"id":1,"v":"a","dbz_op":"c","dbz_when":5})"),

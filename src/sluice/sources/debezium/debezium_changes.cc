@@ -672,6 +672,12 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
     // The position.
     std::string error;
     row.seq = SequenceFor(meta, r, msg, row.op == CdcOp::kSnapshot, &row.source, &error);
+    if (settings.tombstone_deletes) {
+      // Tombstones carry no source position: every event of the topic
+      // takes its Kafka position, the one order they share.
+      error.clear();
+      row.seq = KafkaSequenceKey(row.op == CdcOp::kSnapshot, msg.partition, msg.offset);
+    }
     if (!error.empty()) {
       bad(&g.bad, error);
       continue;
@@ -856,6 +862,136 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
     }
     // A table whose messages were all skipped (op m, ignored truncates) has
     // nothing to say.
+    if (!tc.batches.empty() || !tc.bad.empty()) out.tables.push_back(std::move(tc));
+  }
+  return out;
+}
+
+Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages,
+                                       const std::vector<MessageKey>& keys,
+                                       const std::vector<size_t>& tombstones,
+                                       int64_t ingested_at_us,
+                                       const std::map<std::string, SourceTableOptions>& tables) {
+  RunChanges out;
+  // A batch per table and key schema (a key run of the reader).
+  struct KeyGroup {
+    SourceTable table;
+    const MessageKey* first = nullptr;
+    std::vector<size_t> messages;
+    std::vector<BadRecord> bad;
+  };
+  std::vector<KeyGroup> groups;
+  std::map<std::pair<std::string, const arrow::RecordBatch*>, size_t> group_of;
+  for (size_t mi : tombstones) {
+    const KafkaMessage& msg = messages[mi];
+    const MessageKey& key = keys[mi];
+    auto table = TableFromTopic(msg.topic);
+    if (!table) {
+      out.bad.push_back(
+          {msg.Origin(), msg.offset,
+           "topic \"" + msg.topic + "\" does not name a table (<prefix>.<schema>.<table>)",
+           msg.key.value_or("")});
+      continue;
+    }
+    auto [it, fresh] =
+        group_of.emplace(std::pair(table->Qualified(), key.batch.get()), groups.size());
+    if (fresh) groups.push_back({*table, &key, {}, {}});
+    KeyGroup& g = groups[it->second];
+    if (!key.batch) {
+      g.bad.push_back({msg.Origin(), msg.offset,
+                       key.error.empty() ? "a tombstone without a key: nothing to delete"
+                                         : "the tombstone's key does not decode: " + key.error,
+                       msg.key.value_or("")});
+      continue;
+    }
+    g.messages.push_back(mi);
+  }
+  for (KeyGroup& g : groups) {
+    TableChanges tc;
+    tc.table = g.table;
+    tc.bad = std::move(g.bad);
+    const arrow::RecordBatch* key_batch = g.first->batch.get();
+    if (key_batch != nullptr && !g.messages.empty()) {
+      auto conf = tables.find(g.table.Qualified());
+      tc.primary_keys = conf != tables.end() && !conf->second.primary_keys.empty()
+                            ? conf->second.primary_keys
+                            : key_batch->schema()->field_names();
+      std::string missing;
+      for (const auto& k : tc.primary_keys) {
+        if (!key_batch->GetColumnByName(k)) missing = k;
+      }
+      // Rows of the key batch, and which tombstones have every key column.
+      arrow::Int64Builder take;
+      std::vector<const Row*> member_rows;
+      std::vector<Row> rows;
+      rows.reserve(g.messages.size());
+      for (size_t mi : g.messages) {
+        const KafkaMessage& msg = messages[mi];
+        const MessageKey& key = keys[mi];
+        std::string reason;
+        if (!missing.empty()) {
+          reason = "primary key column " + missing + " is not in the tombstone's key";
+        }
+        for (const auto& k : tc.primary_keys) {
+          if (reason.empty() && key.batch->GetColumnByName(k)->IsNull(key.row)) {
+            reason = "primary key column " + k + " is NULL";
+          }
+        }
+        if (!reason.empty()) {
+          tc.bad.push_back({msg.Origin(), msg.offset, std::move(reason), msg.key.value_or("")});
+          continue;
+        }
+        ARROW_RETURN_NOT_OK(take.Append(key.row));
+        Row row;
+        row.message = mi;
+        row.op = CdcOp::kDelete;
+        row.seq = KafkaSequenceKey(false, msg.partition, msg.offset);
+        if (msg.timestamp_ms > 0) row.ts_us = msg.timestamp_ms * 1000;
+        rows.push_back(std::move(row));
+      }
+      for (const Row& row : rows) member_rows.push_back(&row);
+      if (!rows.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto idx, take.Finish());
+        std::vector<std::shared_ptr<arrow::Field>> fields;
+        arrow::ArrayVector arrays;
+        for (int c = 0; c < key_batch->num_columns(); ++c) {
+          ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(key_batch->column(c)), idx));
+          auto field = key_batch->schema()->field(c);
+          ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, taken.make_array()));
+          if (!storable.unrepresentable.empty()) {
+            return Status::Invalid(g.table.Qualified(), " key column ", field->name(), ": ",
+                                   storable.unrepresentable.front().reason);
+          }
+          fields.push_back(arrow::field(field->name(), storable.values->type()));
+          arrays.push_back(std::move(storable.values));
+        }
+        std::vector<CdcOp> ops(rows.size(), CdcOp::kDelete);
+        arrow::BinaryBuilder seqs;
+        arrow::TimestampBuilder ts(CdcTimestampType(), arrow::default_memory_pool());
+        arrow::TimestampBuilder ingested(CdcTimestampType(), arrow::default_memory_pool());
+        arrow::StringBuilder origins;
+        for (const Row& row : rows) {
+          ARROW_RETURN_NOT_OK(seqs.Append(row.seq));
+          ARROW_RETURN_NOT_OK(row.ts_us ? ts.Append(*row.ts_us) : ts.AppendNull());
+          ARROW_RETURN_NOT_OK(ingested.Append(ingested_at_us));
+          ARROW_RETURN_NOT_OK(origins.Append(messages[row.message].Origin()));
+        }
+        ARROW_ASSIGN_OR_RAISE(auto op_arr, MakeCdcOpArray(ops));
+        ARROW_ASSIGN_OR_RAISE(auto seq_arr, seqs.Finish());
+        ARROW_ASSIGN_OR_RAISE(auto ts_arr, ts.Finish());
+        ARROW_ASSIGN_OR_RAISE(auto ing_arr, ingested.Finish());
+        ARROW_ASSIGN_OR_RAISE(auto origin_arr, origins.Finish());
+        ARROW_ASSIGN_OR_RAISE(auto source_arr, SourceArray(member_rows, messages));
+        auto canonical = CanonicalFields(DebeziumSourceType());
+        arrow::ArrayVector canon = {op_arr, seq_arr, ts_arr, ing_arr, origin_arr, source_arr};
+        for (size_t i = 0; i < canonical.size(); ++i) {
+          fields.push_back(canonical[i]);
+          arrays.push_back(canon[i]);
+        }
+        tc.batches.push_back(arrow::RecordBatch::Make(
+            arrow::schema(fields), static_cast<int64_t>(rows.size()), std::move(arrays)));
+      }
+    }
     if (!tc.batches.empty() || !tc.bad.empty()) out.tables.push_back(std::move(tc));
   }
   return out;

@@ -75,6 +75,19 @@ struct RunChanges {
 Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& settings,
                                 const std::map<std::string, SourceTableOptions>& tables);
 
+/// \brief Kafka tombstones as deletes (DebeziumSettings::tombstone_deletes):
+/// `tombstones` are indices into `messages` of messages without a value.
+/// Each becomes a delete row of the topic's table holding the key's columns
+/// (the rest NULL), `_cdc_seq` its Kafka position, `_cdc_ts` the record's
+/// timestamp (NULL when it has none), `_cdc_source` its topic, partition and
+/// offset only. A tombstone without a usable key, or whose key lacks a
+/// configured primary key column, is a BadRecord.
+Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages,
+                                       const std::vector<MessageKey>& keys,
+                                       const std::vector<size_t>& tombstones,
+                                       int64_t ingested_at_us,
+                                       const std::map<std::string, SourceTableOptions>& tables);
+
 /// \brief The `_cdc_source` struct: topic utf8, partition int32, offset int64,
 /// connector, db, schema, table, op (the event's letter), snapshot (utf8),
 /// lsn int64, commit_lsn int64 (PostgreSQL's source.sequence), file utf8,

@@ -113,8 +113,9 @@ class DebeziumDecoder : public MessageDecoder {
     for (size_t i = 0; i < n; ++i) {
       const KafkaMessage& m = messages[i];
       if (m.value) values[i] = *m.value;
-      // A key only matters for a message with a value.
-      if (m.value && m.key) keys[i] = *m.key;
+      // A key only matters for a message with a value, or a tombstone that
+      // is a delete.
+      if (m.key && (m.value || settings_.tombstone_deletes)) keys[i] = *m.key;
       if (!settings_.avro) continue;
       for (const auto& [name, value] : m.headers) {
         if (!value) continue;
@@ -142,13 +143,7 @@ class DebeziumDecoder : public MessageDecoder {
     }
 
     std::map<std::string, size_t> table_index;
-    for (const auto& run : records.runs) {
-      RunInput input;
-      input.run = &run;
-      input.messages = &messages;
-      input.keys = &decoded_keys;
-      input.ingested_at_us = ctx.ingested_at_us;
-      ARROW_ASSIGN_OR_RAISE(RunChanges changes, NormalizeRun(input, settings_, tables_));
+    auto add = [&](RunChanges changes) {
       for (auto& b : changes.bad) unit.bad.push_back(std::move(b));
       for (auto& tc : changes.tables) {
         auto [it, fresh] = table_index.emplace(tc.table.Qualified(), unit.tables.size());
@@ -161,6 +156,23 @@ class DebeziumDecoder : public MessageDecoder {
         for (auto& b : tc.batches) into.batches.push_back(std::move(b));
         for (auto& b : tc.bad) into.bad.push_back(std::move(b));
       }
+    };
+    for (const auto& run : records.runs) {
+      RunInput input;
+      input.run = &run;
+      input.messages = &messages;
+      input.keys = &decoded_keys;
+      input.ingested_at_us = ctx.ingested_at_us;
+      ARROW_ASSIGN_OR_RAISE(RunChanges changes, NormalizeRun(input, settings_, tables_));
+      add(std::move(changes));
+    }
+    if (settings_.tombstone_deletes && !records.tombstones.empty()) {
+      // A null value, or JsonConverter's "payload": null.
+      std::vector<size_t> tombstones(records.tombstones.begin(), records.tombstones.end());
+      ARROW_ASSIGN_OR_RAISE(
+          RunChanges changes,
+          NormalizeTombstones(messages, decoded_keys, tombstones, ctx.ingested_at_us, tables_));
+      add(std::move(changes));
     }
     // Bad records in message order, whichever step found them.
     std::stable_sort(unit.bad.begin(), unit.bad.end(),

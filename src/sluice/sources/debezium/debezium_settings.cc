@@ -16,8 +16,8 @@ const SourceSettingSection& DebeziumSettingSection() {
   static const SourceSettingSection kSection = {
       "source.debezium",
       "debezium.",
-      {"envelope", "route_by", "truncate", "flattened_prefix", "op_field", "deleted_field",
-       "ts_field", "lsn_field", "unavailable_value", "decimal_overflow"},
+      {"envelope", "route_by", "truncate", "tombstone_deletes", "flattened_prefix", "op_field",
+       "deleted_field", "ts_field", "lsn_field", "unavailable_value", "decimal_overflow"},
       ""};
   return kSection;
 }
@@ -60,6 +60,14 @@ Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
       } else {
         return BadValue(key, v, "apply or ignore");
       }
+    } else if (key == "tombstone_deletes") {
+      if (v == "true") {
+        s.tombstone_deletes = true;
+      } else if (v == "false") {
+        s.tombstone_deletes = false;
+      } else {
+        return BadValue(key, v, "true or false");
+      }
     } else if (key == "flattened_prefix") {
       s.flattened_prefix = v;
     } else if (key == "op_field" || key == "deleted_field" || key == "ts_field" ||
@@ -85,6 +93,18 @@ Result<DebeziumSettings> ParseDebeziumSettings(const std::string& format,
                              ": unknown key (known: ", KnownKeysText(DebeziumSettingSection()),
                              ")");
     }
+  }
+  if (s.tombstone_deletes && s.envelope != EnvelopeMode::kFlattened) {
+    // An envelope topic's delete event precedes its tombstone: the delete
+    // would be recorded twice, and auto cannot tell the shapes apart.
+    return Status::Invalid(
+        "source.debezium.tombstone_deletes = true needs envelope = \"flattened\" (Debezium "
+        "envelopes carry their deletes as events)");
+  }
+  if (s.tombstone_deletes && s.route_by != RouteBy::kTopic) {
+    return Status::Invalid(
+        "source.debezium.tombstone_deletes = true needs route_by = \"topic\": a tombstone "
+        "names no table");
   }
   if (s.flattened_prefix.empty() && (s.op_field.empty() || s.deleted_field.empty() ||
                                      s.ts_field.empty() || s.lsn_field.empty())) {

@@ -31,6 +31,12 @@ struct DebeziumSettings {
   RouteBy route_by = RouteBy::kTopic;
   /// Truncate events (op t) become a truncate row; false drops them.
   bool apply_truncate = true;
+  /// A Kafka tombstone (a key, no value) deletes its key: flattened records
+  /// with `delete.tombstone.handling.mode = tombstone`, where the tombstone
+  /// is the only trace of a delete. It carries no source position, so every
+  /// event of such a topic orders by its Kafka position (partition, offset).
+  /// Needs envelope = flattened and route_by = topic.
+  bool tombstone_deletes = false;
   /// Prefix of the fields ExtractNewRecordState adds (`add.fields`).
   std::string flattened_prefix = "__";
   /// Names of the added fields; empty = prefix + "op", "deleted",
