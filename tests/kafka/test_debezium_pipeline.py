@@ -323,6 +323,8 @@ def test_flattened_tombstone_deletes(kafka, postgres, connector, tmp_path):
         run.stop()
         flat.stop()
     check_log(out)
+    # A stream of this source is a topic, and the run says so.
+    assert "discovered topic 'tomb1.shop.items'" in (tmp_path / "tomb.log").read_text()
     log = read_delta(out / "shop" / "items_log")
     deletes = sorted(r["id"] for r in log if r["_cdc_op"] == "delete")
     assert deletes == [9101, 9102], deletes

@@ -210,7 +210,7 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       if (streams.count(id)) continue;
       ARROW_ASSIGN_OR_RAISE(auto stream, source->OpenStream(id));
       streams[id].pipeline = std::make_unique<StreamPipeline>(config, std::move(stream));
-      out << "[sluice] discovered table folder '" << id << "'" << std::endl;
+      out << "[sluice] discovered " << source->StreamNoun() << " '" << id << "'" << std::endl;
     }
     bool any_work = false;
     bool any_pending_retry = false;

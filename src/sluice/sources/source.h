@@ -227,6 +227,9 @@ class Source {
 
   /// "datastream avro files from /data/stream", for the first output line.
   virtual std::string Describe() const = 0;
+
+  /// What one stream is to a user, in messages ("discovered topic 'x'").
+  virtual std::string StreamNoun() const { return "table folder"; }
 };
 
 }  // namespace sluice::sources

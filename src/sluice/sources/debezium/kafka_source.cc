@@ -284,6 +284,8 @@ class KafkaSource : public Source {
     return std::make_unique<KafkaStream>(id, consumer_, decoder_, settings_, routes_many_);
   }
 
+  std::string StreamNoun() const override { return "topic"; }
+
   std::string Describe() const override {
     std::string what =
         settings_.topic_pattern.empty() ? "" : "topics matching " + settings_.topic_pattern;
