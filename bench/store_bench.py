@@ -28,47 +28,32 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "objstore"))
 import bench  # noqa: E402
+import emulator_process  # noqa: E402
 
 BUCKET_SOURCE = "bench-source"
 BUCKET_SINK = "bench-lake"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Moto:
-    """moto's S3 server on loopback, stopped on exit (also on failure)."""
+    """moto's S3 server on loopback (tests/objstore/emulator_process.py),
+    stopped on exit (also on failure)."""
 
     def __init__(self, work: str):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(work, "moto.log"), "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2).read()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise bench.BenchFailure("moto did not start (is moto[server] installed? "
-                                             "scripts/install-emulators)")
-                time.sleep(0.2)
+        try:
+            self.proc, self.endpoint = emulator_process.start_moto(
+                Path(work) / "moto.log")
+        except RuntimeError as e:
+            raise bench.BenchFailure(f"moto did not start (is moto[server] installed? "
+                                     f"scripts/install-emulators): {e}")
         # The variables every S3 client reads (Sluice, delta-rs, boto3).
         self.env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": "us-east-1",
                     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -93,14 +78,7 @@ class Moto:
         return n
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
-        self.log.close()
+        emulator_process.stop(self.proc)
 
 
 def bench_work() -> str:

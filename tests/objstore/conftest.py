@@ -24,11 +24,7 @@ import hashlib
 import hmac
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -36,6 +32,8 @@ from typing import Dict, Optional
 
 import pytest
 import requests
+
+from emulator_process import free_port, start_moto, stop, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -55,41 +53,6 @@ STORAGE_VARS = [
     "STORAGE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS",
     "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, name: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{name} did not answer on {url} within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Ends the emulator's own process group (it was started in a new
-    session, so the group id is its pid)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
 
 
 class Store:
@@ -170,19 +133,13 @@ def s3(tmp_path_factory):
         import moto.server  # noqa: F401
     except ImportError:
         pytest.fail("moto[server] is not installed: run scripts/install-emulators")
-    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     env = dict(os.environ)
     # The first 4 requests (IAM set-up below) go unauthenticated; every later
     # one must be signed with a key moto knows.
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
+    proc, endpoint = start_moto(log, env)
     try:
-        wait_for(endpoint + "/moto-api/", proc, "moto", log)
         import boto3
 
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
