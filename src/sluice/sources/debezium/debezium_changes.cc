@@ -458,6 +458,52 @@ Result<std::shared_ptr<arrow::Array>> SourceArray(const std::vector<const Row*>&
   return out;
 }
 
+// The canonical columns of `rows` (and `_cdc_unchanged` when a row has
+// unchanged columns), appended after the table's columns.
+Status AppendCanonicalColumns(const std::vector<const Row*>& rows,
+                              const std::vector<KafkaMessage>& messages, int64_t ingested_at_us,
+                              std::vector<std::shared_ptr<arrow::Field>>* fields,
+                              arrow::ArrayVector* arrays) {
+  std::vector<CdcOp> ops;
+  arrow::BinaryBuilder seqs;
+  arrow::TimestampBuilder ts(CdcTimestampType(), arrow::default_memory_pool());
+  arrow::TimestampBuilder ingested(CdcTimestampType(), arrow::default_memory_pool());
+  arrow::StringBuilder origins;
+  bool any_unchanged = false;
+  for (const Row* row : rows) {
+    ops.push_back(row->op);
+    ARROW_RETURN_NOT_OK(seqs.Append(row->seq));
+    ARROW_RETURN_NOT_OK(row->ts_us ? ts.Append(*row->ts_us) : ts.AppendNull());
+    ARROW_RETURN_NOT_OK(ingested.Append(ingested_at_us));
+    ARROW_RETURN_NOT_OK(origins.Append(messages[row->message].Origin()));
+    any_unchanged = any_unchanged || !row->unchanged.empty();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto op_arr, MakeCdcOpArray(ops));
+  ARROW_ASSIGN_OR_RAISE(auto seq_arr, seqs.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto ts_arr, ts.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto ing_arr, ingested.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto origin_arr, origins.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto source_arr, SourceArray(rows, messages));
+  auto canonical = CanonicalFields(DebeziumSourceType());
+  arrow::ArrayVector canon = {op_arr, seq_arr, ts_arr, ing_arr, origin_arr, source_arr};
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    fields->push_back(canonical[i]);
+    arrays->push_back(canon[i]);
+  }
+  if (any_unchanged) {
+    arrow::ListBuilder lb(arrow::default_memory_pool(), std::make_shared<arrow::StringBuilder>());
+    auto* vb = static_cast<arrow::StringBuilder*>(lb.value_builder());
+    for (const Row* row : rows) {
+      ARROW_RETURN_NOT_OK(lb.Append());
+      for (const auto& name : row->unchanged) ARROW_RETURN_NOT_OK(vb->Append(name));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto list, lb.Finish());
+    fields->push_back(arrow::field(std::string(kUnchanged), list->type()));
+    arrays->push_back(std::move(list));
+  }
+  return Status::OK();
+}
+
 // One table column of the run: every value it can take, and per row the
 // index of the row's value in it.
 struct ColumnValues {
@@ -816,47 +862,10 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
         fields.push_back(arrow::field(columns[j].name, storable.values->type()));
         arrays.push_back(std::move(storable.values));
       }
-      std::vector<CdcOp> ops;
       std::vector<const Row*> member_rows;
-      arrow::BinaryBuilder seqs;
-      arrow::TimestampBuilder ts(CdcTimestampType(), arrow::default_memory_pool());
-      arrow::TimestampBuilder ingested(CdcTimestampType(), arrow::default_memory_pool());
-      arrow::StringBuilder origins;
-      bool any_unchanged = false;
-      for (size_t k : members) {
-        const Row& row = rows[k];
-        member_rows.push_back(&row);
-        ops.push_back(row.op);
-        ARROW_RETURN_NOT_OK(seqs.Append(row.seq));
-        ARROW_RETURN_NOT_OK(row.ts_us ? ts.Append(*row.ts_us) : ts.AppendNull());
-        ARROW_RETURN_NOT_OK(ingested.Append(input.ingested_at_us));
-        ARROW_RETURN_NOT_OK(origins.Append(messages[row.message].Origin()));
-        any_unchanged = any_unchanged || !row.unchanged.empty();
-      }
-      ARROW_ASSIGN_OR_RAISE(auto op_arr, MakeCdcOpArray(ops));
-      ARROW_ASSIGN_OR_RAISE(auto seq_arr, seqs.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto ts_arr, ts.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto ing_arr, ingested.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto origin_arr, origins.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto source_arr, SourceArray(member_rows, messages));
-      auto canonical = CanonicalFields(DebeziumSourceType());
-      arrow::ArrayVector canon = {op_arr, seq_arr, ts_arr, ing_arr, origin_arr, source_arr};
-      for (size_t i = 0; i < canonical.size(); ++i) {
-        fields.push_back(canonical[i]);
-        arrays.push_back(canon[i]);
-      }
-      if (any_unchanged) {
-        arrow::ListBuilder lb(arrow::default_memory_pool(),
-                              std::make_shared<arrow::StringBuilder>());
-        auto* vb = static_cast<arrow::StringBuilder*>(lb.value_builder());
-        for (const Row* row : member_rows) {
-          ARROW_RETURN_NOT_OK(lb.Append());
-          for (const auto& name : row->unchanged) ARROW_RETURN_NOT_OK(vb->Append(name));
-        }
-        ARROW_ASSIGN_OR_RAISE(auto list, lb.Finish());
-        fields.push_back(arrow::field(std::string(kUnchanged), list->type()));
-        arrays.push_back(std::move(list));
-      }
+      for (size_t k : members) member_rows.push_back(&rows[k]);
+      ARROW_RETURN_NOT_OK(
+          AppendCanonicalColumns(member_rows, messages, input.ingested_at_us, &fields, &arrays));
       tc.batches.push_back(arrow::RecordBatch::Make(
           arrow::schema(fields), static_cast<int64_t>(members.size()), std::move(arrays)));
     }
@@ -965,29 +974,8 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
           fields.push_back(arrow::field(field->name(), storable.values->type()));
           arrays.push_back(std::move(storable.values));
         }
-        std::vector<CdcOp> ops(rows.size(), CdcOp::kDelete);
-        arrow::BinaryBuilder seqs;
-        arrow::TimestampBuilder ts(CdcTimestampType(), arrow::default_memory_pool());
-        arrow::TimestampBuilder ingested(CdcTimestampType(), arrow::default_memory_pool());
-        arrow::StringBuilder origins;
-        for (const Row& row : rows) {
-          ARROW_RETURN_NOT_OK(seqs.Append(row.seq));
-          ARROW_RETURN_NOT_OK(row.ts_us ? ts.Append(*row.ts_us) : ts.AppendNull());
-          ARROW_RETURN_NOT_OK(ingested.Append(ingested_at_us));
-          ARROW_RETURN_NOT_OK(origins.Append(messages[row.message].Origin()));
-        }
-        ARROW_ASSIGN_OR_RAISE(auto op_arr, MakeCdcOpArray(ops));
-        ARROW_ASSIGN_OR_RAISE(auto seq_arr, seqs.Finish());
-        ARROW_ASSIGN_OR_RAISE(auto ts_arr, ts.Finish());
-        ARROW_ASSIGN_OR_RAISE(auto ing_arr, ingested.Finish());
-        ARROW_ASSIGN_OR_RAISE(auto origin_arr, origins.Finish());
-        ARROW_ASSIGN_OR_RAISE(auto source_arr, SourceArray(member_rows, messages));
-        auto canonical = CanonicalFields(DebeziumSourceType());
-        arrow::ArrayVector canon = {op_arr, seq_arr, ts_arr, ing_arr, origin_arr, source_arr};
-        for (size_t i = 0; i < canonical.size(); ++i) {
-          fields.push_back(canonical[i]);
-          arrays.push_back(canon[i]);
-        }
+        ARROW_RETURN_NOT_OK(
+            AppendCanonicalColumns(member_rows, messages, ingested_at_us, &fields, &arrays));
         tc.batches.push_back(arrow::RecordBatch::Make(
             arrow::schema(fields), static_cast<int64_t>(rows.size()), std::move(arrays)));
       }
