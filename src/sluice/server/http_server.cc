@@ -74,9 +74,10 @@ std::string PeerAddress(const sockaddr_storage& addr) {
 // cores to ingestion when it wants them, but a SCHED_IDLE thread gets about
 // a fifth of nice 19's share (weight 3 vs 15 against 1024 for nice 0) and
 // never preempts on wakeup, so with ingestion saturating the cores a scrape
-// waits longer still; at nice 19 a scrape (about a millisecond of CPU) is
-// answered well inside a kubelet probe's 1 s timeout and Prometheus's 10 s
-// (docs/operations.md has the latencies measured under a flood). Linux
+// waits longer still; at nice 19 a scrape (well under a millisecond of CPU)
+// was answered within 0.5 s with ingestion and a flood saturating two cores:
+// inside a kubelet probe's 1 s timeout and Prometheus's 10 s
+// (docs/operations.md, "Cost of scraping"). Linux
 // applies nice per thread (the tid), not per process. A failure (a sandbox
 // forbidding it) leaves the thread at normal priority: serving still works.
 void BecomeBackgroundThread() {
