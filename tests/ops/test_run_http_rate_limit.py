@@ -5,6 +5,7 @@ priority (named sluice-http, nice 19). On loopback every client is
 import re
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 from sluice_run import SLUICE, SluiceRun, env_for
@@ -44,13 +45,15 @@ def refused_total(run: SluiceRun) -> float:
 def test_a_flood_from_one_peer_is_refused_while_another_peer_is_served(tmp_path):
     run = start(tmp_path)  # the default budget: 20/s, bursts of 40
     try:
+        began = time.monotonic()
         answers = [get(run, "/metrics") for _ in range(150)]
+        elapsed = time.monotonic() - began
         codes = [a[0] for a in answers]
         served, refused = codes.count(200), codes.count(429)
         assert served + refused == len(codes), codes
         # the burst, plus what refilled while the loop ran (20/s)
-        assert 40 <= served < 120, codes
-        assert refused > 0
+        assert 40 <= served <= 40 + 20 * elapsed + 1, (elapsed, codes)
+        assert refused > 0, elapsed
         for code, headers, body in answers:
             if code == 429:
                 assert int(headers["retry-after"]) >= 1, headers
