@@ -67,6 +67,10 @@ int RunMain(int argc, char** argv) {
                 "bearer token the data routes require (else $SLUICE_HTTP_TOKEN)");
   r->add_flag("--http-insecure", run.http_insecure,
               "allow a non-loopback --http address without a token");
+  r->add_option("--http-max-requests-per-second", run.http_max_requests_per_second,
+                "requests per second each client address may make (bursts of twice that); "
+                "beyond it 429 Too Many Requests; 0: no limit (default 20)")
+      ->check(CLI::NonNegativeNumber);
   r->add_flag("!--no-event-log", run.event_log,
               "do not write the event log table <sink>/_sluice/events");
   r->add_option("--event-log-retention", run.event_log_retention,

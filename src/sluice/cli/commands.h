@@ -57,6 +57,13 @@ struct RunArgs {
   std::string http_address;  ///< empty: server::kDefaultListenAddress
   std::string http_token;    ///< --http-token, else $SLUICE_HTTP_TOKEN
   bool http_insecure = false;
+  /// --http-max-requests-per-second: each client address's sustained budget
+  /// (burst: twice that); 0: no limit. 20/s is far above what honest
+  /// clients send (Prometheus every 15 s, a probe every 10 s, the status
+  /// page every 2 s per open tab) and, at ~0.1 ms of CPU a request, caps one
+  /// client's cost at ~0.2 % of a core; the burst of 40 lets a person's
+  /// curl loop or a few tabs through.
+  double http_max_requests_per_second = 20;
   /// The event log `<sink>/_sluice/events` (pipeline/event_log.h).
   bool event_log = true;
   std::string event_log_retention = "30d";

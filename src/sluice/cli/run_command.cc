@@ -70,6 +70,15 @@ Result<std::unique_ptr<OpsServer>> StartOpsServer(const RunArgs& args,
   http_options.token = token;
   // A liveness probe must get through a flood of slow clients.
   http_options.evict_slow_clients = true;
+  // A flood from one client is answered 429 cheaply; other clients (probes,
+  // Prometheus) keep their own budgets.
+  http_options.rate_limit.requests_per_second = args.http_max_requests_per_second;
+  http_options.rate_limit.burst = 2 * args.http_max_requests_per_second;
+  ARROW_ASSIGN_OR_RAISE(
+      auto* refused,
+      ops->registry.AddCounter("sluice_http_requests_refused_total",
+                               "HTTP requests refused before being served", {"reason"}));
+  ARROW_ASSIGN_OR_RAISE(http_options.rate_refused, refused->WithLabels({"rate"}));
   ops->http = std::make_unique<server::HttpServer>(http_options);
   ARROW_RETURN_NOT_OK(server::AddOpsRoutes(ops->http.get(), &ops->registry, ops->board.get()));
   ARROW_RETURN_NOT_OK(ops->http->Start());

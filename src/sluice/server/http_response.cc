@@ -27,6 +27,8 @@ std::string_view ReasonPhrase(int status) {
       return "Request Timeout";
     case 414:
       return "URI Too Long";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:

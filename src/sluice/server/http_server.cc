@@ -1,10 +1,13 @@
 #include "sluice/server/http_server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +39,7 @@ constexpr size_t kMaxAcceptsPerTurn = 16;
 
 struct Connection {
   int fd = -1;
+  std::string peer;  ///< the client's address, the key of its request budget
   Phase phase = Phase::kReading;
   Clock::time_point accepted;
   std::string in;
@@ -46,6 +50,39 @@ struct Connection {
 
 void CloseFd(int fd) {
   if (fd >= 0) ::close(fd);
+}
+
+// The client's address as text; an IPv4 client of a dual-stack socket
+// (::ffff:a.b.c.d) as its IPv4 address, so it has one budget either way.
+std::string PeerAddress(const sockaddr_storage& addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof(text));
+  } else if (addr.ss_family == AF_INET6) {
+    const in6_addr& a6 = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+      ::inet_ntop(AF_INET, &a6.s6_addr[12], text, sizeof(text));
+    } else {
+      ::inet_ntop(AF_INET6, &a6, text, sizeof(text));
+    }
+  }
+  return text;
+}
+
+// Names the calling thread (top -H, /proc/<pid>/task/*/comm) and lowers its
+// CPU priority to the least. nice 19 rather than SCHED_IDLE: both leave the
+// cores to ingestion when it wants them, but a SCHED_IDLE thread gets about
+// a fifth of nice 19's share (weight 3 vs 15 against 1024 for nice 0) and
+// never preempts on wakeup, so with ingestion saturating the cores a scrape
+// waits longer still; at nice 19 a scrape (well under a millisecond of CPU)
+// was answered within 0.5 s with ingestion and a flood saturating two cores:
+// inside a kubelet probe's 1 s timeout and Prometheus's 10 s
+// (docs/operations.md, "Cost of scraping"). Linux
+// applies nice per thread (the tid), not per process. A failure (a sandbox
+// forbidding it) leaves the thread at normal priority: serving still works.
+void BecomeBackgroundThread() {
+  ::pthread_setname_np(::pthread_self(), "sluice-http");
+  [[maybe_unused]] int rc = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
 }
 
 }  // namespace
@@ -150,6 +187,8 @@ HttpResponse HttpServer::Dispatch(const HttpRequest& request) const {
 }
 
 void HttpServer::Run() {
+  BecomeBackgroundThread();
+  PeerRateLimiter limiter(options_.rate_limit);
   std::vector<Connection> conns;
   std::vector<pollfd> fds;
 
@@ -179,7 +218,18 @@ void HttpServer::Run() {
       if (parsed.error_status == 405) refused.headers.emplace_back("Allow", "GET, HEAD");
       answer(c, refused, false);
     } else {
-      answer(c, Dispatch(parsed.request), parsed.request.method == HttpMethod::kHead);
+      const bool head_only = parsed.request.method == HttpMethod::kHead;
+      // Refused before routing: a flood costs a parse and a short answer,
+      // never a metrics rendering or a JSON document.
+      PeerRateLimiter::Decision budget = limiter.Admit(c.peer, Clock::now());
+      if (budget.admitted) {
+        answer(c, Dispatch(parsed.request), head_only);
+      } else {
+        if (options_.rate_refused) options_.rate_refused->Increment();
+        HttpResponse refused = HttpResponse::Text(429, "too many requests");
+        refused.headers.emplace_back("Retry-After", std::to_string(budget.retry_after_s));
+        answer(c, refused, head_only);
+      }
     }
     c.in.clear();
   };
@@ -255,7 +305,10 @@ void HttpServer::Run() {
 
     if (fds[1].revents & POLLIN) {
       for (size_t accepted = 0; accepted < kMaxAcceptsPerTurn; ++accepted) {
-        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof(peer);
+        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;  // EAGAIN, or a transient error (EMFILE): retry next loop
         // At the limit, with evict_slow_clients, the connection that has
         // waited longest without sending a whole request head makes room
@@ -288,6 +341,7 @@ void HttpServer::Run() {
         }
         Connection c;
         c.fd = fd;
+        c.peer = PeerAddress(peer);
         c.accepted = Clock::now();
         c.deadline = c.accepted + options_.request_timeout;
         if (active() >= options_.max_connections) {

@@ -9,7 +9,12 @@
 // has not sent a complete head within `request_timeout` (408), connections
 // beyond `max_connections` (503 at once; past twice the limit, closed
 // unanswered; or, with `evict_slow_clients`, the slowest waiting one makes
-// room). A request that arrives with its connection is read at once.
+// room), a client address past its request budget (`rate_limit`: 429 with
+// Retry-After, before routing, so a flood is answered cheaply). A request
+// that arrives with its connection is read at once.
+//
+// The server thread is named "sluice-http" and runs at the lowest CPU
+// priority (nice 19, see Run), so serving never takes CPU from ingestion.
 //
 // Thread-safety: AddRoute before Start only; Start/Stop from one thread;
 // handlers run on the server thread, one at a time, and must be quick (they
@@ -29,6 +34,8 @@
 #include "sluice/server/http_request.h"
 #include "sluice/server/http_response.h"
 #include "sluice/server/listen_address.h"
+#include "sluice/server/metrics_registry.h"
+#include "sluice/server/peer_rate_limiter.h"
 
 namespace sluice::server {
 
@@ -48,6 +55,12 @@ struct HttpServerOptions {
   /// From accept to a complete request head; then again to send the answer.
   std::chrono::milliseconds request_timeout{5000};
   HttpParserLimits parser_limits;
+  /// Requests per second (and burst) per client address; the default
+  /// (requests_per_second 0) sets no limit. `sluice run --http` sets one.
+  PeerRateLimitOptions rate_limit;
+  /// Incremented for each request refused by `rate_limit`; may be null.
+  /// Must outlive the server.
+  Counter* rate_refused = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

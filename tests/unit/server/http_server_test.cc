@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +68,44 @@ TEST_F(HttpServerTest, RoutesByExactPath) {
   EXPECT_EQ(StatusOf(Get(server->port(), "/hello/")), 404);
   EXPECT_EQ(StatusOf(Get(server->port(), "/hello/../hello")), 400);
   EXPECT_EQ(handled_, 1);
+}
+
+TEST_F(HttpServerTest, RateLimitRefusesBeforeRoutingAndCounts) {
+  MetricsRegistry registry;
+  HttpServerOptions options;
+  options.rate_limit.requests_per_second = 0.5;
+  options.rate_limit.burst = 3;
+  options.rate_refused = &registry.AddCounter("refused_total", "refused").ValueOrDie()->Get();
+  auto server = StartServer(options);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(StatusOf(Get(server->port(), "/hello")), 200) << i;
+  std::string refused = Get(server->port(), "/hello");
+  EXPECT_EQ(StatusOf(refused), 429);
+  EXPECT_NE(refused.find("Retry-After: 2\r\n"), std::string::npos) << refused;
+  EXPECT_EQ(StatusOf(Get(server->port(), "/nothing")), 429);  // before routing too
+  EXPECT_EQ(handled_, 3);
+  EXPECT_EQ(options.rate_refused->Value(), 2);
+}
+
+TEST_F(HttpServerTest, ServerThreadIsNamedAndAtTheLowestPriority) {
+  auto server = StartServer({});
+  // Answered: the thread has passed its first lines (it names itself).
+  EXPECT_EQ(StatusOf(Get(server->port(), "/open")), 200);
+  int found = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "sluice-http") continue;
+    ++found;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    // After "(comm) ", field 3 (state) onwards; nice is field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19; ++i) fields >> field;
+    EXPECT_EQ(field, "19") << stat;
+  }
+  EXPECT_EQ(found, 1);
 }
 
 TEST_F(HttpServerTest, HeadHasHeadersButNoBody) {
