@@ -116,6 +116,7 @@ void ApplyCommit(TableState& state, const std::vector<Action>& actions) {
   Replayer replayer(state);
   for (const auto& a : actions) replayer.Apply(a);
   replayer.Finish();
+  state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
 }
 
 Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
@@ -133,6 +134,7 @@ Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
     ARROW_ASSIGN_OR_RAISE(std::string text, store.Read(commit.path));
     ARROW_ASSIGN_OR_RAISE(auto actions, CommitFromJson(text, store.Describe(commit.path)));
     for (const auto& a : actions) replayer.Apply(a);
+    state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
     state.timestamp_ms = commit.modification_time_ms;
   }
   replayer.Finish();
