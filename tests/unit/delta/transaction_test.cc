@@ -291,6 +291,51 @@ TEST_F(TransactionTest, RowCountFollowsCommitsExactly) {
   }
 }
 
+// The state a commit builds in memory (read state + the commit's actions,
+// indexing only the files it names) is the state a fresh Load replays.
+TEST_F(TransactionTest, StateAfterCommitsEqualsAFreshLoad) {
+  Create();
+  std::shared_ptr<const Snapshot> snap = *Snapshot::Load(store_);
+  auto identity = [](const Add& a) {
+    return a.path + "|" + (a.deletion_vector ? a.deletion_vector->UniqueId() : "");
+  };
+  for (int i = 1; i <= 25; ++i) {
+    Transaction t(snap, "WRITE");
+    t.AddFile(FakeAdd("f" + std::to_string(i) + ".parquet"));
+    if (i % 4 == 0) {  // a DV update: remove + add of the same path
+      Add a = snap->files()[snap->files().size() / 2];
+      t.RemoveFile(RemoveActionFor(a, WallClockMs()));
+      DeletionVectorDescriptor dv;
+      dv.storage_type = 'i';
+      dv.path_or_inline_dv = "dv" + std::to_string(i);
+      dv.cardinality = 0;
+      a.deletion_vector = dv;
+      t.AddFile(a);
+    }
+    if (i % 5 == 0) t.RemoveFile(RemoveActionFor(snap->files()[1], WallClockMs()));
+    if (i == 12) t.AddFile(FakeAdd("f5.parquet"));  // re-adds a removed path
+    t.SetTxn("app", i);
+    auto r = t.Commit(Every(7));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    snap = r->snapshot;
+
+    auto loaded = Snapshot::Load(store_);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    const auto& fresh = **loaded;
+    ASSERT_EQ(snap->version(), fresh.version());
+    std::multiset<std::string> ours, theirs;
+    for (const auto& f : snap->files()) ours.insert(identity(f));
+    for (const auto& f : fresh.files()) theirs.insert(identity(f));
+    EXPECT_EQ(ours, theirs) << "version " << i;
+    std::multiset<std::string> our_tombs, their_tombs;
+    for (const auto& r : snap->tombstones()) our_tombs.insert(r.path);
+    for (const auto& r : fresh.tombstones()) their_tombs.insert(r.path);
+    EXPECT_EQ(our_tombs, their_tombs) << "version " << i;
+    EXPECT_EQ(snap->TxnVersion("app"), fresh.TxnVersion("app"));
+    EXPECT_EQ(snap->NumRecords(), fresh.NumRecords()) << "version " << i;
+  }
+}
+
 // Checkpoints follow the log's growth: with many files and small commits,
 // one is written at an interval only once the JSON since the last one holds
 // as many actions as the checkpoint would rows.
