@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 #include <utility>
 
 #include "sluice/delta/checkpoint.h"
@@ -23,9 +24,26 @@ namespace {
 // Writing: one typed builder per leaf, addressed by field name so the code
 // cannot drift from CheckpointSchema().
 
+// StructBuilder::type() rebuilds the struct's type from its children on every
+// call (recursively, a few allocations per field), which made a checkpoint
+// cost ~15 type builds per row: each builder's type is built once per
+// checkpoint instead. Builders live for the whole WriteCheckpointParquet call
+// (which installs the table), so their addresses are unique within it.
+using BuilderTypes =
+    std::unordered_map<const arrow::StructBuilder*, std::shared_ptr<arrow::DataType>>;
+thread_local BuilderTypes* builder_types = nullptr;
+
 template <typename B>
 B* Child(arrow::StructBuilder* s, const char* name) {
-  int i = static_cast<const arrow::StructType&>(*s->type()).GetFieldIndex(name);
+  std::shared_ptr<arrow::DataType> type;
+  if (builder_types) {
+    auto [it, inserted] = builder_types->try_emplace(s);
+    if (inserted) it->second = s->type();
+    type = it->second;
+  } else {
+    type = s->type();
+  }
+  int i = static_cast<const arrow::StructType&>(*type).GetFieldIndex(name);
   return static_cast<B*>(s->field_builder(i));
 }
 
@@ -251,6 +269,11 @@ Result<std::shared_ptr<arrow::Buffer>> WriteCheckpointParquet(const std::vector<
     builders.push_back(std::move(b));
   }
   enum { kTxn, kAdd, kRemove, kMetaData, kProtocol, kDomainMetadata, kNumColumns };
+  BuilderTypes types;
+  builder_types = &types;
+  struct Uninstall {
+    ~Uninstall() { builder_types = nullptr; }
+  } uninstall;
 
   for (const auto& [rank, action] : rows) {
     int filled = -1;

@@ -2,7 +2,9 @@
 
 #include <arrow/buffer.h>
 
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sluice/delta/checkpoint.h"
 #include "sluice/delta/stats.h"
@@ -17,10 +19,17 @@ std::string FileKey(const std::string& path, const std::optional<DeletionVectorD
 
 // Forward replay over an index keyed by file identity; the vector keeps
 // insertion order so scans are deterministic.
+//
+// `only`, when given, holds every path the actions to apply name: only those
+// files can change, so only they are indexed (a commit's few actions need not
+// key every file of the table), and only they can make a tombstone live
+// again (the state's tombstones are never live paths).
 class Replayer {
  public:
-  explicit Replayer(TableState& state) : state_(state) {
+  explicit Replayer(TableState& state, const std::unordered_set<std::string_view>* only = nullptr)
+      : state_(state), only_(only) {
     for (size_t i = 0; i < state_.files.size(); ++i) {
+      if (!Touched(state_.files[i].path)) continue;
       index_[FileKey(state_.files[i].path, state_.files[i].deletion_vector)] = i;
     }
   }
@@ -70,8 +79,10 @@ class Replayer {
     }
     // A tombstone for a path that is live again (DV update = remove + add of
     // the same path) is not a tombstone.
-    std::unordered_map<std::string, bool> live;
-    for (const auto& f : state_.files) live[f.path] = true;
+    std::unordered_set<std::string_view> live;
+    for (const auto& f : state_.files) {
+      if (Touched(f.path)) live.insert(f.path);
+    }
     std::vector<Remove> tombstones;
     for (auto& t : state_.tombstones) {
       if (!live.count(t.path) && !removed_.count(t.path)) tombstones.push_back(std::move(t));
@@ -83,6 +94,8 @@ class Replayer {
   }
 
  private:
+  bool Touched(std::string_view path) const { return !only_ || only_->count(path) > 0; }
+
   // Keeps state_.num_records (when tracked) in step with one file coming
   // (+1) or going (-1); a file without a count ends the tracking.
   void Count(const Add& file, int sign) {
@@ -96,6 +109,7 @@ class Replayer {
   }
 
   TableState& state_;
+  const std::unordered_set<std::string_view>* only_;
   std::unordered_map<std::string, size_t> index_;
   std::vector<size_t> dead_;
   std::map<std::string, Remove> removed_;
@@ -113,9 +127,15 @@ std::optional<int64_t> LiveRecordsOf(const Add& file) {
 }
 
 void ApplyCommit(TableState& state, const std::vector<Action>& actions) {
-  Replayer replayer(state);
+  std::unordered_set<std::string_view> touched;
+  for (const auto& a : actions) {
+    if (auto* add = std::get_if<Add>(&a)) touched.insert(add->path);
+    if (auto* rm = std::get_if<Remove>(&a)) touched.insert(rm->path);
+  }
+  Replayer replayer(state, &touched);
   for (const auto& a : actions) replayer.Apply(a);
   replayer.Finish();
+  state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
 }
 
 Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
@@ -133,6 +153,7 @@ Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
     ARROW_ASSIGN_OR_RAISE(std::string text, store.Read(commit.path));
     ARROW_ASSIGN_OR_RAISE(auto actions, CommitFromJson(text, store.Describe(commit.path)));
     for (const auto& a : actions) replayer.Apply(a);
+    state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
     state.timestamp_ms = commit.modification_time_ms;
   }
   replayer.Finish();

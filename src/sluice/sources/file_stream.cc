@@ -360,6 +360,8 @@ Result<Position> FileStream::PositionAfter(const std::vector<Unit>& units) const
   Position p;
   p.offsets.push_back({"", static_cast<int64_t>(next.count())});
   p.state = next.ToJson();
+  std::lock_guard lock(planned_mutex_);
+  planned_.emplace(p.state, std::move(next));
   return p;
 }
 
@@ -383,8 +385,18 @@ Result<PlannedBatch> FileStream::Planned(const Position& planned) const {
 }
 
 void FileStream::Advance(const Position& position) {
-  auto next = FileCursor::FromJson(position.state, "of stream " + id_);
-  if (next.ok()) cursor_ = std::move(*next);
+  std::optional<FileCursor> planned;
+  {
+    std::lock_guard lock(planned_mutex_);
+    if (planned_ && planned_->first == position.state) planned = std::move(planned_->second);
+    planned_.reset();
+  }
+  if (planned) {
+    cursor_ = std::move(*planned);
+  } else {
+    auto next = FileCursor::FromJson(position.state, "of stream " + id_);
+    if (next.ok()) cursor_ = std::move(*next);
+  }
   clean_check_ms_.reset();
 }
 

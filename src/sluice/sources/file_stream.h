@@ -27,9 +27,11 @@
 #include <arrow/io/type_fwd.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/io/tree_lister.h"
@@ -159,6 +161,12 @@ class FileStream : public Stream {
   std::string id_;
   FileStreamOptions options_;
   FileCursor cursor_;
+  /// The cursor PositionAfter built last, with its JSON: Advance to that
+  /// position (the batch just planned has landed) takes it instead of parsing
+  /// the JSON back, which costs O(files in the cursor) per batch. Only an
+  /// identical text is taken (FromJson(ToJson(c)) is c).
+  mutable std::mutex planned_mutex_;
+  mutable std::optional<std::pair<std::string, FileCursor>> planned_;
   /// The last listing of the unsealed range (for sealing).
   std::vector<ListedFile> listing_;
   bool waiting_ = false;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "sluice/core/clock.h"
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/table_features.h"
 #include "sluice/io/local_log_store.h"
@@ -38,6 +39,12 @@ class TransactionTest : public ::testing::Test {
     auto r = create.Commit();
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r->version, 0);
+  }
+
+  static CommitOptions Every(int64_t checkpoint_interval) {
+    CommitOptions options;
+    options.checkpoint_interval = checkpoint_interval;
+    return options;
   }
 
   static Add FakeAdd(const std::string& path) {
@@ -282,6 +289,85 @@ TEST_F(TransactionTest, RowCountFollowsCommitsExactly) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_FALSE(r->snapshot->NumRecords().has_value());
   }
+}
+
+// The state a commit builds in memory (read state + the commit's actions,
+// indexing only the files it names) is the state a fresh Load replays.
+TEST_F(TransactionTest, StateAfterCommitsEqualsAFreshLoad) {
+  Create();
+  std::shared_ptr<const Snapshot> snap = *Snapshot::Load(store_);
+  auto identity = [](const Add& a) {
+    return a.path + "|" + (a.deletion_vector ? a.deletion_vector->UniqueId() : "");
+  };
+  for (int i = 1; i <= 25; ++i) {
+    Transaction t(snap, "WRITE");
+    t.AddFile(FakeAdd("f" + std::to_string(i) + ".parquet"));
+    if (i % 4 == 0) {  // a DV update: remove + add of the same path
+      Add a = snap->files()[snap->files().size() / 2];
+      t.RemoveFile(RemoveActionFor(a, WallClockMs()));
+      DeletionVectorDescriptor dv;
+      dv.storage_type = 'i';
+      dv.path_or_inline_dv = "dv" + std::to_string(i);
+      dv.cardinality = 0;
+      a.deletion_vector = dv;
+      t.AddFile(a);
+    }
+    if (i % 5 == 0) t.RemoveFile(RemoveActionFor(snap->files()[1], WallClockMs()));
+    if (i == 12) t.AddFile(FakeAdd("f5.parquet"));  // re-adds a removed path
+    t.SetTxn("app", i);
+    auto r = t.Commit(Every(7));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    snap = r->snapshot;
+
+    auto loaded = Snapshot::Load(store_);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    const auto& fresh = **loaded;
+    ASSERT_EQ(snap->version(), fresh.version());
+    std::multiset<std::string> ours, theirs;
+    for (const auto& f : snap->files()) ours.insert(identity(f));
+    for (const auto& f : fresh.files()) theirs.insert(identity(f));
+    EXPECT_EQ(ours, theirs) << "version " << i;
+    std::multiset<std::string> our_tombs, their_tombs;
+    for (const auto& r : snap->tombstones()) our_tombs.insert(r.path);
+    for (const auto& r : fresh.tombstones()) their_tombs.insert(r.path);
+    EXPECT_EQ(our_tombs, their_tombs) << "version " << i;
+    EXPECT_EQ(snap->TxnVersion("app"), fresh.TxnVersion("app"));
+    EXPECT_EQ(snap->NumRecords(), fresh.NumRecords()) << "version " << i;
+  }
+}
+
+// Checkpoints follow the log's growth: with many files and small commits,
+// one is written at an interval only once the JSON since the last one holds
+// as many actions as the checkpoint would rows.
+TEST_F(TransactionTest, CheckpointWaitsForTheLogToOutgrowIt) {
+  Create();
+  std::shared_ptr<const Snapshot> snap = *Snapshot::Load(store_);
+  {
+    Transaction t(snap, "WRITE");
+    for (int i = 0; i < 40; ++i) t.AddFile(FakeAdd("big" + std::to_string(i) + ".parquet"));
+    auto r = t.Commit(Every(0));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    snap = r->snapshot;
+  }
+  std::vector<int64_t> checkpointed;
+  for (int i = 2; i <= 60; ++i) {
+    Transaction t(snap, "WRITE");
+    t.AddFile(FakeAdd("small" + std::to_string(i) + ".parquet"));
+    auto r = t.Commit(Every(5));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (r->checkpointed) checkpointed.push_back(r->version);
+    snap = r->snapshot;
+  }
+  // Version 1 added 40 files (41 actions); versions 2.. add one file with 2
+  // actions each. Version 5: 41 + 8 = 49 actions >= 44 rows. Then 2 actions
+  // a version against ~50 rows: the next at the first multiple of 5 with
+  // 2 * (v - 5) >= 40 + v - 1, i.e. v >= 49: 50.
+  EXPECT_EQ(checkpointed, (std::vector<int64_t>{5, 50}));
+  auto loaded = Snapshot::Load(store_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ((*loaded)->checkpoint_version(), 50);
+  EXPECT_EQ((*loaded)->files().size(), 99u);
+  EXPECT_EQ((*loaded)->state().actions_since_checkpoint, 20);
 }
 
 }  // namespace
