@@ -74,15 +74,18 @@ def test_mariadb_changes_arrive_as_debezium_envelopes(kafka, mariadb, debezium_m
 
 
 def _mariadb_rows(mariadb):
-    """SELECT * as comparable values: NULL as None, bytes as hex."""
+    """SELECT * as comparable values: NULL as None, bytes as hex, TIMESTAMP
+    in UTC, DATETIME as written."""
     rows = {}
-    text = mariadb.sql("SELECT id, email, price, born, flag, doc, HEX(bin) FROM customers")
+    text = mariadb.sql("SET time_zone = '+00:00';"
+                       "SELECT id, email, price, born, seen, local, flag, doc, HEX(bin) "
+                       "FROM customers")
     for line in text.splitlines():
         v = [None if x == "NULL" else x for x in line.split("\t")]
-        rows[int(v[0])] = {"email": v[1], "price": v[2], "born": v[3],
-                           "flag": None if v[4] is None else int(v[4]),
-                           "doc": None if v[5] is None else json.loads(v[5]),
-                           "bin": v[6] or None}
+        rows[int(v[0])] = {"email": v[1], "price": v[2], "born": v[3], "seen": v[4],
+                           "local": v[5], "flag": None if v[6] is None else int(v[6]),
+                           "doc": None if v[7] is None else json.loads(v[7]),
+                           "bin": v[8] or None}
     return rows
 
 
@@ -90,9 +93,18 @@ def _delta_rows(path: Path):
     from sluice_run import read_delta
     if not (path / "_delta_log").is_dir():
         return None
+    import datetime as dt
+
     rows = {}
     for r in read_delta(path):
-        rows[r["id"]] = {"email": r["email"],
+        seen, local = r.get("seen"), r.get("local")
+        if seen is not None:  # TIMESTAMP: a UTC instant
+            assert seen.utcoffset() == dt.timedelta(0), seen
+            seen = seen.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if local is not None:  # DATETIME(3): wall-clock, no zone
+            assert local.tzinfo is None, local
+            local = local.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        rows[r["id"]] = {"email": r["email"], "seen": seen, "local": local,
                          "price": None if r["price"] is None else str(r["price"]),
                          "born": None if r["born"] is None else r["born"].isoformat(),
                          "flag": None if r["flag"] is None else int(r["flag"]),
@@ -116,16 +128,20 @@ def test_mariadb_through_sluice_run(kafka, mariadb, debezium_mariadb, tmp_path):
     run = Run(config, tmp_path / "run.log")
     try:
         mariadb.sql(
-            "INSERT INTO customers (id, email, price, born, flag, doc, bin) VALUES "
-            "(10, 'ten@example.com', 10.50, '1999-12-31', 1, '{\"n\": 10}', x'0a'),"
-            "(11, 'eleven@example.com', 11.00, NULL, 0, NULL, NULL),"
-            "(12, 'twelve@example.com', 12.25, '2000-02-29', NULL, '[1, 2]', x'');"
+            "SET time_zone = '+02:00';"  # TIMESTAMP converts to UTC, DATETIME does not
+            "INSERT INTO customers (id, email, price, born, seen, local, flag, doc, bin) VALUES "
+            "(10, 'ten@example.com', 10.50, '1999-12-31', '2021-06-30 23:59:59.999999',"
+            " '2022-01-01 01:02:03.456', 1, '{\"n\": 10}', x'0a'),"
+            "(11, 'eleven@example.com', 11.00, NULL, NULL, NULL, 0, NULL, NULL),"
+            "(12, 'twelve@example.com', 12.25, '2000-02-29', '1970-01-02 00:00:00',"
+            " '1969-12-31 23:59:59.001', NULL, '[1, 2]', x'');"
             "START TRANSACTION;"
             "UPDATE customers SET price = price + 1, email = 'ten@new.example.com' WHERE id = 10;"
             "DELETE FROM customers WHERE id = 12;"
             "UPDATE customers SET id = 13 WHERE id = 11;"
             "COMMIT;"
-            "UPDATE customers SET doc = '{\"n\": 13}' WHERE id = 13;")
+            "UPDATE customers SET doc = '{\"n\": 13}', local = '2038-01-19 03:14:08.5' "
+            "WHERE id = 13;")
         expected = _mariadb_rows(mariadb)
         assert set(expected) == {1, 10, 13}
         deadline = time.time() + 90
