@@ -14,12 +14,6 @@ namespace sluice::delta {
 
 int64_t TombstoneRetentionMs(const Metadata& metadata) { return DeletedFileRetentionMs(metadata); }
 
-bool CheckpointDue(const TableState& state, int64_t interval) {
-  if (interval <= 0 || state.version <= 0 || state.version % interval != 0) return false;
-  auto rows = static_cast<int64_t>(state.files.size() + state.tombstones.size());
-  return state.actions_since_checkpoint >= rows;
-}
-
 Status WriteCheckpoint(const Snapshot& snapshot) {
   int64_t now_ms = WallClockMs();
   int64_t horizon = now_ms - TombstoneRetentionMs(snapshot.metadata());

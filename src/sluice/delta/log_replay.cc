@@ -135,7 +135,6 @@ void ApplyCommit(TableState& state, const std::vector<Action>& actions) {
   Replayer replayer(state, &touched);
   for (const auto& a : actions) replayer.Apply(a);
   replayer.Finish();
-  state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
 }
 
 Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
@@ -153,7 +152,6 @@ Result<TableState> ReplayLog(io::LogStore& store, const LogSegment& segment) {
     ARROW_ASSIGN_OR_RAISE(std::string text, store.Read(commit.path));
     ARROW_ASSIGN_OR_RAISE(auto actions, CommitFromJson(text, store.Describe(commit.path)));
     for (const auto& a : actions) replayer.Apply(a);
-    state.actions_since_checkpoint += static_cast<int64_t>(actions.size());
     state.timestamp_ms = commit.modification_time_ms;
   }
   replayer.Finish();

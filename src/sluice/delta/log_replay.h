@@ -32,10 +32,6 @@ struct TableState {
   /// stats (it becomes unset when an added file has no numRecords). Replay
   /// leaves it unset; Snapshot::NumRecords then counts once.
   std::optional<int64_t> num_records;
-  /// Actions in the JSON commits after the state's checkpoint (all commits
-  /// without one): what a reader replays on top of the checkpoint. Counted by
-  /// ReplayLog and ApplyCommit; decides when a checkpoint pays (CheckpointDue).
-  int64_t actions_since_checkpoint = 0;
 };
 
 /// A file's live rows: its stats' numRecords minus its DV's cardinality;

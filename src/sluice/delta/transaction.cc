@@ -138,19 +138,15 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
       if (metadata_) state.has_metadata = true;
       state.version = version;
       state.timestamp_ms = now_ms;
-      int64_t interval = options.checkpoint_interval;
-      auto conf = state.metadata.configuration.find("delta.checkpointInterval");
-      if (conf != state.metadata.configuration.end()) {
-        interval = std::atoll(conf->second.c_str());
-      }
-      const bool checkpoint = CheckpointDue(state, interval);
-      // Counted from this version on even if the write below fails: a lost
-      // checkpoint only delays the next one.
-      if (checkpoint) state.actions_since_checkpoint = 0;
       std::optional<int64_t> ckpt =
           read_snapshot_ ? read_snapshot_->checkpoint_version() : std::nullopt;
       ARROW_ASSIGN_OR_RAISE(result.snapshot, Snapshot::FromState(store_, std::move(state), ckpt));
-      if (checkpoint) {
+      int64_t interval = options.checkpoint_interval;
+      auto conf = result.snapshot->metadata().configuration.find("delta.checkpointInterval");
+      if (conf != result.snapshot->metadata().configuration.end()) {
+        interval = std::atoll(conf->second.c_str());
+      }
+      if (interval > 0 && version > 0 && version % interval == 0) {
         // The commit has landed; a failed checkpoint only costs read speed.
         result.checkpointed = WriteCheckpoint(*result.snapshot).ok();
       }

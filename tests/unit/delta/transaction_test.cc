@@ -336,39 +336,5 @@ TEST_F(TransactionTest, StateAfterCommitsEqualsAFreshLoad) {
   }
 }
 
-// Checkpoints follow the log's growth: with many files and small commits,
-// one is written at an interval only once the JSON since the last one holds
-// as many actions as the checkpoint would rows.
-TEST_F(TransactionTest, CheckpointWaitsForTheLogToOutgrowIt) {
-  Create();
-  std::shared_ptr<const Snapshot> snap = *Snapshot::Load(store_);
-  {
-    Transaction t(snap, "WRITE");
-    for (int i = 0; i < 40; ++i) t.AddFile(FakeAdd("big" + std::to_string(i) + ".parquet"));
-    auto r = t.Commit(Every(0));
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    snap = r->snapshot;
-  }
-  std::vector<int64_t> checkpointed;
-  for (int i = 2; i <= 60; ++i) {
-    Transaction t(snap, "WRITE");
-    t.AddFile(FakeAdd("small" + std::to_string(i) + ".parquet"));
-    auto r = t.Commit(Every(5));
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    if (r->checkpointed) checkpointed.push_back(r->version);
-    snap = r->snapshot;
-  }
-  // Version 1 added 40 files (41 actions); versions 2.. add one file with 2
-  // actions each. Version 5: 41 + 8 = 49 actions >= 44 rows. Then 2 actions
-  // a version against ~50 rows: the next at the first multiple of 5 with
-  // 2 * (v - 5) >= 40 + v - 1, i.e. v >= 49: 50.
-  EXPECT_EQ(checkpointed, (std::vector<int64_t>{5, 50}));
-  auto loaded = Snapshot::Load(store_);
-  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  EXPECT_EQ((*loaded)->checkpoint_version(), 50);
-  EXPECT_EQ((*loaded)->files().size(), 99u);
-  EXPECT_EQ((*loaded)->state().actions_since_checkpoint, 20);
-}
-
 }  // namespace
 }  // namespace sluice::delta

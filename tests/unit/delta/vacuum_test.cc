@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "maintenance_test_util.h"
-#include "sluice/delta/checkpointer.h"
 #include "sluice/delta/compaction.h"
 #include "sluice/delta/log_path.h"
 
@@ -220,10 +219,6 @@ TEST_F(VacuumTest, TimeTravelFailsOnlyWhereFilesWereDeleted) {
 
 TEST_F(VacuumTest, ExpiresLogBeforeTheNewestCheckpointOlderThanTheRetention) {
   for (int i = 0; i < 8; ++i) Append(loc_, i * 10, 10, {}, /*checkpoint_interval=*/3);
-  // A commit checkpoints only once the log since the last checkpoint outgrows
-  // it (CheckpointDue): version 6 of this one-file-a-commit table is written
-  // here.
-  ASSERT_TRUE(WriteCheckpoint(**Snapshot::Load(loc_.log, 6)).ok());
   ASSERT_TRUE(fs::exists(dir_ / CheckpointPath(3)));
   ASSERT_TRUE(fs::exists(dir_ / CheckpointPath(6)));
   const auto rows = Ids(loc_);
