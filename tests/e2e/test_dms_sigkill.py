@@ -27,39 +27,51 @@ def test_dms_exactly_once_under_sigkill(tmp_path):
     seed = int(os.environ.get("E2E_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     kills, runs, progress = 0, 0, []
+    log_dirs = [sc.table_path(q, "_log") / "_delta_log" for q in rows]
 
     def commits():  # log commits so far, over every table
-        return sum(len(list((sc.table_path(q, "_log") / "_delta_log").glob("*.json")))
-                   for q in rows if (sc.table_path(q, "_log") / "_delta_log").is_dir())
+        return sum(len(list(d.glob("*.json"))) for d in log_dirs if d.is_dir())
 
+    # One file a batch, one log commit a file: the stream is drained at
+    # `files` log commits (a last --once adds maintenance commits after).
+    files = sum(1 for f in sc.root.rglob("*") if f.is_file())
+    assert files > 100, f"the scenario wrote only {files} files"
+    # Each run is killed at a random instant: after a random number of new
+    # commits (so kills land all along the stream, however fast the machine)
+    # or at a random time (so they land during start-up and between commits
+    # too), whichever comes first.
     deadline = time.monotonic() + 120
-    # On a loaded machine a run may need longer than the window to commit
-    # anything: a run that made no progress widens the window for the next.
-    window = 0.6
+    window = 4.0  # widened after a run that committed nothing (a loaded machine)
     with open(tmp_path / "runs.log", "w") as log:
-        while (kills < 15 or len(set(progress)) < 4) and time.monotonic() < deadline:
+        while kills < 15 and time.monotonic() < deadline:
+            before = commits()
+            if before >= files:
+                break
             proc = subprocess.Popen([SLUICE, "run", "--config", str(sc.config)], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
-            time.sleep(rng.uniform(0.05, window))
             runs += 1
+            after_commits = rng.randint(1, 40)
+            # the first runs wait out the settle interval of the fresh files
+            kill_at = time.monotonic() + rng.uniform(0.05, window)
+            while proc.poll() is None and time.monotonic() < kill_at:
+                if commits() - before >= after_commits:
+                    time.sleep(rng.uniform(0.0, 0.03))
+                    break
+                time.sleep(0.01)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.wait()
             assert proc.returncode in (-signal.SIGKILL, 0), f"run exited {proc.returncode} (seed {seed})"
-            before = progress[-1] if progress else 0
             progress.append(commits())
-            if progress[-1] == before:
-                window = min(window * 1.5, 5.0)
-            if proc.returncode == 0:
-                break  # a run drained the stream: nothing left to interrupt
-    print(f"kill seed {seed}: {kills} kills in {runs} runs, log commits after each {progress}")
+            window = 4.0 if progress[-1] > before else min(window * 1.5, 20.0)
+    print(f"kill seed {seed}: {kills} kills in {runs} runs, log commits after each {progress} "
+          f"of {files}")
     assert kills >= 5, f"only {kills} kills landed (seed {seed})"
     sc.run_once(**{k: v for k, v in env.items() if k.startswith("SLUICE_")})
-    final = commits()
-    mid = {p for p in progress if 0 < p < final}
+    mid = {p for p in progress if 0 < p < files}
     assert len(mid) >= 3, (f"the kills did not land while the stream was being ingested "
-                           f"(log commits after each run {progress}, at the end {final}; seed {seed})")
+                           f"(log commits after each run {progress} of {files}; seed {seed})")
     try:
         check_log(sc, rows, settings=settings)
         check_merged(sc, model.merged(settings, rows))
