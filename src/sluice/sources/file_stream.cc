@@ -108,6 +108,12 @@ Result<DecodedUnit> FileStream::DecodeFileFrom(const Unit& unit,
   return Status::NotImplemented("stream ", id_, " cannot decode ", unit.name, " from ranged reads");
 }
 
+Result<DecodedUnit> FileStream::DecodeFilePart(const Unit& unit,
+                                               std::shared_ptr<arrow::io::RandomAccessFile>,
+                                               const DecodeContext&) const {
+  return Status::NotImplemented("stream ", id_, " cannot decode ", unit.Label(), " as a part");
+}
+
 Status FileStream::ListObjects(bool everything, std::vector<ListedFile>& out) const {
   // Paths at or below the watermark are sealed: a normal poll lists from
   // just after it (the layout is time-ordered, so that is the recent part).

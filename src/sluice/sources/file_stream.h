@@ -135,6 +135,19 @@ class FileStream : public Stream {
                                              std::shared_ptr<arrow::io::RandomAccessFile> file,
                                              const DecodeContext& ctx) const;
 
+  /// Whether a file larger than the part size is split into parts (default:
+  /// no). Only formats whose records can be found from any byte offset say
+  /// yes; each part is then decoded by DecodeFilePart.
+  virtual bool SplitsIntoParts(const Unit& /*unit*/) const { return false; }
+  /// Decodes one part of a complete file through `file` (ranged reads): the
+  /// records that *start* in [unit.begin(), unit.end()), so that the parts of
+  /// a file hold each of its records exactly once, whatever the part size.
+  /// Row numbers and byte offsets in messages and dead letters are the
+  /// file's, not the part's. Called only when SplitsIntoParts(unit).
+  virtual Result<DecodedUnit> DecodeFilePart(const Unit& unit,
+                                             std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                             const DecodeContext& ctx) const;
+
   /// The file opened for ranged reads; `size` (from the listing) spares an
   /// object store the HEAD request.
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenFile(

@@ -35,6 +35,7 @@
 
 #include <arrow/type_fwd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,6 +63,23 @@ struct Unit {
   int64_t bytes = 0;     ///< input size, for memory budgets (0: unknown)
   int64_t mtime_ms = 0;  ///< when the unit landed (0: unknown)
   uint64_t ordinal = 0;  ///< its place in the stream's order, set by Pending()
+  /// A part of a large file: a file source splits a file larger than its
+  /// part size into the byte ranges [part * part_bytes, min((part + 1) *
+  /// part_bytes, file_bytes)), each its own unit with its own ordinal, so a
+  /// batch never holds a whole large file; each format decides which of its
+  /// records a range owns (the ones that start in it). parts == 0: the whole
+  /// unit. `bytes` is then the range's length.
+  int32_t part = 0;
+  int32_t parts = 0;
+  int64_t part_bytes = 0;
+  int64_t file_bytes = 0;
+  int64_t begin() const { return int64_t{part} * part_bytes; }
+  int64_t end() const { return std::min(begin() + part_bytes, file_bytes); }
+  /// How the commit record and messages name it: `name`, or `name#k/n`.
+  std::string Label() const {
+    return parts == 0 ? name
+                      : name + "#" + std::to_string(part + 1) + "/" + std::to_string(parts);
+  }
 };
 
 /// A stored position state, seen from a stream's current position.
