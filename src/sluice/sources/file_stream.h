@@ -142,8 +142,10 @@ class FileStream : public Stream {
   /// Decodes one part of a complete file through `file` (ranged reads): the
   /// records that *start* in [unit.begin(), unit.end()), so that the parts of
   /// a file hold each of its records exactly once, whatever the part size.
-  /// Row numbers and byte offsets in messages and dead letters are the
-  /// file's, not the part's. Called only when SplitsIntoParts(unit).
+  /// Messages and dead letters name the part (Where(unit.Label())); byte
+  /// offsets in them are the file's, row numbers may count from the part's
+  /// first record. Rows get _cdc_seq from (unit.ordinal, row in the part),
+  /// as for a whole file. Called only when SplitsIntoParts(unit).
   virtual Result<DecodedUnit> DecodeFilePart(const Unit& unit,
                                              std::shared_ptr<arrow::io::RandomAccessFile> file,
                                              const DecodeContext& ctx) const;
