@@ -58,6 +58,9 @@ struct Config {
   /// modification time is this old and its format says it is whole; one
   /// that still looks cut after incomplete_timeout is read as it is.
   int64_t settle_ms = 2'000;
+  /// File sources: a file larger than this is ingested in parts of this many
+  /// bytes (each its own unit; formats that can be split); 0: never split.
+  int64_t file_part_bytes = int64_t{128} << 20;
   int64_t incomplete_timeout_ms = 30'000;
   /// Stream time after which a time folder is sealed into the cursor's
   /// watermark, and how often sealed folders are checked for late files.

@@ -19,6 +19,7 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
     if (name) o.settings[*name] = value;
   }
   o.settle_ms = config.settle_ms;
+  o.file_part_bytes = config.file_part_bytes;
   o.incomplete_timeout_ms = config.incomplete_timeout_ms;
   o.late_window_ms = config.late_window_ms;
   o.late_check_interval_ms = config.late_check_interval_ms;

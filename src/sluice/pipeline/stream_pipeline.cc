@@ -222,7 +222,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
 
   ARROW_ASSIGN_OR_RAISE(auto position, stream_->PositionAfter(units));
   std::vector<std::string> names;
-  for (const auto& u : units) names.push_back(u.name);
+  for (const auto& u : units) names.push_back(u.Label());
 
   // Route each unit's rows to its table.
   std::map<std::string, TableBatch> batches;
@@ -248,7 +248,7 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
       ARROW_ASSIGN_OR_RAISE(auto planned, stream_->Planned(theirs));
       using Base = sources::PlannedBatch::Base;
       std::vector<std::string> their_names;
-      for (const auto& u : planned.units) their_names.push_back(u.name);
+      for (const auto& u : planned.units) their_names.push_back(u.Label());
       if (planned.base == Base::kHere && their_names == names) {
         position = std::move(theirs);  // the same batch: commit under its state
       } else if (planned.base == Base::kHere) {

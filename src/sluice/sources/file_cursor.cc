@@ -30,6 +30,12 @@ std::optional<FileCursor::Entry> FileCursor::Find(const std::string& path) const
   return e->second;
 }
 
+std::optional<FileCursor::Partial> FileCursor::FindPartial(const std::string& path) const {
+  auto it = partial_.find(path);
+  if (it == partial_.end()) return std::nullopt;
+  return it->second;
+}
+
 bool FileCursor::Sealed(std::string_view path) const {
   return !watermark_.empty() && path <= watermark_;
 }
@@ -53,16 +59,57 @@ void FileCursor::Insert(const std::string& path, Entry entry) {
 FileCursor FileCursor::With(
     const std::vector<ListedFile>& batch,
     const std::function<std::optional<int64_t>(std::string_view)>& time_of) const {
+  std::vector<TakenFile> taken;
+  taken.reserve(batch.size());
+  for (const auto& f : batch) taken.push_back({f, 0, 0, 0});
+  return With(taken, time_of);
+}
+
+FileCursor FileCursor::With(
+    const std::vector<TakenFile>& batch,
+    const std::function<std::optional<int64_t>(std::string_view)>& time_of) const {
   FileCursor next = *this;
   next.base_ = count_;
   next.batch_.clear();
-  for (const auto& f : batch) {
-    next.Insert(f.path, {f.size, f.mtime_ms});
+  next.batch_parts_.clear();
+  for (const auto& t : batch) {
+    const ListedFile& f = t.file;
     next.batch_.push_back(f.path);
+    next.batch_parts_.push_back({t.part, t.parts, t.part_bytes});
     ++next.count_;
-    if (auto t = time_of(f.path)) next.high_water_ms_ = std::max(next.high_water_ms_, *t);
+    if (t.parts > 0 && t.part + 1 < t.parts) {
+      next.partial_[f.path] = {t.part + 1, t.parts, t.part_bytes, f.size, f.mtime_ms};
+      continue;  // the file is not ingested until its last part is
+    }
+    next.partial_.erase(f.path);
+    next.Insert(f.path, {f.size, f.mtime_ms});
+    if (auto tm = time_of(f.path)) next.high_water_ms_ = std::max(next.high_water_ms_, *tm);
   }
   return next;
+}
+
+std::vector<TakenFile> FileCursor::TakenBatch() const {
+  std::vector<TakenFile> out;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    TakenFile t;
+    t.file.path = batch_[i];
+    if (i < batch_parts_.size()) {
+      t.part = batch_parts_[i].part;
+      t.parts = batch_parts_[i].parts;
+      t.part_bytes = batch_parts_[i].part_bytes;
+    }
+    // The last part (or a whole file) is in the set; an earlier one in
+    // partial (a later entry of the same batch may have moved it on).
+    if (auto e = Find(t.file.path)) {
+      t.file.size = e->size;
+      t.file.mtime_ms = e->mtime_ms;
+    } else if (auto p = FindPartial(t.file.path)) {
+      t.file.size = p->size;
+      t.file.mtime_ms = p->mtime_ms;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 void FileCursor::Seal(const std::vector<ListedFile>& listing, int64_t window_ms,
@@ -144,6 +191,22 @@ std::string FileCursor::ToJson() const {
                         {"checked_ms", checked_ms_},
                         {"files", files},
                         {"meta", meta}};
+  // Written only when parts are involved, so cursors of whole files stay
+  // what earlier releases read.
+  bool any_part = false;
+  for (const auto& p : batch_parts_) any_part = any_part || p.parts > 0;
+  if (any_part) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& p : batch_parts_) parts.push_back({p.part, p.parts, p.part_bytes});
+    doc["batch_parts"] = std::move(parts);
+  }
+  if (!partial_.empty()) {
+    nlohmann::json partial = nlohmann::json::object();
+    for (const auto& [path, p] : partial_) {
+      partial[path] = {p.done, p.parts, p.part_bytes, p.size, p.mtime_ms};
+    }
+    doc["partial"] = std::move(partial);
+  }
   return doc.dump();
 }
 
@@ -173,6 +236,35 @@ Result<FileCursor> FileCursor::FromJson(std::string_view text, const std::string
   }
   if (doc.contains("checked_ms") && doc["checked_ms"].is_number_integer()) {
     c.checked_ms_ = doc["checked_ms"].get<int64_t>();
+  }
+  auto ints = [](const nlohmann::json& a, size_t n) {
+    if (!a.is_array() || a.size() != n) return false;
+    for (const auto& v : a) {
+      if (!v.is_number_integer()) return false;
+    }
+    return true;
+  };
+  if (doc.contains("batch_parts")) {
+    const auto& parts = doc["batch_parts"];
+    if (!parts.is_array() || parts.size() != c.batch_.size()) return bad("bad batch_parts");
+    for (const auto& p : parts) {
+      if (!ints(p, 3)) return bad("bad batch_parts entry");
+      c.batch_parts_.push_back({p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>()});
+    }
+  } else {
+    c.batch_parts_.resize(c.batch_.size());
+  }
+  if (doc.contains("partial")) {
+    if (!doc["partial"].is_object()) return bad("bad partial");
+    for (const auto& [path, p] : doc["partial"].items()) {
+      if (!ints(p, 5)) return bad("bad partial entry for " + path);
+      Partial e{p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>(), p[3].get<int64_t>(),
+                p[4].get<int64_t>()};
+      if (e.parts <= 0 || e.done <= 0 || e.done >= e.parts || e.part_bytes <= 0) {
+        return bad("bad partial entry for " + path);
+      }
+      c.partial_[path] = e;
+    }
   }
   const nlohmann::json* meta =
       doc.contains("meta") && doc["meta"].is_object() ? &doc["meta"] : nullptr;

@@ -27,6 +27,13 @@
 // Size bound: the files of one late window of stream time plus the files
 // that landed within one late-check interval (+ margin) of wall time.
 //
+// Parts: a large file is ingested in parts (byte ranges, source.h), one
+// unit each, possibly over several batches. Until its last part is, it is
+// in `partial` (parts done, the part layout it was planned with, its size
+// and mtime), not in the set: it is still new, and it blocks sealing. The
+// layout recorded there is the one its remaining parts use, whatever part
+// size a later process is configured with.
+//
 // A cursor also records the batch that made it (`base` = count before it,
 // `batch` = its paths), so a process that finds a stored cursor ahead of the
 // committed one can tell whether it extends it (resume that batch) or was
@@ -34,7 +41,10 @@
 //
 // Serialized form (JSON): {"version":2,"count":N,"base":B,"batch":[...],
 // "watermark":"...","high_water_ms":..,"checked_ms":..,
-// "files":{"<dir>":["<name>",...]},"meta":{"<dir>":[[size,mtime_ms],...]}}.
+// "files":{"<dir>":["<name>",...]},"meta":{"<dir>":[[size,mtime_ms],...]}},
+// plus, when parts are involved, "batch_parts":[[part,parts,part_bytes],...]
+// (one per batch entry; parts 0: a whole file) and
+// "partial":{"<path>":[done,parts,part_bytes,size,mtime_ms]}.
 #pragma once
 
 #include <cstdint>
@@ -56,17 +66,36 @@ struct ListedFile {
   int64_t mtime_ms = 0;
 };
 
+/// A file, or one part of it, that a batch takes.
+struct TakenFile {
+  ListedFile file;
+  int32_t part = 0;
+  int32_t parts = 0;  ///< 0: the whole file
+  int64_t part_bytes = 0;
+};
+
 class FileCursor {
  public:
   struct Entry {
     int64_t size = 0;
     int64_t mtime_ms = 0;
   };
+  /// A file whose first `done` parts (of `parts`) are ingested.
+  struct Partial {
+    int32_t done = 0;
+    int32_t parts = 0;
+    int64_t part_bytes = 0;
+    int64_t size = 0;
+    int64_t mtime_ms = 0;
+    bool operator==(const Partial&) const = default;
+  };
 
   /// True when `path` is in the set of ingested files.
   bool Contains(const std::string& path) const;
   /// The recorded size and mtime of an ingested path in the set.
   std::optional<Entry> Find(const std::string& path) const;
+  /// The parts done of a file ingested in parts, until its last part is.
+  std::optional<Partial> FindPartial(const std::string& path) const;
   /// True when `path` is at or below the watermark.
   bool Sealed(std::string_view path) const;
   /// True when `file` is to be ingested: not in the set, and either not
@@ -75,6 +104,10 @@ class FileCursor {
 
   /// The cursor after ingesting `batch` (in order): count grows by its size,
   /// the batch is recorded, high_water_ms follows `time_of`.
+  /// A part adds its file to the set only when it is the last one.
+  FileCursor With(const std::vector<TakenFile>& batch,
+                  const std::function<std::optional<int64_t>(std::string_view)>& time_of) const;
+  /// The same, for whole files.
   FileCursor With(const std::vector<ListedFile>& batch,
                   const std::function<std::optional<int64_t>(std::string_view)>& time_of) const;
 
@@ -92,6 +125,8 @@ class FileCursor {
   uint64_t count() const { return count_; }
   uint64_t base() const { return base_; }
   const std::vector<std::string>& batch() const { return batch_; }
+  /// The batch as taken: its paths with their parts.
+  std::vector<TakenFile> TakenBatch() const;
   const std::string& watermark() const { return watermark_; }
   int64_t checked_ms() const { return checked_ms_; }
   int64_t high_water_ms() const { return high_water_ms_; }
@@ -109,6 +144,13 @@ class FileCursor {
   uint64_t count_ = 0;
   uint64_t base_ = 0;
   std::vector<std::string> batch_;
+  struct PartOf {
+    int32_t part = 0;
+    int32_t parts = 0;
+    int64_t part_bytes = 0;
+  };
+  std::vector<PartOf> batch_parts_;  // one per batch_ entry
+  std::map<std::string, Partial> partial_;
   std::string watermark_;
   int64_t high_water_ms_ = 0;
   int64_t checked_ms_ = 0;

@@ -45,6 +45,7 @@ FileStreamOptions FileStreamOptionsFor(SourceOptions* options) {
   o.visible_while_written = options->fs->type_name() == "local";
   o.settle_ms = options->settle_ms;
   o.incomplete_timeout_ms = options->incomplete_timeout_ms;
+  o.part_bytes = options->file_part_bytes;
   o.late_window_ms = options->late_window_ms;
   o.late_check_interval_ms = options->late_check_interval_ms;
   o.late_check_margin_ms = o.visible_while_written ? options->settle_ms + 3'000 : 5LL * 60 * 1000;
@@ -314,20 +315,71 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
                      return ra != rb ? ra < rb : a.path < b.path;
                    });
   std::vector<Unit> out;
+  size_t files_taken = 0;
   for (const auto& f : candidates) {
     if (out.size() >= max_units) break;
     if (!Ready(f, now)) {
       waiting_ = true;
       continue;
     }
-    out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
+    Unit whole{f.path, f.size, f.mtime_ms, 0};
+    auto partial = cursor_.FindPartial(f.path);
+    const bool split = partial || (options_.part_bytes > 0 && f.size > options_.part_bytes &&
+                                   SplitsIntoParts(whole));
+    if (!split) {
+      whole.ordinal = cursor_.count() + out.size();
+      out.push_back(std::move(whole));
+      ++files_taken;
+      continue;
+    }
+    // A file split into parts is never checked whole (that would read it
+    // whole): where it can be seen while written, it is taken once it has
+    // not changed for the incomplete timeout.
+    if (!partial && options_.visible_while_written &&
+        now - f.mtime_ms < options_.incomplete_timeout_ms) {
+      waiting_ = true;
+      continue;
+    }
+    FileCursor::Partial layout;
+    if (partial) {
+      layout = *partial;
+      if ((f.size != layout.size || f.mtime_ms > layout.mtime_ms) &&
+          reported_.insert("changed:" + f.path).second) {
+        notices_.push_back("file " + Where(f.path) +
+                           " changed while it was ingested in parts (size " +
+                           std::to_string(layout.size) + " -> " + std::to_string(f.size) +
+                           "); its remaining parts are read as planned");
+      }
+    } else {
+      layout.parts = static_cast<int32_t>((f.size + options_.part_bytes - 1) / options_.part_bytes);
+      layout.part_bytes = options_.part_bytes;
+      layout.size = f.size;
+      layout.mtime_ms = f.mtime_ms;
+    }
+    for (int32_t k = layout.done; k < layout.parts && out.size() < max_units; ++k) {
+      Unit part{f.path, 0, layout.mtime_ms, cursor_.count() + out.size()};
+      part.part = k;
+      part.parts = layout.parts;
+      part.part_bytes = layout.part_bytes;
+      part.file_bytes = layout.size;
+      part.bytes = part.end() - part.begin();
+      out.push_back(std::move(part));
+    }
+    ++files_taken;
+    // The next file only once this one's parts are all taken (they come in
+    // order, and its last part must land before a later file's first).
+    if (out.back().part + 1 < out.back().parts) break;
   }
-  pending_count_ = static_cast<int64_t>(candidates.size() - out.size());
+  pending_count_ = static_cast<int64_t>(candidates.size() - files_taken);
   return out;
 }
 
 Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ctx) const {
   // I/O errors: the batch is retried.
+  if (unit.parts > 0) {
+    ARROW_ASSIGN_OR_RAISE(auto file, OpenFile(unit.name, unit.file_bytes));
+    return DecodeFilePart(unit, std::move(file), ctx);
+  }
   if (DecodesFromRanges(unit)) {
     ARROW_ASSIGN_OR_RAISE(auto file, OpenFile(unit.name, unit.bytes));
     bool whole_check = false;
@@ -357,8 +409,13 @@ Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ct
 }
 
 Result<Position> FileStream::PositionAfter(const std::vector<Unit>& units) const {
-  std::vector<ListedFile> files;
-  for (const auto& u : units) files.push_back({u.name, u.bytes, u.mtime_ms});
+  std::vector<TakenFile> files;
+  for (const auto& u : units) {
+    files.push_back({{u.name, u.parts > 0 ? u.file_bytes : u.bytes, u.mtime_ms},
+                     u.part,
+                     u.parts,
+                     u.part_bytes});
+  }
   auto time_of = [this](std::string_view p) { return TimeOf(p); };
   FileCursor next = cursor_.With(files, time_of);
   if (clean_check_ms_) next.MarkChecked(*clean_check_ms_, options_.late_check_margin_ms);
@@ -381,10 +438,16 @@ Result<PlannedBatch> FileStream::Planned(const Position& planned) const {
     out.base = PlannedBatch::Base::kAhead;
   } else if (cursor.base() == cursor_.count() && !cursor.batch().empty()) {
     out.base = PlannedBatch::Base::kHere;
-    for (const auto& path : cursor.batch()) {
-      auto e = cursor.Find(path);
-      out.units.push_back(
-          {path, e ? e->size : 0, e ? e->mtime_ms : 0, cursor_.count() + out.units.size()});
+    for (const auto& t : cursor.TakenBatch()) {
+      Unit u{t.file.path, t.file.size, t.file.mtime_ms, cursor_.count() + out.units.size()};
+      if (t.parts > 0) {
+        u.part = t.part;
+        u.parts = t.parts;
+        u.part_bytes = t.part_bytes;
+        u.file_bytes = t.file.size;
+        u.bytes = u.end() - u.begin();
+      }
+      out.units.push_back(std::move(u));
     }
   }
   return out;

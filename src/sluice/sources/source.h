@@ -77,8 +77,7 @@ struct Unit {
   int64_t end() const { return std::min(begin() + part_bytes, file_bytes); }
   /// How the commit record and messages name it: `name`, or `name#k/n`.
   std::string Label() const {
-    return parts == 0 ? name
-                      : name + "#" + std::to_string(part + 1) + "/" + std::to_string(parts);
+    return parts == 0 ? name : name + "#" + std::to_string(part + 1) + "/" + std::to_string(parts);
   }
 };
 

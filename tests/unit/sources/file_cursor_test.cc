@@ -141,7 +141,7 @@ TEST(FileCursorTest, ReadsTheFirstReleasesCursorAndRecordsItsBatch) {
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
   EXPECT_EQ(v1->count(), 3u);
   EXPECT_TRUE(v1->Contains("2025/01/01/00/00/b.avro"));
-  FileCursor next = v1->With({{"2025/01/01/00/02/d.avro", 5, 1}}, TimeOf);
+  FileCursor next = v1->With(std::vector<ListedFile>{{"2025/01/01/00/02/d.avro", 5, 1}}, TimeOf);
   EXPECT_EQ(next.base(), 3u);
   EXPECT_EQ(next.batch(), std::vector<std::string>{"2025/01/01/00/02/d.avro"});
   auto back = FileCursor::FromJson(next.ToJson(), "v2");
