@@ -191,6 +191,25 @@ bool FileStream::Ready(const ListedFile& file, int64_t now_ms) const {
   return !options_.visible_while_written || now_ms - file.mtime_ms >= options_.settle_ms;
 }
 
+std::optional<Unit> FileStream::FirstPartOf(const ListedFile& file) const {
+  Unit u{file.path, file.size, file.mtime_ms, 0};
+  if (options_.part_bytes <= 0 || file.size <= options_.part_bytes || !SplitsIntoParts(u)) {
+    return std::nullopt;
+  }
+  u.parts = static_cast<int32_t>((file.size + options_.part_bytes - 1) / options_.part_bytes);
+  u.part_bytes = options_.part_bytes;
+  u.file_bytes = file.size;
+  u.bytes = u.end() - u.begin();
+  return u;
+}
+
+Result<std::optional<SourceTable>> FileStream::IdentifyFilePart(
+    const Unit& first_part, std::shared_ptr<arrow::io::RandomAccessFile> file) {
+  ARROW_ASSIGN_OR_RAISE(auto bytes, file->ReadAt(0, first_part.file_bytes));
+  Unit whole{first_part.name, first_part.file_bytes, first_part.mtime_ms, 0};
+  return IdentifyFile(whole, bytes);
+}
+
 Result<std::optional<SourceTable>> FileStream::Identify() {
   if (identity_) return identity_;
   ARROW_ASSIGN_OR_RAISE(auto listing, List(false));
@@ -199,6 +218,20 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
   for (const auto& f : listing) {
     if (!Ready(f, now)) {
       waiting_ = true;
+      continue;
+    }
+    if (auto first = FirstPartOf(f)) {
+      if (options_.visible_while_written && now - f.mtime_ms < options_.incomplete_timeout_ms) {
+        waiting_ = true;  // not checked whole: see Pending()
+        continue;
+      }
+      auto file = OpenFile(f.path, f.size);
+      if (!file.ok()) continue;
+      auto id = IdentifyFilePart(*first, *file);
+      if (id.ok() && *id) {
+        identity_ = *id;
+        return identity_;
+      }
       continue;
     }
     auto bytes = ReadFile(f.path, f.size);
@@ -322,13 +355,10 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
       waiting_ = true;
       continue;
     }
-    Unit whole{f.path, f.size, f.mtime_ms, 0};
     auto partial = cursor_.FindPartial(f.path);
-    const bool split = partial || (options_.part_bytes > 0 && f.size > options_.part_bytes &&
-                                   SplitsIntoParts(whole));
-    if (!split) {
-      whole.ordinal = cursor_.count() + out.size();
-      out.push_back(std::move(whole));
+    auto first = partial ? std::nullopt : FirstPartOf(f);
+    if (!partial && !first) {
+      out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
       ++files_taken;
       continue;
     }
@@ -351,10 +381,7 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
                            "); its remaining parts are read as planned");
       }
     } else {
-      layout.parts = static_cast<int32_t>((f.size + options_.part_bytes - 1) / options_.part_bytes);
-      layout.part_bytes = options_.part_bytes;
-      layout.size = f.size;
-      layout.mtime_ms = f.mtime_ms;
+      layout = {0, first->parts, first->part_bytes, f.size, f.mtime_ms};
     }
     for (int32_t k = layout.done; k < layout.parts && out.size() < max_units; ++k) {
       Unit part{f.path, 0, layout.mtime_ms, cursor_.count() + out.size()};

@@ -153,6 +153,12 @@ class FileStream : public Stream {
                                              std::shared_ptr<arrow::io::RandomAccessFile> file,
                                              const DecodeContext& ctx) const;
 
+  /// The table a file to be split belongs to, from its first part (default:
+  /// reads the file whole for IdentifyFile; a format that splits overrides
+  /// it so that identifying never reads a large file whole).
+  virtual Result<std::optional<SourceTable>> IdentifyFilePart(
+      const Unit& first_part, std::shared_ptr<arrow::io::RandomAccessFile> file);
+
   /// The file opened for ranged reads; `size` (from the listing) spares an
   /// object store the HEAD request.
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenFile(
@@ -171,6 +177,8 @@ class FileStream : public Stream {
   Status Walk(const std::string& dir, bool everything, std::vector<ListedFile>& out) const;
   Status ListObjects(bool everything, std::vector<ListedFile>& out) const;
   bool Ready(const ListedFile& file, int64_t now_ms) const;
+  /// The first part of `file` when it is to be split (nullopt: taken whole).
+  std::optional<Unit> FirstPartOf(const ListedFile& file) const;
   bool LateCheckDue(int64_t now_ms) const {
     return check_due_ || now_ms - last_check_ms_ >= options_.late_check_interval_ms;
   }

@@ -39,6 +39,11 @@ class LineStream : public FileStream {
     return Lines(unit, bytes->ToString(), 0);
   }
   bool SplitsIntoParts(const Unit&) const override { return true; }
+  Result<std::optional<SourceTable>> IdentifyFilePart(
+      const Unit& first_part, std::shared_ptr<arrow::io::RandomAccessFile>) override {
+    identified_part_ = first_part.Label();
+    return SourceTable{"db", "from_part"};
+  }
   Result<DecodedUnit> DecodeFilePart(const Unit& unit,
                                      std::shared_ptr<arrow::io::RandomAccessFile> file,
                                      const DecodeContext&) const override {
@@ -64,6 +69,7 @@ class LineStream : public FileStream {
 
  public:
   mutable int64_t reads_ = 0;
+  std::string identified_part_;
 
  private:
   DecodedUnit Lines(const Unit& unit, const std::string& text, int64_t offset) const {
@@ -191,6 +197,23 @@ TEST_F(FileStreamPartsTest, APartReadsItsRangeNotTheFile) {
   EXPECT_EQ(units->front().bytes, size / 10) << "a part's size is its range";
   ASSERT_TRUE(stream.Decode(units->front(), DecodeContext{}).ok());
   EXPECT_LT(stream.reads_, size / 10 + 100);
+}
+
+// A stream's table is read from the first part of a large file, never from
+// the whole file.
+TEST_F(FileStreamPartsTest, ALargeFileIsIdentifiedFromItsFirstPart) {
+  Write("a.txt", 300);
+  LineStream stream("t", Options(100));
+  auto id = stream.Identify();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(id->has_value());
+  EXPECT_EQ((*id)->table, "from_part");
+  EXPECT_EQ(stream.identified_part_.rfind("a.txt#1/", 0), 0u) << stream.identified_part_;
+
+  LineStream whole("t", Options(0));  // never split: identified from its bytes
+  auto by_bytes = whole.Identify();
+  ASSERT_TRUE(by_bytes.ok());
+  EXPECT_EQ((*by_bytes)->table, "t");
 }
 
 // The cursor keeps the parts done and their layout; a process configured
