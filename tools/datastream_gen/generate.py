@@ -702,7 +702,8 @@ def _avro_bytes(opts, f: dict, stream_name: str) -> bytes:
                      "source_metadata": _source_metadata(t, ev), "payload": p})
     buf = io.BytesIO()
     sync = hashlib.md5(f"{opts.seed}/{f['stem']}".encode()).digest()
-    fastavro.writer(buf, t.parsed[ver], recs, codec=opts.codec, sync_marker=sync)
+    fastavro.writer(buf, t.parsed[ver], recs, codec=opts.codec, sync_marker=sync,
+                    sync_interval=opts.avro_sync_interval)
     return buf.getvalue()
 
 
@@ -889,6 +890,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CDC files that arrive after newer minute folders exist")
     p.add_argument("--codec", choices=("null", "deflate", "snappy", "zstandard"), default="null")
     p.add_argument("--json-gzip", action="store_true", help="write .jsonl.gz")
+    p.add_argument("--avro-sync-interval", type=int, default=16000,
+                   help="Avro block size in bytes (smaller: more blocks a file)")
     p.add_argument("--cdc-minutes", type=int, default=6, help="length of the CDC window")
     p.add_argument("--phase", choices=("all", "1", "2"), default="all",
                    help="1: all files except late ones; 2: only the late ones; all: both")

@@ -164,6 +164,7 @@ class Options:
     cdc_path: str = "cdc"
     gzip: bool = False                    # CompressionType GZIP
     timestamp_ms: bool = False            # ParquetTimestampInMillisecond
+    parquet_row_group_rows: int = 0       # rows per Parquet row group (0: one per file)
     out_of_order_files: int = 0           # CDC files per table whose names swap with the next
     added_column: bool = True             # a column added mid-stream
     deletes_of_unknown_keys: int = 3
@@ -521,7 +522,8 @@ class Writer:
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="gzip" if self.o.gzip else "snappy",
                        version="2.6", use_dictionary=False,
-                       coerce_timestamps="ms" if self.o.timestamp_ms else "us")
+                       coerce_timestamps="ms" if self.o.timestamp_ms else "us",
+                       row_group_size=self.o.parquet_row_group_rows or None)
         return buf.getvalue()
 
     def csv_bytes(self, layout, rows, header: bool) -> bytes:
