@@ -4,6 +4,8 @@
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <gtest/gtest.h>
+#include <snappy.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -211,6 +213,34 @@ TEST(DatastreamParts, AvroManyBlocksDecodeAsWhole) {
   ASSERT_OK_AND_ASSIGN(Decoded whole, DecodeWhole(file, Avro()));
   ASSERT_EQ(whole.rows->num_rows(), 750);
   ExpectPartsDecodeAsWhole(file, PartSizes(file, starts[5]), Avro());
+}
+
+// `blocks` as the snappy codec stores them: compressed, then the CRC32 of
+// the plain bytes, big-endian.
+std::vector<Block> Snappy(std::vector<Block> blocks) {
+  for (auto& b : blocks) {
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(b.data.data()), static_cast<uInt>(b.data.size())));
+    std::string packed;
+    snappy::Compress(b.data.data(), b.data.size(), &packed);
+    for (int shift = 24; shift >= 0; shift -= 8) packed.push_back(static_cast<char>(crc >> shift));
+    b.data = std::move(packed);
+  }
+  return blocks;
+}
+
+TEST(DatastreamParts, AvroSnappyBlocksDecodeAsWhole) {
+  // Block 25 is damaged inside its compressed data (a CRC mismatch): a dead
+  // letter with offsets in the decompressed data, the same from a part.
+  std::vector<Block> blocks = Snappy(Blocks(50));
+  blocks[25].data.back() ^= 0x01;
+  std::string file = MakeOcf(kSchema, "snappy", blocks);
+  auto starts = BlockStarts(file);
+  ASSERT_OK_AND_ASSIGN(Decoded whole, DecodeWhole(file, Avro()));
+  ASSERT_EQ(whole.bad.size(), 1u);
+  EXPECT_EQ(whole.bad[0].offset, starts[25]);
+  EXPECT_NE(whole.bad[0].reason.find("CRC"), std::string::npos) << whole.bad[0].reason;
+  ExpectPartsDecodeAsWhole(file, PartSizes(file, starts[25]), Avro());
 }
 
 // The whole file has one dead letter, the block at `bad_at`; parts cut

@@ -27,13 +27,14 @@ std::string_view View(const arrow::Buffer& b) {
   return {reinterpret_cast<const char*>(b.data()), static_cast<size_t>(b.size())};
 }
 
+Status ShortRead(int64_t got, int64_t length, int64_t offset) {
+  return Status::IOError("short read: ", got, " of ", length, " bytes at offset ", offset);
+}
+
 Result<std::shared_ptr<arrow::Buffer>> ReadRange(arrow::io::RandomAccessFile& file, int64_t offset,
                                                  int64_t length) {
   ARROW_ASSIGN_OR_RAISE(auto bytes, file.ReadAt(offset, length));
-  if (bytes->size() != length) {
-    return Status::IOError("short read: ", bytes->size(), " of ", length, " bytes at offset ",
-                           offset);
-  }
+  if (bytes->size() != length) return ShortRead(bytes->size(), length, offset);
   return bytes;
 }
 
@@ -78,16 +79,17 @@ Result<std::optional<std::shared_ptr<arrow::Buffer>>> ReadAvroHeader(
   }
 }
 
-// Joins `head` and `tail` into one buffer.
-Result<std::shared_ptr<arrow::Buffer>> Concat(const arrow::Buffer& head,
-                                              const arrow::Buffer& tail) {
+// `head`, then the file's bytes [offset, offset + length), read straight
+// into one buffer (a part is large: it is not copied again).
+Result<std::shared_ptr<arrow::Buffer>> HeadThenRange(const arrow::Buffer& head,
+                                                     arrow::io::RandomAccessFile& file,
+                                                     int64_t offset, int64_t length) {
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> out,
-                        arrow::AllocateBuffer(head.size() + tail.size()));
+                        arrow::AllocateBuffer(head.size() + length));
   uint8_t* dst = out->mutable_data();
   if (head.size() > 0) std::memcpy(dst, head.data(), static_cast<size_t>(head.size()));
-  if (tail.size() > 0) {
-    std::memcpy(dst + head.size(), tail.data(), static_cast<size_t>(tail.size()));
-  }
+  ARROW_ASSIGN_OR_RAISE(int64_t n, file.ReadAt(offset, length, dst + head.size()));
+  if (n != length) return ShortRead(n, length, offset);
   return out;
 }
 
@@ -131,10 +133,9 @@ Result<FilePart> ReadAvroPart(arrow::io::RandomAccessFile& file, int64_t file_si
   ARROW_ASSIGN_OR_RAISE(int64_t first, block_start(begin));
   if (first >= end || first >= file_size) return FilePart{};
   ARROW_ASSIGN_OR_RAISE(int64_t last, block_start(end));
-  ARROW_ASSIGN_OR_RAISE(auto blocks, ReadRange(file, first, last - first));
   FilePart part;
   part.kind = FilePart::Kind::kRecords;
-  ARROW_ASSIGN_OR_RAISE(part.bytes, Concat(**header, *blocks));
+  ARROW_ASSIGN_OR_RAISE(part.bytes, HeadThenRange(**header, file, first, last - first));
   part.prefix = header_end;
   part.records_at = first;
   return part;
