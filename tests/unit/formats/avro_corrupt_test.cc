@@ -6,46 +6,19 @@
 #include <random>
 
 #include "avro_test_util.h"
+#include "ocf_test_file.h"
 #include "sluice/formats/avro/ocf_reader.h"
 
 namespace sluice::formats::avro {
 namespace {
 
 using testing::DecodeAll;
+using testing::kSync;
+using testing::Long;
+using testing::MakeOcf;
 using testing::ReadFile;
+using testing::Str;
 using testing::ToBuffer;
-
-std::string Long(int64_t v) {
-  uint64_t n = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  std::string out;
-  while (n & ~uint64_t{0x7F}) {
-    out.push_back(static_cast<char>((n & 0x7F) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-  return out;
-}
-std::string Str(std::string_view s) {
-  return Long(static_cast<int64_t>(s.size())) + std::string(s);
-}
-
-const std::string kSync = "0123456789abcdef";
-
-struct Block {
-  int64_t count;
-  std::string data;
-};
-
-// A container file written by hand, so tests can break any part of it.
-std::string MakeOcf(const std::string& schema, const std::string& codec,
-                    const std::vector<Block>& blocks) {
-  std::string out = "Obj\x01";
-  out += Long(2) + Str("avro.schema") + Str(schema) + Str("avro.codec") + Str(codec) + Long(0);
-  out += kSync;
-  for (const auto& b : blocks)
-    out += Long(b.count) + Long(static_cast<int64_t>(b.data.size())) + b.data + kSync;
-  return out;
-}
 
 const char* kSchema =
     R"({"type":"record","name":"r","fields":[{"name":"id","type":"long"},{"name":"s","type":"string"}]})";

@@ -9,22 +9,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "sluice/formats/avro/ocf_reader.h"
+#include "assert_result.h"
 #include "sluice/core/change_schema.h"
+#include "sluice/formats/avro/ocf_reader.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
 #include "sluice/sources/datastream/unified_types.h"
 #include "sluice/sources/sequence_key.h"
 
 namespace sluice::sources::datastream {
 namespace {
-
-#define ASSERT_OK_AND_ASSIGN_CAT_(a, b) a##b
-#define ASSERT_OK_AND_ASSIGN_CAT(a, b) ASSERT_OK_AND_ASSIGN_CAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
-  auto ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__) = (expr);              \
-  ASSERT_TRUE(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).ok())           \
-      << ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).status().ToString(); \
-  lhs = std::move(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__)).ValueOrDie();
 
 std::string FixturePath(const std::string& name) {
   return std::string(SLUICE_FIXTURES_DIR) + "/datastream/avro/" + name;

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "assert_result.h"
 #include "sluice/core/change_schema.h"
 #include "sluice/sources/debezium/debezium_changes.h"
 #include "sluice/sources/debezium/debezium_sequence.h"
@@ -26,14 +27,6 @@
     auto _st = (expr);                       \
     ASSERT_TRUE(_st.ok()) << _st.ToString(); \
   } while (false)
-#define ASSERT_OK_AND_ASSIGN_CAT_(a, b) a##b
-#define ASSERT_OK_AND_ASSIGN_CAT(a, b) ASSERT_OK_AND_ASSIGN_CAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
-  auto ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__) = (expr);              \
-  ASSERT_TRUE(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).ok())           \
-      << ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).status().ToString(); \
-  lhs = std::move(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__)).ValueOrDie();
-
 namespace sluice::sources::debezium {
 namespace {
 

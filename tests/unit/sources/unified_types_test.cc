@@ -14,20 +14,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "assert_result.h"
 #include "sluice/delta/schema.h"
 #include "sluice/formats/avro/ocf_reader.h"
 #include "sluice/sources/datastream/change_batch_builder.h"
 
 namespace sluice::sources::datastream {
 namespace {
-
-#define ASSERT_OK_AND_ASSIGN_CAT_(a, b) a##b
-#define ASSERT_OK_AND_ASSIGN_CAT(a, b) ASSERT_OK_AND_ASSIGN_CAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
-  auto ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__) = (expr);              \
-  ASSERT_TRUE(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).ok())           \
-      << ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__).status().ToString(); \
-  lhs = std::move(ASSERT_OK_AND_ASSIGN_CAT(_r, __LINE__)).ValueOrDie();
 
 using nlohmann::json;
 

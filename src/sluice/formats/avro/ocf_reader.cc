@@ -54,6 +54,7 @@ Status OcfReader::ReadHeader() {
   if (!st.ok()) return bad(st);
   std::memcpy(sync_, sync, kSyncSize);
   pos_ = in.offset();
+  if (opts_.blocks_file_offset >= 0) shift_ = opts_.blocks_file_offset - pos_;
 
   auto schema_it = metadata_.find("avro.schema");
   if (schema_it == metadata_.end()) return Status::Invalid(where_, ": header has no avro.schema");
@@ -71,14 +72,15 @@ Status OcfReader::ReadHeader() {
 }
 
 Status OcfReader::Fail(int64_t block_start, int64_t resume_at, const std::string& reason) {
-  Status st = Status::Invalid(where_, ": bad Avro block at offset ", block_start, ": ", reason);
+  Status st =
+      Status::Invalid(where_, ": bad Avro block at offset ", block_start + shift_, ": ", reason);
   failure_ = Failure{block_start, resume_at, st};
   return st;
 }
 
 Status OcfReader::ReadBlock() {
   const int64_t start = pos_;
-  BinaryCursor in(data_ + pos_, size_ - pos_, pos_);
+  BinaryCursor in(data_ + pos_, size_ - pos_, pos_ + shift_);
   int64_t count = 0, size = 0;
   Status st = in.ReadLong(&count);
   if (st.ok()) st = in.ReadLong(&size);
@@ -86,16 +88,17 @@ Status OcfReader::ReadBlock() {
   if (count < 0 || size < 0) {
     return Fail(start, -1, "negative record count or size in the block header");
   }
-  if (size > in.remaining() - kSyncSize) {
+  const int64_t file_end = opts_.file_bytes >= 0 ? opts_.file_bytes : size_ + shift_;
+  if (size > file_end - in.offset() - kSyncSize) {
     return Fail(start, -1, "block size " + std::to_string(size) + " runs past the end of file");
   }
   if (size > opts_.max_block_bytes) {
     return Fail(start, -1, "block size " + std::to_string(size) + " exceeds max_block_bytes");
   }
-  const int64_t data_start = in.offset();
+  const int64_t data_start = in.offset() - shift_;
   const int64_t sync_at = data_start + size;
-  if (std::memcmp(data_ + sync_at, sync_, kSyncSize) != 0) {
-    return Fail(start, -1, "sync marker mismatch at offset " + std::to_string(sync_at));
+  if (sync_at + kSyncSize > size_ || std::memcmp(data_ + sync_at, sync_, kSyncSize) != 0) {
+    return Fail(start, -1, "sync marker mismatch at offset " + std::to_string(sync_at + shift_));
   }
   const int64_t next = sync_at + kSyncSize;
   std::string_view raw(reinterpret_cast<const char*>(data_ + data_start), size);
@@ -107,7 +110,7 @@ Status OcfReader::ReadBlock() {
   // uncompressed, else offsets into the decompressed data.
   const bool stored = codec_ == Codec::kNull;
   BinaryCursor block(reinterpret_cast<const uint8_t*>(plain->data()),
-                     static_cast<int64_t>(plain->size()), stored ? data_start : 0);
+                     static_cast<int64_t>(plain->size()), stored ? data_start + shift_ : 0);
   st = block.CheckCount(count, decoder_->record_min_bytes());
   if (st.ok()) st = decoder_->DecodeRecords(block, count);
   if (st.ok() && !block.at_end()) {
@@ -172,7 +175,7 @@ Result<BadBlock> OcfReader::SkipToNextSync() {
     next = found == std::string_view::npos ? size_ : static_cast<int64_t>(found) + kSyncSize;
   }
   BadBlock bad;
-  bad.offset = f.start;
+  bad.offset = f.start + shift_;
   bad.length = next - f.start;
   bad.reason = f.status.message();
   int64_t keep = std::min(bad.length, opts_.max_bad_block_raw_bytes);

@@ -44,6 +44,16 @@ struct OcfOptions {
   int64_t max_block_bytes = int64_t{256} << 20;
   /// BadBlock::raw keeps at most this many bytes of the skipped region.
   int64_t max_bad_block_raw_bytes = int64_t{16} << 20;
+  /// When the buffer is a file's header followed by a run of its blocks cut
+  /// from further on (a part of a large file): the file offset of the first
+  /// block after the header, so that offsets in messages and BadBlocks are
+  /// the file's. -1: the buffer is the whole file.
+  int64_t blocks_file_offset = -1;
+  /// With blocks_file_offset: the file's size. A block that runs past the
+  /// buffer but not past the file is then reported as the whole file's
+  /// reader would (its sync marker is not where its size says: a part ends
+  /// at a block's end).
+  int64_t file_bytes = -1;
 };
 
 /// A region of the file that could not be decoded.
@@ -83,7 +93,9 @@ class OcfReader {
   std::vector<BadBlock> TakeBadBlocks() { return std::move(bad_blocks_); }
 
   /// File offset of the next block to read.
-  int64_t offset() const { return pos_; }
+  int64_t offset() const { return pos_ + shift_; }
+  /// The same in the buffer given to Open.
+  int64_t buffer_offset() const { return pos_; }
 
  private:
   OcfReader() = default;
@@ -114,6 +126,8 @@ class OcfReader {
   Codec codec_ = Codec::kNull;
   uint8_t sync_[16] = {};
   int64_t pos_ = 0;
+  // File offset minus buffer offset of the blocks (see blocks_file_offset).
+  int64_t shift_ = 0;
   std::string scratch_;
   std::deque<std::shared_ptr<arrow::RecordBatch>> ready_;
   std::optional<Failure> failure_;

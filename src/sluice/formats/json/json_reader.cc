@@ -104,7 +104,7 @@ Status DatastreamJsonReader::LoadFile(JsonInput input) {
                   : std::string_view();
   std::string damage;
   int64_t damage_offset = 0;
-  if (IsGzip(bytes)) {
+  if (!opts_.ndjson_only && IsGzip(bytes)) {
     auto gz = Gunzip(bytes, opts_.max_decompressed_bytes, simdjson::SIMDJSON_PADDING);
     if (!gz.ok()) return gz.status().WithMessage(f.where, ": ", gz.status().message());
     f.data = std::move(gz->data);
@@ -120,7 +120,8 @@ Status DatastreamJsonReader::LoadFile(JsonInput input) {
   files_.push_back(std::move(f));
   File& file = files_.back();
   const int64_t start = ContentStart(file.data, file.size);
-  const bool array = start < file.size && file.data[static_cast<size_t>(start)] == '[';
+  const bool array =
+      !opts_.ndjson_only && start < file.size && file.data[static_cast<size_t>(start)] == '[';
   file.array = array;
   if (!damage.empty()) {
     // Cut the incomplete tail (after the last newline) off the data so it is

@@ -57,6 +57,10 @@ struct JsonDecodeOptions {
   /// BadRecord::raw keeps at most this many bytes.
   int64_t max_bad_record_raw_bytes = int64_t{1} << 20;
   arrow::MemoryPool* pool = nullptr;  // nullptr: arrow::default_memory_pool()
+  /// The bytes are NDJSON text whatever they start with (lines cut from an
+  /// NDJSON file, whose first line may be a bad one starting with '[' or
+  /// 0x1f 0x8b): no array or gzip detection.
+  bool ndjson_only = false;
 };
 
 /// An event (or a whole file) that could not be decoded.

@@ -2,6 +2,7 @@
 
 #include <arrow/buffer.h>
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 
 #include <cctype>
@@ -114,6 +115,28 @@ class DatastreamStream : public FileStream {
                                  const DecodeContext& ctx) const override {
     const std::string where = Where(unit.name);
     ARROW_ASSIGN_OR_RAISE(auto decoded, datastream::DecodeFile(bytes, where, decode_));
+    return Changes(std::move(decoded), unit, where, ctx);
+  }
+
+  /// Every Avro or NDJSON file can be cut at its block or line starts; a
+  /// JSON array is read whole by its first part (file_parts.h). Gzip cannot
+  /// be cut: such files are never split.
+  bool SplitsIntoParts(const Unit& unit) const override { return !EndsWith(unit.name, ".gz"); }
+
+  Result<DecodedUnit> DecodeFilePart(const Unit& unit,
+                                     std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                     const DecodeContext& ctx) const override {
+    const std::string where = Where(unit.Label());
+    ARROW_ASSIGN_OR_RAISE(
+        auto decoded, datastream::DecodeFilePart(*file, unit.file_bytes, unit.begin(), unit.end(),
+                                                 where, decode_));
+    return Changes(std::move(decoded), unit, where, ctx);
+  }
+
+ private:
+  // The change batches of a decoded file or part (`where` names it).
+  Result<DecodedUnit> Changes(DecodedFile decoded, const Unit& unit, const std::string& where,
+                              const DecodeContext& ctx) const {
     DecodedUnit out;
     SourceTable table = identity_.value_or(SourceTable{});
     if (!identity_) {
@@ -147,7 +170,6 @@ class DatastreamStream : public FileStream {
     return out;
   }
 
- private:
   SourceOptions options_;
   DecodeOptions base_decode_;
   DecodeOptions decode_;

@@ -4,6 +4,7 @@
 // pipeline turns those into dead-letter rows and goes on.
 #pragma once
 
+#include <arrow/io/type_fwd.h>
 #include <arrow/type_fwd.h>
 
 #include <map>
@@ -44,5 +45,13 @@ struct DecodedFile {
 /// error only for internal failures, never for bad input.
 Result<DecodedFile> DecodeFile(const std::shared_ptr<arrow::Buffer>& bytes,
                                const std::string& where, const DecodeOptions& options);
+
+/// Decodes the records of the file that start in [begin, end) (file_parts.h)
+/// from ranged reads of `file` (`file_size` bytes); offsets in `bad` are the
+/// file's, lines in messages count from the part's first. JSON types are
+/// inferred from the part's events alone, as they are from a file's.
+Result<DecodedFile> DecodeFilePart(arrow::io::RandomAccessFile& file, int64_t file_size,
+                                   int64_t begin, int64_t end, const std::string& where,
+                                   const DecodeOptions& options);
 
 }  // namespace sluice::sources::datastream
