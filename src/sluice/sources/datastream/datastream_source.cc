@@ -100,6 +100,21 @@ class DatastreamStream : public FileStream {
       const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes) override {
     ARROW_ASSIGN_OR_RAISE(auto decoded,
                           datastream::DecodeFile(bytes, Where(unit.name), base_decode_));
+    return Identified(decoded);
+  }
+
+  // A large file: from its first part, never read whole.
+  Result<std::optional<SourceTable>> IdentifyFilePart(
+      const Unit& first_part, std::shared_ptr<arrow::io::RandomAccessFile> file) override {
+    ARROW_ASSIGN_OR_RAISE(
+        auto decoded,
+        datastream::DecodeFilePart(*file, first_part.file_bytes, first_part.begin(),
+                                   first_part.end(), Where(first_part.Label()), base_decode_));
+    return Identified(decoded);
+  }
+
+  // The table of the first event, and its configured options from now on.
+  std::optional<SourceTable> Identified(const DecodedFile& decoded) {
     if (decoded.batches.empty()) return std::nullopt;
     TableIdentity id = IdentifyTable(decoded.batches.front().get(), this->id());
     SourceTable table{id.database, id.table};
