@@ -220,6 +220,15 @@ TEST(DmsCsvParts, ByteOrderMarkAndFullLoad) {
   ExpectPartsDecodeAsWhole(text, "LOAD00000001.csv", Csv(true), Orders());
 }
 
+// Blank lines are skipped, but are the one-column table's records.
+TEST(DmsCsvParts, BlankLines) {
+  std::string text = std::string("Op,ts,id,name,qty\n\n") + kTrickyRecords + "\n\r\n" +
+                     "I,2022-06-24 19:01:00,9,z,1\n";
+  ExpectPartsDecodeAsWhole(text, "20220624-190100000.csv", Csv(true), Orders());
+  ExpectPartsDecodeAsWhole("id\n1\n\n2\r\n\r\n3\n", "LOAD00000001.csv", Csv(true),
+                           {{"id"}, {{"id", arrow::utf8()}}});
+}
+
 TEST(DmsCsvParts, MalformedRowsGiveTheSameDeadLetters) {
   std::string text =
       "Op,ts,id,name,qty\n"
@@ -234,6 +243,10 @@ TEST(DmsCsvParts, MalformedRowsGiveTheSameDeadLetters) {
       "I,2022-06-24 19:01:00,8,c,3\n";
   Decoded whole = Whole(text, "20220624-190100000.csv", Csv(true), Orders());
   ASSERT_EQ(whole.bad.size(), 5u);  // the test is worth something only with them
+  // Rows keep their records' places: id 6 is the file's sixth data record.
+  ASSERT_EQ(whole.rows->num_rows(), 2);
+  EXPECT_EQ(whole.rows->GetColumnByName("_cdc_origin")->GetScalar(1).ValueOrDie()->ToString(),
+            "w#5");
   ExpectPartsDecodeAsWhole(text, "20220624-190100000.csv", Csv(true), Orders());
 }
 

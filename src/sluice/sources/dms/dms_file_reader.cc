@@ -233,6 +233,16 @@ std::vector<Record> SplitRecords(std::string_view text, char delim, bool quoting
   return out;
 }
 
+formats::csv::CsvOptions CsvOptionsOf(const DmsSettings& settings) {
+  formats::csv::CsvOptions o;
+  o.delimiter = settings.csv_delimiter;
+  o.header = settings.csv_header;
+  o.null_value = settings.csv_null;
+  o.no_sup_value = settings.csv_no_sup_value;
+  o.quoting = settings.csv_rfc4180;
+  return o;
+}
+
 // `text` starts at byte `offset` of its file; without a header (or after
 // it: offset > 0) its columns are `names`. A row's number is its record's
 // place among the data records (malformed ones included), so that it is the
@@ -240,13 +250,9 @@ std::vector<Record> SplitRecords(std::string_view text, char delim, bool quoting
 Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
                             const DmsSettings& settings, const std::vector<std::string>& names,
                             int64_t offset = 0) {
-  formats::csv::CsvOptions o;
-  o.delimiter = settings.csv_delimiter;
+  formats::csv::CsvOptions o = CsvOptionsOf(settings);
   o.header = settings.csv_header && names.empty();
   o.column_names = names;
-  o.null_value = settings.csv_null;
-  o.no_sup_value = settings.csv_no_sup_value;
-  o.quoting = settings.csv_rfc4180;
   o.offset = offset;
   auto decoded = formats::csv::DecodeCsv(text, o);
   if (!decoded.ok()) {
@@ -359,10 +365,7 @@ Result<DmsFileRows> ReadDmsCsvText(std::string_view text, std::string_view head,
   if (settings.csv_header) {
     if (offset > 0) {
       // The records of a part: the columns are the file's header.
-      formats::csv::CsvOptions o;
-      o.delimiter = settings.csv_delimiter;
-      o.quoting = settings.csv_rfc4180;
-      auto header = formats::csv::DecodeCsv(head, o);
+      auto header = formats::csv::DecodeCsv(head, CsvOptionsOf(settings));
       if (!header.ok()) return FileBad(where, 0, "unreadable CSV: " + header.status().message());
       names = std::move(header->column_names);
       if (names.empty()) return DmsFileRows{};
