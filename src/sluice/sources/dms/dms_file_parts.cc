@@ -5,6 +5,7 @@
 #include <arrow/record_batch.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -70,11 +71,16 @@ CsvRecordRules DmsCsvRules(const DmsSettings& settings, bool cdc_txn) {
 // quoted field ends a record (CRLF is one line end).
 Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64_t size,
                                         int64_t part_bytes, const CsvRecordRules& rules) {
+  if (part_bytes <= 0) return Status::Invalid("part size ", part_bytes, " is not positive");
   enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterCr };
   BoundsBuilder builder(size, part_bytes);
   State state = State::kFieldStart;
   bool record_next = true;  // the next byte starts a record
   bool first = true;
+  // The bytes that end a run of unquoted bytes.
+  bool special[256] = {};
+  special[static_cast<uint8_t>(rules.delimiter)] = special['\r'] = special['\n'] = true;
+  if (rules.quoting && rules.quote_anywhere) special[static_cast<uint8_t>(rules.quote)] = true;
   for (int64_t at = 0; at < size; at += kScanChunk) {
     ARROW_ASSIGN_OR_RAISE(auto chunk, file->ReadAt(at, std::min(kScanChunk, size - at)));
     std::string_view bytes = View(*chunk);
@@ -82,7 +88,7 @@ Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64
     // The byte order mark belongs to the first record.
     if (at == 0 && bytes.substr(0, kBom.size()) == kBom) i = kBom.size();
     for (; i < bytes.size(); ++i) {
-      const char c = bytes[i];
+      char c = bytes[i];
       if (state == State::kAfterCr) {
         state = State::kFieldStart;
         record_next = true;
@@ -93,9 +99,17 @@ Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64
         record_next = first = false;
       }
       switch (state) {
-        case State::kQuoted:
-          if (c == rules.quote) state = State::kQuoteInQuoted;
+        case State::kQuoted: {
+          // Runs of quoted bytes are skipped whole (no record starts there).
+          const void* hit = std::memchr(bytes.data() + i, rules.quote, bytes.size() - i);
+          if (hit == nullptr) {
+            i = bytes.size();
+            continue;
+          }
+          i = static_cast<size_t>(static_cast<const char*>(hit) - bytes.data());
+          state = State::kQuoteInQuoted;
           continue;
+        }
         case State::kQuoteInQuoted:
           if (c == rules.quote) {  // a doubled quote: still quoted
             state = State::kQuoted;
@@ -111,6 +125,9 @@ Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64
           state = State::kUnquoted;
           break;
         case State::kUnquoted:
+          while (i < bytes.size() && !special[static_cast<uint8_t>(bytes[i])]) ++i;
+          if (i == bytes.size()) continue;
+          c = bytes[i];
           if (rules.quoting && rules.quote_anywhere && c == rules.quote) {
             state = State::kQuoted;
             continue;
