@@ -13,7 +13,6 @@ namespace sluice::sources::dms {
 
 namespace {
 
-constexpr int64_t kScanChunk = int64_t{1} << 20;
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 std::string_view View(const arrow::Buffer& b) {
@@ -70,7 +69,9 @@ CsvRecordRules DmsCsvRules(const DmsSettings& settings, bool cdc_txn) {
 // (formats/csv/csv_decoder.h), carried across chunks: a line end outside a
 // quoted field ends a record (CRLF is one line end).
 Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64_t size,
-                                        int64_t part_bytes, const CsvRecordRules& rules) {
+                                        int64_t part_bytes, const CsvRecordRules& rules,
+                                        int64_t chunk_bytes) {
+  if (chunk_bytes <= 0) return Status::Invalid("chunk size ", chunk_bytes, " is not positive");
   if (part_bytes <= 0) return Status::Invalid("part size ", part_bytes, " is not positive");
   enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterCr };
   BoundsBuilder builder(size, part_bytes);
@@ -81,12 +82,16 @@ Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64
   bool special[256] = {};
   special[static_cast<uint8_t>(rules.delimiter)] = special['\r'] = special['\n'] = true;
   if (rules.quoting && rules.quote_anywhere) special[static_cast<uint8_t>(rules.quote)] = true;
-  for (int64_t at = 0; at < size; at += kScanChunk) {
-    ARROW_ASSIGN_OR_RAISE(auto chunk, file->ReadAt(at, std::min(kScanChunk, size - at)));
+  // The byte order mark belongs to the first record (which starts at 0).
+  int64_t from = 0;
+  if (size >= static_cast<int64_t>(kBom.size())) {
+    ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(0, static_cast<int64_t>(kBom.size())));
+    if (View(*head) == kBom) from = static_cast<int64_t>(kBom.size());
+  }
+  for (int64_t at = from; at < size; at += chunk_bytes) {
+    ARROW_ASSIGN_OR_RAISE(auto chunk, file->ReadAt(at, std::min(chunk_bytes, size - at)));
     std::string_view bytes = View(*chunk);
     size_t i = 0;
-    // The byte order mark belongs to the first record.
-    if (at == 0 && bytes.substr(0, kBom.size()) == kBom) i = kBom.size();
     for (; i < bytes.size(); ++i) {
       char c = bytes[i];
       if (state == State::kAfterCr) {

@@ -61,10 +61,11 @@ struct CsvPartBounds {
   int64_t head_end = 0;
 };
 
-/// Scans `file` (`size` bytes) in fixed-size chunks for the bounds of parts
-/// of `part_bytes` (> 0).
+/// Scans `file` (`size` bytes) in reads of `chunk_bytes` for the bounds of
+/// parts of `part_bytes` (> 0); memory: one chunk and the bounds.
 Result<CsvPartBounds> ScanCsvPartBounds(arrow::io::RandomAccessFile* file, int64_t size,
-                                        int64_t part_bytes, const CsvRecordRules& rules);
+                                        int64_t part_bytes, const CsvRecordRules& rules,
+                                        int64_t chunk_bytes = int64_t{1} << 20);
 
 /// A stream's scans, by (file, size, mtime, part size); thread-safe. Parts
 /// of one file decoded at the same time wait for one scan. Keeps the most
