@@ -102,20 +102,21 @@ std::string FieldText(std::string_view input, const FieldSpan& field, char quote
   return text;
 }
 
-std::string ProblemText(const ScannedRecord& record, int64_t input_size) {
+std::string ProblemText(const ScannedRecord& record, int64_t input_size, int64_t offset) {
   const int64_t field = record.problem_field + 1;
   switch (record.problem) {
     case RecordProblem::kStrayQuote:
       return "field " + std::to_string(field) + ": quote inside an unquoted field (byte " +
-             std::to_string(record.problem_offset) + ")";
+             std::to_string(record.problem_offset + offset) + ")";
     case RecordProblem::kAfterQuote:
       return "field " + std::to_string(field) +
              ": bytes after the closing quote, before the next delimiter or end of line "
              "(byte " +
-             std::to_string(record.problem_offset) + ")";
+             std::to_string(record.problem_offset + offset) + ")";
     case RecordProblem::kUnclosedQuote:
       return "field " + std::to_string(field) + ": the quote opened at byte " +
-             std::to_string(record.problem_offset) + " is never closed; the rest of the input (" +
+             std::to_string(record.problem_offset + offset) +
+             " is never closed; the rest of the input (" +
              std::to_string(input_size - record.begin) + " bytes) is one error";
     case RecordProblem::kNone:
       break;
@@ -151,7 +152,8 @@ Result<std::vector<std::string>> HeaderNames(std::string_view input,
                                              const std::vector<FieldSpan>& fields,
                                              const ScannedRecord& record, char quote) {
   if (record.problem != RecordProblem::kNone) {
-    return Status::Invalid("CSV header: ", ProblemText(record, static_cast<int64_t>(input.size())));
+    return Status::Invalid("CSV header: ",
+                           ProblemText(record, static_cast<int64_t>(input.size()), 0));
   }
   if (record.begin == record.end) return Status::Invalid("CSV header: the first line is blank");
   std::vector<std::string> names;
@@ -322,7 +324,7 @@ Result<CsvTable> DecodeCsv(std::string_view bytes, const CsvOptions& options) {
     CsvRowError error;
     error.record = record_index;
     error.line = lines.LineAt(bad.begin);
-    error.byte_offset = bad.begin;
+    error.byte_offset = bad.begin + options.offset;
     error.reason = std::move(reason);
     error.raw = std::string(bytes.substr(
         static_cast<size_t>(bad.begin),
@@ -336,7 +338,7 @@ Result<CsvTable> DecodeCsv(std::string_view bytes, const CsvOptions& options) {
     // A blank line can only be a record of a one-column table.
     if (record.begin == record.end && num_columns != 1) continue;
     if (record.problem != RecordProblem::kNone) {
-      add_error(record, ProblemText(record, size));
+      add_error(record, ProblemText(record, size, options.offset));
     } else if (record.field_count != static_cast<int64_t>(num_columns)) {
       add_error(record, "expected " + std::to_string(num_columns) + " fields, found " +
                             std::to_string(record.field_count));
@@ -354,7 +356,7 @@ Result<CsvTable> DecodeCsv(std::string_view bytes, const CsvOptions& options) {
                             table.column_names[bad_field] + "') is not valid UTF-8");
     } else {
       ARROW_RETURN_NOT_OK(columns.AppendRow(fields));
-      table.record_offsets.push_back(record.begin);
+      table.record_offsets.push_back(record.begin + options.offset);
       if (table.record_offsets.size() == kSampleRows && pos < size) {
         // Size the columns for the whole input from what the sample holds:
         // growing by doubling would copy every column buffer ~log2(n) times.

@@ -68,6 +68,11 @@ struct CsvOptions {
   /// DMS CsvNoSupValue: an unquoted field equal to it is reported in
   /// CsvTable::unsupplied. Must differ from null_value; unset: no field is.
   std::optional<std::string> no_sup_value;
+  /// Where the input starts in its file: added to every byte offset the
+  /// decoder reports (CsvRowError::byte_offset, record_offsets, offsets in
+  /// reasons), so a piece of a file reports the file's offsets. Lines still
+  /// count from the input's start.
+  int64_t offset = 0;
   /// CsvRowError::raw keeps at most this many bytes of the record.
   int64_t max_error_raw_bytes = int64_t{64} << 10;
   arrow::MemoryPool* pool = nullptr;  // nullptr: arrow::default_memory_pool()

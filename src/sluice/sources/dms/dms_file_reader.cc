@@ -5,11 +5,14 @@
 #include <arrow/io/memory.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
+#include <parquet/metadata.h>
 #include <parquet/properties.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "sluice/formats/csv/csv_decoder.h"
 #include "sluice/formats/json/gzip.h"
@@ -59,10 +62,56 @@ Result<DmsFileRows> ReadParquet(const std::shared_ptr<arrow::Buffer>& bytes,
   }
 }
 
-// The same rows as ReadParquet, through ranged reads of `file`.
+// Where a row group starts in its file: its first column chunk (the
+// dictionary page, else the first data page). Writers leave
+// RowGroup.file_offset unset (pyarrow) or wrong, so it is not used.
+int64_t RowGroupStart(const parquet::RowGroupMetaData& group) {
+  int64_t start = INT64_MAX;
+  for (int c = 0; c < group.num_columns(); ++c) {
+    auto chunk = group.ColumnChunk(c);
+    int64_t at = chunk->data_page_offset();
+    // Offset 0 is the magic: some writers set an absent dictionary's to it.
+    if (chunk->has_dictionary_page() && chunk->dictionary_page_offset() > 0) {
+      at = std::min(at, chunk->dictionary_page_offset());
+    }
+    start = std::min(start, at);
+  }
+  return start;
+}
+
+// The row groups of a part [begin, end), and the file row number of each
+// one's first row.
+struct RowGroupPick {
+  std::vector<int> groups;
+  std::vector<int64_t> first_rows;
+};
+
+RowGroupPick PickRowGroups(const parquet::FileMetaData& meta, int64_t begin, int64_t end) {
+  RowGroupPick pick;
+  int64_t row = 0;
+  for (int g = 0; g < meta.num_row_groups(); ++g) {
+    auto group = meta.RowGroup(g);
+    int64_t start = RowGroupStart(*group);
+    if (start >= begin && start < end) {
+      pick.groups.push_back(g);
+      pick.first_rows.push_back(row);
+    }
+    row += group->num_rows();
+  }
+  return pick;
+}
+
+// The same rows as ReadParquet, through ranged reads of `file`; with a
+// `range`, only the row groups that start in it (first_row and row numbers
+// then the file's).
 Result<DmsFileRows> ReadParquetFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
-                                    const std::string& where) {
+                                    const std::string& where,
+                                    std::optional<std::pair<int64_t, int64_t>> range) {
   constexpr int64_t kPart = 65'536;
+  // A file-level problem belongs to the whole file: to its first part.
+  auto file_bad = [&](std::string reason) {
+    return range && range->first > 0 ? DmsFileRows{} : FileBad(where, 0, std::move(reason));
+  };
   try {
     parquet::ArrowReaderProperties arrow_props;
     arrow_props.set_batch_size(kPart);
@@ -70,16 +119,37 @@ Result<DmsFileRows> ReadParquetFrom(const std::shared_ptr<arrow::io::RandomAcces
     arrow_props.set_pre_buffer(true);
     parquet::arrow::FileReaderBuilder builder;
     auto st = builder.Open(file, parquet::default_reader_properties());
-    if (!st.ok()) return FileBad(where, 0, "not a readable Parquet file: " + st.message());
+    if (!st.ok()) return file_bad("not a readable Parquet file: " + st.message());
     auto reader = builder.properties(arrow_props)->Build();
     if (!reader.ok()) {
-      return FileBad(where, 0, "not a readable Parquet file: " + reader.status().message());
+      return file_bad("not a readable Parquet file: " + reader.status().message());
     }
-    auto batches = (*reader)->GetRecordBatchReader();
+    std::optional<RowGroupPick> pick;
+    if (range) {
+      pick = PickRowGroups(*(*reader)->parquet_reader()->metadata(), range->first, range->second);
+      if (pick->groups.empty()) return DmsFileRows{};
+    }
+    auto batches =
+        pick ? (*reader)->GetRecordBatchReader(pick->groups) : (*reader)->GetRecordBatchReader();
     if (!batches.ok()) {
-      return FileBad(where, 0, "corrupt Parquet file: " + batches.status().message());
+      return file_bad("corrupt Parquet file: " + batches.status().message());
     }
     DmsFileRows out;
+    // Rows read so far, and the file row of each picked group's first row:
+    // row groups in index order need no more than first_row.
+    int64_t read = 0;
+    std::vector<int64_t> group_read_starts;  // rows read before each picked group
+    bool in_order = true;
+    if (pick) {
+      out.first_row = pick->first_rows.front();
+      int64_t acc = 0;
+      for (size_t i = 0; i < pick->groups.size(); ++i) {
+        group_read_starts.push_back(acc);
+        in_order = in_order && pick->first_rows[i] - pick->first_rows[0] == acc;
+        auto rows = (*reader)->parquet_reader()->metadata()->RowGroup(pick->groups[i])->num_rows();
+        acc += rows;
+      }
+    }
     while (true) {
       auto batch = (*batches)->Next();
       if (!batch.ok())
@@ -87,12 +157,21 @@ Result<DmsFileRows> ReadParquetFrom(const std::shared_ptr<arrow::io::RandomAcces
       if (!*batch) break;
       if ((*batch)->num_rows() == 0) continue;
       DmsRawRows part;
+      if (!in_order) {
+        // Picked groups with unpicked ones between them: each row's own.
+        for (int64_t r = 0; r < (*batch)->num_rows(); ++r, ++read) {
+          size_t g = static_cast<size_t>(
+              std::upper_bound(group_read_starts.begin(), group_read_starts.end(), read) -
+              group_read_starts.begin() - 1);
+          part.row_numbers.push_back(pick->first_rows[g] + (read - group_read_starts[g]));
+        }
+      }
       part.batch = std::move(*batch);
       out.parts.push_back(std::move(part));
     }
     return out;
   } catch (const std::exception& e) {
-    return FileBad(where, 0, std::string("corrupt Parquet file: ") + e.what());
+    return file_bad(std::string("corrupt Parquet file: ") + e.what());
   }
 }
 
@@ -154,25 +233,48 @@ std::vector<Record> SplitRecords(std::string_view text, char delim, bool quoting
   return out;
 }
 
-Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
-                            const DmsSettings& settings, const std::vector<std::string>& names) {
+formats::csv::CsvOptions CsvOptionsOf(const DmsSettings& settings) {
   formats::csv::CsvOptions o;
   o.delimiter = settings.csv_delimiter;
   o.header = settings.csv_header;
-  o.column_names = names;
   o.null_value = settings.csv_null;
   o.no_sup_value = settings.csv_no_sup_value;
   o.quoting = settings.csv_rfc4180;
+  return o;
+}
+
+// `text` starts at byte `offset` of its file; without a header (or after
+// it: offset > 0) its columns are `names`. A row's number is its record's
+// place among the data records (malformed ones included), so that it is the
+// same whether the file is read whole or in parts.
+Result<DmsFileRows> ReadCsv(std::string_view text, const std::string& where,
+                            const DmsSettings& settings, const std::vector<std::string>& names,
+                            int64_t offset = 0) {
+  formats::csv::CsvOptions o = CsvOptionsOf(settings);
+  o.header = settings.csv_header && names.empty();
+  o.column_names = names;
+  o.offset = offset;
   auto decoded = formats::csv::DecodeCsv(text, o);
   if (!decoded.ok()) {
     if (decoded.status().IsNotImplemented()) return decoded.status();
     return FileBad(where, 0, "unreadable CSV: " + decoded.status().message());
   }
   DmsFileRows out;
+  DmsRawRows part;
+  if (!decoded->errors.empty()) {
+    // Malformed records are not rows but keep their numbers.
+    size_t e = 0;
+    for (size_t r = 0; r < decoded->record_offsets.size(); ++r) {
+      while (e < decoded->errors.size() &&
+             decoded->errors[e].byte_offset < decoded->record_offsets[r]) {
+        ++e;
+      }
+      part.row_numbers.push_back(static_cast<int64_t>(r + e));
+    }
+  }
   for (auto& e : decoded->errors) {
     out.bad.push_back({where, e.byte_offset, std::move(e.reason), std::move(e.raw)});
   }
-  DmsRawRows part;
   part.batch = decoded->batch;
   part.unsupplied = std::move(decoded->unsupplied);
   part.offsets = std::move(decoded->record_offsets);
@@ -253,9 +355,23 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
     rows.bad.push_back(std::move(*bad));
     return rows;
   }
+  return ReadDmsCsvText(View(*data), View(*data), 0, file, where, settings, schema);
+}
+
+Result<DmsFileRows> ReadDmsCsvText(std::string_view text, std::string_view head, int64_t offset,
+                                   const DmsFileName& file, const std::string& where,
+                                   const DmsSettings& settings, const DmsTableSchema& schema) {
   std::vector<std::string> names;
-  if (!settings.csv_header) {
-    auto first = SplitRecords(View(*data), settings.csv_delimiter, settings.csv_rfc4180, 0, 1);
+  if (settings.csv_header) {
+    if (offset > 0) {
+      // The records of a part: the columns are the file's header.
+      auto header = formats::csv::DecodeCsv(head, CsvOptionsOf(settings));
+      if (!header.ok()) return FileBad(where, 0, "unreadable CSV: " + header.status().message());
+      names = std::move(header->column_names);
+      if (names.empty()) return DmsFileRows{};
+    }
+  } else {
+    auto first = SplitRecords(head, settings.csv_delimiter, settings.csv_rfc4180, 0, 1);
     if (first.empty()) return DmsFileRows{};
     names =
         HeaderlessNames(settings, schema, HeaderlessHasOp(settings, file.kind), first[0].fields);
@@ -266,7 +382,7 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
                          std::to_string(schema.columns.size()) + ")");
     }
   }
-  return ReadCsv(View(*data), where, settings, names);
+  return ReadCsv(text, where, settings, names, offset);
 }
 
 Result<DmsFileRows> ReadDmsFileFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
@@ -274,10 +390,36 @@ Result<DmsFileRows> ReadDmsFileFrom(const std::shared_ptr<arrow::io::RandomAcces
                                     const DmsSettings& settings, const DmsTableSchema& schema) {
   if (name.parquet && size >= 2) {
     ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(0, 2));
-    if (!formats::json::IsGzip(View(*head))) return ReadParquetFrom(file, where);
+    if (!formats::json::IsGzip(View(*head))) return ReadParquetFrom(file, where, std::nullopt);
   }
   ARROW_ASSIGN_OR_RAISE(auto bytes, file->ReadAt(0, size));
   return ReadDmsFile(bytes, name, where, settings, schema);
+}
+
+void AddFileChanges(const DmsFileRows& rows, DmsFileContext fctx, const DmsSettings& settings,
+                    const DmsTableSchema& schema, const std::string& label, TableChanges* out) {
+  fctx.first_row = rows.first_row;
+  for (const auto& part : rows.parts) {
+    auto converted = ToChanges(part, fctx, settings, schema);
+    if (!converted.ok()) {
+      // A file this source cannot take at all (a reserved column name).
+      out->bad.push_back({label, fctx.first_row, converted.status().message(), ""});
+    } else {
+      for (auto& b : converted->bad) {
+        b.where = label;
+        out->bad.push_back(std::move(b));
+      }
+      if (converted->batch && converted->batch->num_rows() > 0) {
+        out->batches.push_back(std::move(converted->batch));
+      }
+    }
+    fctx.first_row += part.batch->num_rows();
+  }
+}
+
+Result<DmsFileRows> ReadDmsParquetPart(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                       int64_t begin, int64_t end, const std::string& where) {
+  return ReadParquetFrom(file, where, std::make_pair(begin, end));
 }
 
 Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
@@ -355,6 +497,7 @@ Result<DmsTxnRows> ReadCdcTxnFile(const std::shared_ptr<arrow::Buffer>& bytes,
     }
     for (auto& part : rows.parts) {
       // The records that decoded: their places in the file.
+      part.row_numbers.clear();
       for (auto& off : part.offsets) {
         auto pos = std::upper_bound(g.starts.begin(), g.starts.end(), off) - g.starts.begin() - 1;
         part.row_numbers.push_back(g.row_numbers[static_cast<size_t>(pos)]);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct DmsFileRows {
   /// Batches of at most ~64k rows each (row counts add up in file order).
   std::vector<DmsRawRows> parts;
   std::vector<BadRecord> bad;
+  /// The file row number of the first row of `parts` (0 but for a part of
+  /// a file, dms_file_parts.h).
+  int64_t first_row = 0;
 };
 
 /// Reads a table file (full load or CDC). `schema` gives header-less CSV
@@ -45,6 +49,30 @@ Result<DmsFileRows> ReadDmsFile(const std::shared_ptr<arrow::Buffer>& bytes,
 Result<DmsFileRows> ReadDmsFileFrom(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
                                     int64_t size, const DmsFileName& name, const std::string& where,
                                     const DmsSettings& settings, const DmsTableSchema& schema);
+
+/// The rows of the row groups of a Parquet table file that start in
+/// [begin, end) (a part, dms_file_parts.h), through ranged reads of `file`
+/// as ReadDmsFileFrom; `first_row` counts the rows of the row groups before
+/// them. A file whose footer cannot be read gives its BadRecord only to the
+/// part at 0.
+Result<DmsFileRows> ReadDmsParquetPart(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                       int64_t begin, int64_t end, const std::string& where);
+
+/// ReadDmsFile of CSV text (decompressed) that starts at byte `offset` of
+/// its file: the whole file (offset 0), or the records of a part (offset >
+/// 0: its columns are then the header's, or the header-less layout, of the
+/// file's first record, in `head`, the file's first bytes). Offsets are the
+/// file's; row numbers count the data records of `text` (malformed ones
+/// included, blank lines not).
+Result<DmsFileRows> ReadDmsCsvText(std::string_view text, std::string_view head, int64_t offset,
+                                   const DmsFileName& file, const std::string& where,
+                                   const DmsSettings& settings, const DmsTableSchema& schema);
+
+/// The change rows (ToChanges) of a file's (or a part's) raw rows, from
+/// row rows.first_row on, added to `out`: dead letters name `label` (the
+/// part), rows the file (fctx.where).
+void AddFileChanges(const DmsFileRows& rows, DmsFileContext fctx, const DmsSettings& settings,
+                    const DmsTableSchema& schema, const std::string& label, TableChanges* out);
 
 /// The columns of a header-less CSV record of `field_count` fields, in the
 /// order DMS writes them: Op (when `op`), the timestamp column, the

@@ -6,7 +6,9 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 
+#include "sluice/formats/json/gzip.h"
 #include "sluice/sources/dms/dms_changes.h"
+#include "sluice/sources/dms/dms_file_parts.h"
 #include "sluice/sources/dms/dms_file_reader.h"
 #include "sluice/sources/dms/dms_names.h"
 #include "sluice/sources/dms/dms_settings.h"
@@ -19,6 +21,17 @@ namespace {
 std::string BaseName(const std::string& path) {
   auto slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Splitting a file (dms_file_parts.h): by its name, gzip never. A file whose
+// bytes are gzip under a plain name (the whole-file readers gunzip by
+// content) is read whole by its first part, and its other parts are empty.
+bool SplitsFile(const std::optional<DmsFileName>& name) { return name && !name->gzip; }
+
+Result<bool> GzipContent(arrow::io::RandomAccessFile* file, int64_t size) {
+  if (size < 2) return false;
+  ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(0, 2));
+  return formats::json::IsGzip(std::string_view(reinterpret_cast<const char*>(head->data()), 2));
 }
 
 class DmsStream : public FileStream {
@@ -95,6 +108,34 @@ class DmsStream : public FileStream {
     return Changes(unit, *name, std::move(rows), ctx);
   }
 
+  bool SplitsIntoParts(const Unit& unit) const override {
+    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet));
+  }
+
+  Result<DecodedUnit> DecodeFilePart(const Unit& unit,
+                                     std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                     const DecodeContext& ctx) const override {
+    auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
+    if (!name) return unit.part == 0 ? NotDataFile(unit) : DecodedUnit{};
+    const std::string where = Where(unit.Label());
+    DmsFileRows rows;
+    ARROW_ASSIGN_OR_RAISE(bool gzip, GzipContent(file.get(), unit.file_bytes));
+    if (gzip) {
+      if (unit.part == 0) {
+        ARROW_ASSIGN_OR_RAISE(
+            rows, ReadDmsFileFrom(file, unit.file_bytes, *name, where, settings_, schema_));
+      }
+    } else if (name->parquet) {
+      ARROW_ASSIGN_OR_RAISE(rows, ReadDmsParquetPart(file, unit.begin(), unit.end(), where));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto bounds,
+                            csv_bounds_.Get(unit, file.get(), DmsCsvRules(settings_, false)));
+      ARROW_ASSIGN_OR_RAISE(
+          rows, ReadDmsCsvPart(file.get(), unit, *bounds, *name, where, settings_, schema_));
+    }
+    return Changes(unit, *name, std::move(rows), ctx);
+  }
+
  private:
   DecodedUnit NotDataFile(const Unit& unit) const {
     DecodedUnit out;
@@ -106,34 +147,21 @@ class DmsStream : public FileStream {
     return out;
   }
 
-  /// The change rows of a file's raw rows.
+  /// The change rows of a file's (or part's) raw rows.
   Result<DecodedUnit> Changes(const Unit& unit, const DmsFileName& file, DmsFileRows rows,
                               const DecodeContext& ctx) const {
-    const std::string where = Where(unit.name);
     DecodedUnit out;
     TableChanges changes;
     changes.table = table_;
     changes.primary_keys = schema_.primary_keys;
     changes.bad = std::move(rows.bad);
     DmsFileContext fctx;
-    fctx.where = where;
+    fctx.where = Where(unit.name);
     fctx.ordinal = unit.ordinal;
     fctx.kind = file.kind;
     fctx.file_time_ms = file.time_ms;
     fctx.ingested_at_us = ctx.ingested_at_us;
-    for (const auto& part : rows.parts) {
-      auto converted = ToChanges(part, fctx, settings_, schema_);
-      if (!converted.ok()) {
-        // A file this source cannot take at all (a reserved column name).
-        changes.bad.push_back({where, fctx.first_row, converted.status().message(), ""});
-      } else {
-        for (auto& b : converted->bad) changes.bad.push_back(std::move(b));
-        if (converted->batch && converted->batch->num_rows() > 0) {
-          changes.batches.push_back(std::move(converted->batch));
-        }
-      }
-      fctx.first_row += part.batch->num_rows();
-    }
+    AddFileChanges(rows, std::move(fctx), settings_, schema_, Where(unit.Label()), &changes);
     out.tables.push_back(std::move(changes));
     return out;
   }
@@ -141,6 +169,7 @@ class DmsStream : public FileStream {
   DmsSettings settings_;
   SourceTable table_;
   DmsTableSchema schema_;
+  CsvPartBoundsCache csv_bounds_;
 };
 
 // The CdcPath folder of PreserveTransactions: CDC_TXN files holding rows of
@@ -180,9 +209,38 @@ class DmsTxnStream : public FileStream {
 
   Result<DecodedUnit> DecodeFile(const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes,
                                  const DecodeContext& ctx) const override {
-    const std::string where = Where(unit.name);
+    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCdcTxnFile(bytes, Where(unit.name), settings_, schemas_));
+    return Changes(unit, std::move(rows), ctx);
+  }
+
+  bool SplitsIntoParts(const Unit& unit) const override {
+    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet));
+  }
+
+  Result<DecodedUnit> DecodeFilePart(const Unit& unit,
+                                     std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                     const DecodeContext& ctx) const override {
+    const std::string where = Where(unit.Label());
+    ARROW_ASSIGN_OR_RAISE(bool gzip, GzipContent(file.get(), unit.file_bytes));
+    DmsTxnRows rows;
+    if (gzip) {
+      if (unit.part == 0) {
+        ARROW_ASSIGN_OR_RAISE(auto bytes, file->ReadAt(0, unit.file_bytes));
+        ARROW_ASSIGN_OR_RAISE(rows, ReadCdcTxnFile(bytes, where, settings_, schemas_));
+      }
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto bounds,
+                            csv_bounds_.Get(unit, file.get(), DmsCsvRules(settings_, true)));
+      ARROW_ASSIGN_OR_RAISE(rows,
+                            ReadCdcTxnPart(file.get(), unit, *bounds, where, settings_, schemas_));
+    }
+    return Changes(unit, std::move(rows), ctx);
+  }
+
+ private:
+  /// The change rows of a file's (or part's) records, per table.
+  Result<DecodedUnit> Changes(const Unit& unit, DmsTxnRows rows, const DecodeContext& ctx) const {
     auto name = ParseDmsFileName(BaseName(unit.name), settings_.parquet);
-    ARROW_ASSIGN_OR_RAISE(auto rows, ReadCdcTxnFile(bytes, where, settings_, schemas_));
     DecodedUnit out;
     out.bad = std::move(rows.bad);
     static const DmsTableSchema kNone;
@@ -194,30 +252,21 @@ class DmsTxnStream : public FileStream {
       changes.primary_keys = schema.primary_keys;
       changes.bad = std::move(entry.second.bad);
       DmsFileContext fctx;
-      fctx.where = where;
+      fctx.where = Where(unit.name);
       fctx.ordinal = unit.ordinal;
       fctx.kind = DmsFileKind::kCdc;
       fctx.file_time_ms = name ? name->time_ms : std::nullopt;
       fctx.ingested_at_us = ctx.ingested_at_us;
-      for (const auto& part : entry.second.parts) {
-        auto converted = ToChanges(part, fctx, settings_, schema);
-        if (!converted.ok()) {
-          changes.bad.push_back({where, 0, converted.status().message(), ""});
-          continue;
-        }
-        for (auto& b : converted->bad) changes.bad.push_back(std::move(b));
-        if (converted->batch && converted->batch->num_rows() > 0) {
-          changes.batches.push_back(std::move(converted->batch));
-        }
-      }
+      AddFileChanges(entry.second, std::move(fctx), settings_, schema, Where(unit.Label()),
+                     &changes);
       out.tables.push_back(std::move(changes));
     }
     return out;
   }
 
- private:
   DmsSettings settings_;
   std::map<std::string, DmsTableSchema> schemas_;
+  CsvPartBoundsCache csv_bounds_;
 };
 
 class DmsSource : public Source {
