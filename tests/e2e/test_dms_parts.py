@@ -42,7 +42,8 @@ def committed_units(sc: Scenario, rows) -> list:
             for line in f.read_text().splitlines():
                 info = json.loads(line).get("commitInfo")
                 if info and info.get("operation") == "WRITE":
-                    out += (info.get("operationParameters") or {}).get("units", [])
+                    out += [f"{q}/{u}" for u in
+                            (info.get("operationParameters") or {}).get("units", [])]
     return out
 
 

@@ -80,6 +80,10 @@ class DmsStream : public FileStream {
                                                   const std::shared_ptr<arrow::Buffer>&) override {
     return table_;
   }
+  Result<std::optional<SourceTable>> IdentifyFilePart(
+      const Unit&, std::shared_ptr<arrow::io::RandomAccessFile>) override {
+    return table_;
+  }
 
   Result<DecodedUnit> DecodeFile(const Unit& unit, const std::shared_ptr<arrow::Buffer>& bytes,
                                  const DecodeContext& ctx) const override {
