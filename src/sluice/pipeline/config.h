@@ -60,7 +60,7 @@ struct Config {
   int64_t settle_ms = 2'000;
   /// File sources: a file larger than this is ingested in parts of this many
   /// bytes (each its own unit; formats that can be split); 0: never split.
-  int64_t file_part_bytes = int64_t{128} << 20;
+  int64_t file_part_bytes = int64_t{64} << 20;
   int64_t incomplete_timeout_ms = 30'000;
   /// Stream time after which a time folder is sealed into the cursor's
   /// watermark, and how often sealed folders are checked for late files.

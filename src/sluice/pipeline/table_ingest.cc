@@ -358,7 +358,9 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
   }
   ARROW_ASSIGN_OR_RAISE(auto committed, delta::WriteTable(*log_, table, options));
   snapshot_ = committed.snapshot;
-  tail_.Remember(committed.version, table);
+  // Only a table with keys has merged or history tables to read its tail;
+  // a keyless log table would hold its last million rows for nothing.
+  if (keys_known_ && !keys_.empty()) tail_.Remember(committed.version, table);
   result.units = static_cast<int64_t>(batch.units.size());
   result.version = committed.version;
   return Status::OK();

@@ -54,7 +54,7 @@ struct FileStreamOptions {
   int64_t incomplete_timeout_ms = 30'000;
   /// A file larger than this is ingested in parts (when its format can be
   /// split): a batch then holds at most a part of it. 0: never split.
-  int64_t part_bytes = int64_t{128} << 20;
+  int64_t part_bytes = int64_t{64} << 20;
   /// Stream time after which a folder is sealed into the watermark.
   int64_t late_window_ms = 24LL * 3600 * 1000;
   int64_t late_check_interval_ms = 10LL * 60 * 1000;
