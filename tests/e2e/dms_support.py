@@ -19,8 +19,10 @@ import collections
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -269,3 +271,48 @@ def read_dead_letters(sink: Path, qualified: str) -> List[dict]:
 
 def dump(obj) -> str:
     return json.dumps(obj, default=str)[:2000]
+
+
+def log_commits(sc: "Scenario", tables) -> int:
+    """Log-table commits so far, over `tables`."""
+    return sum(len(list((sc.table_path(q, "_log") / "_delta_log").glob("*.json")))
+               for q in tables if (sc.table_path(q, "_log") / "_delta_log").is_dir())
+
+
+def kill_runs(sc: "Scenario", tables, env: dict, rng, log_path: Path, kills_wanted: int,
+              max_commits_between: int, drained_at: int = 0, seconds: float = 120):
+    """Starts `sluice run` again and again, each run SIGKILLed at a random
+    instant: after a random number (1..max_commits_between) of new log
+    commits, so kills land all along the stream however fast the machine, or
+    at a random time, so they land during start-up and between commits too,
+    whichever comes first. Stops after `kills_wanted` kills, or once
+    `drained_at` (> 0) log commits are there. Returns (kills, runs, log
+    commits after each run)."""
+    kills, runs, progress = 0, 0, []
+    deadline = time.monotonic() + seconds
+    window = 4.0  # widened after a run that committed nothing (a loaded machine)
+    with open(log_path, "w") as log:
+        while kills < kills_wanted and time.monotonic() < deadline:
+            before = log_commits(sc, tables)
+            if drained_at and before >= drained_at:
+                break
+            proc = subprocess.Popen([SLUICE, "run", "--config", str(sc.config)], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+            runs += 1
+            after_commits = rng.randint(1, max_commits_between)
+            # the first runs wait out the settle interval of the fresh files
+            kill_at = time.monotonic() + rng.uniform(0.05, window)
+            while proc.poll() is None and time.monotonic() < kill_at:
+                if log_commits(sc, tables) - before >= after_commits:
+                    time.sleep(rng.uniform(0.0, 0.03))
+                    break
+                time.sleep(0.01)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+            assert proc.returncode in (-signal.SIGKILL, 0), f"run exited {proc.returncode}"
+            progress.append(log_commits(sc, tables))
+            window = 4.0 if progress[-1] > before else min(window * 1.5, 20.0)
+    return kills, runs, progress
+

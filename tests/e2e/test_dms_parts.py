@@ -12,15 +12,11 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
-import time
 
 import pytest
 
-from conftest import SLUICE
-from dms_support import (Scenario, check_history, check_log, check_merged, dms_env, model,
-                         require_dms_source)
+from dms_support import (Scenario, check_history, check_log, check_merged, dms_env, kill_runs,
+                         model, require_dms_source)
 
 PARTS_ENV = dict(SLUICE_SOURCE_FILE_PART_BYTES="1500", SLUICE_SOURCE_SETTLE_INTERVAL="0s",
                  SLUICE_SOURCE_INCOMPLETE_TIMEOUT="0s")
@@ -80,31 +76,8 @@ def test_dms_parts_exactly_once_under_sigkill(tmp_path):
                   SLUICE_SOURCE_POLL_INTERVAL="100ms", **PARTS_ENV)
     seed = int(os.environ.get("E2E_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    log_dirs = [sc.table_path(q, "_log") / "_delta_log" for q in rows]
-
-    def commits():
-        return sum(len(list(d.glob("*.json"))) for d in log_dirs if d.is_dir())
-
-    kills, progress = 0, []
-    deadline = time.monotonic() + 120
-    with open(tmp_path / "runs.log", "w") as log:
-        while kills < 12 and time.monotonic() < deadline:
-            before = commits()
-            proc = subprocess.Popen([SLUICE, "run", "--config", str(sc.config)], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            after_commits = rng.randint(1, 25)
-            kill_at = time.monotonic() + rng.uniform(0.05, 4.0)
-            while proc.poll() is None and time.monotonic() < kill_at:
-                if commits() - before >= after_commits:
-                    time.sleep(rng.uniform(0.0, 0.03))
-                    break
-                time.sleep(0.01)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait()
-            assert proc.returncode in (-signal.SIGKILL, 0), f"run exited {proc.returncode} (seed {seed})"
-            progress.append(commits())
+    kills, _, progress = kill_runs(sc, rows, env, rng, tmp_path / "runs.log", kills_wanted=12,
+                                   max_commits_between=25)
     print(f"kill seed {seed}: {kills} kills, log commits after each {progress}")
     sc.run_once(**PARTS_ENV, SLUICE_SOURCE_MAX_FILES_PER_BATCH="1")
     units = committed_units(sc, rows)

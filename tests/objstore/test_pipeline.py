@@ -333,6 +333,7 @@ def test_large_files_in_parts_from_a_bucket(source_kind, request, tmp_path, empt
     store.upload_tree(bucket, "out", src)
     sink = str(tmp_path / "lake")
     env = both_env(store, DELTA_TABLE_PATH=sink, SLUICE_SOURCE_FILE_PART_BYTES="3000",
+                   SLUICE_SINK_MERGE_MODE="copy_on_write",
                    SLUICE_PIPELINE_MERGE_INTERVAL="0s", **source_settings(store, bucket, "out"))
     run_once(env, empty_config)
     from deltalake import DeltaTable
