@@ -688,17 +688,21 @@ def test_bad_json_input_goes_to_dead_letters(tmp_path, empty_config):
 # the reference.
 
 
-@pytest.mark.parametrize("fmt,codec", [("avro", "null"), ("avro", "deflate"), ("json", None)])
+@pytest.mark.parametrize("fmt,codec", [("avro", "null"), ("avro", "deflate"), ("json", None),
+                                       ("json", "gzip")])
 def test_files_in_parts(tmp_path, empty_config, fmt, codec):
     src, sink = tmp_path / "src", tmp_path / "sink"
     opts = dict(tables=2, rows_per_table=60, changes_per_table=200, seed=29, late_files=0,
                 format=fmt, avro_sync_interval=400, files_per_minute=1)
-    if codec:
+    if codec == "gzip":
+        opts["json_gzip"] = True  # .jsonl.gz: parts of the spooled content
+    elif codec:
         opts["codec"] = codec
     gen(src, **opts)
     expected = Expected(src)
     env = sluice_env(src, sink, READ_FORMAT=fmt, SLUICE_SOURCE_FILE_PART_BYTES=4000,
-                     SLUICE_SOURCE_SETTLE_INTERVAL="0s", SLUICE_SOURCE_INCOMPLETE_TIMEOUT="0s")
+                     SLUICE_SOURCE_SETTLE_INTERVAL="0s", SLUICE_SOURCE_INCOMPLETE_TIMEOUT="0s",
+                     SLUICE_SOURCE_SPOOL_DIR=str(tmp_path / "spool"))
     run_once_ok(empty_config, env)
     objects = sorted({f["object"] for f in expected.files})
     split = 0
@@ -712,3 +716,5 @@ def test_files_in_parts(tmp_path, empty_config, fmt, codec):
                 units = (info.get("operationParameters") or {}).get("units", [])
                 split += sum(1 for u in units if "#" in u)
     assert split > 0, "no file was ingested in parts"
+    spool = tmp_path / "spool"
+    assert not spool.exists() or not any(spool.iterdir()), "spools outlived their files"

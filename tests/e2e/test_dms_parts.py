@@ -23,12 +23,12 @@ PARTS_ENV = dict(SLUICE_SOURCE_FILE_PART_BYTES="1500", SLUICE_SOURCE_SETTLE_INTE
 PART_LABEL = re.compile(r"#(\d+)/(\d+)$")
 
 
-def scenario(tmp_path, fmt: str) -> Scenario:
+def scenario(tmp_path, fmt: str, gzip: bool = False) -> Scenario:
     # one large full-load file per table, CDC files of 30 transactions, small
     # row groups so that a Parquet part holds several
     return Scenario(tmp_path, format=fmt, rows_per_table=300, load_file_rows=300,
                     transactions=150, txns_per_file=30, parquet_row_group_rows=7,
-                    before_image_prefix="BI_", seed=23)
+                    before_image_prefix="BI_", seed=23, gzip=gzip)
 
 
 def committed_units(sc: Scenario, rows) -> list:
@@ -56,12 +56,19 @@ def check_parts(units: list) -> None:
         assert sorted(k for k, _ in seen) == list(range(1, n + 1)), f"{path}: parts {seen}"
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_dms_files_in_parts_equal_the_model(tmp_path, fmt):
+@pytest.mark.parametrize("fmt,gzip", [("parquet", False), ("csv", False), ("csv", True)],
+                         ids=["parquet", "csv", "csv-gzip"])
+def test_dms_files_in_parts_equal_the_model(tmp_path, fmt, gzip):
+    """csv-gzip: each .csv.gz is decompressed once into a spool folder and its
+    content split; the spools are gone at the end."""
     require_dms_source(tmp_path)
-    sc = scenario(tmp_path, fmt)
+    sc = scenario(tmp_path, fmt, gzip)
+    if gzip:
+        assert list(sc.root.rglob("*.csv.gz")), "the scenario wrote no gzip files"
     settings, rows = sc.model()
-    sc.run_once(**PARTS_ENV)
+    spool = tmp_path / "spool"
+    sc.run_once(**PARTS_ENV, SLUICE_SOURCE_SPOOL_DIR=str(spool))
+    assert not spool.exists() or not any(spool.iterdir()), list(spool.iterdir())
     check_parts(committed_units(sc, rows))
     check_log(sc, rows, settings=settings)
     check_merged(sc, model.merged(settings, rows))

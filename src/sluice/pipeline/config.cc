@@ -78,6 +78,8 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     if (c.max_files_per_batch < 1) return Status::Invalid(key, " must be at least 1");
   } else if (key == "source.poll_interval") {
     ARROW_ASSIGN_OR_RAISE(c.poll_interval_ms, ParseDurationMs(value));
+  } else if (key == "source.spool_dir") {
+    c.spool_dir = value;
   } else if (key == "source.file_part_bytes") {
     ARROW_ASSIGN_OR_RAISE(c.file_part_bytes, ParseInt(key, value));
     if (c.file_part_bytes < 0) return Status::Invalid(key, " must be at least 0");
@@ -402,6 +404,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                                 "source.poll_interval",
                                 "source.settle_interval",
                                 "source.file_part_bytes",
+                                "source.spool_dir",
                                 "source.incomplete_timeout",
                                 "source.late_window",
                                 "source.late_check_interval",

@@ -61,6 +61,9 @@ struct Config {
   /// File sources: a file larger than this is ingested in parts of this many
   /// bytes (each its own unit; formats that can be split); 0: never split.
   int64_t file_part_bytes = int64_t{64} << 20;
+  /// Where large gzip source files are decompressed to be split (empty:
+  /// `<temp dir>/sluice-spool`).
+  std::string spool_dir;
   int64_t incomplete_timeout_ms = 30'000;
   /// Stream time after which a time folder is sealed into the cursor's
   /// watermark, and how often sealed folders are checked for late files.

@@ -20,6 +20,7 @@ Result<sources::SourceOptions> SourceOptionsFor(const Config& config) {
   }
   o.settle_ms = config.settle_ms;
   o.file_part_bytes = config.file_part_bytes;
+  o.spool_dir = config.spool_dir;
   o.incomplete_timeout_ms = config.incomplete_timeout_ms;
   o.late_window_ms = config.late_window_ms;
   o.late_check_interval_ms = config.late_check_interval_ms;

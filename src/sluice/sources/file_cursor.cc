@@ -75,10 +75,11 @@ FileCursor FileCursor::With(
   for (const auto& t : batch) {
     const ListedFile& f = t.file;
     next.batch_.push_back(f.path);
-    next.batch_parts_.push_back({t.part, t.parts, t.part_bytes});
+    next.batch_parts_.push_back({t.part, t.parts, t.part_bytes, t.content_bytes});
     ++next.count_;
     if (t.parts > 0 && t.part + 1 < t.parts) {
-      next.partial_[f.path] = {t.part + 1, t.parts, t.part_bytes, f.size, f.mtime_ms};
+      next.partial_[f.path] = {t.part + 1, t.parts,    t.part_bytes,
+                               f.size,     f.mtime_ms, t.content_bytes};
       continue;  // the file is not ingested until its last part is
     }
     next.partial_.erase(f.path);
@@ -97,6 +98,7 @@ std::vector<TakenFile> FileCursor::TakenBatch() const {
       t.part = batch_parts_[i].part;
       t.parts = batch_parts_[i].parts;
       t.part_bytes = batch_parts_[i].part_bytes;
+      t.content_bytes = batch_parts_[i].content_bytes;
     }
     // The last part (or a whole file) is in the set; an earlier one in
     // partial (a later entry of the same batch may have moved it on).
@@ -197,13 +199,19 @@ std::string FileCursor::ToJson() const {
   for (const auto& p : batch_parts_) any_part = any_part || p.parts > 0;
   if (any_part) {
     nlohmann::json parts = nlohmann::json::array();
-    for (const auto& p : batch_parts_) parts.push_back({p.part, p.parts, p.part_bytes});
+    for (const auto& p : batch_parts_) {
+      nlohmann::json e = {p.part, p.parts, p.part_bytes};
+      if (p.content_bytes > 0) e.push_back(p.content_bytes);
+      parts.push_back(std::move(e));
+    }
     doc["batch_parts"] = std::move(parts);
   }
   if (!partial_.empty()) {
     nlohmann::json partial = nlohmann::json::object();
     for (const auto& [path, p] : partial_) {
-      partial[path] = {p.done, p.parts, p.part_bytes, p.size, p.mtime_ms};
+      nlohmann::json e = {p.done, p.parts, p.part_bytes, p.size, p.mtime_ms};
+      if (p.content_bytes > 0) e.push_back(p.content_bytes);
+      partial[path] = std::move(e);
     }
     doc["partial"] = std::move(partial);
   }
@@ -237,8 +245,9 @@ Result<FileCursor> FileCursor::FromJson(std::string_view text, const std::string
   if (doc.contains("checked_ms") && doc["checked_ms"].is_number_integer()) {
     c.checked_ms_ = doc["checked_ms"].get<int64_t>();
   }
+  // `n` integers, or `n + 1` (a trailing content_bytes).
   auto ints = [](const nlohmann::json& a, size_t n) {
-    if (!a.is_array() || a.size() != n) return false;
+    if (!a.is_array() || (a.size() != n && a.size() != n + 1)) return false;
     for (const auto& v : a) {
       if (!v.is_number_integer()) return false;
     }
@@ -249,7 +258,8 @@ Result<FileCursor> FileCursor::FromJson(std::string_view text, const std::string
     if (!parts.is_array() || parts.size() != c.batch_.size()) return bad("bad batch_parts");
     for (const auto& p : parts) {
       if (!ints(p, 3)) return bad("bad batch_parts entry");
-      c.batch_parts_.push_back({p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>()});
+      c.batch_parts_.push_back({p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>(),
+                                p.size() > 3 ? p[3].get<int64_t>() : 0});
     }
   } else {
     c.batch_parts_.resize(c.batch_.size());
@@ -258,8 +268,8 @@ Result<FileCursor> FileCursor::FromJson(std::string_view text, const std::string
     if (!doc["partial"].is_object()) return bad("bad partial");
     for (const auto& [path, p] : doc["partial"].items()) {
       if (!ints(p, 5)) return bad("bad partial entry for " + path);
-      Partial e{p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>(), p[3].get<int64_t>(),
-                p[4].get<int64_t>()};
+      Partial e{p[0].get<int32_t>(), p[1].get<int32_t>(), p[2].get<int64_t>(),
+                p[3].get<int64_t>(), p[4].get<int64_t>(), p.size() > 5 ? p[5].get<int64_t>() : 0};
       if (e.parts <= 0 || e.done <= 0 || e.done >= e.parts || e.part_bytes <= 0) {
         return bad("bad partial entry for " + path);
       }

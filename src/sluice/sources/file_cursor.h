@@ -42,9 +42,10 @@
 // Serialized form (JSON): {"version":2,"count":N,"base":B,"batch":[...],
 // "watermark":"...","high_water_ms":..,"checked_ms":..,
 // "files":{"<dir>":["<name>",...]},"meta":{"<dir>":[[size,mtime_ms],...]}},
-// plus, when parts are involved, "batch_parts":[[part,parts,part_bytes],...]
-// (one per batch entry; parts 0: a whole file) and
-// "partial":{"<path>":[done,parts,part_bytes,size,mtime_ms]}.
+// plus, when parts are involved, "batch_parts":[[part,parts,part_bytes
+// (,content_bytes)],...] (one per batch entry; parts 0: a whole file) and
+// "partial":{"<path>":[done,parts,part_bytes,size,mtime_ms(,content_bytes)]}
+// (content_bytes only for a spooled gzip file).
 #pragma once
 
 #include <cstdint>
@@ -72,6 +73,7 @@ struct TakenFile {
   int32_t part = 0;
   int32_t parts = 0;  ///< 0: the whole file
   int64_t part_bytes = 0;
+  int64_t content_bytes = 0;  ///< parts of a spooled gzip file's content (else 0)
 };
 
 class FileCursor {
@@ -87,6 +89,9 @@ class FileCursor {
     int64_t part_bytes = 0;
     int64_t size = 0;
     int64_t mtime_ms = 0;
+    /// The parts are ranges of the file's decompressed content (this many
+    /// bytes), spooled (gzip_spool.h); 0: of the file itself.
+    int64_t content_bytes = 0;
     bool operator==(const Partial&) const = default;
   };
 
@@ -148,6 +153,7 @@ class FileCursor {
     int32_t part = 0;
     int32_t parts = 0;
     int64_t part_bytes = 0;
+    int64_t content_bytes = 0;
   };
   std::vector<PartOf> batch_parts_;  // one per batch_ entry
   std::map<std::string, Partial> partial_;

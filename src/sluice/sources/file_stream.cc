@@ -3,11 +3,13 @@
 #include <arrow/buffer.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
 #include <arrow/io/interfaces.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "sluice/core/clock.h"
 
@@ -46,6 +48,7 @@ FileStreamOptions FileStreamOptionsFor(SourceOptions* options) {
   o.settle_ms = options->settle_ms;
   o.incomplete_timeout_ms = options->incomplete_timeout_ms;
   o.part_bytes = options->file_part_bytes;
+  o.spool_dir = options->spool_dir;
   o.late_window_ms = options->late_window_ms;
   o.late_check_interval_ms = options->late_check_interval_ms;
   o.late_check_margin_ms = o.visible_while_written ? options->settle_ms + 3'000 : 5LL * 60 * 1000;
@@ -79,7 +82,90 @@ Result<std::vector<std::string>> ListSourceFolders(const FileStreamOptions& opti
 }
 
 FileStream::FileStream(std::string id, FileStreamOptions options)
-    : id_(std::move(id)), options_(std::move(options)) {}
+    : id_(std::move(id)), options_(std::move(options)) {
+  std::string dir = options_.spool_dir;
+  if (dir.empty()) {
+    std::error_code ec;
+    auto tmp = std::filesystem::temp_directory_path(ec);
+    dir = ((ec ? std::filesystem::path("/tmp") : tmp) / "sluice-spool").string();
+  }
+  spool_ = std::make_unique<GzipSpool>(std::move(dir));
+}
+
+FileStream::~FileStream() = default;
+
+namespace {
+
+bool GzipName(std::string_view path) {
+  return path.size() > 3 && path.substr(path.size() - 3) == ".gz";
+}
+
+}  // namespace
+
+void FileStream::DropFinishedSpools() {
+  // A spooled file whose last part the cursor's batch committed.
+  for (const auto& t : cursor_.TakenBatch()) {
+    if (t.content_bytes > 0 && t.part + 1 == t.parts) {
+      const std::string key = SpoolKey(t.file.path, t.file.size, t.file.mtime_ms);
+      spool_->Remove(key);
+      spooled_.erase(key);
+    }
+  }
+}
+
+std::string FileStream::SpoolKey(const std::string& path, int64_t size, int64_t mtime_ms) const {
+  return options_.root + "/" + Where(path) + "|" + std::to_string(size) + "|" +
+         std::to_string(mtime_ms);
+}
+
+bool FileStream::SpoolCandidate(const ListedFile& file) const {
+  // A gzip file much smaller than a part is decoded whole as before (its
+  // content would rarely exceed a part, and spooling costs a disk write).
+  return options_.part_bytes > 0 && GzipName(file.path) && file.size > options_.part_bytes / 64;
+}
+
+std::optional<int64_t> FileStream::Spool(const std::string& path, int64_t size, int64_t mtime_ms) {
+  const std::string key = SpoolKey(path, size, mtime_ms);
+  if (auto it = spooled_.find(key); it != spooled_.end()) {
+    if (it->second < 0) return std::nullopt;
+    // Content within a part: the file is read whole, its spool is gone.
+    if (it->second <= options_.part_bytes) return it->second;
+    if (auto found = spool_->Find(key); found.ok() && *found) return it->second;
+  }
+  if (spooled_.size() >= 10'000) spooled_.clear();  // only a cache of outcomes
+  auto spooled = spool_->Get(key, [&]() -> Result<std::shared_ptr<arrow::io::InputStream>> {
+    return options_.fs->OpenInputStream(options_.root + "/" + id_ + "/" + path);
+  });
+  if (!spooled.ok()) {
+    if (reported_.insert("spool:" + key).second) {
+      notices_.push_back("file " + Where(path) + " is read whole: " + spooled.status().message());
+    }
+    spooled_[key] = -1;
+    return std::nullopt;
+  }
+  spooled_[key] = spooled->bytes;
+  return spooled->bytes;
+}
+
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> FileStream::OpenSpool(const Unit& unit) const {
+  const std::string key = SpoolKey(unit.name, unit.listed_bytes, unit.mtime_ms);
+  ARROW_ASSIGN_OR_RAISE(auto found, spool_->Find(key));
+  if (!found) {  // removed meanwhile (a cleaned temp folder): spool it again
+    ARROW_ASSIGN_OR_RAISE(
+        auto again, spool_->Get(key, [&]() -> Result<std::shared_ptr<arrow::io::InputStream>> {
+          return options_.fs->OpenInputStream(options_.root + "/" + id_ + "/" + unit.name);
+        }));
+    found = again;
+  }
+  if (found->bytes != unit.file_bytes) {
+    return Status::IOError("file ", Where(unit.name),
+                           " changed while it was ingested in parts: ", "its content is now ",
+                           found->bytes, " bytes, its parts were planned for ", unit.file_bytes);
+  }
+  std::shared_ptr<arrow::io::RandomAccessFile> file;
+  ARROW_ASSIGN_OR_RAISE(file, arrow::io::ReadableFile::Open(found->path));
+  return file;
+}
 
 Result<std::shared_ptr<arrow::io::RandomAccessFile>> FileStream::OpenFile(
     const std::string& path, std::optional<int64_t> size) const {
@@ -191,14 +277,25 @@ bool FileStream::Ready(const ListedFile& file, int64_t now_ms) const {
   return !options_.visible_while_written || now_ms - file.mtime_ms >= options_.settle_ms;
 }
 
-std::optional<Unit> FileStream::FirstPartOf(const ListedFile& file) const {
+std::optional<Unit> FileStream::FirstPartOf(const ListedFile& file) {
+  if (options_.part_bytes <= 0) return std::nullopt;
   Unit u{file.path, file.size, file.mtime_ms, 0};
-  if (options_.part_bytes <= 0 || file.size <= options_.part_bytes || !SplitsIntoParts(u)) {
+  int64_t content = file.size;
+  if (GzipName(file.path)) {
+    if (!SpoolCandidate(file)) return std::nullopt;
+    auto spooled = Spool(file.path, file.size, file.mtime_ms);
+    if (!spooled) return std::nullopt;
+    content = *spooled;
+    u.spooled = true;
+    u.listed_bytes = file.size;
+  }
+  if (content <= options_.part_bytes || !SplitsIntoParts(u)) {
+    if (u.spooled) spool_->Remove(SpoolKey(file.path, file.size, file.mtime_ms));
     return std::nullopt;
   }
-  u.parts = static_cast<int32_t>((file.size + options_.part_bytes - 1) / options_.part_bytes);
+  u.parts = static_cast<int32_t>((content + options_.part_bytes - 1) / options_.part_bytes);
   u.part_bytes = options_.part_bytes;
-  u.file_bytes = file.size;
+  u.file_bytes = content;
   u.bytes = u.end() - u.begin();
   return u;
 }
@@ -220,12 +317,18 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
       waiting_ = true;
       continue;
     }
+    const bool young =
+        options_.visible_while_written && now - f.mtime_ms < options_.incomplete_timeout_ms;
+    if (young && SpoolCandidate(f)) {
+      waiting_ = true;  // not spooled while it may still be written: see Pending()
+      continue;
+    }
     if (auto first = FirstPartOf(f)) {
-      if (options_.visible_while_written && now - f.mtime_ms < options_.incomplete_timeout_ms) {
+      if (young) {
         waiting_ = true;  // not checked whole: see Pending()
         continue;
       }
-      auto file = OpenFile(f.path, f.size);
+      auto file = first->spooled ? OpenSpool(*first) : OpenFile(f.path, f.size);
       if (!file.ok()) continue;
       auto id = IdentifyFilePart(*first, *file);
       if (id.ok() && *id) {
@@ -266,6 +369,7 @@ Status FileStream::Restore(const std::optional<Position>& committed) {
                            " was committed but its cursor is missing");
   }
   ARROW_ASSIGN_OR_RAISE(cursor_, FileCursor::FromJson(committed->state, "of stream " + id_));
+  DropFinishedSpools();  // a crash between the commit and Advance() left it
   if (static_cast<int64_t>(cursor_.count()) != committed->key()) {
     return Status::Invalid("stream ", id_, ": the cursor holds ", cursor_.count(),
                            " files but the committed position says ", committed->key());
@@ -356,6 +460,12 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
       continue;
     }
     auto partial = cursor_.FindPartial(f.path);
+    const bool young =
+        options_.visible_while_written && now - f.mtime_ms < options_.incomplete_timeout_ms;
+    if (!partial && young && SpoolCandidate(f)) {
+      waiting_ = true;  // a gzip file is spooled once it has stopped changing
+      continue;
+    }
     auto first = partial ? std::nullopt : FirstPartOf(f);
     if (!partial && !first) {
       out.push_back({f.path, f.size, f.mtime_ms, cursor_.count() + out.size()});
@@ -365,8 +475,7 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
     // A file split into parts is never checked whole (that would read it
     // whole): where it can be seen while written, it is taken once it has
     // not changed for the incomplete timeout.
-    if (!partial && options_.visible_while_written &&
-        now - f.mtime_ms < options_.incomplete_timeout_ms) {
+    if (!partial && young) {
       waiting_ = true;
       continue;
     }
@@ -380,15 +489,26 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
                            std::to_string(layout.size) + " -> " + std::to_string(f.size) +
                            "); its remaining parts are read as planned");
       }
+      // A spooled file's content must be there again (after a restart).
+      if (layout.content_bytes > 0 && Spool(f.path, layout.size, layout.mtime_ms) !=
+                                          std::optional<int64_t>(layout.content_bytes)) {
+        return Status::IOError("file ", Where(f.path),
+                               " changed while it was ingested in parts: its gzip content is no "
+                               "longer the ",
+                               layout.content_bytes, " bytes its parts were planned for");
+      }
     } else {
-      layout = {0, first->parts, first->part_bytes, f.size, f.mtime_ms};
+      layout = {0,      first->parts, first->part_bytes,
+                f.size, f.mtime_ms,   first->spooled ? first->file_bytes : 0};
     }
     for (int32_t k = layout.done; k < layout.parts && out.size() < max_units; ++k) {
       Unit part{f.path, 0, layout.mtime_ms, cursor_.count() + out.size()};
       part.part = k;
       part.parts = layout.parts;
       part.part_bytes = layout.part_bytes;
-      part.file_bytes = layout.size;
+      part.file_bytes = layout.content_bytes > 0 ? layout.content_bytes : layout.size;
+      part.spooled = layout.content_bytes > 0;
+      part.listed_bytes = layout.size;
       part.bytes = part.end() - part.begin();
       out.push_back(std::move(part));
     }
@@ -404,7 +524,12 @@ Result<std::vector<Unit>> FileStream::Pending(size_t max_units) {
 Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ctx) const {
   // I/O errors: the batch is retried.
   if (unit.parts > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto file, OpenFile(unit.name, unit.file_bytes));
+    std::shared_ptr<arrow::io::RandomAccessFile> file;
+    if (unit.spooled) {
+      ARROW_ASSIGN_OR_RAISE(file, OpenSpool(unit));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(file, OpenFile(unit.name, unit.file_bytes));
+    }
     return DecodeFilePart(unit, std::move(file), ctx);
   }
   if (DecodesFromRanges(unit)) {
@@ -438,10 +563,9 @@ Result<DecodedUnit> FileStream::Decode(const Unit& unit, const DecodeContext& ct
 Result<Position> FileStream::PositionAfter(const std::vector<Unit>& units) const {
   std::vector<TakenFile> files;
   for (const auto& u : units) {
-    files.push_back({{u.name, u.parts > 0 ? u.file_bytes : u.bytes, u.mtime_ms},
-                     u.part,
-                     u.parts,
-                     u.part_bytes});
+    const int64_t size = u.spooled ? u.listed_bytes : u.parts > 0 ? u.file_bytes : u.bytes;
+    files.push_back(
+        {{u.name, size, u.mtime_ms}, u.part, u.parts, u.part_bytes, u.spooled ? u.file_bytes : 0});
   }
   auto time_of = [this](std::string_view p) { return TimeOf(p); };
   FileCursor next = cursor_.With(files, time_of);
@@ -471,7 +595,9 @@ Result<PlannedBatch> FileStream::Planned(const Position& planned) const {
         u.part = t.part;
         u.parts = t.parts;
         u.part_bytes = t.part_bytes;
-        u.file_bytes = t.file.size;
+        u.file_bytes = t.content_bytes > 0 ? t.content_bytes : t.file.size;
+        u.spooled = t.content_bytes > 0;
+        u.listed_bytes = t.file.size;
         u.bytes = u.end() - u.begin();
       }
       out.units.push_back(std::move(u));
@@ -493,6 +619,7 @@ void FileStream::Advance(const Position& position) {
     auto next = FileCursor::FromJson(position.state, "of stream " + id_);
     if (next.ok()) cursor_ = std::move(*next);
   }
+  DropFinishedSpools();
   clean_check_ms_.reset();
 }
 

@@ -26,6 +26,7 @@
 #include <arrow/filesystem/type_fwd.h>
 #include <arrow/io/type_fwd.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,7 @@
 
 #include "sluice/io/tree_lister.h"
 #include "sluice/sources/file_cursor.h"
+#include "sluice/sources/gzip_spool.h"
 #include "sluice/sources/source.h"
 #include "sluice/sources/source_registry.h"
 
@@ -55,6 +57,9 @@ struct FileStreamOptions {
   /// A file larger than this is ingested in parts (when its format can be
   /// split): a batch then holds at most a part of it. 0: never split.
   int64_t part_bytes = int64_t{64} << 20;
+  /// Where a large gzip file's content is decompressed to be ingested in
+  /// parts (gzip_spool.h); empty: `<temp dir>/sluice-spool`.
+  std::string spool_dir;
   /// Stream time after which a folder is sealed into the watermark.
   int64_t late_window_ms = 24LL * 3600 * 1000;
   int64_t late_check_interval_ms = 10LL * 60 * 1000;
@@ -86,6 +91,7 @@ enum class FileExtent { kWhole, kTruncated, kDamaged };
 class FileStream : public Stream {
  public:
   FileStream(std::string id, FileStreamOptions options);
+  ~FileStream() override;
 
   const std::string& id() const override { return id_; }
   Result<std::optional<SourceTable>> Identify() override;
@@ -178,7 +184,18 @@ class FileStream : public Stream {
   Status ListObjects(bool everything, std::vector<ListedFile>& out) const;
   bool Ready(const ListedFile& file, int64_t now_ms) const;
   /// The first part of `file` when it is to be split (nullopt: taken whole).
-  std::optional<Unit> FirstPartOf(const ListedFile& file) const;
+  /// A large gzip file is spooled here (once: the outcome is remembered).
+  std::optional<Unit> FirstPartOf(const ListedFile& file);
+  /// Whether `file` is a gzip file large enough to be spooled and split.
+  bool SpoolCandidate(const ListedFile& file) const;
+  /// The content size of a gzip file, spooled (nullopt: it could not be,
+  /// e.g. a damaged stream; it is then read whole).
+  std::optional<int64_t> Spool(const std::string& path, int64_t size, int64_t mtime_ms);
+  std::string SpoolKey(const std::string& path, int64_t size, int64_t mtime_ms) const;
+  /// Removes the spools of files whose last part the cursor's batch holds.
+  void DropFinishedSpools();
+  /// The spooled content of a spooled part's file (spooled again if gone).
+  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenSpool(const Unit& unit) const;
   bool LateCheckDue(int64_t now_ms) const {
     return check_due_ || now_ms - last_check_ms_ >= options_.late_check_interval_ms;
   }
@@ -206,6 +223,8 @@ class FileStream : public Stream {
   std::optional<std::vector<ListedFile>> prefetched_;
   std::optional<std::vector<ListedFile>> prefetched_all_;
   int64_t prefetched_at_ms_ = 0;
+  std::unique_ptr<GzipSpool> spool_;
+  std::map<std::string, int64_t> spooled_;  // SpoolKey -> content bytes (-1: not spoolable)
   std::set<std::string> reported_;
   std::vector<std::string> notices_;
 };

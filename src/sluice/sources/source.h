@@ -73,6 +73,11 @@ struct Unit {
   int32_t parts = 0;
   int64_t part_bytes = 0;
   int64_t file_bytes = 0;
+  /// The ranges are over the file's decompressed content, spooled to local
+  /// disk (gzip_spool.h): `file_bytes` is the content's size, `listed_bytes`
+  /// the compressed file's.
+  bool spooled = false;
+  int64_t listed_bytes = 0;
   int64_t begin() const { return int64_t{part} * part_bytes; }
   int64_t end() const { return std::min(begin() + part_bytes, file_bytes); }
   /// How the commit record and messages name it: `name`, or `name#k/n`.

@@ -40,6 +40,7 @@ struct SourceOptions {
   // File sources (file_stream.h).
   int64_t settle_ms = 2'000;
   int64_t file_part_bytes = int64_t{64} << 20;
+  std::string spool_dir;
   int64_t incomplete_timeout_ms = 30'000;
   int64_t late_window_ms = 24LL * 3600 * 1000;
   int64_t late_check_interval_ms = 10LL * 60 * 1000;

@@ -6,6 +6,7 @@
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,7 +25,7 @@ class LineStream : public FileStream {
 
  protected:
   bool IsDataFile(std::string_view name) const override {
-    return name.size() > 4 && name.substr(name.size() - 4) == ".txt";
+    return name.find(".txt") != std::string_view::npos;
   }
   std::optional<int64_t> TimeOfPath(std::string_view) const override { return std::nullopt; }
   FileExtent CheckExtent(const arrow::Buffer&, std::string_view) const override {
@@ -38,7 +39,9 @@ class LineStream : public FileStream {
                                  const DecodeContext&) const override {
     return Lines(unit, bytes->ToString(), 0);
   }
-  bool SplitsIntoParts(const Unit&) const override { return true; }
+  bool SplitsIntoParts(const Unit& unit) const override {
+    return unit.spooled || unit.name.find(".gz") == std::string::npos;
+  }
   Result<std::optional<SourceTable>> IdentifyFilePart(
       const Unit& first_part, std::shared_ptr<arrow::io::RandomAccessFile>) override {
     identified_part_ = first_part.Label();
@@ -112,8 +115,26 @@ class FileStreamPartsTest : public ::testing::Test {
     return out;
   }
 
+  // The lines of `name`, gzip-compressed in `members` members appended.
+  std::vector<std::string> WriteGzip(const std::string& name, int lines, int members = 1) {
+    std::vector<std::string> out;
+    const auto path = root_ / "t" / name;
+    std::filesystem::remove(path);
+    for (int m = 0; m < members; ++m) {
+      gzFile gz = gzopen(path.c_str(), "ab");
+      for (int i = m * lines / members; i < (m + 1) * lines / members; ++i) {
+        std::string line = name + ":" + std::to_string(i) + std::string(i % 13, 'x') + "\n";
+        gzwrite(gz, line.data(), static_cast<unsigned>(line.size()));
+        out.push_back(line.substr(0, line.size() - 1));
+      }
+      gzclose(gz);
+    }
+    return out;
+  }
+
   FileStreamOptions Options(int64_t part_bytes) const {
     FileStreamOptions o;
+    o.spool_dir = (root_ / "spool").string();
     o.fs = std::make_shared<arrow::fs::LocalFileSystem>();
     o.root = root_.string();
     o.visible_while_written = false;
@@ -197,6 +218,39 @@ TEST_F(FileStreamPartsTest, APartReadsItsRangeNotTheFile) {
   EXPECT_EQ(units->front().bytes, size / 10) << "a part's size is its range";
   ASSERT_TRUE(stream.Decode(units->front(), DecodeContext{}).ok());
   EXPECT_LT(stream.reads_, size / 10 + 100);
+}
+
+// A large gzip file is decompressed once to the spool folder and ingested in
+// parts of its content, across restarts; the spool goes once the file's last
+// part is committed. Multi-member streams are read to the end.
+TEST_F(FileStreamPartsTest, ALargeGzipFileIsSpooledAndIngestedInParts) {
+  std::vector<std::string> expected = WriteGzip("a.txt.gz", 400, /*members=*/3);
+  const int64_t size = static_cast<int64_t>(std::filesystem::file_size(root_ / "t" / "a.txt.gz"));
+  // part_bytes / 64 < the compressed size: a spool candidate
+  const int64_t part = std::max<int64_t>(size * 64 / 100, 64 * 4);
+  ASSERT_GT(size, part / 64);
+  std::vector<std::string> labels;
+  EXPECT_EQ(Drain(part / 4 > 0 ? part : 256, 2, &labels), expected);
+  ASSERT_GT(labels.size(), 2u) << "not split";
+  EXPECT_EQ(labels.front().rfind("a.txt.gz#1/", 0), 0u) << labels.front();
+  EXPECT_TRUE(std::filesystem::is_empty(root_ / "spool")) << "the spool outlived its file";
+}
+
+TEST_F(FileStreamPartsTest, ADamagedGzipFileIsReadWholeWithANotice) {
+  WriteGzip("a.txt.gz", 400);
+  const auto path = root_ / "t" / "a.txt.gz";
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 9);  // cut the trailer and a bit
+  LineStream stream("t", Options(64));
+  ASSERT_TRUE(stream.Restore(std::nullopt).ok());
+  auto units = stream.Pending(5);
+  ASSERT_TRUE(units.ok());
+  ASSERT_EQ(units->size(), 1u);
+  EXPECT_EQ(units->front().parts, 0) << "a damaged stream is not split";
+  auto notices = stream.TakeNotices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices.front().find("is read whole"), std::string::npos) << notices.front();
+  EXPECT_NE(notices.front().find("cut short"), std::string::npos) << notices.front();
 }
 
 // A stream's table is read from the first part of a large file, never from

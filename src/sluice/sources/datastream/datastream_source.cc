@@ -136,7 +136,10 @@ class DatastreamStream : public FileStream {
   /// Every Avro or NDJSON file can be cut at its block or line starts; a
   /// JSON array is read whole by its first part (file_parts.h). Gzip cannot
   /// be cut: such files are never split.
-  bool SplitsIntoParts(const Unit& unit) const override { return !EndsWith(unit.name, ".gz"); }
+  // A gzip file splits only as its spooled content (file_stream.h).
+  bool SplitsIntoParts(const Unit& unit) const override {
+    return unit.spooled || !EndsWith(unit.name, ".gz");
+  }
 
   Result<DecodedUnit> DecodeFilePart(const Unit& unit,
                                      std::shared_ptr<arrow::io::RandomAccessFile> file,

@@ -23,10 +23,13 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Splitting a file (dms_file_parts.h): by its name, gzip never. A file whose
+// Splitting a file (dms_file_parts.h): by its name; a gzip file only as its
+// spooled content (file_stream.h), never its compressed bytes. A file whose
 // bytes are gzip under a plain name (the whole-file readers gunzip by
 // content) is read whole by its first part, and its other parts are empty.
-bool SplitsFile(const std::optional<DmsFileName>& name) { return name && !name->gzip; }
+bool SplitsFile(const std::optional<DmsFileName>& name, const Unit& unit) {
+  return name && (!name->gzip || unit.spooled);
+}
 
 Result<bool> GzipContent(arrow::io::RandomAccessFile* file, int64_t size) {
   if (size < 2) return false;
@@ -113,7 +116,7 @@ class DmsStream : public FileStream {
   }
 
   bool SplitsIntoParts(const Unit& unit) const override {
-    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet));
+    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet), unit);
   }
 
   Result<DecodedUnit> DecodeFilePart(const Unit& unit,
@@ -218,7 +221,7 @@ class DmsTxnStream : public FileStream {
   }
 
   bool SplitsIntoParts(const Unit& unit) const override {
-    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet));
+    return SplitsFile(ParseDmsFileName(BaseName(unit.name), settings_.parquet), unit);
   }
 
   Result<DecodedUnit> DecodeFilePart(const Unit& unit,
