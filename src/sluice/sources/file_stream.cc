@@ -331,6 +331,13 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
       auto file = first->spooled ? OpenSpool(*first) : OpenFile(f.path, f.size);
       if (!file.ok()) continue;
       auto id = IdentifyFilePart(*first, *file);
+      if (first->spooled) {
+        // The file may be ingested already (the cursor is restored after
+        // this): its spool is made again if its parts are still to come.
+        const std::string key = SpoolKey(f.path, f.size, f.mtime_ms);
+        spool_->Remove(key);
+        spooled_.erase(key);
+      }
       if (id.ok() && *id) {
         identity_ = *id;
         return identity_;
