@@ -318,22 +318,26 @@ def test_sigkill_during_a_run_into_a_bucket_then_restart_is_exact(gcs, s3, tmp_p
             f"sluice/{obj}": len(expected.files_of(obj))}
 
 
-@pytest.mark.parametrize("source_kind", ["s3", "gcs", "azure"])
-def test_large_files_in_parts_from_a_bucket(source_kind, request, tmp_path, empty_config):
+@pytest.mark.parametrize("source_kind,fmt", [("s3", "avro"), ("gcs", "avro"), ("azure", "avro"),
+                                             ("s3", "json-gzip")])
+def test_large_files_in_parts_from_a_bucket(source_kind, fmt, request, tmp_path, empty_config):
     """Files larger than the part size are read part by part with ranged
-    reads from each store (a part owns the Avro blocks that start in it):
+    reads from each store (a part owns the Avro blocks that start in it; a
+    .jsonl.gz is streamed once into a local spool and its content split):
     every event lands once and the merged tables equal the reference."""
     store = request.getfixturevalue(source_kind)
     src = tmp_path / "gen"
+    fmt_opts = dict(format="json", json_gzip=True) if fmt == "json-gzip" else {}
     e2e.gen(src, tables=2, rows_per_table=40, changes_per_table=150, seed=83, late_files=0,
-            files_per_minute=1, avro_sync_interval=400)
+            files_per_minute=1, avro_sync_interval=400, **fmt_opts)
     expected = e2e.Expected(src)
     bucket = unique("stream")
     store.make_bucket(bucket)
     store.upload_tree(bucket, "out", src)
     sink = str(tmp_path / "lake")
     env = both_env(store, DELTA_TABLE_PATH=sink, SLUICE_SOURCE_FILE_PART_BYTES="3000",
-                   SLUICE_SINK_MERGE_MODE="copy_on_write",
+                   SLUICE_SINK_MERGE_MODE="copy_on_write", READ_FORMAT=fmt.split("-")[0],
+                   SLUICE_SOURCE_SPOOL_DIR=str(tmp_path / "spool"),
                    SLUICE_PIPELINE_MERGE_INTERVAL="0s", **source_settings(store, bucket, "out"))
     run_once(env, empty_config)
     from deltalake import DeltaTable
