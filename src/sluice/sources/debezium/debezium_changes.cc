@@ -511,6 +511,29 @@ struct ColumnValues {
   std::vector<int64_t> index;            // per Row
 };
 
+// Appends rows `idx` of `values` as column `name`, in the type Delta stores:
+// Connect types Delta cannot store (Time/MicroTime/NanoTime as time64, ...)
+// take the representation every source shares (docs/debezium.md: TIME as
+// "HH:MM:SS[.ffffff]" text). A value no Delta type holds is not reachable
+// from Connect's types (only Datastream's records have such rows): refused
+// loudly, naming `what` (e.g. "key column "), rather than stored wrong.
+Status AppendStorableColumn(const SourceTable& table, const char* what, const std::string& name,
+                            const std::shared_ptr<arrow::Array>& values,
+                            const std::shared_ptr<arrow::Array>& idx,
+                            std::vector<std::shared_ptr<arrow::Field>>* fields,
+                            arrow::ArrayVector* arrays) {
+  ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(values), arrow::Datum(idx)));
+  auto field = arrow::field(name, taken.type());
+  ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, taken.make_array()));
+  if (!storable.unrepresentable.empty()) {
+    return Status::Invalid(table.Qualified(), " ", what, name, ": ",
+                           storable.unrepresentable.front().reason);
+  }
+  fields->push_back(arrow::field(name, storable.values->type()));
+  arrays->push_back(std::move(storable.values));
+  return Status::OK();
+}
+
 }  // namespace
 
 std::shared_ptr<arrow::DataType> DebeziumSourceType() {
@@ -847,20 +870,8 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
         ARROW_RETURN_NOT_OK(ib.Reserve(static_cast<int64_t>(members.size())));
         for (size_t k : members) ib.UnsafeAppend(values[j].index[k]);
         ARROW_ASSIGN_OR_RAISE(auto idx, ib.Finish());
-        ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(values[j].values), idx));
-        // Connect types Delta cannot store (Time/MicroTime/NanoTime as
-        // time64, ...) take the representation every source shares
-        // (docs/debezium.md: TIME as "HH:MM:SS[.ffffff]" text).
-        auto field = arrow::field(columns[j].name, taken.type());
-        ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, taken.make_array()));
-        if (!storable.unrepresentable.empty()) {
-          // Not reachable from Connect's types (only Datastream's records
-          // have such rows); refused loudly rather than stored wrong.
-          return Status::Invalid(g.table.Qualified(), " column ", columns[j].name, ": ",
-                                 storable.unrepresentable.front().reason);
-        }
-        fields.push_back(arrow::field(columns[j].name, storable.values->type()));
-        arrays.push_back(std::move(storable.values));
+        ARROW_RETURN_NOT_OK(AppendStorableColumn(g.table, "column ", columns[j].name,
+                                                 values[j].values, idx, &fields, &arrays));
       }
       std::vector<const Row*> member_rows;
       for (size_t k : members) member_rows.push_back(&rows[k]);
@@ -885,7 +896,7 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
   // A batch per table and key schema (a key run of the reader).
   struct KeyGroup {
     SourceTable table;
-    const MessageKey* first = nullptr;
+    const arrow::RecordBatch* key_batch = nullptr;  // null: keys that did not decode
     std::vector<size_t> messages;
     std::vector<BadRecord> bad;
   };
@@ -904,7 +915,7 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
     }
     auto [it, fresh] =
         group_of.emplace(std::pair(table->Qualified(), key.batch.get()), groups.size());
-    if (fresh) groups.push_back({*table, &key, {}, {}});
+    if (fresh) groups.push_back({*table, key.batch.get(), {}, {}});
     KeyGroup& g = groups[it->second];
     if (!key.batch) {
       g.bad.push_back({msg.Origin(), msg.offset,
@@ -919,7 +930,7 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
     TableChanges tc;
     tc.table = g.table;
     tc.bad = std::move(g.bad);
-    const arrow::RecordBatch* key_batch = g.first->batch.get();
+    const arrow::RecordBatch* key_batch = g.key_batch;
     if (key_batch != nullptr && !g.messages.empty()) {
       auto conf = tables.find(g.table.Qualified());
       tc.primary_keys = conf != tables.end() && !conf->second.primary_keys.empty()
@@ -964,15 +975,9 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
         std::vector<std::shared_ptr<arrow::Field>> fields;
         arrow::ArrayVector arrays;
         for (int c = 0; c < key_batch->num_columns(); ++c) {
-          ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(key_batch->column(c)), idx));
-          auto field = key_batch->schema()->field(c);
-          ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, taken.make_array()));
-          if (!storable.unrepresentable.empty()) {
-            return Status::Invalid(g.table.Qualified(), " key column ", field->name(), ": ",
-                                   storable.unrepresentable.front().reason);
-          }
-          fields.push_back(arrow::field(field->name(), storable.values->type()));
-          arrays.push_back(std::move(storable.values));
+          ARROW_RETURN_NOT_OK(AppendStorableColumn(g.table, "key column ",
+                                                   key_batch->schema()->field(c)->name(),
+                                                   key_batch->column(c), idx, &fields, &arrays));
         }
         ARROW_RETURN_NOT_OK(
             AppendCanonicalColumns(member_rows, messages, ingested_at_us, &fields, &arrays));
