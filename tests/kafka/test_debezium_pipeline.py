@@ -258,20 +258,26 @@ def test_two_processes_in_a_group_one_killed(kafka, postgres, connector, sink, t
     check_log(sink)
 
 
+def flattened_connector(work, kafka, postgres, prefix: str, delete_mode: str):
+    """A second, started Debezium PostgreSQL connector on the same database
+    whose records ExtractNewRecordState flattens (`__op`, `__lsn`,
+    `__source_ts_ms`), deletes handled by `delete_mode`."""
+    flat = DebeziumPostgres(work, kafka.bootstrap, postgres, topic_prefix=prefix, extra={
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": delete_mode,
+        "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
+    })
+    flat.start()
+    return flat
+
+
 def test_flattened_records(kafka, postgres, connector, tmp_path):
     """ExtractNewRecordState's flattened records (`__op`, `__lsn`,
     `__source_ts_ms`, deletes rewritten with `__deleted`) from a second
     connector on the same database: its snapshot of the current rows, then
     changes, end as SELECT * again."""
-    flat = DebeziumPostgres(tmp_path / "connect-flat", kafka.bootstrap, postgres,
-                            topic_prefix="flat1", extra={
-                                "transforms": "unwrap",
-                                "transforms.unwrap.type":
-                                    "io.debezium.transforms.ExtractNewRecordState",
-                                "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
-                                "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
-                            })
-    flat.start()
+    flat = flattened_connector(tmp_path / "connect-flat", kafka, postgres, "flat1", "rewrite")
     flat_sink = tmp_path / "flat_sink"
     config = tmp_path / "flat.toml"
     kafka_config(config, name="flat", bootstrap=kafka.bootstrap, topics=["flat1.shop.items"],
@@ -297,15 +303,7 @@ def test_flattened_tombstone_deletes(kafka, postgres, connector, tmp_path):
     `tombstone_deletes = true` the tombstone is the delete. A key deleted
     then inserted again, and one deleted for good, end as SELECT *; the log
     holds each delete once, as a row naming its tombstone's offset."""
-    flat = DebeziumPostgres(tmp_path / "connect-tomb", kafka.bootstrap, postgres,
-                            topic_prefix="tomb1", extra={
-                                "transforms": "unwrap",
-                                "transforms.unwrap.type":
-                                    "io.debezium.transforms.ExtractNewRecordState",
-                                "transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
-                                "transforms.unwrap.add.fields": "op,lsn,source.ts_ms",
-                            })
-    flat.start()
+    flat = flattened_connector(tmp_path / "connect-tomb", kafka, postgres, "tomb1", "tombstone")
     out = tmp_path / "tomb_sink"
     config = tmp_path / "tomb.toml"
     kafka_config(config, name="tomb", bootstrap=kafka.bootstrap, topics=["tomb1.shop.items"],
