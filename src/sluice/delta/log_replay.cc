@@ -40,7 +40,7 @@ class Replayer {
       auto it = index_.find(key);
       if (it != index_.end()) {
         Count(state_.files[it->second], -1);
-        state_.files[it->second] = *a;
+        state_.files.Replace(it->second, *a);
       } else {
         index_[key] = state_.files.size();
         state_.files.push_back(*a);
@@ -67,21 +67,17 @@ class Replayer {
   }
 
   void Finish() {
+    // A tombstone for a path that is live again (DV update = remove + add of
+    // the same path) is not a tombstone. The index holds every live file that
+    // can matter (the touched ones); their paths outlive the erase below
+    // (the list shares its files).
+    std::unordered_set<std::string_view> live;
+    live.reserve(index_.size());
+    for (const auto& [key, i] : index_) live.insert(state_.files[i].path);
     if (!dead_.empty()) {
       std::vector<bool> drop(state_.files.size(), false);
       for (size_t i : dead_) drop[i] = true;
-      std::vector<Add> kept;
-      kept.reserve(state_.files.size() - dead_.size());
-      for (size_t i = 0; i < state_.files.size(); ++i) {
-        if (!drop[i]) kept.push_back(std::move(state_.files[i]));
-      }
-      state_.files = std::move(kept);
-    }
-    // A tombstone for a path that is live again (DV update = remove + add of
-    // the same path) is not a tombstone.
-    std::unordered_set<std::string_view> live;
-    for (const auto& f : state_.files) {
-      if (Touched(f.path)) live.insert(f.path);
+      state_.files.Erase(drop);
     }
     std::vector<Remove> tombstones;
     for (auto& t : state_.tombstones) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/delta/actions.h"
+#include "sluice/delta/file_list.h"
 #include "sluice/delta/log_segment.h"
 
 namespace sluice::delta {
@@ -20,8 +21,9 @@ struct TableState {
   Metadata metadata;
   bool has_protocol = false;
   bool has_metadata = false;
-  /// Active files, in the order they were added (checkpoint order first).
-  std::vector<Add> files;
+  /// Active files, in the order they were added (checkpoint order first);
+  /// shared with the states of the versions before (file_list.h).
+  FileList files;
   /// Removes not yet expired: needed in checkpoints so vacuum stays safe.
   std::vector<Remove> tombstones;
   std::map<std::string, Txn> txns;

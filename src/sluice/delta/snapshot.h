@@ -34,7 +34,7 @@ class Snapshot {
   const Protocol& protocol() const { return state_.protocol; }
   const Metadata& metadata() const { return state_.metadata; }
   const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
-  const std::vector<Add>& files() const { return state_.files; }
+  const FileList& files() const { return state_.files; }
   const std::vector<Remove>& tombstones() const { return state_.tombstones; }
   const std::map<std::string, Txn>& txns() const { return state_.txns; }
   /// The version recorded for `app_id`, if any (a pipeline's progress).
