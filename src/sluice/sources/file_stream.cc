@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <utility>
 
 #include "sluice/core/clock.h"
 
@@ -94,14 +95,6 @@ FileStream::FileStream(std::string id, FileStreamOptions options)
 
 FileStream::~FileStream() = default;
 
-namespace {
-
-bool GzipName(std::string_view path) {
-  return path.size() > 3 && path.substr(path.size() - 3) == ".gz";
-}
-
-}  // namespace
-
 void FileStream::DropFinishedSpools() {
   // A spooled file whose last part the cursor's batch committed.
   for (const auto& t : cursor_.TakenBatch()) {
@@ -121,7 +114,7 @@ std::string FileStream::SpoolKey(const std::string& path, int64_t size, int64_t 
 bool FileStream::SpoolCandidate(const ListedFile& file) const {
   // A gzip file much smaller than a part is decoded whole as before (its
   // content would rarely exceed a part, and spooling costs a disk write).
-  return options_.part_bytes > 0 && GzipName(file.path) && file.size > options_.part_bytes / 64;
+  return options_.part_bytes > 0 && IsGzipFile(file.path) && file.size > options_.part_bytes / 64;
 }
 
 std::optional<int64_t> FileStream::Spool(const std::string& path, int64_t size, int64_t mtime_ms) {
@@ -281,7 +274,7 @@ std::optional<Unit> FileStream::FirstPartOf(const ListedFile& file) {
   if (options_.part_bytes <= 0) return std::nullopt;
   Unit u{file.path, file.size, file.mtime_ms, 0};
   int64_t content = file.size;
-  if (GzipName(file.path)) {
+  if (IsGzipFile(file.path)) {
     if (!SpoolCandidate(file)) return std::nullopt;
     auto spooled = Spool(file.path, file.size, file.mtime_ms);
     if (!spooled) return std::nullopt;
@@ -331,13 +324,9 @@ Result<std::optional<SourceTable>> FileStream::Identify() {
       auto file = first->spooled ? OpenSpool(*first) : OpenFile(f.path, f.size);
       if (!file.ok()) continue;
       auto id = IdentifyFilePart(*first, *file);
-      if (first->spooled) {
-        // The file may be ingested already (the cursor is restored after
-        // this): its spool is made again if its parts are still to come.
-        const std::string key = SpoolKey(f.path, f.size, f.mtime_ms);
-        spool_->Remove(key);
-        spooled_.erase(key);
-      }
+      // Whether the file is ingested already is known only once the cursor
+      // is restored (after this): Restore removes the spool then, if so.
+      if (first->spooled) identified_spool_ = f;
       if (id.ok() && *id) {
         identity_ = *id;
         return identity_;
@@ -370,6 +359,7 @@ Status FileStream::Restore(const std::optional<Position>& committed) {
   clean_check_ms_.reset();
   prefetched_.reset();
   prefetched_all_.reset();
+  std::optional<ListedFile> identified = std::exchange(identified_spool_, std::nullopt);
   if (!committed || committed->key() == 0) return Status::OK();
   if (committed->state.empty()) {
     return Status::Invalid("stream ", id_, ": position ", committed->key(),
@@ -377,6 +367,11 @@ Status FileStream::Restore(const std::optional<Position>& committed) {
   }
   ARROW_ASSIGN_OR_RAISE(cursor_, FileCursor::FromJson(committed->state, "of stream " + id_));
   DropFinishedSpools();  // a crash between the commit and Advance() left it
+  if (identified && !cursor_.IsNew(*identified) && !cursor_.FindPartial(identified->path)) {
+    const std::string key = SpoolKey(identified->path, identified->size, identified->mtime_ms);
+    spool_->Remove(key);
+    spooled_.erase(key);
+  }
   if (static_cast<int64_t>(cursor_.count()) != committed->key()) {
     return Status::Invalid("stream ", id_, ": the cursor holds ", cursor_.count(),
                            " files but the committed position says ", committed->key());

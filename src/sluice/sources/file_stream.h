@@ -114,6 +114,9 @@ class FileStream : public Stream {
  protected:
   /// A data file of this source (by name; hidden files are never listed).
   virtual bool IsDataFile(std::string_view name) const = 0;
+  /// Whether the file is a gzip stream (by name, as the source names its
+  /// compressed files): such a file is split only as its spooled content.
+  virtual bool IsGzipFile(std::string_view path) const = 0;
   /// The time a path stands for (its time folders or name), UTC ms; nullopt
   /// when the layout does not say (such paths are never sealed).
   virtual std::optional<int64_t> TimeOfPath(std::string_view path) const = 0;
@@ -225,6 +228,9 @@ class FileStream : public Stream {
   int64_t prefetched_at_ms_ = 0;
   std::unique_ptr<GzipSpool> spool_;
   std::map<std::string, int64_t> spooled_;  // SpoolKey -> content bytes (-1: not spoolable)
+  // The file Identify spooled to read its first part: kept for its parts
+  // unless the cursor Restore then finds says it is ingested already.
+  std::optional<ListedFile> identified_spool_;
   std::set<std::string> reported_;
   std::vector<std::string> notices_;
 };

@@ -52,6 +52,9 @@ class HourlyStream : public FileStream {
   bool IsDataFile(std::string_view name) const override {
     return name.size() > 5 && name.substr(name.size() - 5) == ".avro";
   }
+  bool IsGzipFile(std::string_view path) const override {
+    return path.size() > 3 && path.substr(path.size() - 3) == ".gz";
+  }
   std::optional<int64_t> TimeOfPath(std::string_view path) const override {
     int y, mo, d, h, m;
     if (std::sscanf(std::string(path).c_str(), "%d/%d/%d/%d/%d/", &y, &mo, &d, &h, &m) != 5) {

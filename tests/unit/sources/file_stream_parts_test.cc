@@ -27,6 +27,9 @@ class LineStream : public FileStream {
   bool IsDataFile(std::string_view name) const override {
     return name.find(".txt") != std::string_view::npos;
   }
+  bool IsGzipFile(std::string_view path) const override {
+    return path.size() > 3 && path.substr(path.size() - 3) == ".gz";
+  }
   std::optional<int64_t> TimeOfPath(std::string_view) const override { return std::nullopt; }
   FileExtent CheckExtent(const arrow::Buffer&, std::string_view) const override {
     return FileExtent::kWhole;
@@ -234,6 +237,45 @@ TEST_F(FileStreamPartsTest, ALargeGzipFileIsSpooledAndIngestedInParts) {
   ASSERT_GT(labels.size(), 2u) << "not split";
   EXPECT_EQ(labels.front().rfind("a.txt.gz#1/", 0), 0u) << labels.front();
   EXPECT_TRUE(std::filesystem::is_empty(root_ / "spool")) << "the spool outlived its file";
+}
+
+// Identifying a stream from a large gzip file spools it; the parts then read
+// that spool (one decompression, not two), and a file the restored cursor
+// holds as ingested already has its spool removed.
+TEST_F(FileStreamPartsTest, TheSpoolIdentifyMadeServesThePartsOrGoesWhenIngested) {
+  WriteGzip("a.txt.gz", 400);
+  const int64_t size = static_cast<int64_t>(std::filesystem::file_size(root_ / "t" / "a.txt.gz"));
+  const int64_t part = std::max<int64_t>(size * 64 / 100, 64 * 4);
+  const auto spool = root_ / "spool";
+  auto only_spool_file = [&]() -> std::filesystem::path {
+    std::vector<std::filesystem::path> files;
+    if (std::filesystem::exists(spool)) {
+      for (const auto& e : std::filesystem::directory_iterator(spool)) files.push_back(e.path());
+    }
+    return files.size() == 1 ? files.front() : std::filesystem::path();
+  };
+
+  LineStream first("t", Options(part));
+  ASSERT_TRUE(first.Identify().ok());
+  ASSERT_TRUE(first.Restore(std::nullopt).ok());
+  const auto spooled = only_spool_file();
+  ASSERT_FALSE(spooled.empty()) << "the file to ingest lost the spool Identify made";
+  const auto written = std::filesystem::last_write_time(spooled);
+  auto units = first.Pending(1'000);
+  ASSERT_TRUE(units.ok());
+  ASSERT_GT(units->size(), 1u) << "not split";
+  EXPECT_EQ(only_spool_file(), spooled);
+  EXPECT_EQ(std::filesystem::last_write_time(spooled), written) << "decompressed twice";
+  auto position = first.PositionAfter(*units);
+  ASSERT_TRUE(position.ok());
+  first.Advance(*position);
+  ASSERT_TRUE(only_spool_file().empty()) << "the last part committed: the spool goes";
+
+  LineStream second("t", Options(part));  // a restart after the file was ingested
+  ASSERT_TRUE(second.Identify().ok());
+  ASSERT_FALSE(only_spool_file().empty());
+  ASSERT_TRUE(second.Restore(*position).ok());
+  EXPECT_TRUE(only_spool_file().empty()) << "a spool kept for a file ingested already";
 }
 
 TEST_F(FileStreamPartsTest, ADamagedGzipFileIsReadWholeWithANotice) {

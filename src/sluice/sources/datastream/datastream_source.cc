@@ -65,6 +65,8 @@ class DatastreamStream : public FileStream {
     return EndsWith(n, ".json") || EndsWith(n, ".jsonl") || EndsWith(n, ".ndjson");
   }
 
+  bool IsGzipFile(std::string_view path) const override { return EndsWith(path, ".gz"); }
+
   std::optional<int64_t> TimeOfPath(std::string_view path) const override {
     return MinuteOfPath(path);
   }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "sluice/formats/avro/ocf_reader.h"
+#include "sluice/formats/json/gzip.h"
 
 namespace sluice::sources::datastream {
 
@@ -102,10 +103,7 @@ Result<bool> IsNdjson(arrow::io::RandomAccessFile& file, int64_t file_size) {
     ARROW_ASSIGN_OR_RAISE(auto chunk, ReadRange(file, at, std::min(chunk_bytes, file_size - at)));
     std::string_view text = View(*chunk);
     if (at == 0) {
-      if (text.size() >= 2 && static_cast<uint8_t>(text[0]) == 0x1f &&
-          static_cast<uint8_t>(text[1]) == 0x8b) {
-        return false;
-      }
+      if (formats::json::IsGzip(text)) return false;
       if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
     }
     const size_t content = text.find_first_not_of(" \t\r\n");

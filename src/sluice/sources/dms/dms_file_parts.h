@@ -14,7 +14,9 @@
 //            is scanned once per process, not once per part. A part then
 //            decodes its records (after the file's header, when it has one)
 //            as the whole-file reader would.
-//   gzip     not split: a deflate stream cannot be entered mid-way.
+//   gzip     a deflate stream cannot be entered mid-way: a large .gz file
+//            is split as its spooled content (sources/gzip_spool.h), a
+//            small one is read whole.
 #pragma once
 
 #include <arrow/io/type_fwd.h>

@@ -57,6 +57,11 @@ class DmsStream : public FileStream {
     return f && f->kind != DmsFileKind::kCdcTxn;
   }
 
+  bool IsGzipFile(std::string_view path) const override {
+    auto f = ParseDmsFileName(BaseName(std::string(path)), settings_.parquet);
+    return f && f->gzip;
+  }
+
   std::optional<int64_t> TimeOfPath(std::string_view path) const override {
     return DmsPathTime(path);
   }
@@ -199,6 +204,11 @@ class DmsTxnStream : public FileStream {
   bool IsDataFile(std::string_view name) const override {
     auto f = ParseDmsFileName(name, settings_.parquet);
     return f && f->kind == DmsFileKind::kCdcTxn;
+  }
+
+  bool IsGzipFile(std::string_view path) const override {
+    auto f = ParseDmsFileName(BaseName(std::string(path)), settings_.parquet);
+    return f && f->gzip;
   }
 
   std::optional<int64_t> TimeOfPath(std::string_view path) const override {
