@@ -16,8 +16,17 @@ a flooded run whose client threads run at nice 19, so what remains is what
 sluice's answering costs. --limit N passes --http-max-requests-per-second N
 (0: no limit; default: sluice's own default).
 
+--decoy separates what the flood costs the machine from what it costs
+ingestion: a second sluice (the same tables, already ingested, idle, same
+request budget) serves as a decoy, and each round adds a run in which the
+same niced clients flood the decoy while the measured sluice ingests
+unflooded. Clients, loopback TCP and answering then load the machine
+exactly as in the niced flood, but in another process: the difference
+between "flood_nice" and "decoy_nice" is what serving inside the ingesting
+process costs it, which is what remains when the clients are on other hosts.
+
     .venv/bin/python bench/ops_flood.py [--sluice build/sluice] [--runs 3] [--threads 8]
-        [--clients-nice] [--limit N]
+        [--clients-nice] [--decoy] [--limit N]
 """
 import argparse
 import http.client
@@ -48,6 +57,8 @@ def main():
     ap.add_argument("--changes", type=int, default=20000)
     ap.add_argument("--clients-nice", action="store_true",
                     help="also run each round flooded by client threads at nice 19")
+    ap.add_argument("--decoy", action="store_true",
+                    help="also run each round with the niced flood sent to an idle decoy sluice")
     ap.add_argument("--limit", type=float, default=None,
                     help="--http-max-requests-per-second for sluice (default: its default)")
     args = ap.parse_args()
@@ -61,7 +72,27 @@ def main():
     # files must have settled before the timed runs
     time.sleep(3)
 
-    def one(flood: bool, clients_nice: bool = False) -> dict:
+    decoy = decoy_url = None
+    if args.decoy:
+        # The same tables ingested once; then an idle `sluice run` over them
+        # (no new files; polls rarely) answers the decoy flood.
+        decoy_sink = work / "decoy-sink"
+        denv = dict(os.environ, SOURCE_PATH=str(src), DELTA_TABLE_PATH=str(decoy_sink))
+        subprocess.run([args.sluice, "run", "--config", str(work / "empty.toml"), "--once"], env=denv,
+                       check=True, stdout=subprocess.DEVNULL)
+        denv["SLUICE_SOURCE_POLL_INTERVAL"] = "1h"
+        decoy_out = work / "decoy.txt"
+        decoy = subprocess.Popen([args.sluice, "run", "--config", str(work / "empty.toml"), "--http",
+                                  "127.0.0.1:0", *limit_args], env=denv, stdout=open(decoy_out, "w"),
+                                 stderr=subprocess.STDOUT)
+        while decoy_url is None:
+            assert decoy.poll() is None, decoy_out.read_text()[-2000:]
+            m = re.search(r"serving (http://\S+)/ ", decoy_out.read_text())
+            decoy_url = m.group(1) if m else None
+            time.sleep(0.05)
+        time.sleep(2)  # its first poll and maintenance are over
+
+    def one(flood: bool, clients_nice: bool = False, at_decoy: bool = False) -> dict:
         sink = work / "sink"
         shutil.rmtree(sink, ignore_errors=True)
         env = dict(os.environ, SOURCE_PATH=str(src), DELTA_TABLE_PATH=str(sink))
@@ -81,13 +112,15 @@ def main():
             probe_s = []
             failed = []  # (when, what): requests that got no answer
 
+            target = decoy_url if at_decoy else url
+
             def hammer():
                 if clients_nice:  # Linux: nice is per thread; sluice (forked earlier) keeps 0
                     os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
                 while not stop.is_set():
                     for path in ("/metrics", "/api/status"):
                         try:
-                            with urllib.request.urlopen(url + path, timeout=5) as res:
+                            with urllib.request.urlopen(target + path, timeout=5) as res:
                                 res.read()
                                 code = res.status
                         except urllib.error.HTTPError as e:
@@ -140,12 +173,14 @@ def main():
                     probe_s.append(float("inf"))
         return {"s": elapsed, "cpu_s": cpu, "codes": codes, "probe_s": probe_s}
 
-    kinds = ["quiet", "flood"] + (["flood_nice"] if args.clients_nice else [])
+    kinds = ["quiet", "flood"] + (["flood_nice"] if args.clients_nice else []) + \
+        (["decoy_nice"] if args.decoy else [])
     runs = {kind: [] for kind in kinds}
     load_before = os.getloadavg()[0]
     for _ in range(args.runs):  # interleaved: the shared machine's load drifts
         for kind in kinds:
-            runs[kind].append(one(kind != "quiet", clients_nice=kind == "flood_nice"))
+            runs[kind].append(one(kind != "quiet", clients_nice=kind.endswith("_nice"),
+                                  at_decoy=kind == "decoy_nice"))
     report = {"threads": args.threads, "limit": args.limit, "load_before": load_before}
     for kind, rs in runs.items():
         secs = [r["s"] for r in rs]
@@ -164,6 +199,9 @@ def main():
             report[kind]["per_s"] = {str(c): per_s(c) for c in answers}
             report[kind]["total"] = {str(c): sum(r["codes"].get(c, 0) for r in rs) for c in answers}
             report[kind]["vs_quiet"] = f"{report[kind]['median_s'] / report['quiet']['median_s'] - 1:+.0%}"
+    if decoy is not None:
+        decoy.terminate()
+        decoy.wait(timeout=60)
     print(json.dumps(report))
     shutil.rmtree(work)
 
