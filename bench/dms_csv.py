@@ -1,11 +1,11 @@
 """An Arrow table as the CSV text an AWS DMS task writes (bench/dms_workload.py),
 built a column at a time with pyarrow.compute.
 
-Why not pyarrow.csv.write_csv: it quotes every string value and the header
-(quoting_style "needed" decides by type, not by content), its "none" style
-refuses values holding a quote or a comma, it writes a null as an empty
-cell, and it formats timestamps with a zone suffix and doubles unlike
-Python. DMS puts quotes only where RFC 4180 needs them and writes NULL
+Why not pyarrow.csv.write_csv (pyarrow 22): it quotes every string value
+(quoting_style "needed" decides by type, not by content; quoting_header only
+governs the header), its "none" style refuses values holding a quote or a
+comma, it writes a null as an empty cell with no option for another text,
+and it writes timestamps with a "Z" and integral doubles without ".0". DMS puts quotes only where RFC 4180 needs them and writes NULL
 (its CsvNullValue, unquoted) for a null, so each column is rendered to text
 here and the rows are joined in Arrow.
 
