@@ -160,7 +160,7 @@ def convert_file_rows(job):
         for row in rows:
             w.writerow([_csv_cell(row[c]) for c in schema.names])
     written["csv"] = (path, os.path.getsize(path))
-    return len(rows), written
+    return len(rows), written, False
 
 
 # ----------------------------------------------------------------------------
@@ -264,14 +264,15 @@ def dms_table(n: int, cols: dict, full_load: bool):
 
 
 def convert_file(job):
-    """Worker: one Avro file into one Parquet and one CSV file."""
+    """Worker: one Avro file into one Parquet and one CSV file; returns the
+    rows, {format: (path, bytes)} and whether numpy decoded the Avro file."""
     # imported here, not at the top: the peers import this module for its
     # names, and their start-up is measured
     import avro_columns
     import dms_csv
     import pyarrow.parquet as pq
     src, out, name, full_load = job
-    n, cols, _fast = avro_columns.read_columns(src, FIELDS)
+    n, cols, fast = avro_columns.read_columns(src, FIELDS)
     table = dms_table(n, cols, full_load)
     written = {}
     path = os.path.join(table_dir(out, "parquet"), name + ".parquet")
@@ -279,7 +280,7 @@ def convert_file(job):
     written["parquet"] = (path, os.path.getsize(path))
     path = os.path.join(table_dir(out, "csv"), name + ".csv")
     written["csv"] = (path, dms_csv.write(table, path))
-    return table.num_rows, written
+    return table.num_rows, written, fast
 
 
 def plan(avro_dir: str, out: str) -> list:
@@ -325,14 +326,16 @@ def convert(avro_dir: str, out: str, jobs_n: int = 0, reference: bool = False) -
     for rank, i in enumerate(order):
         for path, _size in done[i][1].values():
             os.utime(path, (mtime0 + rank, mtime0 + rank))
-    if sum(n for n, _w in done) != manifest["events"]:
+    if sum(d[0] for d in done) != manifest["events"]:
         raise RuntimeError("DMS conversion lost events")
     manifest["dms"] = {
         "source_options": manifest["options"],
         "load_files": sum(1 for j in jobs if j[3]), "cdc_files": sum(1 for j in jobs if not j[3]),
-        "bytes": {fmt: sum(w[fmt][1] for _n, w in done) for fmt in FORMATS},
+        "bytes": {fmt: sum(d[1][fmt][1] for d in done) for fmt in FORMATS},
         "seconds": round(time.perf_counter() - t0, 3), "processes": procs,
         "converter": "rows" if reference else "columns",
+        # files the numpy decoder read (the others went to fastavro)
+        "numpy_decoded_files": sum(1 for d in done if d[2]),
     }
     os.makedirs(os.path.join(out, "_bench"), exist_ok=True)
     with open(os.path.join(out, "_bench", "manifest.json"), "w") as fh:

@@ -68,6 +68,8 @@ def _same_parquet(a, b):
 def test_same_files_in_the_same_order(both):
     _avro, (new, m_new), (ref, m_ref) = both
     assert m_new["dms"]["converter"] == "columns" and m_ref["dms"]["converter"] == "rows"
+    files = m_new["dms"]["load_files"] + m_new["dms"]["cdc_files"]
+    assert m_new["dms"]["numpy_decoded_files"] == files and m_ref["dms"]["numpy_decoded_files"] == 0
     for fmt in dms_workload.FORMATS:
         names_new = [os.path.basename(p) for p in _files(new, fmt)]
         names_ref = [os.path.basename(p) for p in _files(ref, fmt)]
@@ -175,7 +177,7 @@ def _convert_both(tmp_path, src, full_load):
         out = str(tmp_path / kind)
         for fmt in dms_workload.FORMATS:
             os.makedirs(dms_workload.table_dir(out, fmt), exist_ok=True)
-        n, written = worker((src, out, "F", full_load))
+        n, written, _fast = worker((src, out, "F", full_load))
         outs[kind] = (n, written)
     return outs
 
