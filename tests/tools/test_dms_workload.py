@@ -164,10 +164,10 @@ def _edge_records(n, uuid_prefix=None, anchor_in_notes=False, stray_uuid=False):
     return recs
 
 
-def _write_avro(path, records, block_records=16):
+def _write_avro(path, records, block_records=16, codec="null"):
     with open(path, "wb") as fh:
         fastavro.writer(fh, fastavro.parse_schema(gen.avro_schema()), records,
-                        sync_interval=block_records * 400)
+                        sync_interval=block_records * 400, codec=codec)
 
 
 def _convert_both(tmp_path, src, full_load):
@@ -206,9 +206,11 @@ def test_edge_values(tmp_path, uuids, full_load):
     assert len(rows) == 301 and {len(r) for r in rows} == {len(rows[0])}
 
 
-def test_decoder_agrees_with_fastavro_on_edge_values(tmp_path):
+@pytest.mark.parametrize("codec", ["null", "deflate"])
+def test_decoder_agrees_with_fastavro_on_edge_values(tmp_path, codec):
     src = str(tmp_path / "edge.avro")
-    _write_avro(src, _edge_records(257, "00000000-0000-4000-a000-0000"), block_records=40)
+    _write_avro(src, _edge_records(257, "00000000-0000-4000-a000-0000"), block_records=40,
+                codec=codec)
     n, cols, fast = avro_columns.read_columns(src, dms_workload.FIELDS)
     n2, cols2 = avro_columns.read_columns_fastavro(src, dms_workload.FIELDS)
     assert fast and n == n2 == 257
