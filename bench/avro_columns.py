@@ -11,8 +11,9 @@ its integer (``int`` -> int32, ``long`` -> int64, ``string`` -> string,
 union gives a nullable T.
 
 Why not fastavro alone: it builds a Python dict per record and an object
-per value, ~15-30 µs per record of bench/gen.py's schema, which is most of
-the cost of converting the workload. The binary encoding has no row
+per value, ~40 µs of CPU per record of bench/gen.py's schema on the bench
+machine (the numpy decoder: ~6 µs), which was most of the cost of
+converting the workload once the rest worked a column at a time. The binary encoding has no row
 offsets, so a block's rows cannot be cut apart without decoding them in
 turn; the numpy decoder therefore guesses where each row starts and proves
 it. The guess: every row begins with the bytes rows 0 and 1 share at their
