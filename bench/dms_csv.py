@@ -5,9 +5,10 @@ Why not pyarrow.csv.write_csv (pyarrow 22): it quotes every string value
 (quoting_style "needed" decides by type, not by content; quoting_header only
 governs the header), its "none" style refuses values holding a quote or a
 comma, it writes a null as an empty cell with no option for another text,
-and it writes timestamps with a "Z" and integral doubles without ".0". DMS puts quotes only where RFC 4180 needs them and writes NULL
-(its CsvNullValue, unquoted) for a null, so each column is rendered to text
-here and the rows are joined in Arrow.
+and it writes timestamps with a "Z" and integral doubles without ".0".
+DMS puts quotes only where RFC 4180 needs them and writes NULL (its
+CsvNullValue, unquoted) for a null, so each column is rendered to text here
+and the rows are joined in Arrow.
 
 The text is byte for byte what the row-by-row writer (csv.writer,
 QUOTE_MINIMAL, "\\n" line ends, ``NULL`` for None, ``str()`` of each value)
