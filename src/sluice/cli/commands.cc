@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "sluice/core/arrow_init.h"
+#include "sluice/pipeline/config.h"
 #include "sluice/sources/source_registry.h"
 
 namespace sluice::cli {
@@ -18,27 +19,49 @@ void AddCodecOptions(CLI::App* command, CodecArgs& codec) {
                       "codec level (zstd, gzip; default: 1 for zstd)");
 }
 
-// `sluice run --help`: each source's sections and their keys, as the
-// sources declare them (sources/source_settings.h), wrapped at a comma.
-std::string SourceSectionsHelp() {
+// One section of `sluice run --help`: "[section] key, key, ...", wrapped
+// at a comma.
+std::string SectionHelp(const std::string& section, const std::string& keys) {
   constexpr size_t kWidth = 88;
   std::string out;
-  for (const auto& section : sources::SourceSettingSections()) {
-    std::string line = "  [" + section.section + "]";
-    std::string keys = sources::KnownKeysText(section);
-    size_t at = 0;
-    while (at < keys.size()) {
-      size_t comma = keys.find(", ", at);
-      std::string word = keys.substr(at, comma == std::string::npos ? comma : comma + 1 - at);
-      at = comma == std::string::npos ? keys.size() : comma + 2;
-      if (line.size() + 1 + word.size() > kWidth) {
-        out += line + "\n";
-        line = "   ";
-      }
-      line += " " + word;
+  std::string line = "  [" + section + "]";
+  size_t at = 0;
+  while (at < keys.size()) {
+    size_t comma = keys.find(", ", at);
+    std::string word = keys.substr(at, comma == std::string::npos ? comma : comma + 1 - at);
+    at = comma == std::string::npos ? keys.size() : comma + 2;
+    if (line.size() + 1 + word.size() > kWidth) {
+      out += line + "\n";
+      line = "   ";
     }
-    out += line + "\n";
+    line += " " + word;
   }
+  return out + line + "\n";
+}
+
+// `sluice run --help`: each source's sections and their keys, as the
+// sources declare them (sources/source_settings.h).
+std::string SourceSectionsHelp() {
+  std::string out;
+  for (const auto& section : sources::SourceSettingSections()) {
+    out += SectionHelp(section.section, sources::KnownKeysText(section));
+  }
+  return out;
+}
+
+// `sluice run --help`: Sluice's own sections (pipeline::CoreConfigKeys),
+// in the order they are declared.
+std::string CoreSectionsHelp() {
+  std::vector<std::pair<std::string, std::string>> sections;  // section, "key, key"
+  for (const auto& key : pipeline::CoreConfigKeys()) {
+    const size_t dot = key.rfind('.');
+    const std::string section = key.substr(0, dot);
+    if (sections.empty() || sections.back().first != section) sections.push_back({section, ""});
+    std::string& keys = sections.back().second;
+    keys += (keys.empty() ? "" : ", ") + key.substr(dot + 1);
+  }
+  std::string out;
+  for (const auto& [section, keys] : sections) out += SectionHelp(section, keys);
   return out;
 }
 
@@ -80,6 +103,7 @@ int RunMain(int argc, char** argv) {
                 "fields)")
       ->check(CLI::IsMember({"human", "json"}));
   r->footer(
+      "Configuration keys (docs/configuration.md):\n" + CoreSectionsHelp() +
       "Sources (source.kind): datastream and dms read source.path (docs/configuration.md, "
       "docs/dms.md);\n"
       "debezium reads Kafka (docs/debezium.md), source.format json or avro: [source.kafka]\n"

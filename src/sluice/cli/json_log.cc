@@ -42,7 +42,8 @@ std::string JsonLogLine(const std::string& raw, int64_t now_ms, std::string* las
     level = "error";
   } else if (line.find("retrying") != std::string::npos ||
              line.find("merged and history tables stopped") != std::string::npos ||
-             line.find("late") != std::string::npos || line.find("changed") != std::string::npos) {
+             line.find("late") != std::string::npos || line.find("changed") != std::string::npos ||
+             line.find("checkpoint failed") != std::string::npos) {
     level = "warn";
   }
   // The table a line is about: "db.table_log v3: ...", "db.table v2 <- ...",

@@ -14,7 +14,7 @@ namespace sluice::delta {
 
 int64_t TombstoneRetentionMs(const Metadata& metadata) { return DeletedFileRetentionMs(metadata); }
 
-Status WriteCheckpoint(const Snapshot& snapshot) {
+Result<LastCheckpoint> WriteCheckpointFile(const Snapshot& snapshot) {
   int64_t now_ms = WallClockMs();
   int64_t horizon = now_ms - TombstoneRetentionMs(snapshot.metadata());
   std::vector<Action> actions;
@@ -44,7 +44,12 @@ Status WriteCheckpoint(const Snapshot& snapshot) {
   last.size = static_cast<int64_t>(actions.size());
   last.size_in_bytes = parquet->size();
   last.num_of_add_files = num_adds;
-  return store.Put(LastCheckpointPath(), LastCheckpointToJson(last));
+  return last;
+}
+
+Status WriteCheckpoint(const Snapshot& snapshot) {
+  ARROW_ASSIGN_OR_RAISE(LastCheckpoint last, WriteCheckpointFile(snapshot));
+  return snapshot.store().Put(LastCheckpointPath(), LastCheckpointToJson(last));
 }
 
 }  // namespace sluice::delta

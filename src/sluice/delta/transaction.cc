@@ -8,6 +8,7 @@
 
 #include "sluice/core/bytes_written.h"
 #include "sluice/core/clock.h"
+#include "sluice/delta/checkpoint_queue.h"
 #include "sluice/delta/checkpointer.h"
 #include "sluice/delta/log_path.h"
 #include "sluice/delta/table_features.h"
@@ -147,8 +148,15 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
         interval = std::atoll(conf->second.c_str());
       }
       if (interval > 0 && version > 0 && version % interval == 0) {
-        // The commit has landed; a failed checkpoint only costs read speed.
-        result.checkpointed = WriteCheckpoint(*result.snapshot).ok();
+        if (options.checkpoint_queue != nullptr) {
+          // Off the commit path: the snapshot is immutable, so the queue
+          // writes exactly this state later (checkpoint_queue.h).
+          options.checkpoint_queue->Enqueue(result.snapshot);
+          result.checkpoint_queued = true;
+        } else {
+          // The commit has landed; a failed checkpoint only costs read speed.
+          result.checkpointed = WriteCheckpoint(*result.snapshot).ok();
+        }
       }
       return result;
     }

@@ -30,18 +30,27 @@ class CommitConflictDetail : public arrow::StatusDetail {
 
 bool IsCommitConflict(const Status& st);
 
+class CheckpointQueue;
+
 struct CommitOptions {
   int max_attempts = 100;
   /// Write a checkpoint after committing a version that is a multiple of
   /// this (delta.checkpointInterval of the table wins when set). 0 = never.
   int64_t checkpoint_interval = 10;
+  /// Set: that checkpoint is handed to this queue (checkpoint_queue.h) and
+  /// written on its thread after Commit returns; unset: Commit writes it
+  /// before returning. Not owned; must outlive the commit.
+  CheckpointQueue* checkpoint_queue = nullptr;
   std::string engine_info = "sluice/0.1";
 };
 
 struct CommitResult {
   int64_t version = -1;
   int attempts = 0;
-  bool checkpointed = false;
+  bool checkpointed = false;  ///< written inline (and it succeeded)
+  /// Handed to CommitOptions::checkpoint_queue (written, or skipped for a
+  /// newer one, later).
+  bool checkpoint_queued = false;
   /// The table after this commit.
   std::shared_ptr<const Snapshot> snapshot;
 };

@@ -86,7 +86,8 @@ Result<std::vector<HistoryOrphan>> LoadOrphanDeletes(const io::TableLocation& hi
 Result<OrphanDeleteCommit> CommitOrphanDeletes(const io::TableLocation& history,
                                                const std::vector<HistoryOrphan>& orphans,
                                                const std::string& app_id, int64_t version,
-                                               int64_t now_ms, int64_t cutoff_ms) {
+                                               int64_t now_ms, int64_t cutoff_ms,
+                                               const delta::CommitOptions& commit) {
   if (orphans.empty()) return OrphanDeleteCommit{};
   for (const auto& o : orphans) {
     if (o.batch_version != version) {
@@ -96,7 +97,7 @@ Result<OrphanDeleteCommit> CommitOrphanDeletes(const io::TableLocation& history,
   }
   ARROW_ASSIGN_OR_RAISE(auto rows, ToTable(orphans));
   return OrphanDeleteTable().Commit(history, rows, app_id, version, now_ms, cutoff_ms,
-                                    /*purge_alone=*/false);
+                                    /*purge_alone=*/false, /*latest=*/nullptr, commit);
 }
 
 Result<std::optional<delta::MaintenanceReport>> MaintainOrphanDeletes(

@@ -61,11 +61,13 @@ using OrphanDeleteCommit = SideTableCommit;
 /// batch_version set by the caller; a batch_version other than `version` is
 /// refused). Nothing is committed when `orphans` is empty: expired rows
 /// (recorded_at before `cutoff_ms`) are purged by the next commit that
-/// writes some, which is when the side table grows.
+/// writes some, which is when the side table grows. `commit` are the
+/// history table's options (SideTable::Commit).
 Result<OrphanDeleteCommit> CommitOrphanDeletes(const io::TableLocation& history,
                                                const std::vector<HistoryOrphan>& orphans,
                                                const std::string& app_id, int64_t version,
-                                               int64_t now_ms, int64_t cutoff_ms);
+                                               int64_t now_ms, int64_t cutoff_ms,
+                                               const delta::CommitOptions& commit = {});
 
 /// Compacts and vacuums the side table of `history` (SideTable::Maintain);
 /// `last_vacuum_ms` is read and updated. Nothing if it does not exist.

@@ -30,9 +30,9 @@ Result<HistoryCommit> WriteHistory(const io::TableLocation& location,
   }
   // 1. Orphan deletes, in their side table, before the history commit.
   const int64_t now = options.now_ms != 0 ? options.now_ms : WallClockMs();
-  ARROW_ASSIGN_OR_RAISE(auto orphans,
-                        CommitOrphanDeletes(location, plan.orphans, options.app_id, options.version,
-                                            now, now - options.orphan_retention_ms));
+  ARROW_ASSIGN_OR_RAISE(
+      auto orphans, CommitOrphanDeletes(location, plan.orphans, options.app_id, options.version,
+                                        now, now - options.orphan_retention_ms, options.commit));
   // The merge writer's commit does exactly what a history commit needs once
   // the plan is phrased as deletes + appends with no tombstones.
   MergePlan merge_plan;

@@ -160,10 +160,10 @@ Result<MergeCommit> WriteMerge(const io::TableLocation& location,
   ARROW_ASSIGN_OR_RAISE(auto appends, FillCarriedValues(location, plan.appends, plan.carried));
 
   // 1. Tombstones, in their own table, before the main commit.
-  ARROW_ASSIGN_OR_RAISE(
-      result.tombstones,
-      CommitTombstones(location, plan.tombstones, options.app_id, options.version,
-                       now - options.tombstone_retention_ms, options.tombstone_snapshot));
+  ARROW_ASSIGN_OR_RAISE(result.tombstones,
+                        CommitTombstones(location, plan.tombstones, options.app_id, options.version,
+                                         now - options.tombstone_retention_ms,
+                                         options.tombstone_snapshot, options.commit));
 
   // 2. Deleted rows: DVs (merged with the file's existing DV) or rewrites.
   size_t touched = 0;

@@ -119,6 +119,7 @@ Result<MergeCommit> MergedTable::CommitOnce(const MergePlan& plan, int64_t versi
       snapshot_ && plan.appends && !snapshot_->schema()->Equals(*plan.appends->schema(), false);
   mopts.configuration[kPrimaryKeysProperty] = EncodePrimaryKeys(keys_);
   mopts.commit.checkpoint_interval = settings_.checkpoint_interval;
+  mopts.commit.checkpoint_queue = settings_.checkpoint_queue;
   mopts.data = settings_.data;
   mopts.tombstone_snapshot = &tombstones_snapshot_;
   auto commit = WriteMerge(*location_, snapshot_, plan, mopts);

@@ -48,6 +48,9 @@ struct MergeSettings {
   MergeMode mode = MergeMode::kDeletionVectors;
   int64_t tombstone_retention_ms = kDefaultTombstoneRetentionMs;
   int64_t checkpoint_interval = 10;
+  /// Where checkpoints of the merged table and its tombstone side table go
+  /// (delta::CommitOptions::checkpoint_queue); null: written inline.
+  delta::CheckpointQueue* checkpoint_queue = nullptr;
   delta::DataWriteOptions data;
   /// How many times one batch is planned when other writers keep moving the
   /// table under it (the first plan included), and the pause before the

@@ -88,7 +88,8 @@ Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
                                           const std::shared_ptr<arrow::Table>& rows,
                                           const std::string& app_id, int64_t version,
                                           int64_t now_ms, int64_t cutoff_ms, bool purge_alone,
-                                          std::shared_ptr<const delta::Snapshot>* latest) const {
+                                          std::shared_ptr<const delta::Snapshot>* latest,
+                                          const delta::CommitOptions& commit) const {
   const bool has_rows = rows && rows->num_rows() > 0;
   if (!has_rows && !purge_alone) return SideTableCommit{};
   if (has_rows && !rows->schema()->Equals(*spec_.schema, /*check_metadata=*/false)) {
@@ -100,7 +101,8 @@ Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
   if (latest) latest->reset();  // unknown until a commit (or read) succeeds
   std::shared_ptr<const delta::Snapshot> committed;
   if (cached) {
-    auto result = CommitOn(side, cached, rows, app_id, version, now_ms, cutoff_ms, &committed);
+    auto result =
+        CommitOn(side, cached, rows, app_id, version, now_ms, cutoff_ms, commit, &committed);
     if (result.ok() || !delta::IsCommitConflict(result.status())) {
       if (result.ok() && latest) *latest = committed ? committed : cached;
       return result;
@@ -109,8 +111,8 @@ Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
     // fresh read (which also sees whether they wrote this version already).
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, delta::LoadIfExists(side));
-  ARROW_ASSIGN_OR_RAISE(
-      auto result, CommitOn(side, snapshot, rows, app_id, version, now_ms, cutoff_ms, &committed));
+  ARROW_ASSIGN_OR_RAISE(auto result, CommitOn(side, snapshot, rows, app_id, version, now_ms,
+                                              cutoff_ms, commit, &committed));
   if (latest) *latest = committed ? committed : snapshot;
   return result;
 }
@@ -118,7 +120,8 @@ Result<SideTableCommit> SideTable::Commit(const io::TableLocation& owner,
 Result<SideTableCommit> SideTable::CommitOn(
     const io::TableLocation& side, std::shared_ptr<const delta::Snapshot> snapshot,
     const std::shared_ptr<arrow::Table>& rows, const std::string& app_id, int64_t version,
-    int64_t now_ms, int64_t cutoff_ms, std::shared_ptr<const delta::Snapshot>* committed) const {
+    int64_t now_ms, int64_t cutoff_ms, const delta::CommitOptions& commit,
+    std::shared_ptr<const delta::Snapshot>* committed) const {
   SideTableCommit result;
   const bool has_rows = rows && rows->num_rows() > 0;
   if (snapshot) {
@@ -160,7 +163,7 @@ Result<SideTableCommit> SideTable::CommitOn(
   ARROW_RETURN_NOT_OK(AddFiles(side, rows, *txn));
   result.written = has_rows ? rows->num_rows() : 0;
   txn->SetTxn(app_id, version);
-  ARROW_ASSIGN_OR_RAISE(auto done, txn->Commit());
+  ARROW_ASSIGN_OR_RAISE(auto done, txn->Commit(commit));
   *committed = std::move(done.snapshot);
   return result;
 }

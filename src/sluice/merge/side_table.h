@@ -81,11 +81,15 @@ class SideTable {
   /// conflict check, then the commit is redone on a fresh read); on return
   /// it holds the side table after this call (null when unknown). Whoever
   /// else changes the side table (Maintain) resets it.
+  ///
+  /// `commit`: the owner's commit options, so the side table is checkpointed
+  /// like its owner (interval, background queue).
   Result<SideTableCommit> Commit(const io::TableLocation& owner,
                                  const std::shared_ptr<arrow::Table>& rows,
                                  const std::string& app_id, int64_t version, int64_t now_ms,
                                  int64_t cutoff_ms, bool purge_alone,
-                                 std::shared_ptr<const delta::Snapshot>* latest = nullptr) const;
+                                 std::shared_ptr<const delta::Snapshot>* latest = nullptr,
+                                 const delta::CommitOptions& commit = {}) const;
 
   /// `base` with the side table's tag rule: a compacted file's min_time_tag
   /// is the smallest of its inputs', or 0 ("check at the next purge") when
@@ -109,7 +113,7 @@ class SideTable {
                                    std::shared_ptr<const delta::Snapshot> snapshot,
                                    const std::shared_ptr<arrow::Table>& rows,
                                    const std::string& app_id, int64_t version, int64_t now_ms,
-                                   int64_t cutoff_ms,
+                                   int64_t cutoff_ms, const delta::CommitOptions& commit,
                                    std::shared_ptr<const delta::Snapshot>* committed) const;
   /// `rows` as data files tagged with their oldest time, added to `txn`.
   Status AddFiles(const io::TableLocation& side, const std::shared_ptr<arrow::Table>& rows,

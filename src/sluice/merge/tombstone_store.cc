@@ -88,13 +88,14 @@ Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
                                          const std::vector<Tombstone>& tombstones,
                                          const std::string& app_id, int64_t version,
                                          int64_t cutoff_ms,
-                                         std::shared_ptr<const delta::Snapshot>* latest) {
+                                         std::shared_ptr<const delta::Snapshot>* latest,
+                                         const delta::CommitOptions& commit) {
   std::shared_ptr<arrow::Table> rows;
   if (!tombstones.empty()) {
     ARROW_ASSIGN_OR_RAISE(rows, ToTable(tombstones));
   }
   return TombstoneTable().Commit(table, rows, app_id, version, WallClockMs(), cutoff_ms,
-                                 /*purge_alone=*/true, latest);
+                                 /*purge_alone=*/true, latest, commit);
 }
 
 Result<std::optional<delta::MaintenanceReport>> MaintainTombstones(

@@ -51,12 +51,14 @@ using TombstoneCommit = SideTableCommit;
 
 /// Step 1 above. `tombstones` may be empty (then only a purge, if due, is
 /// committed; nothing at all if none is due). `latest` caches the side
-/// table between commits (SideTable::Commit).
+/// table between commits, `commit` are the merged table's options
+/// (SideTable::Commit).
 Result<TombstoneCommit> CommitTombstones(const io::TableLocation& table,
                                          const std::vector<Tombstone>& tombstones,
                                          const std::string& app_id, int64_t version,
                                          int64_t cutoff_ms,
-                                         std::shared_ptr<const delta::Snapshot>* latest = nullptr);
+                                         std::shared_ptr<const delta::Snapshot>* latest = nullptr,
+                                         const delta::CommitOptions& commit = {});
 
 /// `base` with the side table's tag rule: a compacted file's
 /// sluice.minDeletedAtMs is the smallest of its inputs', or 0 ("check at the

@@ -142,6 +142,8 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     c.compression_level = static_cast<int>(level);
   } else if (key == "sink.checkpoint_interval") {
     ARROW_ASSIGN_OR_RAISE(c.checkpoint_interval, ParseInt(key, value));
+  } else if (key == "sink.background_checkpoints") {
+    ARROW_ASSIGN_OR_RAISE(c.background_checkpoints, ParseBool(key, value));
   } else if (key == "snapshot.start_date") {
     if (!value.empty()) {
       auto date = ParseSnapshotDate(value);
@@ -344,6 +346,50 @@ const char* SchemaEvolutionName(SchemaEvolution s) {
   return "?";
 }
 
+const std::vector<std::string>& CoreConfigKeys() {
+  static const std::vector<std::string> kKeys = {
+      "pipeline.name",
+      "pipeline.merge_interval",
+      "pipeline.merge_max_rows",
+      "pipeline.merge_overlap_bytes",
+      "pipeline.schema_evolution",
+      "source.kind",
+      "source.format",
+      "source.path",
+      "source.table_source_type",
+      "source.max_files_per_batch",
+      "source.poll_interval",
+      "source.settle_interval",
+      "source.file_part_bytes",
+      "source.spool_dir",
+      "source.incomplete_timeout",
+      "source.late_window",
+      "source.late_check_interval",
+      "source.list_concurrency",
+      "source.datastream.number_type",
+      "sink.path",
+      "sink.table_prefix",
+      "sink.log_tables",
+      "sink.history_tables",
+      "sink.merge_mode",
+      "sink.checkpoint_dir",
+      "sink.checkpoint_interval",
+      "sink.background_checkpoints",
+      "sink.compression",
+      "sink.compression_level",
+      "sink.tombstone_retention",
+      "sink.maintenance",
+      "sink.maintenance_interval",
+      "sink.compact_deleted_ratio",
+      "sink.vacuum_interval",
+      "sink.vacuum_retention",
+      "snapshot.start_date",
+      "snapshot.partitioned",
+      "snapshot.partition_column",
+  };
+  return kKeys;
+}
+
 Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
   Config c;
   if (!path.empty()) ARROW_RETURN_NOT_OK(ApplyFile(c, path));
@@ -391,44 +437,7 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
   }
 
   // SLUICE_<SECTION>_<KEY> overrides everything.
-  static const char* kKeys[] = {"pipeline.name",
-                                "pipeline.merge_interval",
-                                "pipeline.merge_max_rows",
-                                "pipeline.merge_overlap_bytes",
-                                "pipeline.schema_evolution",
-                                "source.kind",
-                                "source.format",
-                                "source.path",
-                                "source.table_source_type",
-                                "source.max_files_per_batch",
-                                "source.poll_interval",
-                                "source.settle_interval",
-                                "source.file_part_bytes",
-                                "source.spool_dir",
-                                "source.incomplete_timeout",
-                                "source.late_window",
-                                "source.late_check_interval",
-                                "source.list_concurrency",
-                                "source.datastream.number_type",
-                                "sink.path",
-                                "sink.table_prefix",
-                                "sink.log_tables",
-                                "sink.history_tables",
-                                "sink.merge_mode",
-                                "sink.checkpoint_dir",
-                                "sink.checkpoint_interval",
-                                "sink.compression",
-                                "sink.compression_level",
-                                "sink.tombstone_retention",
-                                "sink.maintenance",
-                                "sink.maintenance_interval",
-                                "sink.compact_deleted_ratio",
-                                "sink.vacuum_interval",
-                                "sink.vacuum_retention",
-                                "snapshot.start_date",
-                                "snapshot.partitioned",
-                                "snapshot.partition_column"};
-  std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
+  std::vector<std::string> keys = CoreConfigKeys();
   for (const auto& section : sources::SourceSettingSections()) {
     for (const auto& k : section.keys) keys.push_back(section.section + "." + k);
   }

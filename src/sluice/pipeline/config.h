@@ -104,6 +104,9 @@ struct Config {
   /// Unset: the table's delta.deletedFileRetentionDuration, else 7 days.
   std::optional<int64_t> vacuum_retention_ms;
   int64_t checkpoint_interval = 10;
+  /// `sluice run` writes those checkpoints on a background thread
+  /// (delta/checkpoint_queue.h) instead of in the commit that reaches them.
+  bool background_checkpoints = true;
   // [snapshot] (`sluice snapshot`, docs/snapshots.md)
   /// Dates before it are refused (YYYY-MM-DD; empty: no bound).
   std::string snapshot_start_date;
@@ -129,6 +132,11 @@ delta::DataWriteOptions DataWriteOptionsFor(const Config& config);
 Result<int64_t> ParseDurationMs(const std::string& text);
 Result<SchemaEvolution> ParseSchemaEvolution(const std::string& text);
 const char* SchemaEvolutionName(SchemaEvolution s);
+
+/// Every key of the sections Sluice itself declares ([pipeline], [source],
+/// [sink], [snapshot]; not the sources' own sections nor [tables] and
+/// [storage]), as "section.key": each is also SLUICE_<SECTION>_<KEY>.
+const std::vector<std::string>& CoreConfigKeys();
 
 /// Loads `path` (may be empty: defaults only) and applies `env` overrides.
 /// Errors name the key and the bad value.

@@ -7,10 +7,12 @@
 namespace sluice::pipeline {
 
 DeadLetterWriter::DeadLetterWriter(std::string source_table, std::string sink_path,
-                                   delta::DataWriteOptions data)
+                                   delta::DataWriteOptions data,
+                                   delta::CheckpointQueue* checkpoint_queue)
     : source_table_(std::move(source_table)),
       table_path_(io::JoinPath(io::JoinPath(sink_path, "_dead_letters"), source_table_)),
-      data_(std::move(data)) {}
+      data_(std::move(data)),
+      checkpoint_queue_(checkpoint_queue) {}
 
 void DeadLetterWriter::Add(DeadLetter letter) {
   if (letter.raw.size() > kMaxRawBytes) {
@@ -60,6 +62,7 @@ Status DeadLetterWriter::Flush(const std::string& app_id, int64_t version, int64
   options.deletion_vectors = false;
   options.txn = delta::Txn{app_id, version, {}};
   options.data = data_;
+  options.commit.checkpoint_queue = checkpoint_queue_;
   ARROW_RETURN_NOT_OK(
       delta::WriteTable(location, arrow::Table::Make(schema, cols), options).status());
   letters_.clear();

@@ -11,6 +11,7 @@
 
 #include "sluice/core/status.h"
 #include "sluice/delta/data_writer.h"
+#include "sluice/delta/transaction.h"
 #include "sluice/io/table_location.h"
 
 namespace sluice::pipeline {
@@ -26,8 +27,11 @@ class DeadLetterWriter {
  public:
   static constexpr size_t kMaxRawBytes = 1 << 20;
 
+  /// `checkpoint_queue` (not owned, may be null): where the table's
+  /// checkpoints go (delta::CommitOptions::checkpoint_queue).
   DeadLetterWriter(std::string source_table, std::string sink_path,
-                   delta::DataWriteOptions data = {});
+                   delta::DataWriteOptions data = {},
+                   delta::CheckpointQueue* checkpoint_queue = nullptr);
 
   void Add(DeadLetter letter);
   size_t size() const { return letters_.size(); }
@@ -42,6 +46,7 @@ class DeadLetterWriter {
   std::string source_table_;
   std::string table_path_;
   delta::DataWriteOptions data_;
+  delta::CheckpointQueue* checkpoint_queue_;
   std::vector<DeadLetter> letters_;
 };
 

@@ -346,6 +346,7 @@ Status EventLog::Flush(int64_t now_ms, bool drain) {
     delta::TableWriteOptions options;
     options.deletion_vectors = false;  // append-only; retention removes whole files
     options.commit.checkpoint_interval = config_.checkpoint_interval;
+    options.commit.checkpoint_queue = checkpoint_queue_;
     options.data = DataWriteOptionsFor(config_);
     auto data = arrow::Table::Make(EventSchema(), cols);
     // Blind appends: another process's append in between is no conflict,
@@ -371,8 +372,10 @@ Status EventLog::Flush(int64_t now_ms, bool drain) {
   }
   // The policy of the pipeline's own tables.
   ARROW_ASSIGN_OR_RAISE(
-      auto report, delta::MaintainTable(location, snapshot,
-                                        maintenance_.PolicyFor(config_, last_vacuum_ms_), now_ms));
+      auto report,
+      delta::MaintainTable(location, snapshot,
+                           maintenance_.PolicyFor(config_, last_vacuum_ms_, checkpoint_queue_),
+                           now_ms));
   last_vacuum_ms_ = report.last_vacuum_ms;
   return Status::OK();
 }
@@ -397,6 +400,7 @@ Result<int64_t> EventLog::ApplyRetention(const std::shared_ptr<const delta::Snap
   txn.SetOperationParameters(R"({"predicate":"time < retention cutoff"})");
   delta::CommitOptions commit;
   commit.checkpoint_interval = config_.checkpoint_interval;
+  commit.checkpoint_queue = checkpoint_queue_;
   ARROW_RETURN_NOT_OK(txn.Commit(commit).status());
   return removed;
 }

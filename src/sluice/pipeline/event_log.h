@@ -69,6 +69,7 @@ class EventLog : public RunObserver {
   EventLog(const Config& config, EventLogOptions options, std::ostream& out);
 
   void OnRunStart(int64_t now_ms) override;
+  void OnCheckpointQueue(delta::CheckpointQueue* queue) override { checkpoint_queue_ = queue; }
   void OnTableStep(const ObservedTable& table, const TableStep& step, int64_t now_ms) override;
   void OnRetry(const std::vector<ObservedTable>& tables, const Status& status, bool conflict,
                int64_t now_ms) override;
@@ -104,6 +105,7 @@ class EventLog : public RunObserver {
   std::set<std::string> stopped_;  ///< tables whose last stop/resume row is a stop
   TableMaintenanceSchedule maintenance_;
   int64_t last_vacuum_ms_ = 0;
+  delta::CheckpointQueue* checkpoint_queue_ = nullptr;  ///< the run's; null: inline
 };
 
 }  // namespace sluice::pipeline

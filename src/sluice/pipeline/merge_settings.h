@@ -8,6 +8,8 @@
 
 namespace sluice::pipeline {
 
-merge::MergeSettings MergeSettingsFor(const Config& config);
+/// `checkpoint_queue` (may be null): where the tables' checkpoints go.
+merge::MergeSettings MergeSettingsFor(const Config& config,
+                                      delta::CheckpointQueue* checkpoint_queue = nullptr);
 
 }  // namespace sluice::pipeline

@@ -16,6 +16,10 @@
 #include "sluice/core/status.h"
 #include "sluice/pipeline/stream_pipeline.h"
 
+namespace sluice::delta {
+class CheckpointQueue;
+}  // namespace sluice::delta
+
 namespace sluice::pipeline {
 
 /// What one step of a stream did with its input.
@@ -48,6 +52,13 @@ class RunObserver {
 
   /// The run starts (before the first discovery), at `now_ms`.
   virtual void OnRunStart(int64_t now_ms) { (void)now_ms; }
+
+  /// The run's background checkpoint writer (delta/checkpoint_queue.h), for
+  /// an observer that commits to a Delta table of its own (the event log):
+  /// before OnRunStart, and null again once the run no longer has it (after
+  /// OnRunEnd, or when the run fails); null throughout with
+  /// sink.background_checkpoints off. Not owned.
+  virtual void OnCheckpointQueue(delta::CheckpointQueue* queue) { (void)queue; }
 
   /// What one step did for one table (only steps that did something: a log
   /// commit, a merge, maintenance, a follower stopping or retrying).

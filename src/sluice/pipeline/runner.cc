@@ -11,6 +11,7 @@
 
 #include "sluice/core/clock.h"
 #include "sluice/core/parallel_for.h"
+#include "sluice/delta/checkpoint_queue.h"
 #include "sluice/delta/transaction.h"
 #include "sluice/io/log_store.h"
 #include "sluice/pipeline/run_observer.h"
@@ -173,6 +174,50 @@ ObservedTable ObservedFor(const StreamPipeline& stream, const std::string& qname
   return {qname, stream.id(), "", "", ""};
 }
 
+// Lends the run's checkpoint queue to the observers for as long as it
+// lives: they are told null when this goes, before the queue does (declare
+// it after the queue), on every way out of Run.
+class LentCheckpointQueue {
+ public:
+  LentCheckpointQueue(delta::CheckpointQueue* queue, const std::vector<RunObserver*>& observers)
+      : observers_(observers) {
+    for (auto* o : observers_) o->OnCheckpointQueue(queue);
+  }
+  ~LentCheckpointQueue() {
+    for (auto* o : observers_) o->OnCheckpointQueue(nullptr);
+  }
+  LentCheckpointQueue(const LentCheckpointQueue&) = delete;
+  LentCheckpointQueue& operator=(const LentCheckpointQueue&) = delete;
+
+ private:
+  const std::vector<RunObserver*>& observers_;
+};
+
+// What background checkpoints wrote since last asked, told to the observers
+// as steps that carry only those bytes: a table's bytes-written figure
+// includes its checkpoints wherever they were written (core/bytes_written.h).
+void ReportLateBytes(std::map<std::string, StreamState>& streams, const RunOptions& options) {
+  if (options.observers.empty()) return;
+  for (auto& [id, state] : streams) {
+    for (const auto& ts : state.pipeline->LateSteps()) {
+      const ObservedTable observed = ObservedFor(*state.pipeline, ts.table);
+      for (auto* o : options.observers) o->OnTableStep(observed, ts, WallClockMs());
+    }
+  }
+}
+
+// A background checkpoint that failed, once per table (the queue keeps only
+// a table's first): the commit landed, so this is a warning line like the
+// event log's, not a retry or a stop.
+void ReportCheckpointFailures(delta::CheckpointQueue& queue, std::ostream& out) {
+  for (const auto& f : queue.TakeFailures()) {
+    out << "[sluice] background checkpoint failed: " << f.status.ToString()
+        << " (the commit landed; readers replay more of the log until a later checkpoint "
+           "succeeds; further failures of this table are counted, not shown)"
+        << std::endl;
+  }
+}
+
 }  // namespace
 
 int ShardOf(const std::string& folder, int count) {
@@ -195,6 +240,14 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     metrics = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
     if (!*metrics) return Status::IOError("cannot open metrics file ", options.metrics_path);
   }
+  // Checkpoints off the commit path (delta/checkpoint_queue.h): one writer
+  // for every table of the run, drained before Run returns (and by its
+  // destructor on an early return), so a --once run or a stop leaves each
+  // table's newest due checkpoint written. Declared before the pipelines,
+  // which must not outlive it.
+  std::unique_ptr<delta::CheckpointQueue> checkpoints;
+  if (config.background_checkpoints) checkpoints = std::make_unique<delta::CheckpointQueue>();
+  LentCheckpointQueue lent(checkpoints.get(), options.observers);
   std::map<std::string, StreamState> streams;
   auto t0 = std::chrono::steady_clock::now();
   out << "[sluice] " << config.name << ": " << source->Describe() << " into " << config.sink_path
@@ -209,7 +262,8 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       if (streams.count(id)) continue;
       ARROW_ASSIGN_OR_RAISE(auto stream, source->OpenStream(id));
-      streams[id].pipeline = std::make_unique<StreamPipeline>(config, std::move(stream));
+      streams[id].pipeline =
+          std::make_unique<StreamPipeline>(config, std::move(stream), checkpoints.get());
       out << "[sluice] discovered " << source->StreamNoun() << " '" << id << "'" << std::endl;
     }
     bool any_work = false;
@@ -307,6 +361,10 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         }
       }
     }
+    if (checkpoints) {
+      ReportLateBytes(streams, options);
+      ReportCheckpointFailures(*checkpoints, out);
+    }
     if (options.once && !any_work && !any_pending_retry) break;
     if (!options.once && !any_work) {
       // Sleep in small steps so a stop request is seen quickly.
@@ -314,13 +372,37 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
           std::chrono::steady_clock::now() + std::chrono::milliseconds(config.poll_interval_ms);
       while (!g_stop_requested && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // A checkpoint a step queued lands meanwhile: count it now, not a
+        // poll later.
+        if (checkpoints) ReportLateBytes(streams, options);
       }
     } else if (options.once && !any_work && any_pending_retry) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
 
+  if (checkpoints) {
+    // The tables' last checkpoints, counted before the observers' end.
+    checkpoints->Drain();
+    ReportLateBytes(streams, options);
+  }
   for (auto* o : options.observers) o->OnRunEnd(WallClockMs());
+  if (checkpoints) {
+    // After OnRunEnd: the event log's last flush may have queued one.
+    checkpoints->Drain();
+    ReportCheckpointFailures(*checkpoints, out);
+    if (metrics) {
+      const auto stats = checkpoints->stats();
+      nlohmann::json j{{"event", "checkpoints"},
+                       {"requested", stats.requested},
+                       {"written", stats.written},
+                       {"skipped", stats.skipped},
+                       {"failed", stats.failed}};
+      if (!stats.last_error.empty()) j["last_error"] = stats.last_error;
+      *metrics << j.dump() << "\n";
+      metrics->flush();
+    }
+  }
   RunSummary summary;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << "\n== Sluice summary (" << secs << " s) ==\n";
@@ -365,6 +447,11 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
       }
       out << "\n";
     }
+  }
+  if (checkpoints && checkpoints->stats().failed > 0) {
+    const auto stats = checkpoints->stats();
+    out << "  checkpoints: " << stats.written << " written in the background, " << stats.failed
+        << " failed (last: " << stats.last_error << ")\n";
   }
   out << "  total: " << summary.tables << " tables, " << summary.files << " files, " << summary.rows
       << " rows, " << summary.dead_letters << " dead letters";

@@ -63,8 +63,12 @@ std::map<std::string, int64_t> SplitBytesByRows(
   return out;
 }
 
-StreamPipeline::StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream)
-    : config_(config), stream_(std::move(stream)), app_id_(config.name + "/" + stream_->id()) {}
+StreamPipeline::StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream,
+                               delta::CheckpointQueue* checkpoint_queue)
+    : config_(config),
+      stream_(std::move(stream)),
+      checkpoint_queue_(checkpoint_queue),
+      app_id_(config.name + "/" + stream_->id()) {}
 
 StreamPipeline::~StreamPipeline() = default;
 
@@ -77,6 +81,19 @@ std::vector<const TableIngest*> StreamPipeline::tables() const {
 std::string StreamPipeline::FollowerStopped(const std::string& qualified) const {
   auto it = tables_.find(qualified);
   return it == tables_.end() ? std::string() : it->second.follower_stopped;
+}
+
+std::vector<TableStep> StreamPipeline::LateSteps() {
+  std::vector<TableStep> out;
+  for (auto& [name, t] : tables_) {
+    const int64_t bytes = t.late_bytes->exchange(0);
+    if (bytes == 0) continue;
+    TableStep step;
+    step.table = name;
+    step.bytes_written = bytes;
+    out.push_back(std::move(step));
+  }
+  return out;
 }
 
 std::string StreamPipeline::name() const {
@@ -97,7 +114,8 @@ Result<StreamPipeline::TableState*> StreamPipeline::TableFor(const sources::Sour
   const std::string qualified = table.Qualified();
   auto it = tables_.find(qualified);
   if (it != tables_.end()) return &it->second;
-  auto ingest = std::make_unique<TableIngest>(config_, table, stream_->id(), app_id_);
+  auto ingest =
+      std::make_unique<TableIngest>(config_, table, stream_->id(), app_id_, checkpoint_queue_);
   ARROW_RETURN_NOT_OK(ingest->Open());
   TableState& state = tables_[qualified];
   state.ingest = std::move(ingest);
@@ -302,7 +320,8 @@ Status StreamPipeline::Ingest(std::vector<sources::Unit> units, StreamStep& step
   }
   if (!unrouted.empty()) {
     // Input no table can claim: the stream's own dead letters.
-    DeadLetterWriter dead(stream_->id(), config_.sink_path, DataWriteOptionsFor(config_));
+    DeadLetterWriter dead(stream_->id(), config_.sink_path, DataWriteOptionsFor(config_),
+                          checkpoint_queue_);
     for (auto& b : unrouted) dead.Add({b.where, b.offset, b.reason, b.raw});
     std::lock_guard<std::mutex> lock(dead_letters_mu_);
     ARROW_RETURN_NOT_OK(dead.Flush(app_id_, checkpoint_seq_ + 1, ingested_at));
@@ -329,7 +348,9 @@ Status StreamPipeline::CommitTable(TableIngest& ingest,
   TableStep& out = StepFor(step, ingest.qualified());
   const auto started = std::chrono::steady_clock::now();
   ARROW_RETURN_NOT_OK(CheckFault("log commit"));
-  BytesWrittenScope written(&out.bytes_written);
+  auto state = tables_.find(ingest.qualified());
+  BytesWrittenScope written(&out.bytes_written,
+                            state == tables_.end() ? LateBytes() : state->second.late_bytes);
   ARROW_RETURN_NOT_OK(ingest.Commit(batch, dead_letters_mu_, out.ingest, out.follow));
   out.ingest.ms = MsSince(started);
   return Status::OK();
@@ -370,7 +391,7 @@ Status StreamPipeline::Follow(TableState& t, bool drain, bool units_empty, bool 
   if (!ingest.keys_known() || ingest.keys().empty() || !ingest.log_snapshot()) return Status::OK();
   if (std::chrono::steady_clock::now() < t.follower_retry_at) return Status::OK();
   if (out.follow.merged || out.follow.history || defer) return Status::OK();
-  BytesWrittenScope written(&out.bytes_written);
+  BytesWrittenScope written(&out.bytes_written, t.late_bytes);
   const int64_t now_ms = WallClockUs() / 1000;
   auto follower = ingest.Follower();
   Status st = follower.status();
@@ -467,8 +488,8 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   std::future<Status> merge;
   if (overlapped) {
     TableFollower* f = *overlap_table->ingest->Follower();
-    merge = std::async(std::launch::async, [&, f] {
-      BytesWrittenScope written(&overlap_bytes);
+    merge = std::async(std::launch::async, [&, f, late = overlap_table->late_bytes] {
+      BytesWrittenScope written(&overlap_bytes, late);
       const auto started = std::chrono::steady_clock::now();
       Status st = CheckFault("follower commit");
       if (st.ok()) st = f->Run(*overlapped, dead_letters_mu_, overlap_result);
@@ -532,7 +553,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
     if (!ingest.log_snapshot() && !(ingest.keys_known() && !ingest.keys().empty())) continue;
     if (!t.maintenance.Due(config_, now_ms, drain, caught_up)) continue;
     t.maintenance.Start(now_ms, out.maintenance);
-    BytesWrittenScope written(&out.bytes_written);
+    BytesWrittenScope written(&out.bytes_written, t.late_bytes);
     ARROW_RETURN_NOT_OK(CheckFault("maintenance"));
     ARROW_RETURN_NOT_OK(t.maintenance.RunLog(config_, ingest, now_ms, out.maintenance));
     if (t.follower_stopped.empty() && std::chrono::steady_clock::now() >= t.follower_retry_at) {

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/core/bytes_written.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/table_ingest.h"
 #include "sluice/pipeline/table_maintenance.h"
@@ -94,7 +95,11 @@ std::map<std::string, int64_t> SplitBytesByRows(
 
 class StreamPipeline {
  public:
-  StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream);
+  /// `checkpoint_queue` (not owned, may be null: checkpoints inline) takes
+  /// the checkpoints of every table the stream writes; it must outlive the
+  /// pipeline.
+  StreamPipeline(const Config& config, std::unique_ptr<sources::Stream> stream,
+                 delta::CheckpointQueue* checkpoint_queue = nullptr);
   ~StreamPipeline();
 
   /// One batch (see the file comment). `drain`: a --once run, which merges
@@ -112,11 +117,18 @@ class StreamPipeline {
   std::string FollowerStopped(const std::string& qualified) const;
   /// "db.table" of a single-table stream once known, else the stream id.
   std::string name() const;
+  /// Bytes written in the background for its tables (checkpoints) since the
+  /// last call, as steps that carry only bytes_written; for the observers,
+  /// on the caller's thread. Not concurrently with Step().
+  std::vector<TableStep> LateSteps();
 
  private:
   struct TableState {
     std::unique_ptr<TableIngest> ingest;
     TableMaintenanceSchedule maintenance;
+    /// What background checkpoints of its tables wrote (its steps' scopes
+    /// hand it to the checkpoint queue), until LateSteps takes it.
+    LateBytes late_bytes = std::make_shared<std::atomic<int64_t>>(0);
     int64_t last_merge_ms = 0;
     std::string follower_stopped;
     int follower_failures = 0;
@@ -141,6 +153,7 @@ class StreamPipeline {
 
   const Config& config_;
   std::unique_ptr<sources::Stream> stream_;
+  delta::CheckpointQueue* checkpoint_queue_;
   std::string app_id_;
   bool opened_ = false;
   std::map<std::string, TableState> tables_;  // by "db.table"

@@ -44,18 +44,19 @@ void RecordMergeCounts(const merge::MergePlan& plan, const merge::MergeCommit& c
 
 TableFollower::TableFollower(const Config& config, std::string qualified, std::string merged_path,
                              std::string history_path, std::vector<std::string> keys,
-                             std::string app_id)
+                             std::string app_id, delta::CheckpointQueue* checkpoint_queue)
     : config_(config),
       qualified_(std::move(qualified)),
       merged_path_(std::move(merged_path)),
       history_path_(std::move(history_path)),
       keys_(std::move(keys)),
-      app_id_(std::move(app_id)) {}
+      app_id_(std::move(app_id)),
+      checkpoint_queue_(checkpoint_queue) {}
 
 Status TableFollower::Open() {
   if (merger_) return Status::OK();
-  auto merger =
-      std::make_unique<merge::MergedTable>(merged_path_, keys_, app_id_, MergeSettingsFor(config_));
+  auto merger = std::make_unique<merge::MergedTable>(merged_path_, keys_, app_id_,
+                                                     MergeSettingsFor(config_, checkpoint_queue_));
   ARROW_RETURN_NOT_OK(merger->Open());
   if (has_history()) {
     ARROW_ASSIGN_OR_RAISE(auto loc, io::OpenTableLocation(history_path_));
@@ -98,6 +99,7 @@ Status TableFollower::ApplyHistory(const std::shared_ptr<arrow::Table>& changes,
   options.version = version;
   options.allow_schema_change = true;  // evolution was decided on the log side
   options.commit.checkpoint_interval = config_.checkpoint_interval;
+  options.commit.checkpoint_queue = checkpoint_queue_;
   options.data = DataWriteOptionsFor(config_);
   auto applied = history_->Apply(*batch, options);
   if (!applied.ok()) {
@@ -192,7 +194,8 @@ Result<std::optional<TableFollower::PendingMerge>> TableFollower::Prepare(
 
 Status TableFollower::Run(const PendingMerge& m, std::mutex& dead_letters_mu,
                           FollowResult& result) {
-  DeadLetterWriter dead(qualified_, config_.sink_path, DataWriteOptionsFor(config_));
+  DeadLetterWriter dead(qualified_, config_.sink_path, DataWriteOptionsFor(config_),
+                        checkpoint_queue_);
   return ApplyRows(m.merge_rows, m.merge, m.history_rows, m.history, m.version, m.now_ms,
                    /*record_empty=*/false, dead, dead_letters_mu, result);
 }

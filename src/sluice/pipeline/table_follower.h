@@ -30,10 +30,10 @@
 #include "sluice/delta/snapshot.h"
 #include "sluice/io/table_location.h"
 #include "sluice/merge/history_table.h"
+#include "sluice/merge/merged_table.h"
 #include "sluice/pipeline/config.h"
 #include "sluice/pipeline/dead_letters.h"
 #include "sluice/pipeline/log_tail.h"
-#include "sluice/merge/merged_table.h"
 
 namespace sluice::pipeline {
 
@@ -64,8 +64,11 @@ class TableFollower {
  public:
   /// `history_path` empty: no history table. `app_id` is the txn appId of
   /// both tables; `dead_letter_app` that of the merge's dead letters.
+  /// `checkpoint_queue` (not owned, may be null: inline) takes the
+  /// checkpoints of every table the follower commits to.
   TableFollower(const Config& config, std::string qualified, std::string merged_path,
-                std::string history_path, std::vector<std::string> keys, std::string app_id);
+                std::string history_path, std::vector<std::string> keys, std::string app_id,
+                delta::CheckpointQueue* checkpoint_queue = nullptr);
 
   /// Loads both tables (when they exist); the versions they hold.
   Status Open();
@@ -73,6 +76,7 @@ class TableFollower {
   const std::string& merged_path() const { return merged_path_; }
   const std::string& history_path() const { return history_path_; }
   bool has_history() const { return !history_path_.empty(); }
+  delta::CheckpointQueue* checkpoint_queue() const { return checkpoint_queue_; }
   /// The txn version both tables hold (the older of the two); -1: none.
   int64_t through() const;
   /// The merged table's snapshot (null before it exists).
@@ -130,6 +134,7 @@ class TableFollower {
   std::string history_path_;
   std::vector<std::string> keys_;
   std::string app_id_;
+  delta::CheckpointQueue* checkpoint_queue_;
   std::unique_ptr<merge::MergedTable> merger_;
   std::unique_ptr<merge::HistoryTable> history_;
   int64_t merged_through_ = -1;

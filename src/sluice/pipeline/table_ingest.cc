@@ -76,11 +76,12 @@ std::shared_ptr<arrow::Schema> LogShapedSchema(const std::shared_ptr<arrow::Sche
 }  // namespace
 
 TableIngest::TableIngest(const Config& config, sources::SourceTable table, std::string stream_id,
-                         std::string app_id)
+                         std::string app_id, delta::CheckpointQueue* checkpoint_queue)
     : config_(config),
       table_(std::move(table)),
       stream_id_(std::move(stream_id)),
       app_id_(std::move(app_id)),
+      checkpoint_queue_(checkpoint_queue),
       tail_(config.merge_max_rows) {}
 
 Status TableIngest::Open() {
@@ -185,7 +186,7 @@ Result<TableFollower*> TableIngest::Follower() {
     // versions); without, it is the position itself.
     std::string app = config_.log_tables ? app_id_ + "#log" : app_id_;
     follower_ = std::make_unique<TableFollower>(config_, qualified(), merged_path_, history_path_,
-                                                keys_, app);
+                                                keys_, app, checkpoint_queue_);
     auto st = follower_->Open();
     if (!st.ok()) {
       follower_.reset();
@@ -199,7 +200,8 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
                            IngestResult& result, FollowResult& direct) {
   const std::string qualified_name = qualified();
   const int64_t ingested_at = batch.ingested_at_us;
-  DeadLetterWriter dead(qualified_name, config_.sink_path, DataWriteOptionsFor(config_));
+  DeadLetterWriter dead(qualified_name, config_.sink_path, DataWriteOptionsFor(config_),
+                        checkpoint_queue_);
   for (const auto& b : batch.bad) dead.Add({b.where, b.offset, b.reason, b.raw});
   std::vector<std::shared_ptr<arrow::RecordBatch>> changes;
   for (const auto* tc : batch.changes) {
@@ -352,6 +354,7 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
   // from the same position) makes this one conflict instead of landing twice.
   options.read_snapshot = snapshot_;
   options.commit.checkpoint_interval = config_.checkpoint_interval;
+  options.commit.checkpoint_queue = checkpoint_queue_;
   options.data = DataWriteOptionsFor(config_);
   if (keys_known_ && !keys_.empty()) {
     options.configuration[merge::kPrimaryKeysProperty] = merge::EncodePrimaryKeys(keys_);

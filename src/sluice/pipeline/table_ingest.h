@@ -58,8 +58,11 @@ struct TableBatch {
 class TableIngest {
  public:
   /// `app_id` = "<pipeline>/<stream id>": the txn appId prefix of positions.
+  /// `checkpoint_queue` (not owned, may be null: inline) takes the
+  /// checkpoints of every table this source table owns (log, dead letters,
+  /// and through the follower the merged and history tables).
   TableIngest(const Config& config, sources::SourceTable table, std::string stream_id,
-              std::string app_id);
+              std::string app_id, delta::CheckpointQueue* checkpoint_queue = nullptr);
 
   /// Loads the log table (and the merged table, for recorded keys).
   Status Open();
@@ -72,6 +75,7 @@ class TableIngest {
   bool keys_known() const { return keys_known_; }
   const std::vector<std::string>& keys() const { return keys_; }
   const std::string& app_id() const { return app_id_; }
+  delta::CheckpointQueue* checkpoint_queue() const { return checkpoint_queue_; }
   std::shared_ptr<const delta::Snapshot> log_snapshot() const { return snapshot_; }
   const io::TableLocation* log_location() const { return log_ ? &*log_ : nullptr; }
   LogTail& tail() { return tail_; }
@@ -105,6 +109,7 @@ class TableIngest {
   sources::SourceTable table_;
   std::string stream_id_;
   std::string app_id_;
+  delta::CheckpointQueue* checkpoint_queue_;
   std::string log_path_, merged_path_, history_path_;
   std::optional<io::TableLocation> log_;
   std::shared_ptr<const delta::Snapshot> snapshot_;         // log table; null until it exists

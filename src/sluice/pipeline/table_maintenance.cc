@@ -25,11 +25,12 @@ bool TableMaintenanceSchedule::Due(const Config& config, int64_t now_ms, bool dr
          (drain && caught_up && !ran_this_run_);
 }
 
-delta::MaintenancePolicy TableMaintenanceSchedule::PolicyFor(const Config& config,
-                                                             int64_t last_vacuum_ms) const {
+delta::MaintenancePolicy TableMaintenanceSchedule::PolicyFor(
+    const Config& config, int64_t last_vacuum_ms, delta::CheckpointQueue* checkpoint_queue) const {
   delta::MaintenancePolicy policy;
   policy.compaction.max_deleted_ratio = config.compact_deleted_ratio;
   policy.compaction.commit.checkpoint_interval = config.checkpoint_interval;
+  policy.compaction.commit.checkpoint_queue = checkpoint_queue;
   policy.compaction.data = DataWriteOptionsFor(config);
   policy.vacuum_interval_ms = config.vacuum_interval_ms;
   policy.vacuum_options.retention_ms = config.vacuum_retention_ms;
@@ -45,7 +46,9 @@ void TableMaintenanceSchedule::Start(int64_t now_ms, MaintenanceResult& result) 
 
 Status TableMaintenanceSchedule::RunLog(const Config& config, TableIngest& ingest, int64_t now_ms,
                                         MaintenanceResult& result) {
-  ARROW_ASSIGN_OR_RAISE(auto report, ingest.Maintain(PolicyFor(config, log_vacuum_ms_), now_ms));
+  ARROW_ASSIGN_OR_RAISE(
+      auto report,
+      ingest.Maintain(PolicyFor(config, log_vacuum_ms_, ingest.checkpoint_queue()), now_ms));
   if (report) {
     log_vacuum_ms_ = report->last_vacuum_ms;
     Count(*report, result);
@@ -57,9 +60,10 @@ Status TableMaintenanceSchedule::RunFollower(const Config& config, TableFollower
                                              int64_t now_ms, MaintenanceResult& result) {
   delta::MaintenanceReport merged;
   std::optional<delta::MaintenanceReport> history;
-  ARROW_RETURN_NOT_OK(follower.Maintain(PolicyFor(config, merged_vacuum_ms_),
-                                        PolicyFor(config, history_vacuum_ms_), now_ms, merged,
-                                        history));
+  delta::CheckpointQueue* queue = follower.checkpoint_queue();
+  ARROW_RETURN_NOT_OK(follower.Maintain(PolicyFor(config, merged_vacuum_ms_, queue),
+                                        PolicyFor(config, history_vacuum_ms_, queue), now_ms,
+                                        merged, history));
   merged_vacuum_ms_ = merged.last_vacuum_ms;
   Count(merged, result);
   if (history) {

@@ -40,11 +40,12 @@ class TableMaintenanceSchedule {
   Status RunFollower(const Config& config, TableFollower& follower, int64_t now_ms,
                      MaintenanceResult& result);
   /// The policy of every table the pipeline keeps (its own side tables and
-  /// the event log too), given when that table was last vacuumed.
-  delta::MaintenancePolicy PolicyFor(const Config& config, int64_t last_vacuum_ms) const;
+  /// the event log too), given when that table was last vacuumed;
+  /// compaction commits checkpoint through `checkpoint_queue` (may be null).
+  delta::MaintenancePolicy PolicyFor(const Config& config, int64_t last_vacuum_ms,
+                                     delta::CheckpointQueue* checkpoint_queue = nullptr) const;
 
  private:
-
   int64_t last_ms_ = 0;
   bool ran_this_run_ = false;
   int64_t log_vacuum_ms_ = 0, merged_vacuum_ms_ = 0, history_vacuum_ms_ = 0;

@@ -41,5 +41,24 @@ TEST(BytesWritten, AnotherThreadCountsOnlyInItsOwnScope) {
   EXPECT_EQ(theirs, 4);
 }
 
+TEST(BytesWritten, LateBytesFollowTheInnermostScope) {
+  EXPECT_EQ(CurrentLateBytes(), nullptr);
+  int64_t counted = 0;
+  auto late = std::make_shared<std::atomic<int64_t>>(0);
+  {
+    BytesWrittenScope scope(&counted, late);
+    EXPECT_EQ(CurrentLateBytes(), late);
+    {
+      BytesWrittenScope inner(&counted);  // its own, without late bytes
+      EXPECT_EQ(CurrentLateBytes(), nullptr);
+    }
+    LateBytes handed = CurrentLateBytes();
+    std::thread([handed] { *handed += 40; }).join();  // written after the fact
+  }
+  EXPECT_EQ(CurrentLateBytes(), nullptr);
+  EXPECT_EQ(late->load(), 40);
+  EXPECT_EQ(counted, 0);
+}
+
 }  // namespace
 }  // namespace sluice

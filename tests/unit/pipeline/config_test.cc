@@ -197,6 +197,25 @@ TEST(ConfigTest, CompressionIsCheckedAndReachesTheDataWriteOptions) {
   EXPECT_NE(level.status().message().find("99"), std::string::npos);
 }
 
+TEST(ConfigTest, BackgroundCheckpointsAreOnUnlessTurnedOff) {
+  auto d = LoadConfig("", {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->background_checkpoints);
+  auto path = WriteTemp("[sink]\nbackground_checkpoints = false\n");
+  auto off = LoadConfig(path, {});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->background_checkpoints);
+  auto on = LoadConfig(path, {{"SLUICE_SINK_BACKGROUND_CHECKPOINTS", "true"}});
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_TRUE(on->background_checkpoints);
+  auto bad = LoadConfig("", {{"SLUICE_SINK_BACKGROUND_CHECKPOINTS", "sometimes"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("SLUICE_SINK_BACKGROUND_CHECKPOINTS"), std::string::npos);
+  // Every key of Sluice's own sections is listed (sluice run --help shows them).
+  const auto& keys = CoreConfigKeys();
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "sink.background_checkpoints"), keys.end());
+}
+
 TEST(ConfigTest, Durations) {
   EXPECT_EQ(*ParseDurationMs("10s"), 10'000);
   EXPECT_EQ(*ParseDurationMs("250ms"), 250);

@@ -11,8 +11,11 @@
 #include <sstream>
 
 #include "memory_source.h"
+#include "sluice/delta/checkpoint.h"
+#include "sluice/delta/log_path.h"
 #include "sluice/delta/table_reader.h"
 #include "sluice/delta/table_writer.h"
+#include "sluice/io/local_log_store.h"
 #include "sluice/pipeline/fault_points.h"
 #include "sluice/pipeline/runner.h"
 
@@ -303,6 +306,79 @@ TEST_F(StreamPipelineTest, RunnerPicksUpAStreamThatAppearsMidRun) {
   EXPECT_EQ(summary->failed_tables, 0);
   CheckTables("db.one");
   CheckTables("db.two");
+}
+
+// Every Delta table a run wrote (log, merged, history and their side
+// tables) has its newest due checkpoint, named by _last_checkpoint, once Run
+// returns: written by the run's background queue (drained before Run
+// returns) or inline, alike.
+TEST_F(StreamPipelineTest, ARunLeavesEveryTablesNewestCheckpoint) {
+  std::mt19937 rng(7);
+  uint64_t seq = 0;
+  AddUnits("first", {"db.one"}, 40, 1, seq, rng);
+  for (bool background : {true, false}) {
+    const std::string mode = background ? " (background)" : " (inline)";
+    config_.background_checkpoints = background;
+    config_.sink_path = (dir_ / (background ? "lake_background" : "lake_inline")).string();
+    std::ostringstream out;
+    RunOptions once;
+    once.once = true;
+    auto summary = pipeline::Run(config_, once, out);
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    EXPECT_EQ(summary->failed_tables, 0) << out.str();
+    EXPECT_EQ(out.str().find("background checkpoint"), std::string::npos) << out.str();
+    int checked = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(config_.sink_path)) {
+      if (!entry.is_directory() || entry.path().filename() != "_delta_log") continue;
+      const std::string root = entry.path().parent_path().string();
+      auto store = std::make_shared<io::LocalLogStore>(root);
+      auto snap = delta::Snapshot::Load(store);
+      ASSERT_TRUE(snap.ok()) << root << ": " << snap.status().ToString();
+      const int64_t due = (*snap)->version() - (*snap)->version() % config_.checkpoint_interval;
+      if (due == 0) continue;
+      ++checked;
+      EXPECT_EQ((*snap)->checkpoint_version(), due) << root << mode;
+      auto hint = store->Read(delta::LastCheckpointPath());
+      ASSERT_TRUE(hint.ok()) << root << mode;
+      auto last = delta::LastCheckpointFromJson(*hint);
+      ASSERT_TRUE(last.ok()) << root << mode;
+      EXPECT_EQ(last->version, due) << root << mode;
+    }
+    EXPECT_GE(checked, 3) << "the log, merged and history tables at least" << mode;
+    CheckTables("db.one");
+  }
+}
+
+// A background checkpoint that cannot be written (a directory holds its
+// name) fails nothing: the run goes on and ends well, the failure is told
+// once for the table, and a later checkpoint of the table is written.
+TEST_F(StreamPipelineTest, AFailedBackgroundCheckpointIsToldOnceAndFailsNothing) {
+  std::mt19937 rng(7);
+  uint64_t seq = 0;
+  AddUnits("first", {"db.one"}, 40, 1, seq, rng);
+  const std::filesystem::path log_table = std::filesystem::path(config_.sink_path) / "db/one_log";
+  for (int version : {4, 8})
+    std::filesystem::create_directories(log_table / delta::CheckpointPath(version));
+  std::ostringstream out;
+  RunOptions once;
+  once.once = true;
+  auto summary = pipeline::Run(config_, once, out);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->failed_tables, 0) << out.str();
+  const std::string text = out.str();
+  const std::string told = "background checkpoint failed";
+  const size_t first = text.find(told);
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find(told, first + 1), std::string::npos) << "told once: " << text;
+  EXPECT_NE(text.find("one_log"), std::string::npos) << text;
+  EXPECT_NE(text.find("  checkpoints: "), std::string::npos) << text;
+  CheckTables("db.one");
+  auto store = std::make_shared<io::LocalLogStore>(log_table.string());
+  auto snap = delta::Snapshot::Load(store);
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  const int64_t due = (*snap)->version() - (*snap)->version() % config_.checkpoint_interval;
+  ASSERT_GT(due, 8);
+  EXPECT_EQ((*snap)->checkpoint_version(), due);
 }
 
 TEST_F(StreamPipelineTest, UnknownSourceKindNamesTheKnownOnes) {
