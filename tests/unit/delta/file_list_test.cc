@@ -55,8 +55,7 @@ TEST(FileListTest, ReadsLikeAVector) {
   auto smallest = std::min_element(files.begin(), files.end(),
                                    [](const Add& a, const Add& b) { return a.size < b.size; });
   EXPECT_EQ(smallest->path, "p2");
-  EXPECT_EQ(std::count_if(files.begin(), files.end(), [](const Add& a) { return a.size > 8; }),
-            2);
+  EXPECT_EQ(std::count_if(files.begin(), files.end(), [](const Add& a) { return a.size > 8; }), 2);
 }
 
 }  // namespace
