@@ -460,8 +460,13 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
         result["startup_to_prefill_s"] = time.time() - t0
         result["drain_events_per_s"] = (opts.keys / (last - first)) if last > first else None
         result["prefill_commits"] = len(watcher.commits)
+        # The largest process's own peak (VmHWM) so far: Sluice, or Spark's JVM.
+        result["prefill_peak_rss_mib"] = max(
+            [procwatch._status_kb(p, "VmHWM:") for p in procwatch.tree(proc.pid)] + [0]) / 1024
         print(f"[{name}] prefill merged ({len(watcher.commits)} commits, drain "
-              f"{result['drain_events_per_s'] or 0:,.0f} ev/s after the first commit)", flush=True)
+              f"{result['drain_events_per_s'] or 0:,.0f} ev/s after the first commit, "
+              f"{result['startup_to_prefill_s']:.1f} s from start, peak RSS "
+              f"{result['prefill_peak_rss_mib']:,.0f} MiB)", flush=True)
         rng = random.Random(7)
         if opts.warmup_seconds > 0:
             prod.sustained(opts.rates[0], opts.warmup_seconds, opts.keys, rng)

@@ -171,6 +171,11 @@ TEST(KafkaSettings, ChecksWhatItNeeds) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->topics, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s->properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(s->max_bytes_per_unit, 64 << 20);
+  EXPECT_FALSE(ParseKafkaSettings({{"kafka.bootstrap_servers", "h:1"},
+                                   {"kafka.topics", "a"},
+                                   {"kafka.max_bytes_per_unit", "0"}})
+                   .ok());
 }
 
 TEST(KafkaSource, RefusesAPropertyLibrdkafkaRefuses) {
@@ -393,6 +398,47 @@ TEST(KafkaSource, ARangeCoversWhateverExistsInIt) {
   Unit other;
   other.name = "elsewhere/0@0-1";
   EXPECT_FALSE((*stream)->Decode(other, {}).ok());
+}
+
+TEST(KafkaSource, UnitsSpanTheByteBudgetAtTheSizeOfRecordsFetched) {
+  MockKafka kafka;
+  kafka.CreateTopic("db.inv.t", 1);
+  // 40 records of 100 bytes (key "k" + 99-byte value), then 20 of 1,000.
+  for (int i = 0; i < 40; ++i) kafka.Produce("db.inv.t", 0, "k", std::string(99, 'a'));
+  for (int i = 0; i < 20; ++i) kafka.Produce("db.inv.t", 0, "k", std::string(999, 'b'));
+  auto source = MakeKafkaSource(Options(kafka, {{"kafka.topics", "db.inv.t"},
+                                                {"kafka.max_bytes_per_unit", "1000"},
+                                                {"kafka.max_messages_per_unit", "15"}}),
+                                std::make_shared<RowPerMessage>());
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto stream = (*source)->OpenStream("db.inv.t");
+  ASSERT_TRUE(stream.ok());
+  Stream& s = **stream;
+  ASSERT_TRUE(s.Restore(std::nullopt).ok());
+  // Nothing decoded yet: the count bound.
+  auto first = s.Pending(1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Names(*first), std::vector<std::string>{"db.inv.t/0@0-14"});
+  EXPECT_EQ(Rows(s, (*first)[0]).size(), 15u);
+  // 100-byte records: 10 a unit (1,000 bytes), and the backlog counted in them.
+  auto next = s.Pending(2);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(Names(*next), (std::vector<std::string>{"db.inv.t/0@0-9", "db.inv.t/0@10-19"}));
+  EXPECT_EQ(s.pending_count(), 4);  // 60 offsets, 10 a unit, 2 taken
+  auto advanced = s.PositionAfter(*next);
+  ASSERT_TRUE(advanced.ok());
+  s.Advance(*advanced);
+  // The larger records are fetched: units shrink to what fits the budget.
+  Unit big;
+  big.name = "db.inv.t/0@40-44";
+  EXPECT_EQ(Rows(s, big).size(), 5u);
+  auto after = s.Pending(1);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  auto range = ParseUnitName((*after)[0].name);
+  ASSERT_TRUE(range.ok());
+  EXPECT_EQ(range->from, 20);
+  EXPECT_EQ(range->last - range->from + 1, 1);  // (100 + 1,000) / 2 bytes a record
 }
 
 std::set<int32_t> WaitForPartitions(Source& source, Stream& stream, size_t n) {

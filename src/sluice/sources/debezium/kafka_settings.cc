@@ -21,7 +21,7 @@ const SourceSettingSection& KafkaSettingSection() {
       "kafka.",
       {"bootstrap_servers", "topics", "topic_pattern", "group_id", "schema_registry_url",
        "schema_registry_user", "schema_registry_password", "schema_registry_ca_file",
-       "start_offset", "max_messages_per_unit", "timeout_ms"},
+       "start_offset", "max_messages_per_unit", "max_bytes_per_unit", "timeout_ms"},
       "properties"};
   return kSection;
 }
@@ -62,6 +62,8 @@ Result<KafkaSettings> ParseKafkaSettings(const std::map<std::string, std::string
       s.start_offset = v;
     } else if (key == "max_messages_per_unit") {
       ARROW_ASSIGN_OR_RAISE(s.max_messages_per_unit, PositiveInt(key, v));
+    } else if (key == "max_bytes_per_unit") {
+      ARROW_ASSIGN_OR_RAISE(s.max_bytes_per_unit, PositiveInt(key, v));
     } else if (key == "timeout_ms") {
       ARROW_ASSIGN_OR_RAISE(s.timeout_ms, PositiveInt(key, v));
     } else {

@@ -27,8 +27,11 @@ struct KafkaSettings {
   std::string schema_registry_ca_file;
   /// Where a partition no table has an offset for starts: earliest | latest.
   std::string start_offset = "earliest";
-  /// Bounds of one unit (a run of messages of one partition).
-  int64_t max_messages_per_unit = 10'000;
+  /// Bounds of one unit (a run of offsets of one partition): at most this
+  /// many offsets, and about this many bytes of messages at the record size
+  /// of the units decoded so far (unit_sizer.h).
+  int64_t max_messages_per_unit = 200'000;
+  int64_t max_bytes_per_unit = 64LL << 20;
   /// Broker requests (metadata, watermarks) and a unit's fetch give up after this.
   int64_t timeout_ms = 30'000;
   /// librdkafka properties passed as they are (SASL, SSL, ...).

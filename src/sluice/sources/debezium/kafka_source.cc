@@ -10,6 +10,7 @@
 #include "sluice/sources/debezium/debezium_decoder.h"
 #include "sluice/sources/debezium/schema_registry_client.h"
 #include "sluice/sources/debezium/topic_table.h"
+#include "sluice/sources/debezium/unit_sizer.h"
 
 namespace sluice::sources::debezium {
 
@@ -28,7 +29,9 @@ class KafkaStream : public Stream {
         consumer_(std::move(consumer)),
         decoder_(std::move(decoder)),
         settings_(std::move(settings)),
-        routes_many_(routes_many) {}
+        routes_many_(routes_many),
+        sizer_(std::make_shared<UnitSizer>(settings_.max_messages_per_unit,
+                                           settings_.max_bytes_per_unit)) {}
 
   const std::string& id() const override { return topic_; }
   bool routes_many() const override { return routes_many_; }
@@ -71,6 +74,7 @@ class KafkaStream : public Stream {
     high_.clear();
     pending_count_.reset();
     int64_t listed = 0;
+    const int64_t per = sizer_->MessagesPerUnit();
     for (int32_t p : partitions) {
       ARROW_ASSIGN_OR_RAISE(auto w, consumer_->QueryWatermarks(topic_, p));
       high_[p] = w.high;
@@ -89,13 +93,10 @@ class KafkaStream : public Stream {
         start_[p] = from;
       }
       std::vector<UnitRange> ranges;
-      for (int64_t at = from; at < w.high && ranges.size() < max_units;
-           at += settings_.max_messages_per_unit) {
-        ranges.push_back(
-            {topic_, p, at, std::min(w.high, at + settings_.max_messages_per_unit) - 1});
+      for (int64_t at = from; at < w.high && ranges.size() < max_units; at += per) {
+        ranges.push_back({topic_, p, at, std::min(w.high, at + per) - 1});
       }
       // Every range from `from` to the high watermark counts, built or not.
-      const int64_t per = settings_.max_messages_per_unit;
       listed += (std::max<int64_t>(0, w.high - from) + per - 1) / per;
       if (!ranges.empty()) per_partition.push_back(std::move(ranges));
     }
@@ -140,6 +141,14 @@ class KafkaStream : public Stream {
     ARROW_ASSIGN_OR_RAISE(auto messages,
                           consumer_->Fetch(topic_, range.partition, range.from, range.last));
     if (messages.empty()) return DecodedUnit{};
+    int64_t bytes = 0;
+    for (const auto& m : messages) {
+      bytes += static_cast<int64_t>((m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0));
+      for (const auto& [name, value] : m.headers) {
+        bytes += static_cast<int64_t>(name.size() + (value ? value->size() : 0));
+      }
+    }
+    sizer_->Observe(static_cast<int64_t>(messages.size()), bytes);
     return decoder_->Decode(messages, ctx);
   }
 
@@ -244,6 +253,8 @@ class KafkaStream : public Stream {
   std::shared_ptr<MessageDecoder> decoder_;
   const KafkaSettings settings_;
   const bool routes_many_;
+  // Shared with the decoding threads: Decode() is const and runs in parallel.
+  std::shared_ptr<UnitSizer> sizer_;
   int64_t seq_ = 0;
   std::map<int32_t, int64_t> next_;   ///< committed: the next offset per partition
   std::map<int32_t, int64_t> start_;  ///< where partitions without one start
