@@ -301,6 +301,26 @@ TEST(DebeziumJson, BadMessagesAreReportedAndTheOthersDecode) {
       {R"({"schema":{"type":"int32"},"payload":1})", "not a struct"},
       {R"({"schema":{"type":"nosuch"},"payload":{}})", "bad schema"},
       {R"({"schema":7,"payload":{}})", "neither an object nor null"},
+      // Syntax errors deep in a payload that has a schema: the payload is
+      // checked by its conversion, wherever the error is.
+      {Event("c", "null", R"({"id":1,"email":nul})"), "syntax"},
+      {Event("c", "null", R"({"id":1,"email":"a\qb"})"), "syntax"},
+      {Event("c", "null", R"({"id":1,"tags":["x",tru]})"), "syntax"},
+      {Event("c", "null", R"({"id":1,"n":{"scale":3,"value":"+x4=","z":fals}})"), "syntax"},
+      {Event("c", "null", R"({"id":1,"extra":{"a":[1,nul]}})"), "syntax"},
+      {Event("c", "null", R"({"id":1,"price":-})"), "syntax"},
+      {Event("c", "nul", R"({"id":1})"), "syntax"},
+      {R"({"schema":)" + EnvelopeSchema() +
+           R"(,"payload":{"before":null,"after":{"id":1},)"
+           R"("source":)" +
+           kSource + R"(,"op":"c","ts_ms":1,"ts_ns":1e})",
+       "syntax"},
+      // The payload before the schema, and a bad atom after both.
+      {R"({"payload":{"id":1},"schema":{"type":"struct","fields":[{"type":"int32","field":"id"}]}})"
+       R"(,"x")",
+       "syntax"},
+      {R"({"payload":{"id":nul},"schema":null})", "syntax"},
+      {R"({"schema":null,"payload":{"id":1,"v":[nul]}})", "syntax"},
   };
   std::vector<std::string> in;
   for (const auto& c : cases) {

@@ -263,6 +263,27 @@ class VariableScaleWriter final : public Writer {
   }
 };
 
+// Which fields of a struct a value has set: a word for up to 64 fields (no
+// allocation for every struct of every message), else a vector.
+class FieldsSeen {
+ public:
+  explicit FieldsSeen(size_t n) {
+    if (n > 64) many_.assign(n, false);
+  }
+  bool Test(size_t i) const { return many_.empty() ? (few_ >> i) & 1 : many_[i]; }
+  void Set(size_t i) {
+    if (many_.empty()) {
+      few_ |= uint64_t{1} << i;
+    } else {
+      many_[i] = true;
+    }
+  }
+
+ private:
+  uint64_t few_ = 0;
+  std::vector<bool> many_;
+};
+
 class StructWriter final : public Writer {
  public:
   StructWriter(const ConnectSchema& s, arrow::ArrayBuilder* b, std::string path)
@@ -279,7 +300,7 @@ class StructWriter final : public Writer {
     od::object obj;
     SLUICE_SJ(v.get_object().get(obj));
     if (write) ARROW_RETURN_NOT_OK(static_cast<arrow::StructBuilder*>(builder_)->Append());
-    std::vector<bool> seen(children_.size(), false);
+    FieldsSeen seen(children_.size());
     size_t guess = 0;  // fields usually come in schema order
     for (auto item : obj) {
       od::field field;
@@ -291,13 +312,13 @@ class StructWriter final : public Writer {
         ARROW_RETURN_NOT_OK(json::ValidateValue(field.value()));
         return Refuse(path_, "field '" + std::string(key) + "' is not in the schema");
       }
-      if (seen[i]) return Refuse(path_, "field '" + std::string(key) + "' appears twice");
-      seen[i] = true;
+      if (seen.Test(i)) return Refuse(path_, "field '" + std::string(key) + "' appears twice");
+      seen.Set(i);
       guess = i + 1;
       ARROW_RETURN_NOT_OK(children_[i]->Convert(field.value(), write));
     }
     for (size_t i = 0; i < children_.size(); ++i) {
-      if (seen[i]) continue;
+      if (seen.Test(i)) continue;
       if (!children_[i]->optional()) {
         return Refuse(path_, "required field '" + names_[i] + "' is missing");
       }

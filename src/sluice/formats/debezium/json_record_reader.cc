@@ -29,18 +29,23 @@ namespace {
 
 // One message loaded for simdjson On-Demand (which reads up to
 // SIMDJSON_PADDING bytes past the end, so the bytes are copied into a
-// padded buffer reused across messages).
+// padded buffer reused across messages). A message is read up to three
+// times (its form, the check, the append): the structural index is built
+// once, on Load, and each pass rewinds over it.
 class Document {
  public:
   Status Load(std::string_view bytes) {
     buf_.assign(bytes.data(), bytes.size());
     buf_.resize(bytes.size() + simdjson::SIMDJSON_PADDING);
     size_ = bytes.size();
-    return Rewind();
+    SLUICE_SJ(parser_.iterate(buf_.data(), size_, buf_.size()).get(doc_));
+    return Status::OK();
   }
 
+  // Invalidates values and unescaped strings of the previous pass; raw JSON
+  // text (a view of the loaded bytes) stays valid until the next Load.
   Status Rewind() {
-    SLUICE_SJ(parser_.iterate(buf_.data(), size_, buf_.size()).get(doc_));
+    doc_.rewind();
     return Status::OK();
   }
 
@@ -56,12 +61,18 @@ class Document {
 // What the first look at a message found.
 struct Form {
   bool tombstone = false;
-  bool wrapped = false;     ///< {"schema": ..., "payload": ...}
-  std::string schema_text;  ///< empty: schemaless
+  bool wrapped = false;          ///< {"schema": ..., "payload": ...}
+  std::string_view schema_text;  ///< raw, in the Document until its next Load; empty: schemaless
+  /// The payload object's raw text when it came after the schema (not
+  /// validated yet); empty otherwise.
+  std::string_view payload_text;
 };
 
 // Reads the top level: the form, and a syntax check of everything (so the
-// later passes meet no syntax error and trailing bytes are refused).
+// later passes meet no syntax error and trailing bytes are refused). The
+// payload after a schema object is left to the conversion's check, which
+// reads all of it (a field not in the schema is validated, then refused),
+// so the largest part of a message is not walked once more here.
 Result<Form> ReadForm(Document& d) {
   Form form;
   od::json_type type;
@@ -80,6 +91,7 @@ Result<Form> ReadForm(Document& d) {
   SLUICE_SJ(d.doc().get_object().get(obj));
   int keys = 0;
   bool schema = false, payload = false, payload_null = false;
+  bool payload_checked_later = false;  // skipped here: the check reads it
   for (auto item : obj) {
     od::field field;
     SLUICE_SJ(std::move(item).get(field));
@@ -95,7 +107,7 @@ Result<Form> ReadForm(Document& d) {
         SLUICE_SJ(value.get_object().get(s));
         std::string_view raw;
         SLUICE_SJ(s.raw_json().get(raw));
-        form.schema_text = std::string(raw);
+        form.schema_text = raw;
         continue;
       }
       if (t != od::json_type::null) {
@@ -108,6 +120,16 @@ Result<Form> ReadForm(Document& d) {
       payload = true;
       ARROW_ASSIGN_OR_RAISE(auto t, json::TypeOf(value));
       payload_null = t == od::json_type::null;
+      if (!form.schema_text.empty() && !payload_checked_later) {
+        payload_checked_later = true;
+        if (t == od::json_type::object) {
+          // Its span, found by the structural index alone.
+          od::object p;
+          SLUICE_SJ(value.get_object().get(p));
+          SLUICE_SJ(p.raw_json().get(form.payload_text));
+        }
+        continue;
+      }
     }
     ARROW_RETURN_NOT_OK(json::ValidateValue(value));
   }
@@ -118,7 +140,17 @@ Result<Form> ReadForm(Document& d) {
     return json::SyntaxError(simdjson::TRAILING_CONTENT);
   }
   form.wrapped = schema && payload && keys == 2;
-  if (!form.wrapped) form.schema_text.clear();  // a record that has a "schema" column
+  if (!form.wrapped) {
+    form.schema_text = {};  // a record that has a "schema" column
+    form.payload_text = {};
+  }
+  if (payload_checked_later && form.schema_text.empty()) {
+    // Not a wrapped message after all: its payload is validated here.
+    ARROW_RETURN_NOT_OK(d.Rewind());
+    od::value v;
+    SLUICE_SJ(d.doc().find_field_unordered("payload").get(v));
+    ARROW_RETURN_NOT_OK(json::ValidateValue(v));
+  }
   form.tombstone = form.wrapped && payload_null;
   return form;
 }
@@ -341,6 +373,7 @@ Result<DecodedRecords> JsonRecordReader::Decode(
     const std::vector<std::optional<std::string_view>>& values) {
   DecodedRecords out;
   Document doc;
+  Document payload;  // the payload of a message with a schema, on its own
   std::unique_ptr<JsonRun> run;
   std::string run_schema;  // the text of the current typed run's schema
   auto flush = [&]() -> Status {
@@ -377,20 +410,36 @@ Result<DecodedRecords> JsonRecordReader::Decode(
       continue;
     }
     if (!form->schema_text.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto compiled, Compile(form->schema_text));
-      if (!compiled->schema) {
-        bad(i, "bad schema: " + compiled->error.message());
-        ++i;
-        continue;
-      }
+      // Messages of a topic repeat one schema: the run's is compared, byte
+      // for byte, before any lookup.
       if (!run || run_schema != form->schema_text) {
+        ARROW_ASSIGN_OR_RAISE(auto compiled, Compile(form->schema_text));
+        if (!compiled->schema) {
+          bad(i, "bad schema: " + compiled->error.message());
+          ++i;
+          continue;
+        }
         ARROW_RETURN_NOT_OK(flush());
         ARROW_ASSIGN_OR_RAISE(run,
                               JsonRun::Make(compiled->schema, compiled->type, opts_.types, false));
-        run_schema = form->schema_text;
+        run_schema = std::string(form->schema_text);
       }
-      ARROW_ASSIGN_OR_RAISE(auto refused, run->Add(doc, true, static_cast<int64_t>(i)));
-      if (refused) bad(i, *refused);
+      Result<std::optional<std::string>> refused;
+      if (!form->payload_text.empty()) {
+        // The check and the append read the payload alone, not skipping
+        // the schema (most of a message's bytes) twice more.
+        Status loaded_payload = payload.Load(form->payload_text);
+        if (!loaded_payload.ok()) {
+          bad(i, loaded_payload.message());
+          ++i;
+          continue;
+        }
+        refused = run->Add(payload, false, static_cast<int64_t>(i));
+      } else {
+        refused = run->Add(doc, true, static_cast<int64_t>(i));
+      }
+      ARROW_RETURN_NOT_OK(refused.status());
+      if (*refused) bad(i, **refused);
       ++i;
       continue;
     }

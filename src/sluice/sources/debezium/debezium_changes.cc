@@ -612,7 +612,10 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
   // Pass 1: per message, its table, op, image and position.
   std::vector<Group> groups;
   std::map<std::string, size_t> group_of;
+  // Consecutive rows are mostly of one table: the last one's group first.
+  std::optional<size_t> last_group;
   auto group_for = [&](const SourceTable& t) {
+    if (last_group && groups[*last_group].table == t) return *last_group;
     auto [it, fresh] = group_of.emplace(t.Qualified(), groups.size());
     if (fresh) {
       Group g;
@@ -624,10 +627,14 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
       }
       groups.push_back(std::move(g));
     }
+    last_group = it->second;
     return it->second;
   };
   std::vector<Row> rows;
   rows.reserve(static_cast<size_t>(n));
+  // A unit's messages are of one topic: its table is parsed once.
+  const std::string* topic_seen = nullptr;
+  std::optional<SourceTable> topic_table;
   for (int64_t r = 0; r < n; ++r) {
     const size_t mi = static_cast<size_t>(run.messages[static_cast<size_t>(r)]);
     const KafkaMessage& msg = messages[mi];
@@ -642,7 +649,11 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
     // The table.
     std::optional<SourceTable> table;
     if (settings.route_by == RouteBy::kTopic) {
-      table = TableFromTopic(msg.topic);
+      if (!topic_seen || *topic_seen != msg.topic) {
+        topic_table = TableFromTopic(msg.topic);
+        topic_seen = &msg.topic;
+      }
+      table = topic_table;
       if (!table) {
         bad(&out.bad, "topic \"" + msg.topic +
                           "\" does not name a table (<prefix>.<schema>.<table>); set "
