@@ -147,9 +147,12 @@ class KafkaBroker:
             raise RuntimeError(missing)
         config = self._write_config()
         log_config = self.workdir / "log4j2.properties"
+        # A url-safe id may start with '-': passed as --cluster-id=<id> so the
+        # tool's argument parser never takes it for an option (1 start in 64
+        # failed so).
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(
-            java_command(BROKER_LIBS, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+            java_command(BROKER_LIBS, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                          "-c", str(config), log_config=log_config),
             capture_output=True, text=True, timeout=120)
         if fmt.returncode != 0:
