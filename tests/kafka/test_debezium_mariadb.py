@@ -4,9 +4,10 @@ events the Debezium source reads for MySQL-family databases: ordering by
 (binlog file, pos, row), `source.db` as the schema. The envelope test runs
 once per connector (the `mariadb` fixture's parameter); `sluice run` runs
 with the MariaDB connector. Checked here so that a connector or server
-upgrade that changes the shapes fails loudly; tests/data/debezium/mariadb_json
-holds events taken from the MySQL connector's run (SLUICE_SAVE_EVENTS=DIR
-writes the events of each run again, into DIR/<connector>)."""
+upgrade that changes the shapes fails loudly; tests/data/debezium holds
+events taken from these runs, mariadb_connector_json from the MariaDB
+connector's and mariadb_json from the MySQL connector's (SLUICE_SAVE_EVENTS=DIR
+writes them again, into DIR/<connector>)."""
 from __future__ import annotations
 
 import base64
