@@ -40,6 +40,7 @@ class DebeziumMariaDb(DebeziumPostgres):
                  topic_prefix: Optional[str] = None, schemas: bool = True,
                  extra: Optional[Dict[str, str]] = None):
         self.connector = connector
+        self.plugin_folder = CONNECTORS[connector][0]
         super().__init__(workdir, bootstrap, db, topic_prefix=topic_prefix or f"{connector}1",
                          schemas=schemas, extra=extra)
 
