@@ -14,10 +14,12 @@ for the session and stopped at the end, also when a test fails:
   tables to capture must exist before it starts: the fixture creates schema
   ``inv`` with table ``customers`` (see DEBEZIUM_TABLES).
 * ``mariadb``: a private MariaDB server with a row binlog (mariadb_server.py,
-  Debian's mariadb-server); ``debezium_mariadb``: Debezium's MySQL
-  connector capturing it (mariadb_connect.py), topics
-  ``mariadb1.inventory.<table>``, table ``customers`` created first (see
-  MARIADB_TABLES).
+  Debian's mariadb-server), parametrized by the Debezium connector that
+  captures it: "mariadb" (Debezium's MariaDB connector) and "mysql" (its
+  MySQL connector, the server disguised as MySQL 5.7); ``debezium_mariadb``:
+  that connector capturing it (mariadb_connect.py), topics
+  ``<connector>1.inventory.<table>`` (``debezium_mariadb.topic(table)``),
+  table ``customers`` created first (see MARIADB_TABLES).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import pytest
 
 from kafka_broker import KafkaBroker, check_installed
 from kafka_connect import DebeziumPostgres, debezium_installed
-from mariadb_connect import DebeziumMariaDb, mysql_connector_installed
+from mariadb_connect import DebeziumMariaDb, connector_installed
 from mariadb_server import MariaDbServer, mariadb_bin
 from postgres_server import PostgresServer, pg_bin
 from schema_registry import SchemaRegistryServer
@@ -106,11 +108,12 @@ def debezium(kafka, postgres, tmp_path_factory):
         connect.stop()
 
 
-@pytest.fixture(scope="module")
-def mariadb():
+@pytest.fixture(scope="module", params=["mariadb", "mysql"])
+def mariadb(request):
     if mariadb_bin() is None:
         pytest.fail("MariaDB is not installed (Debian package mariadb-server, scripts/bootstrap)")
-    server = MariaDbServer()
+    server = MariaDbServer(mysql_version=request.param == "mysql")
+    server.connector = request.param
     server.start()
     try:
         yield server
@@ -120,11 +123,12 @@ def mariadb():
 
 @pytest.fixture(scope="module")
 def debezium_mariadb(kafka, mariadb, tmp_path_factory):
-    missing = mysql_connector_installed()
+    missing = connector_installed(mariadb.connector)
     if missing:
         pytest.fail(missing)
     mariadb.sql(MARIADB_TABLES)
-    connect = DebeziumMariaDb(tmp_path_factory.mktemp("connect-mariadb"), kafka.bootstrap, mariadb)
+    connect = DebeziumMariaDb(tmp_path_factory.mktemp(f"connect-{mariadb.connector}"),
+                              kafka.bootstrap, mariadb, connector=mariadb.connector)
     connect.start()
     try:
         yield connect

@@ -36,7 +36,10 @@ class MariaDbServer:
     database = "inventory"
     server_id = 223344
 
-    def __init__(self):
+    def __init__(self, mysql_version: bool = False):
+        # mysql_version: report a MySQL 5.7 version string, for Debezium's
+        # MySQL connector (its MariaDB connector needs no disguise).
+        self.mysql_version = mysql_version
         self.bin = mariadb_bin()
         # Under /tmp: the `mysql` user cannot enter pytest's root-only folders.
         self.workdir = Path(tempfile.mkdtemp(prefix="sluice-mariadb-"))
@@ -72,11 +75,14 @@ class MariaDbServer:
             f"--server-id={self.server_id}", f"--log-bin={self.workdir / 'binlog'}",
             "--binlog-format=ROW", "--binlog-row-image=FULL", "--innodb-flush-log-at-trx-commit=0",
             "--sync-binlog=0", "--skip-name-resolve",
+        ]
+        if self.mysql_version:
             # Debezium's MySQL connector picks its binlog-status statement
             # by version number: MariaDB 10.11 reads as "newer than MySQL
-            # 8.4" and gets SHOW BINARY LOG STATUS, which MariaDB lacks.
-            "--version=5.7.19-MariaDB-sluice-test",
-        ]
+            # 8.4" and gets SHOW BINARY LOG STATUS, which MariaDB lacks; and
+            # Connector/J 9 asks MySQL >= 5.7.20 for transaction_isolation,
+            # which MariaDB names tx_isolation.
+            args.append("--version=5.7.19-MariaDB-sluice-test")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
