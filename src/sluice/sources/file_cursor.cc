@@ -146,9 +146,11 @@ void FileCursor::Seal(const std::vector<ListedFile>& listing, int64_t window_ms,
     }
     if (done) break;
   }
-  if (candidate.empty() || candidate <= watermark_) return;
-  watermark_ = candidate;
-  // Sealed paths leave the set once a late-file check covers them.
+  if (!candidate.empty() && candidate > watermark_) watermark_ = candidate;
+  // Sealed paths leave the set once a late-file check covers them: looked at
+  // on every call, since a check moves checked_ms while the watermark may
+  // stay put (a backlog written moments ago: its files become covered only
+  // once the check's margin has passed, usually between two watermark moves).
   for (auto dir = files_.begin(); dir != files_.end();) {
     bool past = false;
     for (auto it = dir->second.begin(); it != dir->second.end();) {
