@@ -116,17 +116,24 @@ std::string Pg(const std::string& op, const std::string& before, const std::stri
 // ---------------------------------------------------------------------------
 // Real events.
 
-std::vector<KafkaMessage> RealMessages(const std::string& format) {
+// The saved events kEvents of `dir` (<event>.key<ext>, <event>.value<ext>)
+// as messages of `topic` from offset `first`.
+std::vector<KafkaMessage> SavedEvents(const std::string& dir, const std::string& topic,
+                                      int64_t first, const std::string& ext = ".json") {
   std::vector<KafkaMessage> msgs;
-  int64_t offset = 100;
+  int64_t offset = first;
   for (const char* e : kEvents) {
-    const std::string base = kDataDir + "postgres_" + format + "/" + e;
-    const std::string ext = format == "json" ? ".json" : ".bin";
+    const std::string base = kDataDir + dir + "/" + e;
     msgs.push_back(
-        Message(kTopic, offset++, ReadFile(base + ".key" + ext), ReadFile(base + ".value" + ext)));
+        Message(topic, offset++, ReadFile(base + ".key" + ext), ReadFile(base + ".value" + ext)));
   }
+  return msgs;
+}
+
+std::vector<KafkaMessage> RealMessages(const std::string& format) {
+  auto msgs = SavedEvents("postgres_" + format, kTopic, 100, format == "json" ? ".json" : ".bin");
   // Debezium follows a delete with a tombstone of the same key.
-  msgs.push_back(Message(kTopic, offset++, msgs.back().key, std::nullopt));
+  msgs.push_back(Message(kTopic, msgs.back().offset + 1, msgs.back().key, std::nullopt));
   return msgs;
 }
 
@@ -570,14 +577,8 @@ TEST(DebeziumDecoderTest, MySqlOrderIsBinlogFileNumberPosRow) {
 
 TEST(DebeziumDecoderTest, RealMariaDbEventsOrderByBinlogPosition) {
   // Debezium's MySQL connector on MariaDB (tests/data/debezium/mariadb_json).
-  std::vector<KafkaMessage> msgs;
-  int64_t offset = 0;
-  for (const char* e : kEvents) {
-    const std::string base = kDataDir + "mariadb_json/" + e;
-    msgs.push_back(Message("mariadb1.inventory.customers", offset++, ReadFile(base + ".key.json"),
-                           ReadFile(base + ".value.json")));
-  }
-  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options(), msgs));
+  ASSERT_OK_AND_ASSIGN(
+      auto unit, Decode(Options(), SavedEvents("mariadb_json", "mariadb1.inventory.customers", 0)));
   ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
   ASSERT_EQ(unit.tables.size(), 1u);
   ASSERT_TRUE(unit.tables[0].bad.empty()) << unit.tables[0].bad[0].reason;
@@ -600,14 +601,9 @@ TEST(DebeziumDecoderTest, RealMariaDbConnectorEventsOrderLikeTheMySqlConnectors)
   // Debezium's MariaDB connector on the same server
   // (tests/data/debezium/mariadb_connector_json): "mariadb" orders like
   // "mysql", and MariaDB's gtid (domain-server-sequence) is kept as text.
-  std::vector<KafkaMessage> msgs;
-  int64_t offset = 0;
-  for (const char* e : kEvents) {
-    const std::string base = kDataDir + "mariadb_connector_json/" + e;
-    msgs.push_back(Message("mariadb1.inventory.customers", offset++, ReadFile(base + ".key.json"),
-                           ReadFile(base + ".value.json")));
-  }
-  ASSERT_OK_AND_ASSIGN(auto unit, Decode(Options(), msgs));
+  ASSERT_OK_AND_ASSIGN(
+      auto unit,
+      Decode(Options(), SavedEvents("mariadb_connector_json", "mariadb1.inventory.customers", 0)));
   ASSERT_TRUE(unit.bad.empty()) << unit.bad[0].reason;
   ASSERT_EQ(unit.tables.size(), 1u);
   ASSERT_TRUE(unit.tables[0].bad.empty()) << unit.tables[0].bad[0].reason;
