@@ -209,7 +209,9 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
     if (tc->batches.empty()) continue;
     // The merged table is keyed by the keys the table records (or those of
     // its first batch).
-    if (!keys_known_) {
+    if (!tc->primary_keys_known) {
+      // Rows that need no key (a truncate): whatever the table is keyed by.
+    } else if (!keys_known_) {
       keys_ = tc->primary_keys;
       keys_known_ = true;
     } else if (tc->primary_keys != keys_ && config_.ForTable(qualified_name).primary_keys.empty()) {

@@ -7,6 +7,7 @@
 
 #include <arrow/api.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -148,7 +149,12 @@ class MemoryStream : public sources::Stream {
     for (const auto& [table, rows] : by_table) {
       sources::TableChanges tc;
       tc.table = TableOf(table);
-      tc.primary_keys = {"id"};
+      // Like Debezium: a truncate carries no message key, so a table's
+      // truncates alone say nothing about its keys.
+      const bool keyed = std::any_of(rows.begin(), rows.end(),
+                                     [](const MemRow& r) { return r.op != CdcOp::kTruncate; });
+      if (keyed) tc.primary_keys = {"id"};
+      tc.primary_keys_known = keyed;
       ARROW_ASSIGN_OR_RAISE(auto batch, MakeChanges(rows, id_ + "/" + unit.name));
       tc.batches.push_back(batch);
       out.tables.push_back(std::move(tc));

@@ -447,6 +447,12 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
   EXPECT_TRUE(Col(b, "id")->IsNull(1));
   EXPECT_TRUE(Col(b, "v")->IsNull(1));
   EXPECT_EQ(Seqs(b)[1], PostgresSequenceKey(false, 900, 900, 0, 1));
+  EXPECT_TRUE(unit.tables[0].primary_keys_known);
+  // A truncate alone has no message key: the unit says nothing of keys.
+  ASSERT_OK_AND_ASSIGN(auto alone, Decode(Options(), {msgs[1]}));
+  ASSERT_EQ(alone.tables.size(), 1u);
+  EXPECT_EQ(Ops(*alone.tables[0].batches[0]), std::vector<std::string>{"truncate"});
+  EXPECT_FALSE(alone.tables[0].primary_keys_known);
 
   ASSERT_OK_AND_ASSIGN(auto ignored, Decode(Options({{"debezium.truncate", "ignore"}}), msgs));
   EXPECT_EQ(Ops(*ignored.tables[0].batches[0]), std::vector<std::string>{"insert"});

@@ -868,6 +868,9 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
     TableChanges tc;
     tc.table = g.table;
     tc.primary_keys = g.primary_keys;
+    // Every row but a truncate names its keys (configured or from the
+    // message key), so a group without keys holds truncates alone.
+    tc.primary_keys_known = !g.primary_keys.empty();
     tc.bad = std::move(g.bad);
     std::vector<size_t> members;
     for (size_t k = 0; k < rows.size(); ++k) {
