@@ -44,7 +44,9 @@ def test_metrics_equal_table_contents(tmp_path):
     lines[1:1] = ["{not json at all\n", "[1, 2\n"]
     (src / victim["path"]).write_text("".join(lines))
 
-    run = SluiceRun(tmp_path, env_for(src, sink, READ_FORMAT="json"), "--http-token", TOKEN)
+    # A checkpoint every second commit: the background writer has work.
+    run = SluiceRun(tmp_path, env_for(src, sink, READ_FORMAT="json",
+                                      SLUICE_SINK_CHECKPOINT_INTERVAL=2), "--http-token", TOKEN)
     try:
         # all files ingested: the log tables hold what the counters say, and
         # nothing moves any more
@@ -78,6 +80,19 @@ def test_metrics_equal_table_contents(tmp_path):
             assert value(smp, "sluice_source_bytes_read_total", table=t) == size, t
         assert count_rows(dead_letter_path(sink, "shop.orders")) > 0, "the damaged file left no dead letter"
         assert value(smp, "process_resident_memory_bytes") > 0
+
+        # the background checkpoint writer: what it wrote is in the tables'
+        # logs, nothing failed, nothing is left waiting once the run is idle
+        def checkpoints_done():
+            smp = scrape(run)
+            done = (value(smp, "sluice_checkpoints_total", result="written") >= 1
+                    and value(smp, "sluice_checkpoints_waiting") == 0)
+            return smp if done else None
+
+        smp = wait_until(checkpoints_done, 60, "the checkpoint writer to settle", interval=0.5)
+        written = value(smp, "sluice_checkpoints_total", result="written")
+        assert value(smp, "sluice_checkpoints_total", result="failed") == 0
+        assert written <= len(list(sink.rglob("_delta_log/*.checkpoint.parquet")))
 
         # the status document tells the same
         status = run.status()

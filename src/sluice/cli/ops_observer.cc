@@ -18,7 +18,10 @@ void Remember(std::vector<server::SchemaChangeRecord>& changes, server::SchemaCh
 
 OpsObserver::OpsObserver(server::PipelineMetrics* metrics, server::StatusBoard* board,
                          int64_t batch_units)
-    : metrics_(metrics), board_(board), batch_units_(batch_units) {}
+    : metrics_(metrics),
+      board_(board),
+      batch_units_(batch_units),
+      checkpoint_metrics_(metrics->Checkpoints()) {}
 
 OpsObserver::Table& OpsObserver::For(const pipeline::ObservedTable& table) {
   auto it = tables_.find(table.name);
@@ -149,6 +152,27 @@ void OpsObserver::OnPoll(int64_t now_ms) {
   for (auto& [name, t] : tables_) {
     Publish(t, now_ms);
   }
+  PublishCheckpoints();
+}
+
+void OpsObserver::OnCheckpointQueue(delta::CheckpointQueue* queue) {
+  PublishCheckpoints();  // what the queue going away did last
+  checkpoint_queue_ = queue;
+  checkpoints_published_ = {};  // a new queue counts from zero
+  if (!queue) checkpoint_metrics_.waiting->Set(0);
+}
+
+void OpsObserver::PublishCheckpoints() {
+  if (!checkpoint_queue_) return;
+  const delta::CheckpointQueueStats now = checkpoint_queue_->stats();
+  delta::CheckpointQueueStats& was = checkpoints_published_;
+  // The queue's counts only grow: the difference is what happened since.
+  checkpoint_metrics_.written->Increment(static_cast<double>(now.written - was.written));
+  checkpoint_metrics_.skipped->Increment(static_cast<double>(now.skipped - was.skipped));
+  checkpoint_metrics_.failed->Increment(static_cast<double>(now.failed - was.failed));
+  checkpoint_metrics_.waiting->Set(
+      static_cast<double>(now.requested - now.written - now.skipped - now.failed));
+  was = now;
 }
 
 void OpsObserver::Publish(Table& t, int64_t now_ms) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "sluice/delta/checkpoint_queue.h"
 #include "sluice/pipeline/run_observer.h"
 #include "sluice/server/pipeline_metrics.h"
 #include "sluice/server/status_board.h"
@@ -34,6 +35,7 @@ class OpsObserver : public pipeline::RunObserver {
   void OnStopped(const std::vector<pipeline::ObservedTable>& tables, const std::string& reason,
                  int64_t now_ms) override;
   void OnPoll(int64_t now_ms) override;
+  void OnCheckpointQueue(delta::CheckpointQueue* queue) override;
 
  private:
   struct Table {
@@ -45,11 +47,16 @@ class OpsObserver : public pipeline::RunObserver {
   Table& For(const pipeline::ObservedTable& table);
   /// Lag from the newest source time, then the board's copy and sample.
   void Publish(Table& t, int64_t now_ms);
+  /// The checkpoint queue's counts since the last call into the counters.
+  void PublishCheckpoints();
 
   server::PipelineMetrics* metrics_;
   server::StatusBoard* board_;
   int64_t batch_units_;
   std::map<std::string, Table> tables_;
+  delta::CheckpointQueue* checkpoint_queue_ = nullptr;  ///< lent by the run (not owned)
+  server::CheckpointMetrics checkpoint_metrics_;
+  delta::CheckpointQueueStats checkpoints_published_;  ///< of checkpoint_queue_
 };
 
 }  // namespace sluice::cli

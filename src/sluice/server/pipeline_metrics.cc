@@ -56,6 +56,17 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Make(MetricsRegistry* 
                         r->AddHistogram("sluice_commit_duration_seconds",
                                         "Time of one Delta commit (data files and log entry).",
                                         table, DefaultLatencyBuckets()));
+  ARROW_ASSIGN_OR_RAISE(
+      m->checkpoints_,
+      r->AddCounter("sluice_checkpoints_total",
+                    "Delta checkpoints asked of the background writer, by result: written, "
+                    "skipped (a newer one of the same table replaced it) or failed.",
+                    {"result"}));
+  ARROW_ASSIGN_OR_RAISE(m->checkpoints_waiting_,
+                        r->AddGauge("sluice_checkpoints_waiting",
+                                    "Delta checkpoints asked of the background writer and not "
+                                    "written, skipped or failed yet.",
+                                    {}));
   return m;
 }
 
@@ -85,6 +96,15 @@ TableMetrics PipelineMetrics::ForTable(const std::string& table) {
 
 Gauge* PipelineMetrics::ConsumerLagFor(const std::string& table) {
   return consumer_lag_->WithLabels({table}).ValueOrDie();
+}
+
+CheckpointMetrics PipelineMetrics::Checkpoints() {
+  CheckpointMetrics out;
+  out.written = checkpoints_->WithLabels({"written"}).ValueOrDie();
+  out.skipped = checkpoints_->WithLabels({"skipped"}).ValueOrDie();
+  out.failed = checkpoints_->WithLabels({"failed"}).ValueOrDie();
+  out.waiting = checkpoints_waiting_->WithLabels({}).ValueOrDie();
+  return out;
 }
 
 }  // namespace sluice::server

@@ -22,6 +22,13 @@
 //   sluice_table_stopped{table}                  gauge    1 while the table is stopped
 //   sluice_batch_duration_seconds{table}         histogram read-to-log-commit time of one batch
 //   sluice_commit_duration_seconds{table}        histogram one Delta commit (write + log entry)
+//
+// For the run's background checkpoint writer (delta/checkpoint_queue.h), no
+// table label (one queue serves every table):
+//   sluice_checkpoints_total{result}             counter  checkpoints asked for, by what became
+//                                                         of them: written | skipped (a newer one
+//                                                         of the table replaced it) | failed
+//   sluice_checkpoints_waiting                   gauge    asked for, not written yet
 #pragma once
 
 #include <memory>
@@ -54,6 +61,14 @@ struct TableMetrics {
   Histogram* commit_duration_seconds = nullptr;
 };
 
+/// The run's background checkpoint writer; pointers as in TableMetrics.
+struct CheckpointMetrics {
+  Counter* written = nullptr;
+  Counter* skipped = nullptr;
+  Counter* failed = nullptr;
+  Gauge* waiting = nullptr;
+};
+
 class PipelineMetrics {
  public:
   /// \brief Registers the families above in `registry` (which must outlive
@@ -67,6 +82,8 @@ class PipelineMetrics {
   /// tables read from a message source have one (a file table's would be a
   /// meaningless zero). Thread-safe.
   Gauge* ConsumerLagFor(const std::string& table);
+  /// \brief The checkpoint writer's series. Thread-safe.
+  CheckpointMetrics Checkpoints();
 
  private:
   PipelineMetrics() = default;
@@ -87,6 +104,8 @@ class PipelineMetrics {
   GaugeFamily* stopped_ = nullptr;
   HistogramFamily* batch_duration_ = nullptr;
   HistogramFamily* commit_duration_ = nullptr;
+  CounterFamily* checkpoints_ = nullptr;
+  GaugeFamily* checkpoints_waiting_ = nullptr;
 };
 
 }  // namespace sluice::server
