@@ -453,6 +453,24 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
   ASSERT_EQ(alone.tables.size(), 1u);
   EXPECT_EQ(Ops(*alone.tables[0].batches[0]), std::vector<std::string>{"truncate"});
   EXPECT_FALSE(alone.tables[0].primary_keys_known);
+  // A truncate with a schema, then a keyed schemaless row: two runs of one
+  // table; the unit knows the keys from the second.
+  const std::string truncate_with_schema =
+      R"({"schema":{"type":"struct","fields":[)"
+      R"({"type":"struct","optional":true,"field":"before","fields":[{"type":"int32","field":"id"}]},)"
+      R"({"type":"struct","optional":true,"field":"after","fields":[{"type":"int32","field":"id"}]},)"
+      R"({"type":"struct","field":"source","fields":[{"type":"string","field":"connector"},)"
+      R"({"type":"int64","optional":true,"field":"lsn"}]},{"type":"string","field":"op"}]},)"
+      R"("payload":{"before":null,"after":null,"source":{"connector":"postgresql","lsn":900},"op":"t"}})";
+  ASSERT_OK_AND_ASSIGN(
+      auto then_keyed,
+      Decode(Options(), {Message("p.inv.t", 0, std::nullopt, truncate_with_schema),
+                         Message("p.inv.t", 1, R"({"id":1})",
+                                 Pg("c", "null", R"({"id":1,"v":"a"})", R"("lsn":901)"))}));
+  ASSERT_EQ(then_keyed.tables.size(), 1u);
+  ASSERT_EQ(then_keyed.tables[0].batches.size(), 2u) << "two runs";
+  EXPECT_TRUE(then_keyed.tables[0].primary_keys_known);
+  EXPECT_EQ(then_keyed.tables[0].primary_keys, std::vector<std::string>{"id"});
 
   ASSERT_OK_AND_ASSIGN(auto ignored, Decode(Options({{"debezium.truncate", "ignore"}}), msgs));
   EXPECT_EQ(Ops(*ignored.tables[0].batches[0]), std::vector<std::string>{"insert"});
