@@ -209,14 +209,14 @@ Status TableIngest::Commit(const TableBatch& batch, std::mutex& dead_letters_mu,
     if (tc->batches.empty()) continue;
     // The merged table is keyed by the keys the table records (or those of
     // its first batch).
-    if (!tc->primary_keys_known) {
-      // Rows that need no key (a truncate): whatever the table is keyed by.
-    } else if (!keys_known_) {
-      keys_ = tc->primary_keys;
+    // Rows that name no keys (a truncate) take whatever the table is keyed by.
+    if (tc->primary_keys && !keys_known_) {
+      keys_ = *tc->primary_keys;
       keys_known_ = true;
-    } else if (tc->primary_keys != keys_ && config_.ForTable(qualified_name).primary_keys.empty()) {
+    } else if (tc->primary_keys && *tc->primary_keys != keys_ &&
+               config_.ForTable(qualified_name).primary_keys.empty()) {
       return Status::Invalid("table ", qualified_name, ": primary keys changed from [",
-                             JoinNames(keys_), "] to [", JoinNames(tc->primary_keys), "] in ",
+                             JoinNames(keys_), "] to [", JoinNames(*tc->primary_keys), "] in ",
                              batch.units.empty() ? stream_id_ : batch.units.front(),
                              "; the merged table ", merged_path_,
                              " is keyed by the first, so this table stops");

@@ -112,12 +112,11 @@ struct BadRecord {
 /// The rows one unit holds for one table.
 struct TableChanges {
   SourceTable table;
-  /// Primary keys the source carries for the table (empty: none known).
-  std::vector<std::string> primary_keys;
-  /// False when no row of `batches` names keys (a truncate alone has no
-  /// message key): `primary_keys` then says nothing and the table keeps the
-  /// keys it has, rather than taking "none" for a change of keys.
-  bool primary_keys_known = true;
+  /// Primary keys the source carries for the table; an empty list: the
+  /// table has none. Unset when no row of `batches` names keys (a truncate
+  /// alone has no message key): the table keeps the keys it has, rather
+  /// than taking "none" for a change of keys.
+  std::optional<std::vector<std::string>> primary_keys;
   /// Change batches in the canonical schema, in unit order.
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   /// Rows of this table that could not be made changes.

@@ -153,8 +153,7 @@ class MemoryStream : public sources::Stream {
       // truncates alone say nothing about its keys.
       const bool keyed = std::any_of(rows.begin(), rows.end(),
                                      [](const MemRow& r) { return r.op != CdcOp::kTruncate; });
-      if (keyed) tc.primary_keys = {"id"};
-      tc.primary_keys_known = keyed;
+      if (keyed) tc.primary_keys = std::vector<std::string>{"id"};
       ARROW_ASSIGN_OR_RAISE(auto batch, MakeChanges(rows, id_ + "/" + unit.name));
       tc.batches.push_back(batch);
       out.tables.push_back(std::move(tc));

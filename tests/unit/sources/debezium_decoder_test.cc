@@ -447,12 +447,12 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
   EXPECT_TRUE(Col(b, "id")->IsNull(1));
   EXPECT_TRUE(Col(b, "v")->IsNull(1));
   EXPECT_EQ(Seqs(b)[1], PostgresSequenceKey(false, 900, 900, 0, 1));
-  EXPECT_TRUE(unit.tables[0].primary_keys_known);
+  EXPECT_EQ(unit.tables[0].primary_keys, std::vector<std::string>{"id"});
   // A truncate alone has no message key: the unit says nothing of keys.
   ASSERT_OK_AND_ASSIGN(auto alone, Decode(Options(), {msgs[1]}));
   ASSERT_EQ(alone.tables.size(), 1u);
   EXPECT_EQ(Ops(*alone.tables[0].batches[0]), std::vector<std::string>{"truncate"});
-  EXPECT_FALSE(alone.tables[0].primary_keys_known);
+  EXPECT_FALSE(alone.tables[0].primary_keys.has_value());
   // A truncate with a schema, then a keyed schemaless row: two runs of one
   // table; the unit knows the keys from the second.
   const std::string truncate_with_schema =
@@ -469,7 +469,6 @@ TEST(DebeziumDecoderTest, TruncateIsARowOfNullsOrIgnored) {
                                  Pg("c", "null", R"({"id":1,"v":"a"})", R"("lsn":901)"))}));
   ASSERT_EQ(then_keyed.tables.size(), 1u);
   ASSERT_EQ(then_keyed.tables[0].batches.size(), 2u) << "two runs";
-  EXPECT_TRUE(then_keyed.tables[0].primary_keys_known);
   EXPECT_EQ(then_keyed.tables[0].primary_keys, std::vector<std::string>{"id"});
 
   ASSERT_OK_AND_ASSIGN(auto ignored, Decode(Options({{"debezium.truncate", "ignore"}}), msgs));

@@ -867,10 +867,9 @@ Result<RunChanges> NormalizeRun(const RunInput& input, const DebeziumSettings& s
     Group& g = groups[gi];
     TableChanges tc;
     tc.table = g.table;
-    tc.primary_keys = g.primary_keys;
     // Every row but a truncate names its keys (configured or from the
     // message key), so a group without keys holds truncates alone.
-    tc.primary_keys_known = !g.primary_keys.empty();
+    if (!g.primary_keys.empty()) tc.primary_keys = g.primary_keys;
     tc.bad = std::move(g.bad);
     std::vector<size_t> members;
     for (size_t k = 0; k < rows.size(); ++k) {
@@ -947,11 +946,12 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
     const arrow::RecordBatch* key_batch = g.key_batch;
     if (key_batch != nullptr && !g.messages.empty()) {
       auto conf = tables.find(g.table.Qualified());
-      tc.primary_keys = conf != tables.end() && !conf->second.primary_keys.empty()
-                            ? conf->second.primary_keys
-                            : key_batch->schema()->field_names();
+      const std::vector<std::string>& key_names =
+          tc.primary_keys.emplace(conf != tables.end() && !conf->second.primary_keys.empty()
+                                      ? conf->second.primary_keys
+                                      : key_batch->schema()->field_names());
       std::string missing;
-      for (const auto& k : tc.primary_keys) {
+      for (const auto& k : key_names) {
         if (!key_batch->GetColumnByName(k)) missing = k;
       }
       // Rows of the key batch, and which tombstones have every key column.
@@ -966,7 +966,7 @@ Result<RunChanges> NormalizeTombstones(const std::vector<KafkaMessage>& messages
         if (!missing.empty()) {
           reason = "primary key column " + missing + " is not in the tombstone's key";
         }
-        for (const auto& k : tc.primary_keys) {
+        for (const auto& k : key_names) {
           if (reason.empty() && key.batch->GetColumnByName(k)->IsNull(key.row)) {
             reason = "primary key column " + k + " is NULL";
           }

@@ -153,10 +153,7 @@ class DebeziumDecoder : public MessageDecoder {
         }
         TableChanges& into = unit.tables[it->second];
         // A run of truncates alone knows no keys: a later run's keys count.
-        if (into.primary_keys.empty()) {
-          into.primary_keys = std::move(tc.primary_keys);
-          into.primary_keys_known = tc.primary_keys_known;
-        }
+        if (!into.primary_keys) into.primary_keys = std::move(tc.primary_keys);
         for (auto& b : tc.batches) into.batches.push_back(std::move(b));
         for (auto& b : tc.bad) into.bad.push_back(std::move(b));
       }
