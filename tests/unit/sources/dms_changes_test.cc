@@ -185,6 +185,48 @@ TEST(DmsChanges, CsvCellsCastToConfiguredTypes) {
   EXPECT_NE(out->bad[0].reason.find("column id"), std::string::npos) << out->bad[0].reason;
 }
 
+// Columns are cast once for all rows; the good rows' values must stay with
+// their rows when rows before them are bad (a bad Op, a cell that does not
+// cast), before images included.
+TEST(DmsChanges, CastValuesStayWithTheirRowsAroundBadRows) {
+  DmsTableSchema schema;
+  schema.primary_keys = {"id"};
+  schema.columns = {{"id", arrow::int64()},
+                    {"seen", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
+                    {"ok", arrow::boolean()}};
+  const std::string ts = "2022-06-24 19:01:00";
+  auto raw = Csv({"Op", "ts", "BI_id", "id", "seen", "ok"},
+                 {{"I", ts, std::nullopt, "1", "2022-06-24 19:01:01", "true"},
+                  {"X", ts, std::nullopt, "2", "2022-06-24 19:01:02", "false"},
+                  {"I", ts, std::nullopt, "3", "not a time", "true"},
+                  {"I", ts, std::nullopt, "4", "2022-06-24 19:01:04", "maybe"},
+                  {"I", ts, std::nullopt, "5", "2022-06-24 19:01:05", "f"},
+                  {"U", ts, "5", "6", "2022-06-24 19:01:06", "t"}});
+  auto out = ToChanges(raw, Cdc(), Settings(), schema);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->bad.size(), 3u);
+  EXPECT_EQ(out->bad[0].offset, 1);
+  EXPECT_NE(out->bad[1].reason.find("column seen"), std::string::npos) << out->bad[1].reason;
+  EXPECT_NE(out->bad[2].reason.find("column ok"), std::string::npos) << out->bad[2].reason;
+  const auto& b = *out->batch;
+  ASSERT_EQ(b.num_rows(), 4);
+  EXPECT_EQ(Ops(b), (std::vector<std::string>{"insert", "insert", "delete", "update"}));
+  auto id = std::static_pointer_cast<arrow::Int64Array>(b.GetColumnByName("id"));
+  auto seen = std::static_pointer_cast<arrow::TimestampArray>(b.GetColumnByName("seen"));
+  auto ok = std::static_pointer_cast<arrow::BooleanArray>(b.GetColumnByName("ok"));
+  const int64_t at_19_01 = 1'656'097'260'000'000;  // 2022-06-24 19:01:00 UTC, µs
+  EXPECT_EQ(id->Value(0), 1);
+  EXPECT_EQ(seen->Value(0), at_19_01 + 1'000'000);
+  EXPECT_TRUE(ok->Value(0));
+  EXPECT_EQ(id->Value(1), 5);
+  EXPECT_EQ(seen->Value(1), at_19_01 + 5'000'000);
+  EXPECT_FALSE(ok->Value(1));
+  EXPECT_EQ(id->Value(2), 5);  // the key move's delete: the before image
+  EXPECT_EQ(id->Value(3), 6);
+  EXPECT_EQ(seen->Value(3), at_19_01 + 6'000'000);
+  EXPECT_TRUE(ok->Value(3));
+}
+
 TEST(DmsChanges, ExtraColumnsDroppedOrRefused) {
   DmsTableSchema schema{{"id"}, {{"id", arrow::int64()}}};
   auto raw = Csv({"Op", "ts", "id", "extra"}, {{"I", "2022-06-24 19:01:00", "1", "x"}});

@@ -119,14 +119,6 @@ Result<std::shared_ptr<arrow::Array>> Convert(const std::shared_ptr<arrow::Array
   return nullptr;
 }
 
-// Per-row failures of converting `a` to `type`.
-Result<std::map<int64_t, std::string>> CastFailures(const std::shared_ptr<arrow::Array>& a,
-                                                    const std::shared_ptr<arrow::DataType>& type) {
-  std::map<int64_t, std::string> out;
-  ARROW_RETURN_NOT_OK(Convert(a, type, &out).status());
-  return out;
-}
-
 // Delta stores timestamps in microseconds.
 Result<std::shared_ptr<arrow::Array>> MicrosTimestamps(std::shared_ptr<arrow::Array> a) {
   if (a->type_id() != arrow::Type::TIMESTAMP) return a;
@@ -366,12 +358,20 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
       m.seq = *v;
     }
   }
-  for (const auto& c : layout.cols) {
+  // The configured columns cast once, here: a cell that does not cast is
+  // NULL in its column and its row bad. A column Arrow refuses as a whole
+  // (null here) is cast again from the good rows in pass 2.
+  std::vector<std::shared_ptr<arrow::Array>> cast(layout.cols.size());
+  std::vector<std::shared_ptr<arrow::Array>> cast_bi(layout.cols.size());
+  for (size_t i = 0; i < layout.cols.size(); ++i) {
+    const auto& c = layout.cols[i];
     if (c.src < 0 || !c.type) continue;
-    ARROW_ASSIGN_OR_RAISE(auto f, CastFailures(in.column(c.src), c.type));
+    std::map<int64_t, std::string> f;
+    ARROW_ASSIGN_OR_RAISE(cast[i], Convert(in.column(c.src), c.type, &f));
     for (auto& [r, reason] : f) bad.emplace(r, "column " + c.name + ": " + reason);
     if (c.bi >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto fb, CastFailures(in.column(c.bi), c.type));
+      std::map<int64_t, std::string> fb;
+      ARROW_ASSIGN_OR_RAISE(cast_bi[i], Convert(in.column(c.bi), c.type, &fb));
       for (auto& [r, reason] : fb) bad.emplace(r, "before image of " + c.name + ": " + reason);
     }
   }
@@ -406,20 +406,35 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
   }
   if (kept.empty()) return out;
   std::shared_ptr<arrow::RecordBatch> good = raw.batch;
+  std::shared_ptr<arrow::Array> kept_index;  // null: every row kept
   if (kept.size() != static_cast<size_t>(n)) {
     arrow::Int64Builder ib;
     ARROW_RETURN_NOT_OK(ib.AppendValues(kept));
-    ARROW_ASSIGN_OR_RAISE(auto idx, ib.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(raw.batch, idx));
+    ARROW_ASSIGN_OR_RAISE(kept_index, ib.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(raw.batch, kept_index));
     good = d.record_batch();
   }
+  auto of_good_rows =
+      [&](const std::shared_ptr<arrow::Array>& a) -> Result<std::shared_ptr<arrow::Array>> {
+    if (!kept_index) return a;
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(a, kept_index));
+    return d.make_array();
+  };
   const int64_t g = good->num_rows();
   std::vector<std::shared_ptr<arrow::Array>> payload;
   std::vector<std::shared_ptr<arrow::Array>> before;  // per column: null or its BI
-  for (const auto& c : layout.cols) {
-    ARROW_ASSIGN_OR_RAISE(auto a, Payload(*good, c.src, c.type));
+  for (size_t i = 0; i < layout.cols.size(); ++i) {
+    const auto& c = layout.cols[i];
+    std::shared_ptr<arrow::Array> a;
+    if (cast[i]) {
+      ARROW_ASSIGN_OR_RAISE(a, of_good_rows(cast[i]));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(a, Payload(*good, c.src, c.type));
+    }
     std::shared_ptr<arrow::Array> b;
-    if (c.bi >= 0) {
+    if (cast_bi[i]) {
+      ARROW_ASSIGN_OR_RAISE(b, of_good_rows(cast_bi[i]));
+    } else if (c.bi >= 0) {
       b = good->column(c.bi);
       if (!b->type()->Equals(*a->type())) {
         std::map<int64_t, std::string> failures;
