@@ -400,6 +400,7 @@ def sluice_cmd(opts, bootstrap: str, topic: str, sink: Path, work: Path, registr
 [pipeline]
 name = "{PIPELINE}"
 merge_interval = "{opts.merge_interval}"
+batch_interval = "{opts.batch_interval}"
 
 [source]
 kind = "debezium"
@@ -432,6 +433,15 @@ def spark_cmd(opts, bootstrap: str, topic: str, sink: Path, work: Path, registry
     if opts.format == "avro":
         cmd += ["--registry-url", registry_url]
     return cmd
+
+
+def log_commits(work: Path):
+    """Sluice's log commits so far (its --metrics "ingest" events); None
+    for an engine without that file."""
+    path = work / "metrics.jsonl"
+    if not path.exists():
+        return None
+    return sum(1 for line in path.read_text().splitlines() if '"event":"ingest"' in line)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -491,12 +501,15 @@ def run_engine(opts, name: str, cmd_of, coverage_of, table_of, broker, registry,
             lo = prod.produced.end_offsets()
             n_commits = len(watcher.commits)
             cpu0, load0 = cpu_seconds(proc.pid), os.getloadavg()[0]
+            log0 = log_commits(work)
             ph = prod.sustained(rate, opts.seconds, opts.keys, rng)
             hi = prod.produced.end_offsets()
             caught = watcher.wait_covers(hi, opts.drain_timeout)
             ph["engine_cpu_s"] = cpu_seconds(proc.pid) - cpu0
             ph["events_per_engine_cpu_s"] = ph["events"] / max(1e-9, ph["engine_cpu_s"])
             ph["load_avg_1m"] = [load0, os.getloadavg()[0]]
+            if log0 is not None:
+                ph["log_commits"] = log_commits(work) - log0
             fr = freshness(prod.produced, list(watcher.commits), lo, hi, time.time())
             commits = watcher.commits[n_commits:]
             ph.update({"covered": caught, "measured_events": len(fr),
@@ -574,6 +587,8 @@ def main(argv=None) -> int:
     ap.add_argument("--partitions", type=int, default=2)
     ap.add_argument("--p99-limit", type=float, default=5.0)
     ap.add_argument("--merge-interval", default="0s")
+    ap.add_argument("--batch-interval", default="0s",
+                    help="Sluice's pipeline.batch_interval (fewer, larger log commits)")
     ap.add_argument("--poll-interval", default="100ms")
     ap.add_argument("--spark-triggers", default="0,0+small",
                     help="Spark settings, one run each: processingTime seconds of the trigger,"
@@ -605,7 +620,8 @@ def main(argv=None) -> int:
     results = {"started": started, "machine": machine(), "config": {
         k: getattr(opts, k) for k in ("format", "rates", "seconds", "warmup_seconds", "keys",
                                       "partitions",
-                                      "p99_limit", "merge_interval", "poll_interval",
+                                      "p99_limit", "merge_interval", "batch_interval",
+                                      "poll_interval",
                                       "spark_triggers")}, "engines": {}}
     try:
         broker.start(timeout=120)

@@ -13,17 +13,19 @@ from conftest import SLUICE
 
 
 def kafka_config(path: Path, *, name: str, bootstrap: str, topics, sink: Path,
-                 format: str = "json", source: str = "", kafka: str = "", sections: str = "",
-                 sink_extra: str = "") -> Path:
+                 format: str = "json", pipeline: str = "", source: str = "", kafka: str = "",
+                 sections: str = "", sink_extra: str = "") -> Path:
     """Writes the TOML of a Debezium run: merge after every log commit, poll
     every 100 ms, copy-on-write merged tables (the delta-rs reader here
-    predates deletion vectors); `source`, `kafka` and `sink_extra` add lines
-    to their sections, `sections` whole sections before [sink]."""
+    predates deletion vectors); `pipeline`, `source`, `kafka` and
+    `sink_extra` add lines to their sections, `sections` whole sections
+    before [sink]."""
     topic_list = ", ".join(f'"{t}"' for t in topics)
     path.write_text(f"""
 [pipeline]
 name = "{name}"
 merge_interval = "0s"
+{pipeline}
 [source]
 kind = "debezium"
 format = "{format}"

@@ -41,6 +41,8 @@ Status Apply(Config& c, const std::string& key, const std::string& value) {
     c.name = value;
   } else if (key == "pipeline.merge_interval") {
     ARROW_ASSIGN_OR_RAISE(c.merge_interval_ms, ParseDurationMs(value));
+  } else if (key == "pipeline.batch_interval") {
+    ARROW_ASSIGN_OR_RAISE(c.batch_interval_ms, ParseDurationMs(value));
   } else if (key == "pipeline.merge_overlap_bytes") {
     ARROW_ASSIGN_OR_RAISE(c.merge_overlap_bytes, ParseInt(key, value));
     if (c.merge_overlap_bytes < 0) return Status::Invalid(key, " must be at least 0");
@@ -350,6 +352,7 @@ const std::vector<std::string>& CoreConfigKeys() {
   static const std::vector<std::string> kKeys = {
       "pipeline.name",
       "pipeline.merge_interval",
+      "pipeline.batch_interval",
       "pipeline.merge_max_rows",
       "pipeline.merge_overlap_bytes",
       "pipeline.schema_evolution",

@@ -41,6 +41,10 @@ struct Config {
   // [pipeline]
   std::string name = "sluice";
   int64_t merge_interval_ms = 60'000;
+  /// The shortest time from one batch of a stream to its next while the
+  /// stream keeps up (a batch that took all its input); a backlog is taken
+  /// at once. 0: a batch as soon as input is there.
+  int64_t batch_interval_ms = 0;
   /// A merge commit takes whole log commits until it holds this many rows.
   int64_t merge_max_rows = 1'000'000;
   /// A due merge runs alongside the next batch's ingest when the two

@@ -1,5 +1,6 @@
 #include "sluice/pipeline/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -56,7 +57,14 @@ struct StreamState {
   std::string error;
   int io_failures = 0;
   std::chrono::steady_clock::time_point retry_at{};
+  /// pipeline.batch_interval: a stream that keeps up takes its next batch
+  /// no sooner than this.
+  std::chrono::steady_clock::time_point next_batch_at{};
 };
+
+bool Due(const StreamState& state, std::chrono::steady_clock::time_point now) {
+  return !state.stopped && now >= state.retry_at && now >= state.next_batch_at;
+}
 
 // Does the listing of every stream about to step at once, `threads` at a
 // time: on an object store each is a request of 10-30 ms, and a bucket of
@@ -65,7 +73,7 @@ void PrefetchStreams(std::map<std::string, StreamState>& streams, int threads) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<StreamPipeline*> due;
   for (auto& [id, state] : streams) {
-    if (!state.stopped && now >= state.retry_at) due.push_back(state.pipeline.get());
+    if (Due(state, now)) due.push_back(state.pipeline.get());
   }
   if (due.size() < 2) return;  // nothing to overlap
   ParallelFor(due.size(), threads, [&](size_t i) { due[i]->Prefetch(); });
@@ -268,11 +276,18 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     }
     bool any_work = false;
     bool any_pending_retry = false;
+    // The earliest batch_interval wait to end (the idle sleep ends there).
+    auto next_batch_at = std::chrono::steady_clock::time_point::max();
     PrefetchStreams(streams, config.list_concurrency);
     for (auto& [id, state] : streams) {
       if (state.stopped || g_stop_requested) continue;
-      if (std::chrono::steady_clock::now() < state.retry_at) {
+      const auto step_start = std::chrono::steady_clock::now();
+      if (step_start < state.retry_at) {
         any_pending_retry = true;
+        continue;
+      }
+      if (step_start < state.next_batch_at) {
+        next_batch_at = std::min(next_batch_at, state.next_batch_at);
         continue;
       }
       Result<StreamStep> step = state.pipeline->Step(options.once);
@@ -302,6 +317,13 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
         continue;
       }
       state.io_failures = 0;
+      // Keeping up, the next batch waits out batch_interval so that input
+      // gathers into fewer, larger log commits; a --once run drains.
+      if (config.batch_interval_ms > 0 && !options.once && step->units_committed > 0 &&
+          !step->more_pending) {
+        state.next_batch_at = step_start + std::chrono::milliseconds(config.batch_interval_ms);
+        next_batch_at = std::min(next_batch_at, state.next_batch_at);
+      }
       if (step->waiting) any_pending_retry = true;
       for (const auto& notice : step->notices) {
         out << "[sluice] " << state.pipeline->name() << ": " << notice << std::endl;
@@ -368,10 +390,12 @@ Result<RunSummary> Run(const Config& config, const RunOptions& options, std::ost
     if (options.once && !any_work && !any_pending_retry) break;
     if (!options.once && !any_work) {
       // Sleep in small steps so a stop request is seen quickly.
-      auto until =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(config.poll_interval_ms);
-      while (!g_stop_requested && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto until = std::min(next_batch_at, std::chrono::steady_clock::now() +
+                                               std::chrono::milliseconds(config.poll_interval_ms));
+      for (auto now = std::chrono::steady_clock::now(); !g_stop_requested && now < until;
+           now = std::chrono::steady_clock::now()) {
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(50), until - now));
         // A checkpoint a step queued lands meanwhile: count it now, not a
         // poll later.
         if (checkpoints) ReportLateBytes(streams, options);

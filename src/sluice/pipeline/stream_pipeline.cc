@@ -523,11 +523,16 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   }
   ARROW_RETURN_NOT_OK(ingested);
   const bool units_empty = asked == 0;
-  last_batch_full_ = asked >= static_cast<size_t>(config_.max_files_per_batch);
-  step.more_pending = last_batch_full_;
   if (auto listed = stream_->pending_count()) {
     step.pending_units = *listed + static_cast<int64_t>(asked) - step.units_committed;
   }
+  // More input waits when the source counts units beyond this batch (a
+  // batch of one Kafka unit per partition is as many units as the batch
+  // takes, however few messages each holds); a source that cannot count
+  // has more when its batch was full.
+  step.more_pending = step.pending_units
+                          ? *step.pending_units > 0
+                          : asked >= static_cast<size_t>(config_.max_files_per_batch);
   step.lag_messages = stream_->lag_messages();
 
   // The followers catch up with their logs (unless one just did). When more
@@ -537,7 +542,7 @@ Result<StreamStep> StreamPipeline::StepOnce(bool drain) {
   // level once it stops.
   for (auto& [name, t] : tables_) {
     TableStep& out = StepFor(step, name);
-    const bool defer = !units_empty && last_batch_full_ && t.last_merge_ms != 0 &&
+    const bool defer = !units_empty && step.more_pending && t.last_merge_ms != 0 &&
                        overlap_fits(t, unit_bytes, true);
     ARROW_RETURN_NOT_OK(Follow(t, drain, units_empty, defer, out));
     if (out.follow.merged || out.follow.history) step.worked = true;

@@ -69,7 +69,8 @@ struct StreamStep {
   bool waiting = false;
   /// Something committed or maintained.
   bool worked = false;
-  /// The batch was full: more input is pending (a backlog).
+  /// More input is pending (a backlog): units beyond this batch when the
+  /// source counts them (pending_units > 0), else the batch was full.
   bool more_pending = false;
   /// Units committed by this step.
   int64_t units_committed = 0;
@@ -166,7 +167,6 @@ class StreamPipeline {
   // Multi-table streams.
   std::unique_ptr<PositionStore> checkpoints_;
   int64_t checkpoint_seq_ = 0;
-  bool last_batch_full_ = false;
 };
 
 }  // namespace sluice::pipeline

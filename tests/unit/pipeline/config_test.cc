@@ -29,6 +29,7 @@ TEST(ConfigTest, DefaultsMatchTheOriginalConnector) {
   EXPECT_EQ(c->merge_interval_ms, 60'000);                  // DELTA_MERGE_FREQUENCY_MINUTES=1
   EXPECT_EQ(c->schema_evolution, SchemaEvolution::kMerge);  // mergeSchema
   EXPECT_EQ(c->poll_interval_ms, 10'000);
+  EXPECT_EQ(c->batch_interval_ms, 0);  // a batch as soon as input is there
 }
 
 TEST(ConfigTest, EnvironmentAloneIsEnough) {
@@ -112,6 +113,7 @@ TEST(ConfigTest, FileThenConnectorVariablesThenSluiceVariables) {
 [pipeline]
 name = "from-file"
 merge_interval = "30s"
+batch_interval = "750ms"
 schema_evolution = "overwrite"
 
 [source]
@@ -138,6 +140,7 @@ schema_evolution = "none"
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->name, "from-connector-var");
   EXPECT_EQ(c->merge_interval_ms, 30'000);
+  EXPECT_EQ(c->batch_interval_ms, 750);
   EXPECT_EQ(c->schema_evolution, SchemaEvolution::kOverwrite);
   EXPECT_EQ(c->format, "json");
   EXPECT_EQ(c->max_files_per_batch, 4);
