@@ -10,21 +10,11 @@ import json
 import time
 from pathlib import Path
 
+from debezium_json import insert_message as message
 from sluice_run import Run, kafka_config, read_delta
 
 MESSAGES = 60
 GAP_S = 0.05
-
-
-def message(i: int):
-    key = json.dumps({"id": i}).encode()
-    value = json.dumps({
-        "before": None,
-        "after": {"id": i, "name": f"n{i}"},
-        "source": {"connector": "postgresql", "db": "app", "schema": "inv", "table": "items",
-                   "ts_ms": 1_700_000_000_000 + i, "lsn": 1000 + i, "snapshot": "false"},
-        "op": "c", "ts_ms": 1_700_000_000_000 + i}).encode()
-    return key, value
 
 
 def data_commit_times(table: Path):

@@ -14,20 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import SLUICE
 from kafka_broker import free_port
+from debezium_json import insert_message as message
 from sluice_run import env, kafka_config
 
 TOPIC = "lag1.inv.items"
-
-
-def message(i: int):
-    key = json.dumps({"id": i}).encode()
-    value = json.dumps({
-        "before": None,
-        "after": {"id": i, "name": f"n{i}"},
-        "source": {"connector": "postgresql", "db": "app", "schema": "inv", "table": "items",
-                   "ts_ms": 1_700_000_000_000 + i, "lsn": 1000 + i, "snapshot": "false"},
-        "op": "c", "ts_ms": 1_700_000_000_000 + i}).encode()
-    return key, value
 
 
 def scrape(port: int):
