@@ -223,22 +223,21 @@ std::string ExtraColumns(const arrow::Schema& schema, const Layout& l, const Dms
   return out;
 }
 
-// The payload column `c` of `batch` as the output type (no failures
-// expected: rows that fail were filtered out).
-Result<std::shared_ptr<arrow::Array>> Payload(const arrow::RecordBatch& batch, int src,
+// The good rows `a` of the file's column `field` as the output type (no
+// failures expected: rows that fail were filtered out).
+Result<std::shared_ptr<arrow::Array>> Payload(const std::shared_ptr<arrow::Field>& field,
+                                              const std::shared_ptr<arrow::Array>& a,
                                               const std::shared_ptr<arrow::DataType>& type) {
-  if (src < 0) return arrow::MakeArrayOfNull(type ? type : arrow::utf8(), batch.num_rows());
-  auto a = batch.column(src);
   if (type) {
     std::map<int64_t, std::string> failures;
     ARROW_ASSIGN_OR_RAISE(auto converted, Convert(a, type, &failures));
     if (!failures.empty() || !converted) {
-      return Status::Invalid("column ", batch.schema()->field(src)->name(), ": ",
+      return Status::Invalid("column ", field->name(), ": ",
                              failures.empty() ? "does not convert" : failures.begin()->second);
     }
     return converted;
   }
-  ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(batch.schema()->field(src), a));
+  ARROW_ASSIGN_OR_RAISE(auto storable, ToDeltaStorable(field, a));
   return MicrosTimestamps(storable.values);
 }
 
@@ -405,14 +404,12 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
     out.bad.push_back({ctx.where, offset_of(r), it->second, std::move(printed)});
   }
   if (kept.empty()) return out;
-  std::shared_ptr<arrow::RecordBatch> good = raw.batch;
+  // Only the columns the batch takes are narrowed to the good rows.
   std::shared_ptr<arrow::Array> kept_index;  // null: every row kept
   if (kept.size() != static_cast<size_t>(n)) {
     arrow::Int64Builder ib;
     ARROW_RETURN_NOT_OK(ib.AppendValues(kept));
     ARROW_ASSIGN_OR_RAISE(kept_index, ib.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(raw.batch, kept_index));
-    good = d.record_batch();
   }
   auto of_good_rows =
       [&](const std::shared_ptr<arrow::Array>& a) -> Result<std::shared_ptr<arrow::Array>> {
@@ -420,22 +417,25 @@ Result<DmsChanges> ToChanges(const DmsRawRows& raw, const DmsFileContext& ctx,
     ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(a, kept_index));
     return d.make_array();
   };
-  const int64_t g = good->num_rows();
+  const int64_t g = static_cast<int64_t>(kept.size());
   std::vector<std::shared_ptr<arrow::Array>> payload;
   std::vector<std::shared_ptr<arrow::Array>> before;  // per column: null or its BI
   for (size_t i = 0; i < layout.cols.size(); ++i) {
     const auto& c = layout.cols[i];
     std::shared_ptr<arrow::Array> a;
-    if (cast[i]) {
+    if (c.src < 0) {
+      ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(c.type ? c.type : arrow::utf8(), g));
+    } else if (cast[i]) {
       ARROW_ASSIGN_OR_RAISE(a, of_good_rows(cast[i]));
     } else {
-      ARROW_ASSIGN_OR_RAISE(a, Payload(*good, c.src, c.type));
+      ARROW_ASSIGN_OR_RAISE(auto column, of_good_rows(in.column(c.src)));
+      ARROW_ASSIGN_OR_RAISE(a, Payload(in.schema()->field(c.src), column, c.type));
     }
     std::shared_ptr<arrow::Array> b;
     if (cast_bi[i]) {
       ARROW_ASSIGN_OR_RAISE(b, of_good_rows(cast_bi[i]));
     } else if (c.bi >= 0) {
-      b = good->column(c.bi);
+      ARROW_ASSIGN_OR_RAISE(b, of_good_rows(in.column(c.bi)));
       if (!b->type()->Equals(*a->type())) {
         std::map<int64_t, std::string> failures;
         auto converted = Convert(b, a->type(), &failures);
